@@ -1,0 +1,64 @@
+/**
+ * cairnd's entry point: picks the subcommand, turns operator errors into
+ * one line and an exit code, and wires signals to a clean shutdown.
+ */
+import { DAEMON_USAGE, parseDaemonArgs } from './cli/args.js';
+import { UsageError, EXIT } from './cli/errors.js';
+import { startDaemon } from './daemon.js';
+import { VERSION } from './version.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  run: runDaemon,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${DAEMON_USAGE}\n\ncommands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 0;
+  }
+  if (first === '--version') {
+    process.stdout.write(`cairnd ${VERSION}\n`);
+    return 0;
+  }
+  const command = first !== undefined && !first.startsWith('-') ? first : 'run';
+  const args = command === first ? rest : argv;
+  const run = COMMANDS[command];
+  try {
+    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}: use one of ${Object.keys(COMMANDS).join(', ')}`, EXIT.usage);
+    return await run(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`cairnd: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`cairnd: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.software;
+  }
+}
+
+async function runDaemon(argv: string[]): Promise<number> {
+  const opts = parseDaemonArgs(argv);
+  // Handlers first: a signal that arrives while starting stops the daemon
+  // as soon as it is up, instead of killing it half-started.
+  let stopSignal: NodeJS.Signals | undefined;
+  let onSignal: (signal: NodeJS.Signals) => void = (signal) => (stopSignal = signal);
+  const handler = (signal: NodeJS.Signals) => onSignal(signal);
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+  const daemon = await startDaemon(opts);
+  return new Promise<number>((resolve) => {
+    onSignal = (signal) => {
+      daemon.close(signal).then(
+        () => resolve(0),
+        (err: unknown) => {
+          daemon.log.error({ err }, 'unclean shutdown');
+          resolve(EXIT.software);
+        },
+      );
+    };
+    if (stopSignal) onSignal(stopSignal);
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Starts the real cairnd (bin/cairnd.js) as a child process for end-to-end
+ * tests, finds its URL in its own JSON log, and stops it by pid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const CAIRND = fileURLToPath(new URL('../../../bin/cairnd.js', import.meta.url));
+export const CAIRNCTL = fileURLToPath(new URL('../../../bin/cairnctl.js', import.meta.url));
+
+export interface RunningCairnd {
+  proc: ChildProcess;
+  url: string;
+  logs: Array<Record<string, unknown>>;
+  stderr: () => string;
+  /** SIGTERM, then wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCairnd> {
+  const proc = spawn(process.execPath, [CAIRND, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Array<Record<string, unknown>> = [];
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = once(proc, 'exit');
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cairnd did not listen within ${timeoutMs} ms: ${err}`)), timeoutMs);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(rec);
+      if (rec.msg === 'cairnd listening') {
+        clearTimeout(timer);
+        resolve(String(rec.url));
+      }
+    });
+    void exited.then(([code]) => {
+      clearTimeout(timer);
+      reject(new Error(`cairnd exited with ${code} before listening: ${err}`));
+    });
+  });
+  return {
+    proc,
+    url,
+    logs,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Runs a command to completion; resolves with its exit code and output. */
+export async function runToExit(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(proc, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

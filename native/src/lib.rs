@@ -1,0 +1,30 @@
+//! Cairn's native module: exports only. The pure cores live in their own
+//! modules (`posix`, `sd_notify`) and are unit-tested in Rust; the exports
+//! wrap them as Node-API functions and async tasks.
+
+#![deny(clippy::all)]
+
+pub mod errno;
+pub mod handle_task;
+pub mod posix;
+pub mod sd_notify;
+
+use handle_task::OpenRootTask;
+use napi::bindgen_prelude::AsyncTask;
+use napi::{Env, Result};
+use napi_derive::napi;
+
+/// Sends `state` (e.g. "READY=1\nSTATUS=serving") to systemd over
+/// `$NOTIFY_SOCKET` (path or abstract socket). Returns false, and does
+/// nothing, when `$NOTIFY_SOCKET` is unset. Never blocks: one non-blocking
+/// datagram on a local socket, so it runs on the calling thread.
+#[napi]
+pub fn sd_notify(env: Env, state: String) -> Result<bool> {
+  errno::to_js(&env, sd_notify::notify(&state))
+}
+
+/// Opens `path` (a directory) as the root for file-handle operations.
+#[napi(ts_return_type = "Promise<PosixRoot>")]
+pub fn open_posix_root(path: String) -> AsyncTask<OpenRootTask> {
+  AsyncTask::new(OpenRootTask { path, out: None })
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's run command: set up what is missing, then run cairnd on its
+# embedded default — a local pool under ./var, the console and API on :8080.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+DATA_DIR=${CAIRN_DATA_DIR:-$PWD/var}
+mkdir -p "$DATA_DIR"
+exec node appliance/bin/cairnd.js run --data-dir "$DATA_DIR" "$@"

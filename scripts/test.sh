@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's test command: set up what is missing, then run every test —
+# the Rust unit tests (cargo test) and the TypeScript tests (node --test),
+# which start real servers and clients. Ends with the node runner's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== cargo test (native)"
+(cd native && cargo test --quiet 2>&1)
+echo "== node --test (appliance)"
+cd appliance
+mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+exec node --test --test-reporter=spec "${files[@]}"
