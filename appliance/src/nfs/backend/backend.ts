@@ -1,0 +1,250 @@
+/**
+ * The NFS backend contract: everything the NFSv3 server needs from a
+ * filesystem, and nothing of the wire. The protocol layer (nfs3/, mount3/)
+ * decodes a call, checks the export's rules (clients, ro/rw, squash) and
+ * calls exactly one method here; the dispatcher encodes the result.
+ *
+ * Implementations:
+ *   - posix  (native, `backend/posix/`): a local directory; handles from
+ *            name_to_handle_at, files opened with open_by_handle_at.
+ *   - gfapi  (native, `backend/gfapi/`): a Gluster volume through libgfapi;
+ *            handles carry the GFID.
+ *   - memory (`backend/memory/`): unit-test fixture only, never in product.
+ *
+ * Rules every backend keeps (like nfs-ganesha's fsal_api.h):
+ *
+ *  1. Handles are opaque bytes, at most MAX_BACKEND_HANDLE bytes, stable
+ *     for the life of the object: across server restarts, renames and (for
+ *     gfapi) across appliances serving the same volume. The server wraps
+ *     them with its own header (export id, checksum); a backend never sees
+ *     a handle it did not make unless a client forged one — so every
+ *     method validates the handle it is given and fails with `ESTALE`
+ *     (object gone) or `EBADHANDLE` (not one of ours), never crashes.
+ *  2. No handle, name or symlink ever reaches outside the backend's root:
+ *     `..` of the root is the root; names are single components (no `/`,
+ *     not empty, not `.` or `..` for creating calls — the protocol layer
+ *     refuses those before calling, backends refuse them again).
+ *  3. Errors are thrown as Error objects whose `code` is the errno name
+ *     (`ENOENT`, `EEXIST`, `ENOTEMPTY`, `ESTALE`, …) or `EBADHANDLE`,
+ *     `ENOTSUPP`, `EBADCOOKIE`, `ETOOSMALL`, `EJUKEBOX`. `errors.ts` maps
+ *     them to nfsstat3 in one table; handlers never test codes themselves.
+ *  4. Mutating calls return the parent directory's attributes before
+ *     (`PreOpAttrs`, may be undefined if not cheaply known) and after
+ *     (`Attrs`, may be undefined) — NFSv3 wcc data (RFC 1813 §2.6).
+ *  5. Every call carries the caller's credentials (already squashed by
+ *     the export rules). The backend enforces permissions as that user
+ *     would get them from the filesystem (posix: setfsuid/setfsgid and
+ *     the supplementary groups on the worker thread).
+ *  6. `getattr` and `lookup` are called very often: keep them fast (no
+ *     fsync, no directory scan; cache fds, not attributes).
+ *  7. Reads and writes may be called concurrently on the same handle;
+ *     data written UNSTABLE must be durable after `commit` returns, and
+ *     `writeVerifier` changes whenever unstable data may have been lost
+ *     (i.e. per server instance).
+ */
+
+/** NFS3_FHSIZE is 64; the server's header takes the rest. */
+export const MAX_BACKEND_HANDLE = 48;
+
+export type FileType = 'reg' | 'dir' | 'blk' | 'chr' | 'lnk' | 'sock' | 'fifo';
+
+/** nfstime3 */
+export interface Time {
+  sec: number;
+  nsec: number;
+}
+
+/** fattr3, in host terms. */
+export interface Attrs {
+  type: FileType;
+  /** Permission bits only (0o7777). */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  size: bigint;
+  /** Bytes allocated on disk. */
+  used: bigint;
+  rdev: { major: number; minor: number };
+  fsid: bigint;
+  fileid: bigint;
+  atime: Time;
+  mtime: Time;
+  ctime: Time;
+}
+
+/** wcc_attr: what the directory looked like before a change. */
+export interface PreOpAttrs {
+  size: bigint;
+  mtime: Time;
+  ctime: Time;
+}
+
+/** Before/after attributes of the object a call changed (wcc_data). */
+export interface Wcc {
+  before?: PreOpAttrs;
+  after?: Attrs;
+}
+
+/** AUTH_SYS credentials after export squashing. */
+export interface Cred {
+  uid: number;
+  gid: number;
+  gids: number[];
+}
+
+/** sattr3: each field set only when the client asked for it. */
+export interface SetAttrs {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: bigint;
+  /** 'server' = SET_TO_SERVER_TIME. */
+  atime?: Time | 'server';
+  mtime?: Time | 'server';
+}
+
+export type StableHow = 'unstable' | 'data_sync' | 'file_sync';
+
+export type CreateHow =
+  | { mode: 'unchecked' | 'guarded'; attrs: SetAttrs }
+  /** EXCLUSIVE: the 8-byte verifier must make a retransmitted create succeed. */
+  | { mode: 'exclusive'; verifier: Buffer };
+
+/** The result of a call that makes or finds a named object. */
+export interface EntryResult {
+  handle: Buffer;
+  attrs: Attrs;
+  /** The directory's wcc data (create-type calls) or post-op attrs (lookup). */
+  dir: Wcc;
+}
+
+export interface DirEntry {
+  name: string;
+  fileid: bigint;
+  /** Opaque position to resume after this entry; never 0. */
+  cookie: bigint;
+  /** Present when `plus` was asked (READDIRPLUS); may be absent for an entry that vanished. */
+  handle?: Buffer;
+  attrs?: Attrs;
+}
+
+export interface ReadDirResult {
+  entries: DirEntry[];
+  eof: boolean;
+  /** cookieverf3 (8 bytes): changes when cookies from before can no longer be trusted. */
+  verifier: Buffer;
+  dirAttrs?: Attrs;
+}
+
+/** FSSTAT3resok, in host terms. */
+export interface FsStat {
+  totalBytes: bigint;
+  freeBytes: bigint;
+  availBytes: bigint;
+  totalFiles: bigint;
+  freeFiles: bigint;
+  availFiles: bigint;
+}
+
+/** Static facts for FSINFO and PATHCONF. */
+export interface FsInfo {
+  maxRead: number;
+  maxWrite: number;
+  maxFileSize: bigint;
+  linkMax: number;
+  nameMax: number;
+  /** Timestamp granularity. */
+  timeDelta: Time;
+  caseInsensitive: boolean;
+  casePreserving: boolean;
+  chownRestricted: boolean;
+  noTrunc: boolean;
+  symlinks: boolean;
+  hardlinks: boolean;
+}
+
+/** ACCESS3 bits (RFC 1813 §3.3.4). */
+export const ACCESS = {
+  READ: 0x01,
+  LOOKUP: 0x02,
+  MODIFY: 0x04,
+  EXTEND: 0x08,
+  DELETE: 0x10,
+  EXECUTE: 0x20,
+} as const;
+
+export interface Backend {
+  /** 'posix', 'gfapi', 'memory': shown in logs and metrics. */
+  readonly kind: string;
+
+  /** Handle of the export root. */
+  root(): Promise<Buffer>;
+
+  getattr(handle: Buffer): Promise<Attrs>;
+  /** `guardCtime`: fail with `ENOT_SYNC` unless the ctime still equals it (SETATTR guard). */
+  setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc>;
+  /** `..` of the root is the root. */
+  lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult>;
+  /** The subset of `mask` (ACCESS bits) that `cred` is granted. */
+  access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }>;
+  readlink(cred: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }>;
+
+  /**
+   * Reads up to `count` bytes at `offset`. Returns a Buffer owned by the
+   * caller (the server may send it without copying); `eof` is true when
+   * the read reached the end of the file.
+   */
+  read(cred: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }>;
+  /** The data Buffer may be a view into the RPC record: do not keep it after returning. */
+  write(
+    cred: Cred,
+    handle: Buffer,
+    offset: bigint,
+    data: Buffer,
+    stable: StableHow,
+  ): Promise<{ count: number; committed: StableHow; file: Wcc }>;
+  /** Makes earlier unstable writes in the range durable (count 0 = to the end). */
+  commit(cred: Cred, handle: Buffer, offset: bigint, count: number): Promise<Wcc>;
+  /** Changes when the server restarts; in WRITE and COMMIT replies (8 bytes). */
+  readonly writeVerifier: Buffer;
+
+  create(cred: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult>;
+  mkdir(cred: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult>;
+  symlink(cred: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult>;
+  mknod(
+    cred: Cred,
+    dir: Buffer,
+    name: string,
+    type: 'blk' | 'chr' | 'sock' | 'fifo',
+    attrs: SetAttrs,
+    rdev?: { major: number; minor: number },
+  ): Promise<EntryResult>;
+  remove(cred: Cred, dir: Buffer, name: string): Promise<Wcc>;
+  rmdir(cred: Cred, dir: Buffer, name: string): Promise<Wcc>;
+  /** Replaces an existing `toName` atomically, as rename(2). */
+  rename(cred: Cred, fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<{ from: Wcc; to: Wcc }>;
+  link(cred: Cred, handle: Buffer, dir: Buffer, name: string): Promise<{ attrs: Attrs; dir: Wcc }>;
+
+  /**
+   * Entries after `cookie` (0 = from the start; `.` and `..` included at
+   * the start, as clients expect). `verifier` must be the one returned
+   * earlier for a non-zero cookie, else `EBADCOOKIE`. Stops after
+   * `maxEntries` entries; cookies must stay valid across calls so that a
+   * 100,000-entry directory can be listed in many calls.
+   */
+  readdir(
+    cred: Cred,
+    dir: Buffer,
+    cookie: bigint,
+    verifier: Buffer,
+    maxEntries: number,
+    plus: boolean,
+  ): Promise<ReadDirResult>;
+
+  fsstat(handle: Buffer): Promise<FsStat>;
+  fsinfo(handle: Buffer): Promise<FsInfo>;
+
+  /** Releases fds, caches and threads. */
+  close(): Promise<void>;
+}
