@@ -150,7 +150,8 @@ function checkShare(s: SmbShare, at: string, seen: Set<string>, problems: SmbPro
     if (!validNetwork(h)) problems.push({ path: `${at}.hostsAllow[${j}]`, message: `"${h}" is not an address or CIDR network` });
   });
   (s.recycleBin?.exclude ?? []).forEach((x, j) => {
-    if (!safeValue(x) || x.includes('|') || x === '') problems.push({ path: `${at}.recycleBin.exclude[${j}]`, message: `pattern "${x}" must be one line without "|"` });
+    // Samba splits this list on white space, "," and ";".
+    if (!/^[^\s,;%]+$/.test(x)) problems.push({ path: `${at}.recycleBin.exclude[${j}]`, message: `pattern "${x}" must not contain white space, ",", ";" or "%"` });
   });
   const maxSize = s.recycleBin?.maxSize;
   if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 0)) {
@@ -292,7 +293,7 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
     sec['recycle:touch'] = 'yes';
     sec['recycle:directory_mode'] = '0700';
     sec['recycle:subdir_mode'] = '0700';
-    sec['recycle:exclude'] = [...RECYCLE_EXCLUDE_DEFAULT, ...(rb.exclude ?? [])].join('|');
+    sec['recycle:exclude'] = [...RECYCLE_EXCLUDE_DEFAULT, ...(rb.exclude ?? [])].join(' ');
     sec['recycle:exclude_dir'] = '.recycle';
     sec['recycle:maxsize'] = String(rb.maxSize ?? 0);
   }

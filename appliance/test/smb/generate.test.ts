@@ -79,7 +79,7 @@ test('recycle bin: per-user repository, keeptree, versions, temp files excluded;
   assert.equal(sec['recycle:repository'], '.recycle/%U');
   assert.equal(sec['recycle:keeptree'], 'yes');
   assert.equal(sec['recycle:versions'], 'yes');
-  const ex = sec['recycle:exclude']!.split('|');
+  const ex = sec['recycle:exclude']!.split(' ');
   for (const p of ['*.tmp', '~$*', '*.bak']) assert.ok(ex.includes(p), p);
   assert.equal(model.shares.ro!['vfs objects'], 'streams_xattr');
   assert.equal(model.shares.ro!['recycle:repository'], undefined);
@@ -146,6 +146,7 @@ test('bad shares are left out with dotted-path problems; good ones stay', () => 
       share('hosts', '/pool/h', { hostsAllow: ['10.0.0.0/33'] }),
       share('hosts2', '/pool/h', { hostsAllow: ['foo'] }),
       share('opt', '/pool/o', { extraOptions: { 'vfs objects': 'x\n[evil]' } }),
+      share('bin', '/pool/r', { recycleBin: { enabled: true, exclude: ['a b'] } }),
     ]),
     paths,
   );
@@ -161,6 +162,7 @@ test('bad shares are left out with dotted-path problems; good ones stay', () => 
     'shares[7].hostsAllow[0]',
     'shares[8].hostsAllow[0]',
     'shares[9].extraOptions.vfs objects',
+    'shares[10].recycleBin.exclude[0]',
   ]);
   assert.ok(!renderSmbConf(model).includes('evil'));
 });
