@@ -6,6 +6,7 @@
  */
 import type { Backend } from './backend.js';
 import { openMemoryBackend } from './memory/index.js';
+import { openPosixBackend } from './posix/index.js';
 
 export interface BackendOptions {
   /** The directory to serve (posix), ignored by memory. */
@@ -14,4 +15,5 @@ export interface BackendOptions {
 
 export const BACKENDS: Record<string, (opts: BackendOptions) => Promise<Backend>> = {
   memory: () => openMemoryBackend(),
+  posix: (opts) => openPosixBackend(opts.dir),
 };
