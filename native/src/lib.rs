@@ -5,6 +5,8 @@
 #![deny(clippy::all)]
 
 pub mod errno;
+pub mod gfapi;
+pub mod gfapi_task;
 pub mod handle_task;
 pub mod posix;
 pub mod sd_notify;
@@ -28,3 +30,6 @@ pub fn sd_notify(env: Env, state: String) -> Result<bool> {
 pub fn open_posix_root(path: String) -> AsyncTask<OpenRootTask> {
   AsyncTask::new(OpenRootTask { path, out: None })
 }
+
+// ---- gfapi (Gluster volumes through libgfapi; see gfapi.rs, gfapi_task.rs) ----
+pub use gfapi_task::{open_gfapi_volume, GfapiVolume};
