@@ -655,11 +655,32 @@ impl Volume {
         // SAFETY: o is live, st initialised.
         errno_or(unsafe { glfs_h_setattrs(self.fs, o.0, &mut st, valid) } != 0, || "glfs_h_setattrs".into())?;
       }
-      Ok(())
+      Ok((st, valid))
     })();
     set_cred(&root_cred());
-    r?;
-    self.stat(gfid)
+    let (sent, valid) = r?;
+    // A stat right after setattr may still be served from the client's
+    // metadata cache (times seen stale on 10.3): report what was set.
+    let mut after = self.stat(gfid)?;
+    if valid & GFAPI_SET_ATTR_MODE != 0 {
+      after.mode = (after.mode & libc::S_IFMT) | (sent.st_mode & 0o7777);
+    }
+    if valid & GFAPI_SET_ATTR_UID != 0 {
+      after.uid = sent.st_uid;
+    }
+    if valid & GFAPI_SET_ATTR_GID != 0 {
+      after.gid = sent.st_gid;
+    }
+    if let Some(size) = set.size {
+      after.size = size;
+    }
+    if valid & GFAPI_SET_ATTR_ATIME != 0 {
+      after.atime = (sent.st_atime, sent.st_atime_nsec as u32);
+    }
+    if valid & GFAPI_SET_ATTR_MTIME != 0 {
+      after.mtime = (sent.st_mtime, sent.st_mtime_nsec as u32);
+    }
+    Ok(after)
   }
 
   fn made(&self, o: *mut glfs_object, st: &libc::stat, what: &str) -> OsResult<([u8; GFID_LEN], Stat)> {

@@ -196,3 +196,13 @@ async function freeSubnet(): Promise<string> {
     if (!stdout.includes(` ${s}.`)) return s;
   }
 }
+
+/** Three 1 GiB loop bricks and a started, VM-tuned replica-3 volume on them. */
+export async function replica3(lab: GlusterLab, name: string, brickSize = 1 << 30): Promise<LabBrick[]> {
+  const bricks: LabBrick[] = [];
+  for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`${name}-${i}`.toLowerCase(), brickSize));
+  await lab.volumes.create({ name, bricks: bricks.map((b) => b.name), replica: 3, force: true });
+  await lab.volumes.applyVmDatastoreOptions(name);
+  await lab.volumes.start(name);
+  return bricks;
+}
