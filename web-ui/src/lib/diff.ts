@@ -77,6 +77,8 @@ export interface JsonPatchOp {
   op: string;
   path: string;
   value?: unknown;
+  /** The value before (cairnd's history keeps it as `old`; some tools say `oldValue`). */
+  old?: unknown;
   oldValue?: unknown;
   from?: string;
 }
@@ -96,8 +98,8 @@ export function fromJsonPatch(ops: readonly JsonPatchOp[]): Change[] {
   for (const o of ops) {
     const path = pointerToDotted(o.path);
     if (o.op === 'add') out.push({ op: 'add', path, after: o.value });
-    else if (o.op === 'remove') out.push({ op: 'remove', path, before: o.oldValue });
-    else if (o.op === 'replace') out.push({ op: 'replace', path, before: o.oldValue, after: o.value });
+    else if (o.op === 'remove') out.push({ op: 'remove', path, before: o.old ?? o.oldValue });
+    else if (o.op === 'replace') out.push({ op: 'replace', path, before: o.old ?? o.oldValue, after: o.value });
     else if (o.op === 'move' || o.op === 'copy') out.push({ op: 'add', path, after: `(${o.op} from ${pointerToDotted(o.from ?? '')})` });
   }
   return out;
