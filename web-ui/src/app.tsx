@@ -72,7 +72,7 @@ export function App() {
       });
       if (setupRequired(s)) return setPhase({ kind: 'setup' });
       try {
-        const session = await get<Session>(paths.session, { quiet401: true });
+        const session = await get<Session>(paths.me, { quiet401: true });
         setCsrfToken(session.csrfToken);
         setPhase({ kind: 'in', session });
       } catch (e) {
@@ -112,7 +112,7 @@ export function App() {
 
   const session = phase.session;
   const logout = async () => {
-    await del(paths.session).catch(() => {});
+    await del(paths.sessions).catch(() => {});
     setCsrfToken(null);
     location.hash = '#/';
     setPhase({ kind: 'login', reason: 'You have signed out.' });
@@ -144,8 +144,8 @@ export function App() {
         </nav>
         <div class="who">
           <span>
-            {session.user ?? session.username ?? 'admin'}
-            {session.role === 'read-only' && <span class="badge muted">read-only</span>}
+            {session.user.name}
+            {session.user.role === 'read-only' && <span class="badge muted">read-only</span>}
           </span>
           <button type="button" class="small" onClick={() => void logout()}>
             Sign out

@@ -8,11 +8,17 @@
 export type Role = 'admin' | 'read-only';
 
 export interface Session {
-  user?: string;
-  username?: string;
-  role?: Role;
+  user: { name: string; role: Role };
+  via?: 'session' | 'token';
   csrfToken?: string;
-  expiresAt?: string;
+}
+
+/** What the reconciler could not do for an object, and why. */
+export interface Problem {
+  driver?: string;
+  objectKind?: string;
+  objectId?: string;
+  message: string;
 }
 
 export interface SetupStatus {
@@ -46,19 +52,31 @@ export interface Pool {
   replica?: number;
   arbiter?: number;
   bricks?: Brick[];
-  status?: { state?: string; sizeBytes?: number; usedBytes?: number; freeBytes?: number; healPending?: number; problems?: string[] } & Record<string, unknown>;
-  capacity?: { totalBytes?: number; usedBytes?: number; freeBytes?: number };
+  status?: { state?: string; healPending?: number } & Record<string, unknown>;
+  /** null while the pool is not available. */
+  capacity?: { totalBytes: number; usedBytes: number; freeBytes: number } | null;
+  problems?: Problem[];
 }
 
 export interface Disk {
   name?: string;
   path: string;
   sizeBytes?: number;
-  model?: string;
-  serial?: string;
-  inUse?: boolean;
+  type?: string;
+  model?: string | null;
+  serial?: string | null;
+  fstype?: string | null;
+  mountpoint?: string | null;
+  children?: Disk[];
+  /** Which pool uses it, when the API knows. */
   pool?: string;
   state?: string;
+}
+
+/** A disk with no filesystem, no mount and no partitions in use: safe to offer for a pool (after wiping). */
+export function diskIsSpare(d: Disk): boolean {
+  const busy = (x: Disk): boolean => Boolean(x.mountpoint || x.fstype || x.pool || (x.children ?? []).some(busy));
+  return !busy(d) && (d.type === undefined || d.type === 'disk');
 }
 
 export interface NfsClient {
@@ -91,7 +109,8 @@ export interface Share {
   path: string;
   nfs: { enabled: boolean; clients: NfsClient[] };
   smb: ShareSmb;
-  status?: { problems?: string[]; state?: string; exportPath?: string } & Record<string, unknown>;
+  status?: { exportPath?: string } & Record<string, unknown>;
+  problems?: Problem[];
 }
 
 export interface User {
@@ -100,6 +119,7 @@ export interface User {
   fullName?: string;
   role?: Role;
   enabled?: boolean;
+  groups?: string[];
 }
 
 export interface Group {
@@ -112,12 +132,16 @@ export interface ApiToken {
   id: string;
   name?: string;
   role?: Role;
+  createdBy?: string;
   createdAt?: string;
   lastUsedAt?: string;
   expiresAt?: string;
-  /** Only in the create response, once. */
-  token?: string;
-  secret?: string;
+}
+
+/** POST /tokens answers the secret once, beside the token's record. */
+export interface TokenCreated {
+  token: string;
+  info: ApiToken;
 }
 
 export interface Revision {
@@ -127,6 +151,7 @@ export interface Revision {
   at?: string;
   time?: string;
   createdAt?: string;
+  who?: string;
   by?: string;
   actor?: string;
   user?: string;

@@ -75,3 +75,14 @@ test('OpenAPI: routes are found by template, refs resolve, bodies are checked', 
   assert.equal(api.field('POST', '/api/v1/shares', 'nfs.clients.0')?.format, 'cidr');
   assert.equal(api.field('POST', '/api/v1/shares', 'name')?.maxLength, 12);
 });
+
+test('OpenAPI: accepts() looks through unions for a body property', () => {
+  const api = new ApiSchemas({
+    paths: { '/p': { post: { requestBody: { content: { 'application/json': { schema: { anyOf: [{ properties: { id: {} } }, { $ref: '#/components/schemas/G' }] } } } } } } },
+    components: { schemas: { G: { type: 'object', properties: { bricks: { type: 'array' } } } } },
+  });
+  assert.ok(api.accepts('POST', '/p', 'bricks'));
+  assert.ok(api.accepts('POST', '/p', 'id'));
+  assert.ok(!api.accepts('POST', '/p', 'disks'));
+  assert.ok(!api.accepts('GET', '/p', 'id'));
+});

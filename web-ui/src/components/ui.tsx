@@ -270,6 +270,25 @@ export function Badge({ state }: { state: string | undefined }) {
   return <span class={`badge ${tone}`}>{s}</span>;
 }
 
+/** What the appliance could not do for an object (from the reconciler). */
+export function Problems({ problems }: { problems?: Array<{ message: string; driver?: string }> | undefined }) {
+  if (!problems?.length) return null;
+  return (
+    <Alert kind="warn">
+      {problems.length === 1 ? 'Not applied yet: ' : 'Not applied yet:'}
+      {problems.length === 1 ? (
+        problems[0]!.message
+      ) : (
+        <ul>
+          {problems.map((p, i) => (
+            <li key={i}>{p.message}</li>
+          ))}
+        </ul>
+      )}
+    </Alert>
+  );
+}
+
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }

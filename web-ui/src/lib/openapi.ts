@@ -69,6 +69,17 @@ export class ApiSchemas {
     return schema ? validate(schema, body, this.resolveRef) : [];
   }
 
+  /** Does the route's body (any alternative of a union) have this top-level property? */
+  accepts(method: string, path: string, property: string): boolean {
+    const has = (s: Schema | undefined, depth = 0): boolean => {
+      while (s?.$ref) s = this.resolveRef(s.$ref);
+      if (!s || depth > 8) return false;
+      if (s.properties && property in s.properties) return true;
+      return [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])].some((x) => has(x, depth + 1));
+    };
+    return has(this.requestSchema(method, path));
+  }
+
   /** The schema of one field of a route's body (for maxLength hints, enums, descriptions). */
   field(method: string, path: string, dotted: string): Schema | undefined {
     let s = this.requestSchema(method, path);

@@ -60,9 +60,8 @@ function useThroughput() {
 }
 
 export function poolCapacity(p: Pool): { used: number; total: number } | null {
-  const total = p.capacity?.totalBytes ?? p.status?.sizeBytes;
-  const used = p.capacity?.usedBytes ?? p.status?.usedBytes ?? (total !== undefined && p.status?.freeBytes !== undefined ? total - p.status.freeBytes : undefined);
-  return typeof total === 'number' && typeof used === 'number' ? { used, total } : null;
+  const c = p.capacity;
+  return c && typeof c.totalBytes === 'number' && typeof c.usedBytes === 'number' ? { used: c.usedBytes, total: c.totalBytes } : null;
 }
 
 export function Dashboard(_: PageProps) {

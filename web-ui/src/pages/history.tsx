@@ -15,7 +15,7 @@ export function History({ session }: PageProps) {
   const [rollingBack, setRollingBack] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
-  const admin = session.role !== 'read-only';
+  const admin = session.user.role !== 'read-only';
   const sorted = [...(revs.data ?? [])].sort((a, b) => (revNumber(b) ?? 0) - (revNumber(a) ?? 0));
   const latest = revNumber(sorted[0] ?? {});
   return (
@@ -36,7 +36,7 @@ export function History({ session }: PageProps) {
                   {n === latest && <span class="badge ok">current</span>}
                 </h2>
                 <span class="muted">
-                  {dateTime(r.at ?? r.time ?? r.createdAt)} · {r.by ?? r.actor ?? r.user ?? 'system'}
+                  {dateTime(r.at ?? r.time ?? r.createdAt)} · {r.who ?? r.by ?? r.actor ?? r.user ?? 'system'}
                 </span>
               </div>
               {(r.summary ?? r.reason ?? r.message) && <p>{r.summary ?? r.reason ?? r.message}</p>}
@@ -65,7 +65,7 @@ export function History({ session }: PageProps) {
             const n = rollingBack;
             setRollingBack(null);
             setBusy(true);
-            post(paths.rollback(n), {})
+            post(paths.rollback, { revision: n })
               .then(() => {
                 setMessage({ kind: 'ok', text: `Rolled back to revision ${n}.` });
                 revs.reload();

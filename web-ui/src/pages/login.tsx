@@ -8,7 +8,7 @@ export function Login({ reason, onDone }: { reason?: string | undefined; onDone:
   const [username, setUsername] = useState('admin');
   const [password, setPassword] = useState('');
   const { busy, error, fields, run } = useSubmit(async () => {
-    const s = await post<Session>(paths.session, { username, password }, { quiet401: true });
+    const s = await post<Session>(paths.sessions, { username, password }, { quiet401: true });
     setCsrfToken(s?.csrfToken);
     onDone();
   });

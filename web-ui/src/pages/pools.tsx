@@ -9,10 +9,10 @@ import type { PageProps } from '../app.js';
 import { CapacityBar } from '../components/chart.js';
 import { useLoad, useSubmit } from '../components/hooks.js';
 import { TaskProgress, taskIdOf } from '../components/task.js';
-import { Alert, Badge, Check, Empty, FormError, PageHeader, TextField } from '../components/ui.js';
+import { Alert, Badge, Check, Empty, FormError, PageHeader, Problems, TextField } from '../components/ui.js';
 import { describe } from '../lib/errors.js';
 import { bytes } from '../lib/format.js';
-import { listOf, taskFinished, type Brick, type Disk, type Pool, type Task } from '../types.js';
+import { diskIsSpare, listOf, taskFinished, type Brick, type Disk, type Pool, type Task } from '../types.js';
 import { poolCapacity } from './dashboard.js';
 
 type Action = { kind: 'replace'; pool: Pool; brick: Brick } | { kind: 'add'; pool: Pool };
@@ -29,8 +29,8 @@ export function Pools({ session }: PageProps) {
       .then((s) => setCan({ replace: s.has('POST', paths.poolReplaceBrick('x')), add: s.has('POST', paths.poolAddDisks('x')) }))
       .catch(() => {});
   }, []);
-  const admin = session.role !== 'read-only';
-  const spare = (disks.data ?? []).filter((d) => !d.inUse && !d.pool);
+  const admin = session.user.role !== 'read-only';
+  const spare = (disks.data ?? []).filter(diskIsSpare);
   const running = (tasks.data ?? []).filter((t) => !taskFinished(t) && !followed.some((f) => f.id === t.id));
   return (
     <>
@@ -69,7 +69,7 @@ export function Pools({ session }: PageProps) {
                 </span>
               </div>
             )}
-            {p.status?.problems?.length ? <Alert kind="warn">{p.status.problems.join(' ')}</Alert> : null}
+            <Problems problems={p.problems} />
             {bricks.length > 0 && (
               <table>
                 <caption class="sr-only">Bricks of {p.id}</caption>
@@ -160,9 +160,9 @@ export function Pools({ session }: PageProps) {
                   </td>
                   <td>{bytes(d.sizeBytes)}</td>
                   <td>{[d.model, d.serial].filter(Boolean).join(' ') || '—'}</td>
-                  <td>{d.pool ?? (d.inUse ? 'in use' : 'spare')}</td>
+                  <td>{d.pool ?? (diskIsSpare(d) ? 'spare' : (d.mountpoint ?? (d.children ?? []).map((c) => c.mountpoint).filter(Boolean).join(', ')) || 'in use')}</td>
                   <td>
-                    <Badge state={d.state ?? (d.inUse || d.pool ? 'online' : 'spare')} />
+                    <Badge state={d.state ?? (diskIsSpare(d) ? 'spare' : 'online')} />
                   </td>
                 </tr>
               ))}

@@ -1,6 +1,6 @@
 /** Appliance settings: name, time zone, SMB workgroup, NFS port. */
 import { useEffect, useState } from 'preact/hooks';
-import { get, paths, put } from '../api.js';
+import { get, patch, paths } from '../api.js';
 import type { PageProps } from '../app.js';
 import { useSubmit } from '../components/hooks.js';
 import { Alert, FormError, PageHeader, TextField } from '../components/ui.js';
@@ -18,11 +18,11 @@ export function SettingsPage({ session }: PageProps) {
   }, []);
   const { busy, error, fields, run } = useSubmit(async (v: Settings) => {
     setSaved(false);
-    const next = await put<Settings | undefined>(paths.settings, v);
+    const next = await patch<Settings | undefined>(paths.settings, v);
     if (next && typeof next === 'object' && 'applianceName' in next) setS(next);
     setSaved(true);
   });
-  const admin = session.role !== 'read-only';
+  const admin = session.user.role !== 'read-only';
   return (
     <>
       <PageHeader title="Settings" />

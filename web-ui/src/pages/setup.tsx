@@ -11,7 +11,7 @@ import { Alert, Check, FormError, TextField } from '../components/ui.js';
 import { ApiError, describe } from '../lib/errors.js';
 import { bytes } from '../lib/format.js';
 import { splitList } from '../lib/shares.js';
-import { listOf, type Disk, type Pool, type Session } from '../types.js';
+import { diskIsSpare, listOf, type Disk, type Pool, type Session } from '../types.js';
 import { newShare } from './shares.js';
 
 type Step = 'admin' | 'pool' | 'shares' | 'done';
@@ -62,7 +62,7 @@ function AdminStep({ onNext }: { onNext: () => void }) {
     // Setup may sign the admin in; if it did not, sign in with what was just set.
     if (res?.csrfToken) setCsrfToken(res.csrfToken);
     else {
-      const s = await post<Session>(paths.session, { username: 'admin', password }, { quiet401: true });
+      const s = await post<Session>(paths.sessions, { username: 'admin', password }, { quiet401: true });
       setCsrfToken(s?.csrfToken);
     }
     onNext();
@@ -99,10 +99,10 @@ function PoolStep({ onNext }: { onNext: () => void }) {
   const [canCreate, setCanCreate] = useState(false);
   useEffect(() => {
     get<unknown>(paths.disks)
-      .then((d) => setDisks(listOf<Disk>(d, 'disks').filter((x) => !x.inUse)))
+      .then((d) => setDisks(listOf<Disk>(d, 'disks').filter(diskIsSpare)))
       .catch((e: unknown) => setLoadError(e));
     schemas()
-      .then((s) => setCanCreate(s.has('POST', paths.pools)))
+      .then((s) => setCanCreate(s.accepts('POST', paths.pools, 'disks')))
       .catch(() => setCanCreate(false));
   }, []);
   const { busy, error, fields, run } = useSubmit(async () => {
@@ -129,7 +129,13 @@ function PoolStep({ onNext }: { onNext: () => void }) {
         </p>
         {loadError ? <Alert kind="info">No disks to offer: {describe(loadError)}</Alert> : null}
         {disks && disks.length === 0 && <p class="muted">No unused disks were found.</p>}
-        {disks && disks.length > 0 && (
+        {disks && disks.length > 0 && !canCreate && (
+          <p class="muted">
+            Unused disks: {disks.map((d) => `${d.path} (${bytes(d.sizeBytes)})`).join(', ')}. Building a replicated pool from disks is not offered by this appliance yet; add them later under
+            Pools and disks.
+          </p>
+        )}
+        {disks && disks.length > 0 && canCreate && (
           <>
             <p>Or build a replicated pool from these disks:</p>
             {disks.map((d) => (
@@ -150,7 +156,6 @@ function PoolStep({ onNext }: { onNext: () => void }) {
             Everything on {chosen.length === 1 ? chosen[0] : `these ${chosen.length} disks`} will be erased. This cannot be undone.
           </Alert>
           <TextField label='Type "erase" to confirm' name="confirm" value={confirm} onValue={setConfirm} autoComplete="off" />
-          {!canCreate && <Alert kind="info">This appliance's API cannot create pools from disks yet; the local pool will be used.</Alert>}
         </div>
       )}
       <FormError error={error} />

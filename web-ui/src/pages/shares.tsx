@@ -1,9 +1,9 @@
 /** Shares: the list with what to copy to reach each one, and the create/edit form. */
 import { useEffect, useState } from 'preact/hooks';
-import { del, get, paths, post, put } from '../api.js';
+import { del, get, patch, paths, post } from '../api.js';
 import type { PageProps } from '../app.js';
 import { useLoad, useSubmit } from '../components/hooks.js';
-import { Alert, Badge, Check, Confirm, CopyBox, Empty, FormError, PageHeader, Select, TextField, rebase } from '../components/ui.js';
+import { Alert, Check, Confirm, CopyBox, Empty, FormError, PageHeader, Problems, Select, TextField, rebase } from '../components/ui.js';
 import { describe } from '../lib/errors.js';
 import { hostFromLocation, nfsMountCommand, splitList, uncPath } from '../lib/shares.js';
 import { listOf, type NfsClient, type Pool, type Settings, type Share } from '../types.js';
@@ -35,11 +35,14 @@ export function newShare(name: string, pool: string): Share {
   };
 }
 
-/** The API may send status fields beside the document's; send back only the document's. */
-function body(s: Share): Share {
-  const out: Share = { name: s.name, pool: s.pool, path: s.path, nfs: s.nfs, smb: s.smb };
-  if (s.volume) out.volume = s.volume;
-  return out;
+/** POST /shares: the whole share (the API fills what is left out). */
+function createBody(s: Share) {
+  return { name: s.name, pool: s.pool, path: s.path, ...(s.volume ? { volume: s.volume } : {}), nfs: s.nfs, smb: s.smb };
+}
+
+/** PATCH /shares/:name: what may change (name and pool stay); nfs.clients is replaced as a whole. */
+function patchBody(s: Share) {
+  return { path: s.path, nfs: s.nfs, smb: s.smb };
 }
 
 function useHostInfo() {
@@ -56,7 +59,7 @@ export function Shares({ session }: PageProps) {
   const { host, nfsPort } = useHostInfo();
   const [deleting, setDeleting] = useState<Share | null>(null);
   const [delError, setDelError] = useState<unknown>(null);
-  const admin = session.role !== 'read-only';
+  const admin = session.user.role !== 'read-only';
   return (
     <>
       <PageHeader title="Shares">
@@ -96,7 +99,7 @@ export function Shares({ session }: PageProps) {
                 </>
               )}
               {s.smb.enabled && <CopyBox label={`SMB path for ${s.name}`} text={uncPath(host, s.name)} />}
-              {s.status?.problems?.length ? <Alert kind="warn">{s.status.problems.join(' ')}</Alert> : null}
+              <Problems problems={s.problems} />
               {admin && (
                 <div class="actions">
                   <a class="button" href={`#/shares/${encodeURIComponent(s.name)}`} aria-label={`Edit ${s.name}`}>
@@ -149,8 +152,8 @@ export function ShareEdit({ params }: PageProps) {
     if (!editing && pools?.length && share && !pools.some((p) => p.id === share.pool)) setShare({ ...share, pool: pools[0]!.id });
   }, [pools]);
   const { busy, error, fields: rawFields, run } = useSubmit(async (s: Share) => {
-    if (editing) await put(paths.share(editing), body(s));
-    else await post(paths.shares, body(s));
+    if (editing) await patch(paths.share(editing), patchBody(s));
+    else await post(paths.shares, createBody(s));
     location.hash = '#/shares';
   });
   const fields = rebase(rawFields, /^shares\.[^.]+\./);

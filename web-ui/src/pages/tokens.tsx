@@ -6,23 +6,23 @@ import { useLoad, useSubmit } from '../components/hooks.js';
 import { Alert, Confirm, CopyBox, Empty, FormError, PageHeader, Select, TextField } from '../components/ui.js';
 import { describe } from '../lib/errors.js';
 import { dateTime } from '../lib/format.js';
-import { listOf, type ApiToken, type Role } from '../types.js';
+import { listOf, type ApiToken, type Role, type TokenCreated } from '../types.js';
 
 export function Tokens({ session }: PageProps) {
   const tokens = useLoad(async () => listOf<ApiToken>(await get(paths.tokens), 'tokens'));
-  const [created, setCreated] = useState<ApiToken | null>(null);
+  const [created, setCreated] = useState<TokenCreated | null>(null);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('read-only');
   const { busy, error, fields, run } = useSubmit(async () => {
-    const t = await post<ApiToken>(paths.tokens, { name, role });
+    const t = await post<TokenCreated>(paths.tokens, { name, role });
     setCreated(t);
     setName('');
     tokens.reload();
   });
-  const admin = session.role !== 'read-only';
-  const secret = created?.token ?? created?.secret;
+  const admin = session.user.role !== 'read-only';
+  const secret = created?.token;
   return (
     <>
       <PageHeader title="API tokens" />
@@ -32,7 +32,7 @@ export function Tokens({ session }: PageProps) {
       {actionError ? <Alert>{describe(actionError)}</Alert> : null}
       {secret && (
         <Alert kind="ok">
-          <p>Token "{created?.name}" created. Copy it now: it is not shown again.</p>
+          <p>Token "{created?.info?.name}" created. Copy it now: it is not shown again.</p>
           <CopyBox label="New API token" text={secret} />
         </Alert>
       )}

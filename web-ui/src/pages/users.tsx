@@ -13,7 +13,7 @@ export function Users({ session }: PageProps) {
   const groups = useLoad(async () => listOf<Group>(await get(paths.groups), 'groups'));
   const [deleting, setDeleting] = useState<{ kind: 'user' | 'group'; name: string } | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
-  const admin = session.role !== 'read-only';
+  const admin = session.user.role !== 'read-only';
   return (
     <>
       <PageHeader title="Users and groups" />
