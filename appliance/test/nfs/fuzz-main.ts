@@ -9,8 +9,11 @@ const count = Number(process.argv[2] ?? 1_000_000);
 const seed = Number(process.argv[3] ?? Date.now() % 0xffffffff);
 process.stdout.write(`fuzzing ${count} inputs, seed ${seed}\n`);
 try {
+  let nextReport = 0;
   const r = await fuzz(count, seed, (done) => {
-    if (done % 100_000 === 0) process.stdout.write(`  ${done} inputs, heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MiB\n`);
+    if (done < nextReport) return;
+    nextReport += 100_000;
+    process.stdout.write(`  ${done} inputs, heap ${Math.round(process.memoryUsage().heapUsed / 1048576)} MiB\n`);
   });
   process.stdout.write(`${JSON.stringify(r)}\n`);
 } catch (e) {

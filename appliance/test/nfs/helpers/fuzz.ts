@@ -160,8 +160,10 @@ export async function fuzz(inputs: number, seed: number, onProgress?: (done: num
   let maxHeap = 0;
   const client = { address: '127.0.0.1', port: 700 };
   const BATCH = 64;
+  let nextReset = 0;
   for (let done = 0; done < inputs; ) {
-    if (done % 20_000 === 0) {
+    if (done >= nextReset) {
+      nextReset += 20_000;
       // A fresh world now and then: bounded memory, and mutations of writes cannot pile up.
       world = await makeWorld();
       maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);
