@@ -232,6 +232,8 @@ export class MemoryBackend implements Backend {
       if (set.size > MAX_FILE) fail('EFBIG');
       this.truncate(ino, set.size);
     }
+    // Times the client sets win over the mtime a truncation gives (as in utimensat after ftruncate).
+    this.touch(ino, set.size !== undefined);
     for (const key of ['atime', 'mtime'] as const) {
       const v = set[key];
       if (v === undefined) continue;
@@ -243,7 +245,6 @@ export class MemoryBackend implements Backend {
         ino[key] = v;
       }
     }
-    this.touch(ino, set.size !== undefined);
   }
 
   private truncate(ino: Inode, size: bigint): void {
