@@ -482,6 +482,120 @@ impl Export {
     }
   }
 
+  // ------------------------------------------------------------ non-blocking fast paths
+  //
+  // A call handed to a worker thread costs a thread wake-up and a completion
+  // on the event loop: 30–50 µs on a busy 2-core machine, ten times the work
+  // of a getattr. These variants run on the calling (JS) thread and only do
+  // what cannot wait for a disk: objects already in the fd cache, names
+  // already in the dentry cache (openat2 RESOLVE_CACHED), data already in
+  // the page cache (preadv2 RWF_NOWAIT). `Ok(None)` means "would block":
+  // make the async call instead.
+
+  pub fn try_getattr(&self, h: &[u8]) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    let st = self.stat_obj(h, &o)?;
+    let mut out = Out::new();
+    out.attrs(&st, self.fsid);
+    Ok(Some(out.0))
+  }
+
+  pub fn try_lookup(&self, cred: &Cred, dh: &[u8], name: &str) -> OsResult<Option<Vec<u8>>> {
+    let Some(d) = self.cache.get(dh) else { return Ok(None) };
+    if d.kind != Kind::Dir {
+      return Err(OsError::new(libc::ENOTDIR, "not a directory"));
+    }
+    if name == "." || name == ".." {
+      return self.lookup(cred, dh, name).map(Some);
+    }
+    let cname = name_ok(name)?;
+    let (h, st) = {
+      let _c = AsCaller::enter(cred)?;
+      // SAFETY: open_how is plain data; zero is "no flags".
+      let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+      how.flags = (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
+      how.resolve = libc::RESOLVE_CACHED | libc::RESOLVE_BENEATH;
+      // SAFETY: how is a valid open_how of the size we pass.
+      let fd = unsafe { libc::syscall(libc::SYS_openat2, d.fd.as_raw_fd(), cname.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
+      if fd < 0 {
+        let e = OsError::last(format!("lookup {name}"));
+        return if matches!(e.errno, libc::EAGAIN | libc::ENOSYS | libc::E2BIG) { Ok(None) } else { Err(e) };
+      }
+      // SAFETY: a new fd we own.
+      let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+      (self.handle_at(fd.as_raw_fd(), "")?, fstat(fd.as_raw_fd())?)
+    };
+    let dst = fstat(d.fd.as_raw_fd()).ok();
+    let mut out = Out::new();
+    out.handle(&h).attrs(&st, self.fsid).wcc(None, dst.as_ref(), self.fsid);
+    Ok(Some(out.0))
+  }
+
+  pub fn try_access(&self, cred: &Cred, h: &[u8], mask: u32) -> OsResult<Option<Vec<u8>>> {
+    if self.cache.get(h).is_none() {
+      return Ok(None);
+    }
+    self.access(cred, h, mask).map(Some)
+  }
+
+  /// READ from the page cache only; None when any byte would need the disk.
+  pub fn try_read(&self, cred: &Cred, h: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if o.kind != Kind::Reg {
+      return Ok(None);
+    }
+    if !cred.is_root() {
+      let st = self.stat_obj(h, &o)?;
+      self.may_io(cred, &o, &st, false)?;
+    }
+    let Ok(off) = i64::try_from(offset) else { return Ok(None) };
+    let mut n = 0usize;
+    while n < buf.len() {
+      let iov = libc::iovec { iov_base: buf[n..].as_mut_ptr().cast(), iov_len: buf.len() - n };
+      // SAFETY: iov covers the rest of buf.
+      let r = unsafe { libc::preadv2(o.fd.as_raw_fd(), &iov, 1, off + n as i64, libc::RWF_NOWAIT) };
+      if r < 0 {
+        let e = OsError::last("pread");
+        return if matches!(e.errno, libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR) { Ok(None) } else { Err(e) };
+      }
+      if r == 0 {
+        break;
+      }
+      n += r as usize;
+    }
+    let st = fstat(o.fd.as_raw_fd())?;
+    if n < buf.len() && offset + (n as u64) < st.size {
+      return Ok(None); // partly cached
+    }
+    let eof = offset.saturating_add(n as u64) >= st.size;
+    let mut out = Out::new();
+    out.u32(n as u32).u8(eof as u8).attrs(&st, self.fsid);
+    Ok(Some(out.0))
+  }
+
+  /// UNSTABLE WRITE into the page cache when the kernel can take it without
+  /// waiting (pwritev2 RWF_NOWAIT); None otherwise. Nothing is written then.
+  pub fn try_write(&self, cred: &Cred, h: &[u8], offset: u64, data: &[u8]) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if o.kind != Kind::Reg || !o.writable {
+      return Ok(None);
+    }
+    let before = self.stat_obj(h, &o)?;
+    self.may_io(cred, &o, &before, true)?;
+    let Some(off) = i64::try_from(offset).ok().filter(|o| o.checked_add(data.len() as i64).is_some()) else { return Ok(None) };
+    let iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
+    // SAFETY: iov covers data, which the kernel only reads.
+    let r = unsafe { libc::pwritev2(o.fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
+    if r < 0 {
+      let e = OsError::last("pwrite");
+      return if matches!(e.errno, libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR) { Ok(None) } else { Err(e) };
+    }
+    let after = fstat(o.fd.as_raw_fd())?;
+    let mut out = Out::new();
+    out.u32(r as u32).u8(Stable::Unstable as u8).wcc(Some(&before), Some(&after), self.fsid);
+    Ok(Some(out.0))
+  }
+
   // ------------------------------------------------------------ getattr & co
 
   pub fn getattr(&self, h: &[u8]) -> OsResult<Vec<u8>> {
