@@ -8,6 +8,8 @@ pub mod backend_task;
 pub mod creds;
 pub mod errno;
 pub mod fd_cache;
+pub mod gfapi;
+pub mod gfapi_task;
 pub mod handle_task;
 pub mod posix;
 pub mod posix_backend;
@@ -40,3 +42,6 @@ pub fn open_posix_root(path: String) -> AsyncTask<OpenRootTask> {
 pub fn open_posix_export(path: String, fd_cache_size: Option<u32>) -> AsyncTask<OpenExportTask> {
   AsyncTask::new(OpenExportTask { path, cache_size: fd_cache_size.unwrap_or(4096) as usize, out: None })
 }
+
+// ---- gfapi (Gluster volumes through libgfapi; see gfapi.rs, gfapi_task.rs) ----
+pub use gfapi_task::{open_gfapi_volume, GfapiVolume};
