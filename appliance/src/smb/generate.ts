@@ -271,14 +271,14 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
   sec['short preserve case'] = 'yes';
   sec['default case'] = 'lower';
   sec['mangled names'] = 'illegal';
-  // DOS attributes (hidden, archive, read-only) live in an xattr, not in mode bits.
+  // DOS attributes (hidden, system, read-only) live in an xattr, not in mode bits.
   sec['store dos attributes'] = 'yes';
-  sec['map archive'] = 'no';
-  sec['map hidden'] = 'no';
-  sec['map system'] = 'no';
-  sec['map readonly'] = 'no';
   sec['ea support'] = 'yes';
-  sec['create mask'] = '0664';
+  // Group members may change each other's files. The owner keeps the x bit
+  // (Samba sets it for the archive attribute): without it the owner lacks
+  // FILE_EXECUTE, so opens asking for full control (what Windows and
+  // smbtorture's smb2.connect send) are refused. Measured on Samba 4.17.
+  sec['create mask'] = '0764';
   sec['directory mask'] = '0775';
 
   if (recycle) {
