@@ -12,12 +12,17 @@
  *
  * For the issue's comparison run the same volume both ways:
  *   npm run bench:smb -- --target gluster:gv0@node1 --target local:/mnt/gv0
+ * or let the benchmark build it: `--lab` starts a private glusterd (the test
+ * lab: own network and mount namespaces), makes a replica-3 volume on three
+ * loop-file XFS bricks, FUSE-mounts it, and compares vfs_glusterfs with the
+ * FUSE path (plus a local directory for scale).
  * Targets alternate order between runs; the median of the runs is printed
  * (FACTS: absolute figures swing 2–4× on this machine).
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { TestContext } from 'node:test';
 import { join } from 'node:path';
 import { SambaService } from '../../src/smb/samba.js';
 import type { SmbShareBackend } from '../../src/smb/types.js';
@@ -43,6 +48,7 @@ function parseArgs(argv: string[]) {
   let sizeMiB = 512;
   let files = 2000;
   let runs = 3;
+  let lab = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -54,10 +60,11 @@ function parseArgs(argv: string[]) {
     else if (a === '--size-mib') sizeMiB = Number(v());
     else if (a === '--files') files = Number(v());
     else if (a === '--runs') runs = Number(v());
+    else if (a === '--lab') lab = true;
     else throw new Error(`unknown argument ${a}`);
   }
-  if (targets.length === 0) targets.push('local');
-  return { targets, sizeMiB, files, runs };
+  if (targets.length === 0 && !lab) targets.push('local');
+  return { targets, sizeMiB, files, runs, lab };
 }
 
 async function makeTarget(spec: string, work: string, i: number): Promise<Target> {
@@ -108,11 +115,13 @@ async function runOnce(client: Client, dirName: string, local: { big: string; sm
 }
 
 async function main() {
-  const { targets: specs, sizeMiB, files, runs } = parseArgs(process.argv.slice(2));
+  const { targets: specs, sizeMiB, files, runs, lab } = parseArgs(process.argv.slice(2));
   const work = await mkdtemp(join(tmpdir(), 'cairn-smb-bench-'));
   await chmod(work, 0o755);
   const services: SambaService[] = [];
+  const cleanups: Array<() => Promise<unknown>> = [];
   try {
+    if (lab) specs.unshift(...(await glusterLab(work, sizeMiB, cleanups)));
     const local = { big: join(work, 'src-big'), small: join(work, 'src-small'), back: join(work, 'back') };
     await mkdir(local.big);
     await mkdir(local.small);
@@ -169,8 +178,33 @@ async function main() {
     }
   } finally {
     for (const s of services) await s.stop().catch(() => undefined);
+    for (const c of cleanups.reverse()) await c().catch((e: Error) => console.error(`cleanup: ${e.message}`));
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * A replica-3 volume in the Gluster test lab, FUSE-mounted here; returns the
+ * two targets for the same volume: vfs_glusterfs first, then the FUSE path.
+ */
+async function glusterLab(work: string, sizeMiB: number, cleanups: Array<() => Promise<unknown>>): Promise<string[]> {
+  const { GlusterLab } = await import('../pool/gluster/lab.js');
+  // The lab registers its teardown with a test context; collect it instead.
+  const ctx = { after: (fn: () => Promise<unknown>) => cleanups.push(fn) } as unknown as TestContext;
+  const lab = await GlusterLab.start(ctx);
+  const brickBytes = Math.max(2 << 30, 2 * sizeMiB * (1 << 20) + (512 << 20));
+  const bricks = [];
+  for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`smbbench-${i}`, brickBytes));
+  await lab.volumes.create({ name: 'smbbench', bricks: bricks.map((b) => b.name), replica: 3, force: true });
+  await lab.volumes.set('smbbench', 'performance.write-behind', 'off'); // vfs_glusterfs refuses it
+  await lab.volumes.set('smbbench', 'storage.owner-uid', '10001');
+  await lab.volumes.set('smbbench', 'storage.owner-gid', '10001');
+  await lab.volumes.start('smbbench');
+  const mnt = join(work, 'fuse');
+  await mkdir(mnt);
+  await sh('glusterfs', [`--volfile-server=${lab.host}`, '--volfile-id=smbbench', `--log-file=${join(work, 'fuse.log')}`, mnt]);
+  cleanups.push(() => sh('umount', [mnt]));
+  return [`gluster:smbbench@${lab.host}`, `local:${mnt}`];
 }
 
 main().catch((e: Error) => {

@@ -5,6 +5,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -30,10 +31,43 @@ async function waitFor(what: string, fn: () => Promise<boolean> | boolean, ms = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** An interactive smbclient kept open, to hold one SMB session across applies. */
+async function openSession(share: string, name: string, password: string) {
+  // stdbuf: smbclient's stdout is block-buffered when it is not a terminal.
+  const proc = spawn('stdbuf', ['-o0', '-e0', 'smbclient', '-s', client.conf, '-p', String(client.port), `//127.0.0.1/${share}`, '-U', name], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PASSWD: password, LANG: 'C.UTF-8' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let buf = '';
+  let closed = false;
+  proc.stdout.on('data', (d: Buffer) => (buf += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (buf += d.toString()));
+  proc.once('exit', () => (closed = true));
+  return {
+    /** Sends one command; resolves with what came back once it matches `until`, or the session ends. */
+    async send(cmd: string, until: RegExp): Promise<string> {
+      const start = buf.length;
+      if (!closed) proc.stdin.write(`${cmd}\n`);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const got = buf.slice(start);
+        if (until.test(got)) return got;
+        if (closed) return `${got}\n[session closed]`;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return `${buf.slice(start)}\n[no answer]`;
+    },
+    close() {
+      if (!closed) proc.kill('SIGKILL');
+    },
+  };
+}
+
+let client: Client;
+
 describe('Samba driver with a real smbd and smbclient', () => {
   let dir: string;
   let svc: SambaService;
-  let client: Client;
   let port: number;
   let shares: Record<string, string>;
   let state: SmbDesired;
@@ -230,6 +264,20 @@ describe('Samba driver with a real smbd and smbclient', () => {
     assert.equal((await as('bob', 'docs', 'ls')).status, 'NT_STATUS_ACCOUNT_DISABLED');
     await apply({ ...state, users: users(alice, bob2) });
     assert.equal((await as('bob', 'docs', 'ls')).status, null);
+  });
+
+  test('disabling a user also ends the session they have open', async () => {
+    const bob2 = user('bob', 10002, 'bob-pw-2');
+    const session = await openSession('docs', 'bob', pw.bob!);
+    try {
+      assert.match(await session.send('ls', /blocks available/), /blocks available/, 'the session works');
+      await apply({ ...state, users: users(alice, { ...bob2, enabled: false }) });
+      const after = await session.send('ls', /NT_STATUS_|blocks available/);
+      assert.match(after, /NT_STATUS_(CONNECTION_DISCONNECTED|CONNECTION_RESET|USER_SESSION_DELETED|NETWORK_NAME_DELETED|INVALID_NETWORK_RESPONSE|PIPE_BROKEN|IO_TIMEOUT)|session closed/i, after);
+    } finally {
+      session.close();
+      await apply({ ...state, users: users(alice, bob2) });
+    }
   });
 
   test('deleting a user stops their logins and removes their account', async () => {
