@@ -221,7 +221,7 @@ function globalSection(desired: SmbDesired, paths: SambaPaths, shares: SmbShare[
     'pam password change': 'no',
     'obey pam restrictions': 'no',
     'dns proxy': 'no',
-    'multicast dns register': 'no',
+    'multicast dns register': srv.mdns ? 'yes' : 'no',
   };
   if (srv.interfaces && srv.interfaces.length > 0) {
     g.interfaces = srv.interfaces.join(' ');

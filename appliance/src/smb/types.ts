@@ -24,6 +24,12 @@ export interface SmbServer {
   minProtocol?: 'SMB2_02' | 'SMB2_10' | 'SMB3_00' | 'SMB3_11';
   /** Samba debug level (0–10) for smbd's log file under the data dir. */
   logLevel?: number;
+  /**
+   * Announce the server and its Time Machine shares over mDNS (needs
+   * avahi-daemon on the appliance). Off by default: tests and dev machines
+   * have no avahi.
+   */
+  mdns?: boolean;
 }
 
 /** Where a share's files live. */

@@ -8,6 +8,14 @@
  * group files and runs smbd and pdbedit with nss_wrapper preloaded
  * (NSS_WRAPPER_PASSWD / NSS_WRAPPER_GROUP), so the accounts exist for Samba
  * alone and disappear with the data directory.
+ *
+ * This is the appliance's mechanism too, not only the tests'. Cairn users are
+ * file-sharing identities, not logins: outside /etc/passwd, sshd, PAM and
+ * cron never see them, cairnd never edits system files, and what CI tests is
+ * what ships. The cost: only processes started with this environment resolve
+ * the names (`ls -l` on the appliance shows uids; the NFS server works with
+ * numeric ids anyway), and a systemd unit for smbd must carry the environment
+ * `SambaService.smbdCommand()` returns.
  */
 import type { SmbGroup, SmbUser } from './types.js';
 

@@ -25,6 +25,10 @@ test('global: SMB2 minimum, no guests, no printing, every private path under the
     assert.ok(g[k]!.startsWith('/var/lib/cairn/samba/'), `${k} = ${g[k]}`);
   }
   assert.equal(g['fruit:aapl'], undefined, 'no fruit globals without a macOS share');
+  assert.equal(g['multicast dns register'], 'no');
+  const d = desired(445, []);
+  d.server.mdns = true;
+  assert.equal(generate(d, paths).model.global['multicast dns register'], 'yes');
 });
 
 test('a guest share turns on bad-user mapping, and only then', () => {
