@@ -86,6 +86,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
       share('docs', shares.docs!, { recycleBin: { enabled: true } }),
       share('private', shares.private!, { validUsers: ['alice'] }),
       share('ro', shares.ro!, { readOnly: true }),
+      share('team', shares.team!, { validGroups: ['staff'] }),
     ];
   }
   function users(...list: SmbUser[]) {
@@ -97,7 +98,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
     // Samba users are unprivileged Unix accounts: they must be able to reach the shares.
     await chmod(dir, 0o755);
     shares = {};
-    for (const s of ['docs', 'private', 'ro', 'pub', 'fresh', 'netonly', 'secret']) {
+    for (const s of ['docs', 'private', 'ro', 'team', 'pub', 'fresh', 'netonly', 'secret']) {
       shares[s] = join(dir, 'shares', s);
       await mkdir(shares[s]!, { recursive: true });
       await chmod(shares[s]!, 0o777);
@@ -108,7 +109,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
     svc = new SambaService({ dataDir: join(dir, 'samba') });
     await svc.start(); // nothing to run yet: no configuration
     assert.equal(svc.status().running, false);
-    const r = await apply(desired(port, baseShares(), users(alice, bob)));
+    const r = await apply(desired(port, baseShares(), users(alice, bob), { groups: [{ name: 'staff', gid: 20000, members: ['alice'] }] }));
     assert.deepEqual(r.problems, []);
     assert.equal(svc.status().running, true);
   });
@@ -173,6 +174,11 @@ describe('Samba driver with a real smbd and smbclient', () => {
     assert.equal((await as('alice', 'private', 'ls')).status, null);
   });
 
+  test('a group in valid users admits its members only', async () => {
+    assert.equal((await as('alice', 'team', 'ls')).status, null);
+    assert.equal((await as('bob', 'team', 'ls')).status, 'NT_STATUS_ACCESS_DENIED');
+  });
+
   test('guests are refused while no share admits them', async () => {
     assert.equal((await client.run('docs', 'ls')).status, 'NT_STATUS_ACCESS_DENIED');
     // With map to guest = never, an unknown name is a failed logon, not a guest.
@@ -197,7 +203,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
 
   test('hot reload: a new guest share appears without restarting smbd; guests reach only it', async () => {
     const pid = svc.status().pid;
-    const r = await apply(desired(port, [...baseShares(), share('pub', shares.pub!, { guestOk: true, readOnly: true })], users(alice, bob)));
+    const r = await apply({ ...state, shares: [...baseShares(), share('pub', shares.pub!, { guestOk: true, readOnly: true })] });
     assert.deepEqual(r.problems, []);
     assert.equal(r.configChanged, true);
     assert.equal(svc.status().pid, pid, 'same smbd');
