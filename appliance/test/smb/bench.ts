@@ -145,7 +145,8 @@ async function main() {
     for (let run = 0; run < runs; run++) {
       const order = run % 2 === 0 ? targets : [...targets].reverse();
       for (const { t, client } of order) {
-        const s = await runOnce(client, `bench-${process.pid}-${run}`, local, sizeMiB, files);
+        // Targets may be the same volume (vfs_glusterfs and its FUSE mount): own folders.
+        const s = await runOnce(client, `bench-${process.pid}-${run}-${targets.findIndex((x) => x.t === t)}`, local, sizeMiB, files);
         samples.get(t.spec)!.push(s);
         console.log(`run ${run + 1} ${t.spec}: put ${s.putMBs.toFixed(0)} MB/s, get ${s.getMBs.toFixed(0)} MB/s, ${files} small put ${s.smallPutFps.toFixed(0)} files/s, get ${s.smallGetFps.toFixed(0)} files/s`);
       }
