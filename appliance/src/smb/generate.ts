@@ -80,7 +80,7 @@ function checkUsers(users: SmbUser[], problems: SmbProblem[]): SmbUser[] {
     else if (names.has(u.name)) problems.push({ path: `${at}.name`, message: `user "${u.name}" appears twice` });
     if (!validId(u.uid)) problems.push({ path: `${at}.uid`, message: `uid ${u.uid} must be an integer from ${MIN_ID} to ${MAX_ID}, not ${NOBODY_ID}` });
     else if (uids.has(u.uid)) problems.push({ path: `${at}.uid`, message: `uid ${u.uid} is used by another user` });
-    if (!validId(u.gid)) problems.push({ path: `${at}.gid`, message: `gid ${u.gid} must be an integer from ${MIN_ID} to ${MAX_ID}, not ${NOBODY_ID}` });
+    if (u.gid !== undefined && !validId(u.gid)) problems.push({ path: `${at}.gid`, message: `gid ${u.gid} must be an integer from ${MIN_ID} to ${MAX_ID}, not ${NOBODY_ID}` });
     // Never echo the hash itself.
     if (typeof u.ntHash !== 'string' || !NT_HASH.test(u.ntHash)) problems.push({ path: `${at}.ntHash`, message: 'NT hash must be 32 hex digits' });
     if (problems.length === before) {
@@ -138,6 +138,9 @@ function checkShare(s: SmbShare, at: string, seen: Set<string>, problems: SmbPro
     s.backend.volfileServers.forEach((h, j) => {
       if (!/^[A-Za-z0-9_.:+\[\]\/-]+$/.test(h)) problems.push({ path: `${at}.backend.volfileServers[${j}]`, message: `"${h}" is not a host name, address or unix+/path` });
     });
+  }
+  if (s.encryption !== undefined && !['off', 'if_required', 'desired', 'required'].includes(s.encryption)) {
+    problems.push({ path: `${at}.encryption`, message: `"${String(s.encryption)}" must be off, if_required, desired or required` });
   }
   if (s.comment !== undefined && !safeValue(s.comment)) problems.push({ path: `${at}.comment`, message: 'comment must be one line' });
   s.validUsers.forEach((u, j) => {
@@ -312,7 +315,7 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
     }
   }
 
-  if (s.encrypt) sec['server smb encrypt'] = 'required';
+  if (s.encryption) sec['server smb encrypt'] = s.encryption;
 
   if (s.backend.kind === 'gluster') {
     sec['glusterfs:volume'] = s.backend.volume;

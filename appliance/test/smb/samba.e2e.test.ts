@@ -246,7 +246,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
   });
 
   test('SMB3 encryption required: an SMB2-only client is refused, an SMB3 client gets in', async () => {
-    const r = await apply({ ...state, shares: [...state.shares, share('secret', shares.secret!, { encrypt: true })] });
+    const r = await apply({ ...state, shares: [...state.shares, share('secret', shares.secret!, { encryption: 'required' })] });
     assert.deepEqual(r.problems, []);
     const smb2 = await client.run('secret', 'ls', { user: 'alice', password: pw.alice, args: ['-m', 'SMB2_10'] });
     assert.equal(smb2.status, 'NT_STATUS_ACCESS_DENIED', smb2.out);
