@@ -1,34 +1,132 @@
 /**
- * cairnd's life cycle: check the data directory, build the API, listen,
- * tell systemd READY, keep the watchdog fed, and shut down cleanly on
- * SIGTERM/SIGINT (stop accepting, finish in-flight requests, exit 0).
+ * cairnd's life cycle: check the data directory, open the desired state,
+ * build the API, listen, reconcile once, tell systemd READY (with a STATUS
+ * summary), keep the watchdog fed, and shut down cleanly on SIGTERM/SIGINT
+ * (stop accepting, finish in-flight requests, stop the reconciler, exit 0).
+ *
+ * First boot (no admin yet): a one-time setup token is logged once per
+ * start and kept in DATA_DIR/setup-token until POST /api/v1/setup uses it.
  */
 import type { FastifyInstance } from 'fastify';
+import { join } from 'node:path';
 import { buildApp } from './api/app.js';
+import type { ApiContext } from './api/context.js';
+import { enabledAdmins } from './api/routes/users.js';
+import { FailureLimiter } from './auth/rate-limit.js';
+import { SessionStore } from './auth/sessions.js';
+import { SetupToken } from './auth/setup.js';
+import { TokenStore } from './auth/tokens.js';
 import { UsageError, EXIT } from './cli/errors.js';
 import type { DaemonOptions } from './cli/args.js';
 import { checkDataDir } from './data-dir.js';
 import { createLogger, type Logger } from './log.js';
+import { LocalPoolDriver } from './pool/local/driver.js';
+import type { Driver } from './reconcile/driver.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { MigrationError } from './state/migrations.js';
+import { initialState } from './state/schema.js';
+import { StateStore, StoreError } from './state/store.js';
+import { StateValidationError } from './state/validate.js';
+import { Audit } from './system/audit.js';
+import { listDisks } from './system/disks.js';
+import { SystemDriver } from './system/driver.js';
 import { Health } from './system/health.js';
+import { metrics as sharedMetrics, type Metrics } from './system/metrics.js';
 import { Systemd } from './system/sd-notify.js';
+import { Tasks } from './system/tasks.js';
 import { VERSION } from './version.js';
 
 export interface Daemon {
   app: FastifyInstance;
   log: Logger;
   dataDir: string;
+  store: StateStore;
+  reconciler: Reconciler;
   /** The API's bound address, e.g. http://127.0.0.1:8080 */
   url: string;
   close(reason?: string): Promise<void>;
 }
 
-export async function startDaemon(opts: DaemonOptions, log: Logger = createLogger(opts.logLevel)): Promise<Daemon> {
+/** What drivers get to build themselves (NFS, SMB and Gluster are wired here by the lead). */
+export interface DriverDeps {
+  dataDir: string;
+  store: StateStore;
+  log: Logger;
+  metrics: Metrics;
+  tasks: Tasks;
+}
+
+export interface DaemonHooks {
+  /** Extra drivers, run after pool/local and before system, in this order. */
+  drivers?: (deps: DriverDeps) => Driver[];
+  metrics?: Metrics;
+}
+
+/** Opens the state, turning a broken document into one clear line (exit 78). */
+async function openStore(dataDir: string, log: Logger): Promise<StateStore> {
+  try {
+    return await StateStore.open(join(dataDir, 'state'), { initial: () => initialState(dataDir), log: log.child({ component: 'state' }) });
+  } catch (e) {
+    if (e instanceof StoreError || e instanceof MigrationError || e instanceof StateValidationError) {
+      throw new UsageError(`the state in ${join(dataDir, 'state')} cannot be used: ${e.message}`, EXIT.config);
+    }
+    throw e;
+  }
+}
+
+export async function startDaemon(opts: DaemonOptions, log: Logger = createLogger(opts.logLevel), hooks: DaemonHooks = {}): Promise<Daemon> {
   const dataDir = await checkDataDir(opts.dataDir);
+  const metrics = hooks.metrics ?? sharedMetrics;
   const systemd = new Systemd(log);
   const health = new Health(VERSION);
-  health.register('api', () => ({ status: 'ok' }));
+  const store = await openStore(dataDir, log);
+  const tokens = await TokenStore.open(join(dataDir, 'auth'));
+  const setup = await SetupToken.init(dataDir, enabledAdmins(store.state) === 0);
+  const audit = new Audit(log.child({ component: 'audit' }), join(dataDir, 'audit.log'));
+  const tasks = new Tasks();
+  store.on('commit', (rev) => metrics.stateRevision.set(rev.revision));
+  metrics.stateRevision.set(store.revision);
 
-  const app = await buildApp({ log, health });
+  let port = opts.port;
+  const local = new LocalPoolDriver(metrics);
+  // eslint-disable-next-line prefer-const
+  let reconciler: Reconciler;
+  const system = new SystemDriver(systemd, () => reconciler?.status(), () => `serving API on :${port}; `, metrics);
+  const extra = hooks.drivers?.({ dataDir, store, log, metrics, tasks }) ?? [];
+  reconciler = new Reconciler({
+    drivers: [local, ...extra, system],
+    current: () => ({ state: store.state, revision: store.revision }),
+    log: log.child({ component: 'reconcile' }),
+    onPass: (st) => metrics.reconcileRuns.inc({ outcome: st.drivers.some((d) => !d.ok) ? 'failed' : st.problems.length ? 'problems' : 'ok' }),
+  });
+  store.on('commit', () => void reconciler.trigger());
+
+  health.register('api', () => ({ status: 'ok' }));
+  health.register('reconcile', () => {
+    const st = reconciler.status();
+    if (st.appliedRevision === null) return { status: 'degraded', detail: 'first reconcile not finished' };
+    const failed = st.drivers.filter((d) => !d.ok);
+    if (failed.length) return { status: 'degraded', detail: `driver ${failed.map((d) => d.name).join(', ')} failing: ${failed[0]!.error}` };
+    if (st.problems.length) return { status: 'degraded', detail: `${st.problems.length} problem(s): ${st.problems[0]!.objectKind} ${st.problems[0]!.objectId}: ${st.problems[0]!.message}` };
+    return { status: 'ok' };
+  });
+
+  const ctx: ApiContext = {
+    log,
+    health,
+    store,
+    tokens,
+    sessions: new SessionStore(),
+    setup,
+    loginLimiter: new FailureLimiter(10, 5 * 60_000),
+    reconciler,
+    tasks,
+    metrics,
+    audit,
+    poolCapacity: (id) => local.capacity(store.state, id),
+    listDisks,
+  };
+  const app = await buildApp(ctx);
   try {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (e) {
@@ -49,12 +147,22 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     throw e;
   }
   const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
 
-  log.info({ dataDir, url, version: VERSION }, 'cairnd listening');
-  systemd.ready(`serving API on :${port}`);
+  log.info({ dataDir, url, version: VERSION, revision: store.revision }, 'cairnd listening');
+  if (setup.pending) {
+    log.info(
+      { setupUrl: `${url}/`, setupTokenFile: setup.file },
+      `first boot: no admin yet. Open ${url}/ and set the admin password with the setup token ${setup.value} (also in ${setup.file})`,
+    );
+  }
+  // READY after the first reconcile: the API answers meanwhile, systemd waits.
+  await reconciler.trigger();
+  const st = reconciler.status();
+  log.info({ revision: st.appliedRevision, problems: st.problems.length }, 'first reconcile done');
+  systemd.ready(st.drivers.find((d) => d.name === 'system')?.summary ?? `serving API on :${port}`);
   const watchdogMs = systemd.startWatchdog();
   if (watchdogMs) log.info({ everyMs: watchdogMs }, 'systemd watchdog on');
 
@@ -65,9 +173,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       systemd.stopping(`stopping: ${reason}`);
       systemd.stopWatchdog();
       await app.close();
+      await reconciler.stop();
+      await tasks.close();
+      await audit.flush();
       log.info('cairnd stopped');
     })();
     return closing;
   };
-  return { app, log, dataDir, url, close };
+  return { app, log, dataDir, store, reconciler, url, close };
 }

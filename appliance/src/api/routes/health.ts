@@ -23,7 +23,7 @@ export function healthRoutes(health: Health): FastifyPluginAsync {
     app.get(
       '/health',
       {
-        config: { public: true },
+        config: { access: 'public' },
         schema: {
           summary: 'Health of the appliance and its components',
           tags: ['system'],

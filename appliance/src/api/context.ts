@@ -1,0 +1,79 @@
+/**
+ * What the routes need, handed in by whoever builds the app (cairnd, or a
+ * test with temp dirs): the state store, auth stores, reconciler status,
+ * tasks, metrics, audit. Routes never reach for globals.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from '../log.js';
+import type { SessionStore } from '../auth/sessions.js';
+import type { SetupToken } from '../auth/setup.js';
+import type { TokenStore } from '../auth/tokens.js';
+import type { FailureLimiter } from '../auth/rate-limit.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
+import type { Mutator, Revision, StateStore } from '../state/store.js';
+import type { Role } from '../state/schema.js';
+import type { Audit } from '../system/audit.js';
+import type { Disk } from '../system/disks.js';
+import type { Health } from '../system/health.js';
+import type { Metrics } from '../system/metrics.js';
+import type { Tasks } from '../system/tasks.js';
+
+export interface PoolCapacity {
+  totalBytes: number;
+  usedBytes: number;
+  freeBytes: number;
+}
+
+export interface ApiContext {
+  log: Logger;
+  health: Health;
+  store: StateStore;
+  tokens: TokenStore;
+  sessions: SessionStore;
+  setup: SetupToken;
+  loginLimiter: FailureLimiter;
+  reconciler?: Reconciler;
+  tasks: Tasks;
+  metrics: Metrics;
+  audit: Audit;
+  /** Capacity of a pool when its driver can tell. */
+  poolCapacity?: (poolId: string) => Promise<PoolCapacity | undefined>;
+  listDisks: () => Promise<Disk[]>;
+  /** Password hashing cost (tests lower it). */
+  scrypt?: { N: number; r: number; p: number };
+}
+
+export interface Principal {
+  kind: 'session' | 'token' | 'anonymous';
+  /** User name (session) or token name; '' when anonymous. */
+  name: string;
+  role?: Role;
+  sessionId?: string;
+  tokenId?: string;
+}
+
+/** Who made a change, as the history and the audit log show it. */
+export function whoOf(req: FastifyRequest): string {
+  const p = req.principal;
+  if (p.kind === 'session') return p.name;
+  if (p.kind === 'token') return `token:${p.name}`;
+  return 'anonymous';
+}
+
+/** A change through the store, recorded in the audit log; returns the new revision. */
+export async function change(ctx: ApiContext, req: FastifyRequest, action: string, target: string, mutate: Mutator): Promise<Revision> {
+  const who = whoOf(req);
+  const rev = await ctx.store.update(who, `${action} ${target}`.trim(), mutate);
+  ctx.audit.record({ who, action, target, revision: rev.revision, ip: req.ip });
+  return rev;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Who may call the route: 'public', 'read' (any logged-in role) or 'admin'. */
+    access?: 'public' | 'read' | 'admin';
+  }
+}

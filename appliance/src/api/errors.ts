@@ -1,0 +1,100 @@
+/**
+ * The API's one error catalog (like fastify's lib/errors.js): every error a
+ * client can see has a stable `code`, an HTTP status and a default message.
+ * Bodies are always `{error: {code, message, fields: [{path, message}]}}`;
+ * `fields` names every bad input by dotted path (request body, query or
+ * params), all at once.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ajvFieldErrors, StateValidationError, type FieldError } from '../state/validate.js';
+import { MigrationError } from '../state/migrations.js';
+import { StoreError } from '../state/store.js';
+
+export const ERRORS = {
+  validation_failed: { status: 400, message: 'the request is not valid' },
+  bad_request: { status: 400, message: 'the request cannot be read' },
+  unauthenticated: { status: 401, message: 'log in or send an API token (Authorization: Bearer …)' },
+  invalid_credentials: { status: 401, message: 'wrong user name or password' },
+  setup_token_invalid: { status: 401, message: 'the setup token is wrong: it is in the log of the first start and in DATA_DIR/setup-token' },
+  forbidden: { status: 403, message: 'your role may not do this (admin needed)' },
+  csrf_failed: { status: 403, message: 'missing or wrong X-CSRF-Token header: reload the console' },
+  not_found: { status: 404, message: 'no such object' },
+  route_not_found: { status: 404, message: 'no such API route' },
+  already_exists: { status: 409, message: 'an object with this name already exists' },
+  in_use: { status: 409, message: 'the object is still in use' },
+  last_admin: { status: 409, message: 'the appliance must keep at least one enabled admin' },
+  setup_done: { status: 409, message: 'the appliance is already set up: log in instead' },
+  conflict: { status: 409, message: 'the state changed meanwhile: reload and retry' },
+  payload_too_large: { status: 413, message: 'the request body is too large' },
+  unsupported_media_type: { status: 415, message: 'send application/json' },
+  rate_limited: { status: 429, message: 'too many failed attempts: wait and retry' },
+  internal: { status: 500, message: 'internal error: see the cairnd log' },
+  unavailable: { status: 503, message: 'a component is not available' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: `one of: ${Object.keys(ERRORS).join(', ')}` }),
+      message: Type.String(),
+      fields: Type.Array(Type.Object({ path: Type.String(), message: Type.String() })),
+    }),
+  },
+  { title: 'Error' },
+);
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly fields: FieldError[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'ApiError';
+    this.status = ERRORS[code].status;
+  }
+}
+
+export const apiError = (code: ErrorCode, message?: string, fields: FieldError[] = []) => new ApiError(code, message, fields);
+
+function body(code: ErrorCode, message: string, fields: FieldError[] = []) {
+  return { error: { code, message, fields } };
+}
+
+/** Maps every thrown error to the catalog; unknown errors are logged and become `internal`. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    if (err instanceof ApiError) {
+      return reply.code(err.status).headers(err.headers).send(body(err.code, err.message, err.fields));
+    }
+    if (err instanceof StateValidationError) {
+      return reply.code(400).send(body('validation_failed', 'the change would make the configuration invalid', err.fields));
+    }
+    if (err instanceof StoreError) {
+      const code: ErrorCode = err.code === 'not_found' ? 'not_found' : err.code === 'conflict' ? 'conflict' : 'internal';
+      if (code === 'internal') req.log.error({ err }, 'state store error');
+      return reply.code(ERRORS[code].status).send(body(code, err.message));
+    }
+    if (err instanceof MigrationError) {
+      return reply.code(400).send(body('validation_failed', err.message));
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const where = fe.validationContext === 'body' ? '' : (fe.validationContext ?? '');
+      return reply.code(400).send(body('validation_failed', 'the request is not valid', ajvFieldErrors(fe.validation as never, where)));
+    }
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(body('payload_too_large', ERRORS.payload_too_large.message));
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(body('unsupported_media_type', ERRORS.unsupported_media_type.message));
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.code(fe.statusCode).send(body('bad_request', fe.message));
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send(body('internal', ERRORS.internal.message));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(body('route_not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+}
