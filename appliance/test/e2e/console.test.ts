@@ -108,6 +108,13 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate('document.activeElement?.closest("main") !== null'), true);
 
+  // A long action with progress: apply the configuration now (a task).
+  await page.getByRole('button', { name: 'Apply now' }).click();
+  const task = page.locator('section.task');
+  await task.filter({ hasText: /done/ }).waitFor();
+  assert.match(await task.innerText(), /Reconcile all components/);
+  await page.getByRole('button', { name: 'Apply now' }).waitFor({ state: 'visible' });
+
   // --- Create a share and see it listed ------------------------------------
   await page.getByRole('link', { name: 'Shares', exact: true }).click();
   await page.getByRole('heading', { name: 'Shares' }).waitFor();
@@ -184,7 +191,9 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   assert.ok(createdRev > 1);
   await created.getByRole('button', { name: 'Show changes' }).click();
   await created.locator('table.diff').waitFor();
-  assert.match(await created.locator('table.diff').innerText(), /shares\.\d+/);
+  const diffText = await created.locator('table.diff').innerText();
+  assert.match(diffText, /shares\[media\]\.name\s+"media"/);
+  assert.match(diffText, /shares\[media\]\.nfs\.clients\.0\.match\s+"192\.168\.1\.0\/24"/);
   await b.shot('13-history');
   const before = page.locator(`li.revision[data-revision="${createdRev - 1}"]`);
   await before.getByRole('button', { name: `Roll back to revision ${createdRev - 1}` }).click();

@@ -4,16 +4,18 @@
  * throughput computed from /metrics counters every few seconds.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, metricsText, paths } from '../api.js';
+import { get, metricsText, paths, post } from '../api.js';
 import type { PageProps } from '../app.js';
 import { CapacityBar, LineChart } from '../components/chart.js';
 import { useLoad } from '../components/hooks.js';
-import { Alert, Badge, PageHeader } from '../components/ui.js';
+import { Alert, Badge, PageHeader, Problems } from '../components/ui.js';
+import { TaskProgress } from '../components/task.js';
+import { dateTime } from '../lib/format.js';
 import { describe } from '../lib/errors.js';
 import { bytes, bytesPerSecond, count, duration } from '../lib/format.js';
 import { parseProm, pushPoint, type Scrape } from '../lib/prom.js';
 import { quantityRate, quantityValue, type Quantity } from '../lib/throughput.js';
-import { listOf, taskFinished, type Health, type Pool, type Share, type Task } from '../types.js';
+import { listOf, poolState, taskFinished, type Health, type Pool, type ReconcileStatus, type Share, type Task } from '../types.js';
 
 const EVERY_MS = 3000;
 const POINTS = 40;
@@ -64,7 +66,54 @@ export function poolCapacity(p: Pool): { used: number; total: number } | null {
   return c && typeof c.totalBytes === 'number' && typeof c.usedBytes === 'number' ? { used: c.usedBytes, total: c.totalBytes } : null;
 }
 
-export function Dashboard(_: PageProps) {
+/** The reconciler: applied revision, problems, and "apply now" as a task with progress. */
+function Reconcile({ admin }: { admin: boolean }) {
+  const status = useLoad(async () => get<ReconcileStatus>(paths.status), [], 5000);
+  const [task, setTask] = useState<Task | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const r = status.data?.reconcile;
+  const behind = status.data && r && r.appliedRevision !== status.data.revision;
+  return (
+    <div class="tile">
+      <h2>Configuration</h2>
+      {r ? (
+        <>
+          <p>
+            <Badge state={r.problems.length ? 'problems' : behind ? 'pending' : r.phase === 'off' ? 'off' : 'applied'} /> revision {status.data!.revision}
+            {behind && r.appliedRevision !== null ? <span class="muted"> (applied: {r.appliedRevision})</span> : null}
+          </p>
+          <p class="muted">
+            {r.phase}
+            {r.lastRunAt ? `, last applied ${dateTime(r.lastRunAt)}` : ''}
+            {r.nextRetryAt ? `, retry at ${dateTime(r.nextRetryAt)}` : ''}
+          </p>
+          <Problems problems={r.problems} />
+        </>
+      ) : (
+        <p class="muted">{status.error ? describe(status.error) : 'Loading…'}</p>
+      )}
+      {admin && (
+        <button
+          type="button"
+          class="small"
+          disabled={Boolean(task)}
+          onClick={() => {
+            setError(null);
+            post<Task>(paths.reconcile)
+              .then(setTask)
+              .catch((e: unknown) => setError(e));
+          }}
+        >
+          Apply now
+        </button>
+      )}
+      {task && <TaskProgress id={task.id} title={task.title ?? 'Apply the configuration'} onDone={() => (status.reload(), setTimeout(() => setTask(null), 4000))} />}
+      {error ? <Alert>{describe(error)}</Alert> : null}
+    </div>
+  );
+}
+
+export function Dashboard({ session }: PageProps) {
   const health = useLoad(async () => get<Health>(paths.health), [], 5000);
   const pools = useLoad(async () => listOf<Pool>(await get(paths.pools), 'pools'), [], 5000);
   const shares = useLoad(async () => listOf<Share>(await get(paths.shares), 'shares'), [], 15000);
@@ -94,6 +143,7 @@ export function Dashboard(_: PageProps) {
               ))}
           </ul>
         </div>
+        <Reconcile admin={session.user.role !== 'read-only'} />
         <div class="tile">
           <h2>Shares</h2>
           <p class="big">{shares.data ? shares.data.length : '…'}</p>
@@ -115,7 +165,7 @@ export function Dashboard(_: PageProps) {
             <div class="pool-line" key={p.id}>
               <div>
                 <strong>{p.id}</strong> <span class={`badge ${p.kind === 'local' ? 'warn' : 'ok'}`}>{p.label ?? (p.kind === 'local' ? 'unreplicated' : 'replicated')}</span>{' '}
-                <Badge state={p.status?.state ?? (down.length ? 'degraded' : 'ok')} />
+                <Badge state={poolState(p)} />
               </div>
               {cap ? (
                 <>
