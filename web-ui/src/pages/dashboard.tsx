@@ -25,6 +25,7 @@ const emptyPlots = (): Plots => ({ nfsRead: [], nfsWrite: [], nfsOps: [], smbRea
 
 function useThroughput() {
   const [plots, setPlots] = useState<Plots>(emptyPlots);
+  const [missing, setMissing] = useState<Set<Quantity>>(new Set());
   const [error, setError] = useState<unknown>(null);
   const prev = useRef<Scrape | null>(null);
   useEffect(() => {
@@ -37,14 +38,17 @@ function useThroughput() {
         prev.current = cur;
         setError(null);
         if (p) {
+          const absent = new Set<Quantity>();
           setPlots((old) => {
             const next = { ...old };
             for (const q of Object.keys(old) as Quantity[]) {
               const v = q === 'smbSessions' ? quantityValue(cur, q) : quantityRate(p, cur, q);
               if (v !== null) next[q] = pushPoint(old[q], v, POINTS);
+              else absent.add(q);
             }
             return next;
           });
+          setMissing(absent);
         }
       } catch (e) {
         if (ac.signal.aborted) return;
@@ -58,7 +62,7 @@ function useThroughput() {
       clearTimeout(timer);
     };
   }, []);
-  return { plots, error };
+  return { plots, missing, error };
 }
 
 export function poolCapacity(p: Pool): { used: number; total: number } | null {
@@ -118,7 +122,9 @@ export function Dashboard({ session }: PageProps) {
   const pools = useLoad(async () => listOf<Pool>(await get(paths.pools), 'pools'), [], 5000);
   const shares = useLoad(async () => listOf<Share>(await get(paths.shares), 'shares'), [], 15000);
   const tasks = useLoad(async () => listOf<Task>(await get(paths.tasks).catch(() => [])), [], 5000);
-  const { plots, error: metricsError } = useThroughput();
+  const { plots, missing, error: metricsError } = useThroughput();
+  const note = (qs: Quantity[]) =>
+    qs.every((q) => missing.has(q)) ? 'not measured by this appliance yet' : qs.every((q) => plots[q].length === 0) ? 'waiting for data…' : undefined;
   const h = health.data;
   const running = (tasks.data ?? []).filter((t) => !taskFinished(t));
   const series = (q: Quantity, label: string, className: string) => ({ label, points: plots[q], className });
@@ -197,10 +203,16 @@ export function Dashboard({ session }: PageProps) {
         <h2>Throughput</h2>
         {metricsError ? <Alert kind="warn">Live throughput is unavailable: {describe(metricsError)}</Alert> : null}
         <div class="chart-grid">
-          <LineChart title="NFS" series={[series('nfsRead', 'read', 's-read'), series('nfsWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} />
-          <LineChart title="NFS operations" series={[series('nfsOps', 'ops/s', 's-ops')]} format={count} max={POINTS} />
-          <LineChart title="SMB" series={[series('smbRead', 'read', 's-read'), series('smbWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} />
-          <LineChart title="SMB operations" series={[series('smbOps', 'ops/s', 's-ops'), series('smbSessions', 'sessions', 's-sess')]} format={count} max={POINTS} />
+          <LineChart title="NFS" series={[series('nfsRead', 'read', 's-read'), series('nfsWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} note={note(['nfsRead', 'nfsWrite'])} />
+          <LineChart title="NFS operations" series={[series('nfsOps', 'ops/s', 's-ops')]} format={count} max={POINTS} note={note(['nfsOps'])} />
+          <LineChart title="SMB" series={[series('smbRead', 'read', 's-read'), series('smbWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} note={note(['smbRead', 'smbWrite'])} />
+          <LineChart
+            title="SMB operations"
+            series={[series('smbOps', 'ops/s', 's-ops'), series('smbSessions', 'sessions', 's-sess')]}
+            format={count}
+            max={POINTS}
+            note={note(['smbOps', 'smbSessions'])}
+          />
         </div>
         <p class="hint">Every {EVERY_MS / 1000} s from the appliance's /metrics.</p>
       </section>
