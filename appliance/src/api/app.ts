@@ -35,6 +35,20 @@ export interface AppDeps extends ApiContext {
   consoleDir?: string;
 }
 
+/** One row per route, as registered: the route-table test walks it. */
+export interface RouteRow {
+  method: string;
+  url: string;
+  access: 'public' | 'read' | 'admin';
+  hasResponseSchema: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteRow[];
+  }
+}
+
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../../web-ui/dist', import.meta.url));
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -59,6 +73,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandlers(app as unknown as FastifyInstance);
   await app.register(fastifyCookie);
   installAuth(app as unknown as FastifyInstance, deps);
+  const table: RouteRow[] = [];
+  app.decorate('routeTable', table);
+  app.addHook('onRoute', (route) => {
+    const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response ?? {};
+    for (const method of [route.method].flat()) {
+      table.push({
+        method,
+        url: route.url,
+        access: (route.config as { access?: RouteRow['access'] } | undefined)?.access ?? 'admin',
+        hasResponseSchema: Object.keys(response).some((k) => k.startsWith('2')),
+      });
+    }
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
