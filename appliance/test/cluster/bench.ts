@@ -19,7 +19,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Lab } from '../lab/lab.js';
-import { tool } from '../nfs/helpers/nfs-serve.js';
 import { buildWriter, clusterServices, nfsServeOn, type NodeNfs } from './helpers.js';
 
 const MIB = Number(process.argv[2] ?? '128');
@@ -43,11 +42,20 @@ function write(bin: string, url: string, src: string, onProgress?: (bytes: numbe
   });
 }
 
-async function read(nfs: NodeNfs, path: string): Promise<number> {
+/** Reads the whole file with nfs-cat, discarding it; returns the time taken. */
+function read(nfs: NodeNfs, path: string): Promise<number> {
   const t0 = Date.now();
-  const r = await tool('nfs-cp', [nfs.url(path), '/dev/null'], 600_000);
-  if (r.code !== 0) throw new Error(`nfs-cp read failed: ${r.stdout}${r.stderr}`);
-  return Date.now() - t0;
+  return new Promise((resolve, reject) => {
+    const p = spawn('nfs-cat', [nfs.url(path)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    p.stdout!.on('data', (d: Buffer) => (bytes += d.length));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 600_000);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0 || bytes !== MIB << 20) reject(new Error(`nfs-cat ${path}: exit ${code}, ${bytes} bytes`));
+      else resolve(Date.now() - t0);
+    });
+  });
 }
 
 const mbs = (bytes: number, ms: number) => ((bytes / (1 << 20)) / (ms / 1000)).toFixed(1);

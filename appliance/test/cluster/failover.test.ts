@@ -122,7 +122,15 @@ test('three appliances: join, replica 3, hard failure during an NFS write, heal,
   const code = await exited;
   clearTimeout(deadline);
   await failing;
-  assert.equal(code, 0, `writer failed: ${out}`);
+  if (code !== 0) {
+    // Leave evidence: brick and self-heal logs of the survivors, and what glusterd sees.
+    for (const n of [a.node, c.node]) {
+      const logs = await n.exec(['sh', '-c', 'tail -n 15 /var/log/glusterfs/bricks/*.log; grep -h " [EW] " /var/log/glusterfs/glustershd.log | tail -n 10']).catch((e: Error) => ({ stdout: e.message }));
+      t.diagnostic(`${n.name} logs:\n${logs.stdout}`);
+    }
+    t.diagnostic(JSON.stringify(await a.volumes.status(VOLUME).catch((e: Error) => e.message)));
+  }
+  assert.equal(code, 0, `writer failed: ${out.split('\n').filter((l) => !l.startsWith('progress')).join('\n')}\nnfs-serve on node1:\n${nfsA.log()}`);
   assert.ok(failedAt > 0, 'node2 was failed mid-stream');
   const done = /done bytes=(\d+) total_ms=(\d+) max_stall_ms=(\d+)/.exec(out);
   assert.ok(done, out);

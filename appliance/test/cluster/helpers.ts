@@ -56,6 +56,8 @@ export interface NodeNfs {
   host: string;
   url: (path: string) => string;
   stop: () => Promise<void>;
+  /** The last lines nfs-serve printed (stdout JSON logs and stderr). */
+  log: () => string;
 }
 
 /** Runs `cairnd nfs-serve --backend gfapi` inside `node`, serving `volume`. */
@@ -65,11 +67,20 @@ export async function nfsServeOn(node: LabNode, volume: string, secretFile: stri
     '--port', '0', '--host', node.ip, '--fh-secret', secretFile,
   ]);
   let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const lines: string[] = [];
+  const keep = (l: string) => {
+    lines.push(l);
+    if (lines.length > 40) lines.shift();
+  };
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const l of d.toString().split('\n')) if (l) keep(l);
+  });
   const exited = once(proc, 'exit');
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nfs-serve on ${node.name} did not listen: ${err}`)), 30_000);
     createInterface({ input: proc.stdout! }).on('line', (line) => {
+      keep(line);
       try {
         const rec = JSON.parse(line) as { msg?: string; port?: number };
         if (rec.msg === 'nfs listening') {
@@ -92,6 +103,7 @@ export async function nfsServeOn(node: LabNode, volume: string, secretFile: stri
     url: (path) => `nfs://${node.ip}/export${path}?version=3&nfsport=${port}&mountport=${port}`,
     // SIGKILL: a clean exit would wait ~10 s in glfs_fini (FACTS.md).
     stop: () => killAndWait([proc.pid!]),
+    log: () => lines.join('\n'),
   };
 }
 
