@@ -81,7 +81,11 @@ async function main(): Promise<void> {
     console.log(`one appliance:    write ${mbs(bytes, one.ms)} MiB/s, read ${mbs(bytes, oneRead)} MiB/s (${MIB} MiB)`);
 
     const t0 = Date.now();
-    await Promise.all(heads.map((h, i) => write(writer.bin, h.url(`/three-${i}.bin`), src)));
+    await Promise.all(heads.map((h, i) => write(writer.bin, h.url(`/three-${i}.bin`), src))).catch(async (err: Error) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const [i, h] of heads.entries()) console.error(`node${i + 1} nfs-serve:\n${h.log()}`);
+      throw err;
+    });
     const threeW = Date.now() - t0;
     const t1 = Date.now();
     await Promise.all(heads.map((h, i) => read(h, `/three-${i}.bin`)));

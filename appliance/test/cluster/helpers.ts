@@ -77,6 +77,7 @@ export async function nfsServeOn(node: LabNode, volume: string, secretFile: stri
     for (const l of d.toString().split('\n')) if (l) keep(l);
   });
   const exited = once(proc, 'exit');
+  proc.on('exit', (code, signal) => keep(`nfs-serve exited: code ${code} signal ${signal}`));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nfs-serve on ${node.name} did not listen: ${err}`)), 30_000);
     createInterface({ input: proc.stdout! }).on('line', (line) => {
