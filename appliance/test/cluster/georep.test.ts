@@ -25,6 +25,15 @@ test('geo-replication status: one row per primary brick, N/A as null', async () 
   assert.equal(s!.pairs[2]!.entry, null);
 });
 
+test('geo-replication status captured in the lab (gluster 10.3): Active on one replica, Passive on the others', async () => {
+  const [s] = parseGeoRepStatus(parseCliOutput(await fixture('georep-status-lab.xml')));
+  assert.equal(s!.primaryVolume, 'gv0');
+  assert.deepEqual(s!.pairs.map((p) => [p.primaryNode, p.status]), [['node1', 'Active'], ['node3', 'Passive'], ['node2', 'Passive']]);
+  const a = s!.pairs[0]!;
+  assert.deepEqual([a.secondary, a.secondaryNode, a.crawlStatus, a.entry, a.data, a.meta, a.failures, a.lastSynced], ['ssh://node4::backup', null, 'Changelog Crawl', 0, 0, 0, 0, '2026-11-28T21:41:18']);
+  assert.deepEqual(summarize(s!.pairs, '2026-11-28T21:41:30'), { state: 'active', lastSynced: '2026-11-28T21:41:18', lagSeconds: 12, pending: 0, failures: 0 });
+});
+
 test('geo-replication summary: state, lag from the oldest active worker, pending', async () => {
   const [s] = parseGeoRepStatus(parseCliOutput(await fixture('georep-status.xml')));
   assert.deepEqual(summarize(s!.pairs, '2026-11-28T21:31:15'), { state: 'active', lastSynced: '2026-11-28T21:30:05', lagSeconds: 70, pending: 15, failures: 0 });

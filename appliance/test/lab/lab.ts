@@ -29,7 +29,8 @@
  *
  * /etc/hosts inside every node names all nodes and the host ("labhost").
  * Host hooks are not copied into /var/lib/glusterd (Debian's Samba hooks
- * edit host files); the `groups` profiles are.
+ * edit host files) except gsync-create (geo-replication's push-pem); the
+ * `groups` profiles are.
  *
  * State of a running lab is written to DIR/lab.json, so the shell CLI
  * (cli.ts: `node appliance/dist/test/lab/cli.js up 3` / `down`) and tests
@@ -176,6 +177,26 @@ export class LabNode {
     }
   }
   /**
+   * Starts sshd in the node on `port` (its own network namespace, so any
+   * port is free) with a host key and authorized_keys under the node's
+   * private /root/.ssh. sshd daemonizes inside the node and is stopped
+   * with the node's other processes.
+   */
+  async startSshd(port: number): Promise<void> {
+    await this.exec(['mkdir', '-p', '/run/sshd']);
+    await this.exec(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/.ssh/hostkey']);
+    await this.exec(['/usr/sbin/sshd', '-p', String(port), '-h', '/root/.ssh/hostkey', '-o', 'PidFile=/run/sshd.pid', '-o', 'UsePAM=no', '-o', 'PermitRootLogin=prohibit-password', '-E', '/var/log/glusterfs/sshd.log']);
+  }
+
+  /** Lets root of `from` ssh into this node as root (key made on `from` if needed). */
+  async authorizeRootOf(from: LabNode, port: number): Promise<void> {
+    await from.exec(['sh', '-c', 'test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_ed25519']);
+    const pub = await readFile(join(from.state.dir, 'ssh', 'id_ed25519.pub'), 'utf8');
+    await writeFile(join(this.state.dir, 'ssh', 'authorized_keys'), pub, { mode: 0o600, flag: 'a' });
+    await from.exec(['ssh', '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'BatchMode=yes', `root@${this.name}`, 'true'], 20_000);
+  }
+
+  /**
    * Spawns a long-running command inside the node (detached, stopped by
    * pid at teardown with the rest of the node's processes).
    */
@@ -298,6 +319,9 @@ async function buildNode(
   };
   for (const d of [paths.glusterd, paths.log, paths.misc, paths.ssh, paths.brickRoot]) await mkdir(d, { recursive: true });
   await cp('/var/lib/glusterd/groups', join(paths.glusterd, 'groups'), { recursive: true }).catch(() => undefined);
+  // Only the geo-replication hook (push-pem refuses to run without it);
+  // never the Samba hooks, which edit the host's smb.conf.
+  await cp('/var/lib/glusterd/hooks/1/gsync-create', join(paths.glusterd, 'hooks', '1', 'gsync-create'), { recursive: true }).catch(() => undefined);
   await writeFile(paths.hosts, hosts);
   await run('truncate', ['-s', String(brickBytes), paths.image]);
   await run('mkfs.xfs', ['-q', '-f', '-i', 'size=512', paths.image]);

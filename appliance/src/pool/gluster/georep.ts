@@ -14,6 +14,9 @@
  *   summary(pairs, now)           the console's figures: state, last
  *                                 synced time, lag, pending changes
  *
+ * Needs on every primary node glusterd's `hooks/1/gsync-create` hook
+ * (push-pem refuses without it) and rsync; on the secondary, sshd.
+ *
  * Glusterfs 10.x names the sides "primary"/"secondary" in the XML
  * (`primary_node`, `secondary_node`, `session_secondary`…); older
  * releases said master/slave. The parser accepts both.
@@ -167,7 +170,14 @@ export class GlusterGeoRep {
 
   /** Generates the common secret pem keys of the primary cluster (once per cluster). */
   async gsecCreate(): Promise<void> {
-    await this.cli.run(['system::', 'execute', 'gsec_create']);
+    // `system:: execute` answers in plain text even with --xml; success is
+    // "Common secret pub file present at …" (exit 0).
+    try {
+      await this.cli.run(['system::', 'execute', 'gsec_create']);
+    } catch (err) {
+      if (err instanceof GlusterError && err.code === 'GLUSTER_BAD_OUTPUT' && /Common secret pub file present/.test(err.message)) return;
+      throw err;
+    }
   }
 
   async create(t: GeoRepTarget, opts: { sshPort?: number; force?: boolean } = {}): Promise<void> {
@@ -179,6 +189,10 @@ export class GlusterGeoRep {
     a.push('push-pem');
     if (opts.force) a.push('force');
     await this.cli.run(a);
+    // glusterd 10.3 uses ssh-port only for push-pem: the session's monitor
+    // still ssh'es to port 22 ("connect to host … port 22: Connection
+    // refused" in gsyncd.log, measured in the lab) until it is configured.
+    if (opts.sshPort !== undefined) await this.cli.run([...this.args(t), 'config', 'ssh-port', String(opts.sshPort)]);
   }
 
   async start(t: GeoRepTarget, opts: { force?: boolean } = {}): Promise<void> {
