@@ -5,12 +5,14 @@
 import { DAEMON_USAGE, parseDaemonArgs } from './cli/args.js';
 import { UsageError, EXIT } from './cli/errors.js';
 import { openApiDocument, startDaemon } from './daemon.js';
+import { nfsServe } from './nfs/serve-command.js';
 import { VERSION } from './version.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   run: runDaemon,
+  'nfs-serve': nfsServe,
   openapi: printOpenApi,
 };
 

@@ -27,7 +27,13 @@ impl OsError {
   }
 
   pub fn message(&self) -> String {
-    let text = std::io::Error::from_raw_os_error(self.errno).to_string();
+    let text = match self.errno {
+      EBADHANDLE => "Illegal NFS file handle".to_string(),
+      ENOT_SYNC => "Update synchronization mismatch".to_string(),
+      EBADCOOKIE => "READDIR cookie is stale".to_string(),
+      EBADTYPE => "Unsupported object type".to_string(),
+      _ => std::io::Error::from_raw_os_error(self.errno).to_string(),
+    };
     // io::Error's text ends with " (os error N)"; keep only the sentence.
     let text = text.split(" (os error").next().unwrap_or("").to_string();
     format!("{}: {}, {}", self.code(), text, self.context)
@@ -49,6 +55,13 @@ impl OsError {
     }
   }
 }
+
+/// Pseudo-errnos for NFS conditions with no errno of their own; their
+/// names are the codes the Backend contract (backend.ts rule 3) uses.
+pub const EBADHANDLE: i32 = 10001;
+pub const ENOT_SYNC: i32 = 10002;
+pub const EBADCOOKIE: i32 = 10003;
+pub const EBADTYPE: i32 = 10007;
 
 pub type OsResult<T> = std::result::Result<T, OsError>;
 
@@ -106,6 +119,10 @@ pub fn errno_name(errno: i32) -> &'static str {
     libc::ESTALE => "ESTALE",
     libc::EDQUOT => "EDQUOT",
     libc::ECANCELED => "ECANCELED",
+    EBADHANDLE => "EBADHANDLE",
+    ENOT_SYNC => "ENOT_SYNC",
+    EBADCOOKIE => "EBADCOOKIE",
+    EBADTYPE => "EBADTYPE",
     _ => "EUNKNOWN",
   }
 }

@@ -4,11 +4,18 @@
 
 #![deny(clippy::all)]
 
+pub mod backend_task;
+pub mod creds;
 pub mod errno;
+pub mod fd_cache;
+pub mod gfapi;
+pub mod gfapi_task;
 pub mod handle_task;
 pub mod posix;
+pub mod posix_backend;
 pub mod sd_notify;
 
+use backend_task::OpenExportTask;
 use handle_task::OpenRootTask;
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Result};
@@ -28,3 +35,13 @@ pub fn sd_notify(env: Env, state: String) -> Result<bool> {
 pub fn open_posix_root(path: String) -> AsyncTask<OpenRootTask> {
   AsyncTask::new(OpenRootTask { path, out: None })
 }
+
+/// Opens `path` (a directory) as an export of the posix NFS backend, with an
+/// fd cache of at most `fdCacheSize` open objects (default 4096).
+#[napi(ts_return_type = "Promise<PosixExport>")]
+pub fn open_posix_export(path: String, fd_cache_size: Option<u32>) -> AsyncTask<OpenExportTask> {
+  AsyncTask::new(OpenExportTask { path, cache_size: fd_cache_size.unwrap_or(4096) as usize, out: None })
+}
+
+// ---- gfapi (Gluster volumes through libgfapi; see gfapi.rs, gfapi_task.rs) ----
+pub use gfapi_task::{open_gfapi_volume, GfapiVolume};

@@ -1,0 +1,410 @@
+/**
+ * The gfapi backend: a Gluster volume served through libgfapi's handle
+ * API (native `GfapiVolume`), no FUSE anywhere.
+ *
+ * Handles (33 bytes, within MAX_BACKEND_HANDLE):
+ *
+ *     byte 0      version (1)
+ *     bytes 1–16  the volume's UUID
+ *     bytes 17–32 the object's GFID
+ *
+ * A GFID names the same object on every client of the volume for its
+ * whole life, so handles survive cairnd restarts and stay valid on every
+ * appliance that serves the volume (failover needs no remount). A handle
+ * of another volume or of the wrong shape is EBADHANDLE; a GFID that no
+ * longer exists is ESTALE (native side).
+ *
+ * One `glfs_t` per volume, opened once by `openGfapiBackend` and kept:
+ * `glfs_fini` takes ~10 s (gluster issue 2606), so `close()` only drops
+ * our reference and the native side finishes it on a thread of its own.
+ *
+ * Credentials: every call runs on its worker thread as the caller
+ * (glfs_setfsuid/gid/groups), so the bricks enforce permissions. Reads
+ * and writes use a cached fd per file, opened as root; for callers other
+ * than root the native side checks access (glfs_h_access) first.
+ */
+import { openGfapiVolume, type GfapiVolume, type GfCred, type GfStat } from '@cairn/native';
+import {
+  ACCESS,
+  type Attrs,
+  type Backend,
+  type CreateHow,
+  type Cred,
+  type DirEntry,
+  type EntryResult,
+  type FileType,
+  type FsInfo,
+  type FsStat,
+  type PreOpAttrs,
+  type ReadDirResult,
+  type SetAttrs,
+  type StableHow,
+  type Time,
+  type Wcc,
+} from '../backend.js';
+import { BackendError } from '../errors.js';
+
+export interface GfapiBackendOptions {
+  /** Gluster volume name. */
+  volume: string;
+  /** A glusterd that serves the volume file (any server of the volume). */
+  volfileServer: string;
+  /** glusterd's port, default 24007. */
+  port?: number;
+  /** libgfapi's log file (default: none). */
+  logFile?: string;
+  /** libgfapi log level (glusterfs gf_loglevel_t: 4 = error, 7 = info). */
+  logLevel?: number;
+}
+
+const HANDLE_VERSION = 1;
+const GFID_LEN = 16;
+const HANDLE_LEN = 1 + 16 + GFID_LEN;
+
+const S_IFMT = 0o170000;
+const TYPES: Record<number, FileType> = {
+  0o100000: 'reg',
+  0o040000: 'dir',
+  0o060000: 'blk',
+  0o020000: 'chr',
+  0o120000: 'lnk',
+  0o140000: 'sock',
+  0o010000: 'fifo',
+};
+const TYPE_BITS: Record<'blk' | 'chr' | 'sock' | 'fifo', number> = {
+  blk: 0o060000,
+  chr: 0o020000,
+  sock: 0o140000,
+  fifo: 0o010000,
+};
+
+const SYNC: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 2 };
+
+const FS_INFO: FsInfo = {
+  maxRead: 1 << 20,
+  maxWrite: 1 << 20,
+  maxFileSize: (1n << 63n) - 1n,
+  linkMax: 0xffffffff,
+  nameMax: 255,
+  timeDelta: { sec: 0, nsec: 1 },
+  caseInsensitive: false,
+  casePreserving: true,
+  chownRestricted: true,
+  noTrunc: true,
+  symlinks: true,
+  hardlinks: true,
+};
+
+/** Opens the volume (glfs_init) and returns a Backend serving it. */
+export async function openGfapiBackend(opts: GfapiBackendOptions): Promise<Backend> {
+  if (!opts.volume || !opts.volfileServer) throw new BackendError('EINVAL', 'gfapi backend needs a volume and a volfile server');
+  const vol = await openGfapiVolume(opts.volume, opts.volfileServer, opts.port ?? 24007, opts.logFile ?? '/dev/null', opts.logLevel ?? 4);
+  const root = await vol.root();
+  return new GfapiBackend(vol, root.gfid, randomVerifier());
+}
+
+function randomVerifier(): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(Date.now()) * 1000n + BigInt(process.pid % 1000));
+  return b;
+}
+
+const cred = (c: Cred): GfCred => ({ uid: c.uid, gid: c.gid, gids: c.gids });
+
+export class GfapiBackend implements Backend {
+  readonly kind = 'gfapi';
+  private readonly volumeId: Buffer;
+  private readonly fsid: bigint;
+  /** Directory cookies stay valid for the volume's life: one verifier per volume. */
+  private readonly cookieVerifier: Buffer;
+  private readonly rootHandle: Buffer;
+
+  constructor(
+    private readonly vol: GfapiVolume,
+    private readonly rootGfid: Buffer,
+    readonly writeVerifier: Buffer,
+  ) {
+    this.volumeId = vol.volumeId;
+    this.fsid = this.volumeId.readBigUInt64BE(0);
+    this.cookieVerifier = this.volumeId.subarray(8, 16);
+    this.rootHandle = this.handleOf(rootGfid);
+  }
+
+  /** The handle of a GFID of this volume. */
+  handleOf(gfid: Buffer): Buffer {
+    const h = Buffer.alloc(HANDLE_LEN);
+    h[0] = HANDLE_VERSION;
+    this.volumeId.copy(h, 1);
+    gfid.copy(h, 17);
+    return h;
+  }
+
+  /** The GFID inside a handle; EBADHANDLE unless it is one of ours. */
+  private gfid(handle: Buffer): Buffer {
+    if (handle.length !== HANDLE_LEN || handle[0] !== HANDLE_VERSION || !handle.subarray(1, 17).equals(this.volumeId)) {
+      throw new BackendError('EBADHANDLE', 'not a handle of this gfapi volume');
+    }
+    return handle.subarray(17, HANDLE_LEN);
+  }
+
+  private attrs(s: GfStat): Attrs {
+    return {
+      type: TYPES[s.mode & S_IFMT] ?? 'reg',
+      mode: s.mode & 0o7777,
+      nlink: s.nlink,
+      uid: s.uid,
+      gid: s.gid,
+      size: BigInt(s.size),
+      used: BigInt(s.used),
+      rdev: { major: s.rdevMajor, minor: s.rdevMinor },
+      fsid: this.fsid,
+      fileid: s.ino,
+      atime: { sec: s.atimeSec, nsec: s.atimeNsec },
+      mtime: { sec: s.mtimeSec, nsec: s.mtimeNsec },
+      ctime: { sec: s.ctimeSec, nsec: s.ctimeNsec },
+    };
+  }
+
+  private pre(s: GfStat): PreOpAttrs {
+    return { size: BigInt(s.size), mtime: { sec: s.mtimeSec, nsec: s.mtimeNsec }, ctime: { sec: s.ctimeSec, nsec: s.ctimeNsec } };
+  }
+
+  /** Post-op attributes of a directory, or undefined if it cannot be read now. */
+  private async dirAfter(dir: Buffer): Promise<Attrs | undefined> {
+    try {
+      return this.attrs(await this.vol.stat(dir));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async root(): Promise<Buffer> {
+    return this.rootHandle;
+  }
+
+  async getattr(handle: Buffer): Promise<Attrs> {
+    return this.attrs(await this.vol.stat(this.gfid(handle)));
+  }
+
+  async setattr(c: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
+    const g = this.gfid(handle);
+    const before = await this.vol.stat(g);
+    if (guardCtime && (guardCtime.sec !== before.ctimeSec || guardCtime.nsec !== before.ctimeNsec)) {
+      throw new BackendError('ENOT_SYNC', 'ctime changed since the guard');
+    }
+    const after = await this.vol.setattr(cred(c), g, {
+      mode: set.mode,
+      uid: set.uid,
+      gid: set.gid,
+      size: set.size === undefined ? undefined : Number(set.size),
+      atimeServer: set.atime === 'server' ? true : undefined,
+      atimeSec: typeof set.atime === 'object' ? set.atime.sec : undefined,
+      atimeNsec: typeof set.atime === 'object' ? set.atime.nsec : undefined,
+      mtimeServer: set.mtime === 'server' ? true : undefined,
+      mtimeSec: typeof set.mtime === 'object' ? set.mtime.sec : undefined,
+      mtimeNsec: typeof set.mtime === 'object' ? set.mtime.nsec : undefined,
+    });
+    return { before: this.pre(before), after: this.attrs(after) };
+  }
+
+  async lookup(c: Cred, dir: Buffer, name: string): Promise<EntryResult> {
+    const d = this.gfid(dir);
+    if (name === '..' && d.equals(this.rootGfid)) {
+      const a = this.attrs(await this.vol.stat(d));
+      return { handle: this.rootHandle, attrs: a, dir: { after: a } };
+    }
+    const e = await this.vol.lookup(cred(c), d, name);
+    return { handle: this.handleOf(e.gfid), attrs: this.attrs(e.stat), dir: {} };
+  }
+
+  async access(c: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }> {
+    const r = await this.vol.access(cred(c), this.gfid(handle));
+    const attrs = this.attrs(r.stat);
+    const R = r.granted & 4;
+    const W = r.granted & 2;
+    const X = r.granted & 1;
+    let granted = 0;
+    if (R) granted |= ACCESS.READ;
+    if (W) granted |= ACCESS.MODIFY | ACCESS.EXTEND | (attrs.type === 'dir' ? ACCESS.DELETE : 0);
+    if (X) granted |= attrs.type === 'dir' ? ACCESS.LOOKUP : ACCESS.EXECUTE;
+    return { granted: granted & mask, attrs };
+  }
+
+  async readlink(_c: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }> {
+    const g = this.gfid(handle);
+    const [target, st] = await Promise.all([this.vol.readlink(g), this.vol.stat(g)]);
+    return { target, attrs: this.attrs(st) };
+  }
+
+  async read(c: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
+    const r = await this.vol.read(cred(c), this.gfid(handle), Number(offset), Math.min(count, FS_INFO.maxRead));
+    return { data: r.data, eof: r.eof, attrs: this.attrs(r.stat) };
+  }
+
+  async write(
+    c: Cred,
+    handle: Buffer,
+    offset: bigint,
+    data: Buffer,
+    stable: StableHow,
+  ): Promise<{ count: number; committed: StableHow; file: Wcc }> {
+    const r = await this.vol.write(cred(c), this.gfid(handle), Number(offset), data, SYNC[stable]);
+    return { count: data.length, committed: stable, file: { before: this.pre(r.before), after: this.attrs(r.after) } };
+  }
+
+  async commit(_c: Cred, handle: Buffer): Promise<Wcc> {
+    const r = await this.vol.commit(this.gfid(handle));
+    return { before: this.pre(r.before), after: this.attrs(r.after) };
+  }
+
+  async create(c: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult> {
+    const d = this.gfid(dir);
+    if (how.mode === 'exclusive') {
+      // RFC 1813 §3.3.8: keep the verifier in the file's times so that a
+      // retransmitted CREATE finds its own file and succeeds.
+      const atimeSec = how.verifier.readUInt32BE(0);
+      const mtimeSec = how.verifier.readUInt32BE(4);
+      try {
+        const e = await this.vol.create(cred(c), d, name, 0o600, true);
+        const st = await this.vol.setattr(cred(c), e.gfid, { atimeSec, atimeNsec: 0, mtimeSec, mtimeNsec: 0 });
+        return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: await this.dirAfter(d) } };
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EEXIST') throw err;
+        const e = await this.vol.lookup(cred(c), d, name);
+        if (e.stat.atimeSec === atimeSec && e.stat.mtimeSec === mtimeSec) {
+          return { handle: this.handleOf(e.gfid), attrs: this.attrs(e.stat), dir: { after: await this.dirAfter(d) } };
+        }
+        throw err;
+      }
+    }
+    const mode = how.attrs.mode ?? 0o644;
+    let e;
+    try {
+      e = await this.vol.create(cred(c), d, name, mode, how.mode === 'guarded');
+    } catch (err) {
+      // UNCHECKED on an existing file: it is opened (and maybe truncated) instead.
+      if (how.mode !== 'unchecked' || (err as { code?: string }).code !== 'EEXIST') throw err;
+      e = await this.vol.lookup(cred(c), d, name);
+    }
+    const rest: SetAttrs = { ...how.attrs, mode: undefined };
+    let st = e.stat;
+    if (Object.values(rest).some((v) => v !== undefined)) {
+      st = await this.vol.setattr(cred(c), e.gfid, {
+        uid: rest.uid,
+        gid: rest.gid,
+        size: rest.size === undefined ? undefined : Number(rest.size),
+      });
+    }
+    return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: await this.dirAfter(d) } };
+  }
+
+  private async finishMade(c: Cred, d: Buffer, gfid: Buffer, st: GfStat, attrs: SetAttrs): Promise<EntryResult> {
+    if (attrs.uid !== undefined || attrs.gid !== undefined) {
+      st = await this.vol.setattr(cred(c), gfid, { uid: attrs.uid, gid: attrs.gid });
+    }
+    return { handle: this.handleOf(gfid), attrs: this.attrs(st), dir: { after: await this.dirAfter(d) } };
+  }
+
+  async mkdir(c: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult> {
+    const d = this.gfid(dir);
+    const e = await this.vol.mkdir(cred(c), d, name, attrs.mode ?? 0o755);
+    return this.finishMade(c, d, e.gfid, e.stat, attrs);
+  }
+
+  async symlink(c: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult> {
+    const d = this.gfid(dir);
+    if (target.length === 0 || target.length > 4095) throw new BackendError('EINVAL', 'bad symlink target length');
+    const e = await this.vol.symlink(cred(c), d, name, target);
+    return this.finishMade(c, d, e.gfid, e.stat, attrs);
+  }
+
+  async mknod(
+    c: Cred,
+    dir: Buffer,
+    name: string,
+    type: 'blk' | 'chr' | 'sock' | 'fifo',
+    attrs: SetAttrs,
+    rdev?: { major: number; minor: number },
+  ): Promise<EntryResult> {
+    const d = this.gfid(dir);
+    const mode = TYPE_BITS[type] | ((attrs.mode ?? 0o644) & 0o7777);
+    const e = await this.vol.mknod(cred(c), d, name, mode, rdev?.major ?? 0, rdev?.minor ?? 0);
+    return this.finishMade(c, d, e.gfid, e.stat, attrs);
+  }
+
+  private async unlink(c: Cred, dir: Buffer, name: string, isDir: boolean): Promise<Wcc> {
+    const d = this.gfid(dir);
+    const before = await this.vol.stat(d);
+    await this.vol.remove(cred(c), d, name, isDir);
+    return { before: this.pre(before), after: await this.dirAfter(d) };
+  }
+
+  remove(c: Cred, dir: Buffer, name: string): Promise<Wcc> {
+    return this.unlink(c, dir, name, false);
+  }
+
+  rmdir(c: Cred, dir: Buffer, name: string): Promise<Wcc> {
+    return this.unlink(c, dir, name, true);
+  }
+
+  async rename(c: Cred, fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<{ from: Wcc; to: Wcc }> {
+    const f = this.gfid(fromDir);
+    const t = this.gfid(toDir);
+    const [fb, tb] = await Promise.all([this.vol.stat(f), this.vol.stat(t)]);
+    await this.vol.rename(cred(c), f, fromName, t, toName);
+    const [fa, ta] = await Promise.all([this.dirAfter(f), this.dirAfter(t)]);
+    return { from: { before: this.pre(fb), after: fa }, to: { before: this.pre(tb), after: ta } };
+  }
+
+  async link(c: Cred, handle: Buffer, dir: Buffer, name: string): Promise<{ attrs: Attrs; dir: Wcc }> {
+    const g = this.gfid(handle);
+    const d = this.gfid(dir);
+    const before = await this.vol.stat(d);
+    const st = await this.vol.link(cred(c), g, d, name);
+    return { attrs: this.attrs(st), dir: { before: this.pre(before), after: await this.dirAfter(d) } };
+  }
+
+  async readdir(c: Cred, dir: Buffer, cookie: bigint, verifier: Buffer, maxEntries: number, plus: boolean): Promise<ReadDirResult> {
+    const d = this.gfid(dir);
+    if (cookie !== 0n && !verifier.equals(this.cookieVerifier)) throw new BackendError('EBADCOOKIE', 'cookie verifier mismatch');
+    const r = await this.vol.readdir(cred(c), d, cookie, Math.max(1, maxEntries), plus);
+    const isRoot = d.equals(this.rootGfid);
+    const entries: DirEntry[] = r.entries.map((e) => {
+      const out: DirEntry = { name: e.name, fileid: e.stat ? e.stat.ino : e.ino, cookie: e.cookie };
+      if (plus) {
+        if (e.name === '..' && isRoot) {
+          out.handle = this.rootHandle;
+        } else if (e.gfid && e.stat) {
+          out.handle = this.handleOf(e.gfid);
+          out.attrs = this.attrs(e.stat);
+        }
+      }
+      return out;
+    });
+    return { entries, eof: r.eof, verifier: this.cookieVerifier, dirAttrs: await this.dirAfter(d) };
+  }
+
+  async fsstat(handle: Buffer): Promise<FsStat> {
+    const s = await this.vol.statvfs(this.gfid(handle));
+    const unit = BigInt(s.frsize || s.bsize);
+    return {
+      totalBytes: BigInt(s.blocks) * unit,
+      freeBytes: BigInt(s.bfree) * unit,
+      availBytes: BigInt(s.bavail) * unit,
+      totalFiles: BigInt(s.files),
+      freeFiles: BigInt(s.ffree),
+      availFiles: BigInt(s.favail),
+    };
+  }
+
+  async fsinfo(handle: Buffer): Promise<FsInfo> {
+    this.gfid(handle);
+    return FS_INFO;
+  }
+
+  /**
+   * Drops this backend's reference to the volume. The glfs_t is finished
+   * (10 s) on a native thread when it is collected — never awaited here.
+   */
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,246 @@
+/**
+ * The posix backend: a local directory served through the native module
+ * (native/src/posix_backend.rs). This file only adapts types — bigint
+ * offsets, the contract's unions, the packed result records — every call
+ * is one native task on a libuv worker thread.
+ *
+ * Calls that cannot wait for the disk (objects in the fd cache, names in
+ * the dentry cache, data in the page cache) run at once on the event loop
+ * through the native try* methods; the rest go to a worker thread.
+ *
+ * Sizing: each in-flight async call holds one libuv worker for its duration;
+ * set UV_THREADPOOL_SIZE (before the first async call of the process)
+ * to the concurrency wanted, e.g. 16 for a server.
+ */
+import { randomBytes } from 'node:crypto';
+import { openPosixExport, type JsSetAttrs, type PosixExport } from '@cairn/native';
+import type {
+  Attrs,
+  Backend,
+  CreateHow,
+  Cred,
+  DirEntry,
+  EntryResult,
+  FsInfo,
+  FsStat,
+  ReadDirResult,
+  SetAttrs,
+  StableHow,
+  Time,
+  Wcc,
+} from '../backend.js';
+import { ResultRecord } from './decode.js';
+
+export interface PosixBackendOptions {
+  /** Open objects kept in the fd cache (default 4096). */
+  fdCacheSize?: number;
+}
+
+/** FSINFO rtmax/wtmax: the native side refuses larger calls. */
+export const POSIX_MAX_IO = 1 << 20;
+
+const STABLE: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 2 };
+const STABLE_OF: StableHow[] = ['unstable', 'data_sync', 'file_sync'];
+const NO_VERIFIER = Buffer.alloc(8);
+/**
+ * Reads and unstable writes up to this size are first tried on the event
+ * loop from/into the page cache (the native try* calls never wait for the
+ * disk): cheaper than a worker round trip. Larger copies go to a worker,
+ * where they run beside the event loop.
+ */
+const SYNC_IO_MAX = 128 * 1024;
+
+function jsSet(s: SetAttrs): JsSetAttrs {
+  const out: JsSetAttrs = {};
+  if (s.mode !== undefined) out.mode = s.mode;
+  if (s.uid !== undefined) out.uid = s.uid;
+  if (s.gid !== undefined) out.gid = s.gid;
+  if (s.size !== undefined) out.size = s.size;
+  if (s.atime === 'server') out.atimeNow = true;
+  else if (s.atime) (out.atimeSec = s.atime.sec), (out.atimeNsec = s.atime.nsec);
+  if (s.mtime === 'server') out.mtimeNow = true;
+  else if (s.mtime) (out.mtimeSec = s.mtime.sec), (out.mtimeNsec = s.mtime.nsec);
+  return out;
+}
+
+function entry(rec: ResultRecord): EntryResult {
+  const handle = rec.handle();
+  const attrs = rec.attrs();
+  return { handle, attrs, dir: rec.wcc() };
+}
+
+class PosixBackend implements Backend {
+  readonly kind = 'posix';
+  readonly writeVerifier = randomBytes(8);
+  private readonly rootHandle: Buffer;
+
+  constructor(private readonly ex: PosixExport) {
+    this.rootHandle = ex.rootHandle;
+  }
+
+  async root(): Promise<Buffer> {
+    return this.rootHandle;
+  }
+
+  async getattr(handle: Buffer): Promise<Attrs> {
+    return new ResultRecord(this.ex.tryGetattr(handle) ?? (await this.ex.getattr(handle))).attrs();
+  }
+
+  async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
+    const guard = guardCtime ? [guardCtime.sec, guardCtime.nsec] : undefined;
+    return new ResultRecord(await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, jsSet(set), guard)).wcc();
+  }
+
+  async lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult> {
+    const rec = this.ex.tryLookup(cred.uid, cred.gid, cred.gids, dir, name) ?? (await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name));
+    return entry(new ResultRecord(rec));
+  }
+
+  async access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }> {
+    const rec = new ResultRecord(
+      this.ex.tryAccess(cred.uid, cred.gid, cred.gids, handle, mask) ?? (await this.ex.access(cred.uid, cred.gid, cred.gids, handle, mask)),
+    );
+    const granted = rec.u32();
+    return { granted, attrs: rec.attrs() };
+  }
+
+  async readlink(_cred: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }> {
+    const rec = new ResultRecord(await this.ex.readlink(handle));
+    const target = rec.str();
+    return { target, attrs: rec.attrs() };
+  }
+
+  async read(cred: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
+    // The native side preads straight into this Buffer, which then goes to
+    // the caller (and onto the socket) without another copy.
+    const into = Buffer.allocUnsafe(Math.max(0, Math.min(count, POSIX_MAX_IO)));
+    const fast = into.length <= SYNC_IO_MAX ? this.ex.tryRead(cred.uid, cred.gid, cred.gids, handle, offset, into) : null;
+    const rec = new ResultRecord(fast ?? (await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into)));
+    const n = rec.u32();
+    const eof = rec.u8() === 1;
+    return { data: n === into.length ? into : into.subarray(0, n), eof, attrs: rec.attrs() };
+  }
+
+  async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
+    const fast = stable === 'unstable' && data.length <= SYNC_IO_MAX ? this.ex.tryWrite(cred.uid, cred.gid, cred.gids, handle, offset, data) : null;
+    const rec = new ResultRecord(fast ?? (await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable])));
+    const count = rec.u32();
+    const committed = STABLE_OF[rec.u8()] ?? 'file_sync';
+    return { count, committed, file: rec.wcc() };
+  }
+
+  async commit(_cred: Cred, handle: Buffer, _offset: bigint, _count: number): Promise<Wcc> {
+    return new ResultRecord(await this.ex.commit(handle)).wcc();
+  }
+
+  async create(cred: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult> {
+    const rec =
+      how.mode === 'exclusive'
+        ? await this.ex.create(cred.uid, cred.gid, cred.gids, dir, name, 2, {}, how.verifier)
+        : await this.ex.create(cred.uid, cred.gid, cred.gids, dir, name, how.mode === 'guarded' ? 1 : 0, jsSet(how.attrs));
+    return entry(new ResultRecord(rec));
+  }
+
+  async mkdir(cred: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult> {
+    return entry(new ResultRecord(await this.ex.mkdir(cred.uid, cred.gid, cred.gids, dir, name, jsSet(attrs))));
+  }
+
+  async symlink(cred: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult> {
+    return entry(new ResultRecord(await this.ex.symlink(cred.uid, cred.gid, cred.gids, dir, name, target, jsSet(attrs))));
+  }
+
+  async mknod(
+    cred: Cred,
+    dir: Buffer,
+    name: string,
+    type: 'blk' | 'chr' | 'sock' | 'fifo',
+    attrs: SetAttrs,
+    rdev?: { major: number; minor: number },
+  ): Promise<EntryResult> {
+    const rec = await this.ex.mknod(cred.uid, cred.gid, cred.gids, dir, name, type, jsSet(attrs), rdev?.major ?? 0, rdev?.minor ?? 0);
+    return entry(new ResultRecord(rec));
+  }
+
+  async remove(cred: Cred, dir: Buffer, name: string): Promise<Wcc> {
+    return new ResultRecord(await this.ex.remove(cred.uid, cred.gid, cred.gids, dir, name)).wcc();
+  }
+
+  async rmdir(cred: Cred, dir: Buffer, name: string): Promise<Wcc> {
+    return new ResultRecord(await this.ex.rmdir(cred.uid, cred.gid, cred.gids, dir, name)).wcc();
+  }
+
+  async rename(cred: Cred, fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<{ from: Wcc; to: Wcc }> {
+    const rec = new ResultRecord(await this.ex.rename(cred.uid, cred.gid, cred.gids, fromDir, fromName, toDir, toName));
+    const from = rec.wcc();
+    return { from, to: rec.wcc() };
+  }
+
+  async link(cred: Cred, handle: Buffer, dir: Buffer, name: string): Promise<{ attrs: Attrs; dir: Wcc }> {
+    const rec = new ResultRecord(await this.ex.link(cred.uid, cred.gid, cred.gids, handle, dir, name));
+    const attrs = rec.attrs();
+    return { attrs, dir: rec.wcc() };
+  }
+
+  async readdir(cred: Cred, dir: Buffer, cookie: bigint, verifier: Buffer, maxEntries: number, plus: boolean): Promise<ReadDirResult> {
+    const verf = verifier.length === 8 ? verifier : NO_VERIFIER;
+    const rec = new ResultRecord(await this.ex.readdir(cred.uid, cred.gid, cred.gids, dir, cookie, verf, Math.max(1, maxEntries), plus));
+    const newVerf = Buffer.from(rec.bytes(8));
+    const eof = rec.u8() === 1;
+    const dirAttrs = rec.optAttrs();
+    const n = rec.u32();
+    const entries: DirEntry[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const fileid = rec.u64();
+      const c = rec.u64();
+      const name = rec.str();
+      const e: DirEntry = { name, fileid, cookie: c };
+      if (plus && rec.u8() === 1) {
+        e.handle = rec.handle();
+        e.attrs = rec.attrs();
+      }
+      entries[i] = e;
+    }
+    return { entries, eof, verifier: newVerf, dirAttrs };
+  }
+
+  async fsstat(handle: Buffer): Promise<FsStat> {
+    const rec = new ResultRecord(await this.ex.fsstat(handle));
+    return {
+      totalBytes: rec.u64(),
+      freeBytes: rec.u64(),
+      availBytes: rec.u64(),
+      totalFiles: rec.u64(),
+      freeFiles: rec.u64(),
+      availFiles: rec.u64(),
+    };
+  }
+
+  async fsinfo(handle: Buffer): Promise<FsInfo> {
+    const rec = new ResultRecord(await this.ex.fsinfo(handle));
+    const nameMax = rec.u32();
+    const linkMax = rec.u32();
+    return {
+      maxRead: POSIX_MAX_IO,
+      maxWrite: POSIX_MAX_IO,
+      maxFileSize: 0x7fff_ffff_ffff_ffffn,
+      linkMax,
+      nameMax,
+      timeDelta: { sec: 0, nsec: 1 },
+      caseInsensitive: false,
+      casePreserving: true,
+      chownRestricted: true,
+      noTrunc: true,
+      symlinks: true,
+      hardlinks: true,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.ex.close();
+  }
+}
+
+/** Serves `dir` (a directory; the process needs CAP_DAC_READ_SEARCH, i.e. root). */
+export async function openPosixBackend(dir: string, opts: PosixBackendOptions = {}): Promise<Backend> {
+  return new PosixBackend(await openPosixExport(dir, opts.fdCacheSize));
+}

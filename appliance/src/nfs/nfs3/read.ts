@@ -1,0 +1,50 @@
+/**
+ * NFSPROC3_READ (RFC 1813 §3.3.6)
+ *
+ *   struct READ3args { nfs_fh3 file; offset3 offset; count3 count; };
+ *   struct READ3resok { post_op_attr file_attributes; count3 count; bool eof; opaque data<>; };
+ *   struct READ3resfail { post_op_attr file_attributes; };
+ *
+ * The data Buffer from the backend is sent by reference (XdrWriter.opaqueRef),
+ * never copied into the reply. Counts above rtmax are cut to rtmax.
+ */
+import type { Attrs } from '../backend/backend.js';
+import type { FileHandleArg, ProcEntry } from '../rpc/program.js';
+import { MAX_IO } from './fsinfo.js';
+import { attrsOrNone, decodeFh, encodePostOpAttr, nfsstat3, statusOf } from './types.js';
+
+interface Args {
+  file: FileHandleArg;
+  offset: bigint;
+  count: number;
+}
+interface Res {
+  status: nfsstat3;
+  attrs?: Attrs;
+  eof?: boolean;
+  data?: Buffer;
+}
+
+export const read: ProcEntry<Args, Res> = {
+  name: 'NFSPROC3_READ',
+  flags: 0,
+  decode: (r) => ({ file: decodeFh(r), offset: r.u64(), count: r.u32() }),
+  handles: (a) => [a.file],
+  async handler(ctx, a) {
+    try {
+      const res = await ctx.backend.read(ctx.cred, a.file.backend, a.offset, Math.min(a.count, MAX_IO));
+      return { status: nfsstat3.NFS3_OK, attrs: res.attrs, eof: res.eof, data: res.data };
+    } catch (e) {
+      return { status: statusOf(ctx, e, this.name), attrs: await attrsOrNone(ctx, a.file.backend) };
+    }
+  },
+  fail: (status) => ({ status }),
+  encode(w, res) {
+    w.u32(res.status);
+    encodePostOpAttr(w, res.attrs);
+    if (res.status === nfsstat3.NFS3_OK) {
+      w.u32(res.data!.length).bool(res.eof!);
+      w.opaqueRef(res.data!);
+    }
+  },
+};

@@ -1,0 +1,111 @@
+/**
+ * TCP record marking (RFC 5531 §11): each record is one or more fragments,
+ * each preceded by a 4-byte header whose top bit marks the last fragment
+ * and whose low 31 bits give the fragment's length. Records are bounded by
+ * `maxRecord`: a peer announcing more is a protocol error (the connection
+ * is closed; there is no xid yet to reply to).
+ */
+
+export class RecordTooLargeError extends Error {
+  readonly code = 'RECORD_TOO_LARGE';
+  constructor(readonly size: number, readonly max: number) {
+    super(`RPC record of at least ${size} bytes exceeds the limit of ${max}`);
+  }
+}
+
+const LAST_FRAGMENT = 0x80000000;
+
+/**
+ * Splits a byte stream into records. A record that arrived whole inside
+ * one chunk is handed on as a view of that chunk (no copy); otherwise its
+ * fragments are gathered into one Buffer of the exact size.
+ */
+export class RecordDecoder {
+  private queue: Buffer[] = [];
+  private queued = 0;
+  /** Fragments of the record being assembled. */
+  private fragments: Buffer[] = [];
+  private fragmentBytes = 0;
+
+  constructor(
+    private readonly maxRecord: number,
+    private readonly onRecord: (record: Buffer) => void,
+  ) {}
+
+  /** Feeds bytes; throws RecordTooLargeError (the caller closes the connection). */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    for (;;) {
+      if (this.queued < 4) return;
+      const header = this.peekU32();
+      const len = header & 0x7fffffff;
+      const last = (header & LAST_FRAGMENT) !== 0;
+      if (this.fragmentBytes + len > this.maxRecord) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord);
+      if (this.queued < 4 + len) return;
+      this.take(4);
+      const frag = this.take(len);
+      if (last && this.fragments.length === 0) {
+        this.onRecord(frag);
+        continue;
+      }
+      this.fragments.push(frag);
+      this.fragmentBytes += len;
+      if (last) {
+        const record = Buffer.concat(this.fragments, this.fragmentBytes);
+        this.fragments = [];
+        this.fragmentBytes = 0;
+        this.onRecord(record);
+      }
+    }
+  }
+
+  /** Bytes held while waiting for the rest of a record. */
+  get buffered(): number {
+    return this.queued + this.fragmentBytes;
+  }
+
+  private peekU32(): number {
+    const first = this.queue[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    const b = Buffer.alloc(4);
+    let o = 0;
+    for (const c of this.queue) {
+      const n = Math.min(4 - o, c.length);
+      c.copy(b, o, 0, n);
+      o += n;
+      if (o === 4) break;
+    }
+    return b.readUInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    this.queued -= n;
+    const first = this.queue[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.queue.shift();
+      else this.queue[0] = first.subarray(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let o = 0;
+    while (o < n) {
+      const c = this.queue[0]!;
+      const k = Math.min(n - o, c.length);
+      c.copy(out, o, 0, k);
+      o += k;
+      if (k === c.length) this.queue.shift();
+      else this.queue[0] = c.subarray(k);
+    }
+    return out;
+  }
+}
+
+/** The 4-byte header of a single-fragment record of `length` bytes. */
+export function recordHeader(length: number): Buffer {
+  const h = Buffer.allocUnsafe(4);
+  h.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
+  return h;
+}

@@ -1,0 +1,89 @@
+/**
+ * ONC RPC over TCP: one RecordDecoder per connection, calls dispatched as
+ * they arrive and answered as they finish (out of order; RFC 5531 §11 lets
+ * replies come in any order, matched by xid). Each connection is bounded:
+ * at most MAX_IN_FLIGHT calls running, and reading pauses while the peer
+ * does not read its replies — so a slow or half-open client holds only its
+ * own connection, never the event loop or the others.
+ */
+import { Server, type Socket, createServer } from 'node:net';
+import type { Client } from '../exports.js';
+import type { Dispatcher } from './dispatch.js';
+import type { Logger } from './program.js';
+import { RecordDecoder, RecordTooLargeError } from './record.js';
+
+export const MAX_IN_FLIGHT = 128;
+/** rtmax/wtmax are 1 MiB; WRITE adds its handle and header. */
+export const DEFAULT_MAX_RECORD = 1024 * 1024 + 64 * 1024;
+/** Replies queued but not yet taken by the peer before we stop reading its calls. */
+const MAX_UNSENT = 8 * 1024 * 1024;
+/** Connections silent this long are closed (clients reconnect). */
+const IDLE_MS = 15 * 60_000;
+
+export interface TransportOptions {
+  maxRecord?: number;
+}
+
+export function createRpcServer(dispatcher: Dispatcher, log: Logger, opts: TransportOptions = {}): Server {
+  const maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
+  const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord));
+  return server;
+}
+
+function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number): void {
+  const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+  let inFlight = 0;
+  let waitingDrain = false;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.setTimeout(IDLE_MS, () => socket.destroy());
+  const resumeIfIdle = () => {
+    if (inFlight < MAX_IN_FLIGHT && !waitingDrain && socket.isPaused()) socket.resume();
+  };
+  socket.on('drain', () => {
+    waitingDrain = false;
+    resumeIfIdle();
+  });
+  const decoder = new RecordDecoder(maxRecord, (record) => {
+    inFlight++;
+    if (inFlight >= MAX_IN_FLIGHT) socket.pause();
+    dispatcher.handle(record, client).then(
+      (reply) => {
+        inFlight--;
+        if (reply && !socket.destroyed) {
+          // Replies finishing in the same tick leave in one writev.
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            process.nextTick(uncork);
+          }
+          for (const b of reply) socket.write(b);
+          if (socket.writableLength > MAX_UNSENT && !waitingDrain) {
+            waitingDrain = true;
+            socket.pause();
+          }
+        }
+        resumeIfIdle();
+      },
+      (err: unknown) => {
+        inFlight--;
+        log.error({ err, client: client.address }, 'RPC call failed inside the server; closing the connection');
+        socket.destroy();
+      },
+    );
+  });
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      decoder.push(chunk);
+    } catch (e) {
+      if (!(e instanceof RecordTooLargeError)) throw e;
+      log.warn({ client: client.address, size: e.size, max: e.max }, 'RPC record too large; closing the connection');
+      socket.destroy();
+    }
+  });
+  socket.on('error', (err) => log.debug({ err: err.message, client: client.address }, 'RPC connection error'));
+}

@@ -1,0 +1,153 @@
+// The gfapi backend against a real replica-3 volume (glusterd in a private
+// namespace, see test/pool/gluster/lab.ts): every Backend method, handles
+// that survive a "restart", errors by errno name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { GlusterLab, replica3 } from '../../pool/gluster/lab.js';
+import { openGfapiBackend } from '../../../src/nfs/backend/gfapi/index.js';
+import { MAX_BACKEND_HANDLE, type Cred } from '../../../src/nfs/backend/backend.js';
+import { toNfsStat, nfsstat3 } from '../../../src/nfs/backend/errors.js';
+
+const root: Cred = { uid: 0, gid: 0, gids: [] };
+const user: Cred = { uid: 1000, gid: 1000, gids: [1000] };
+
+test('gfapi backend: namespace, data, attributes, handles', async (t) => {
+  const lab = await GlusterLab.start(t);
+  await replica3(lab, 'gv');
+  const b = await openGfapiBackend({ volume: 'gv', volfileServer: lab.host, logFile: `${lab.dir}/log/gfapi.log` });
+  t.after(() => b.close());
+  assert.equal(b.kind, 'gfapi');
+
+  const r = await b.root();
+  assert.ok(r.length <= MAX_BACKEND_HANDLE);
+  const ra = await b.getattr(r);
+  assert.equal(ra.type, 'dir');
+
+  // mkdir / create / write / read
+  const d = await b.mkdir(root, r, 'dir', { mode: 0o755 });
+  assert.equal(d.attrs.type, 'dir');
+  assert.equal(d.attrs.mode, 0o755);
+  assert.ok(d.dir.after);
+  const f = await b.create(root, d.handle, 'file', { mode: 'guarded', attrs: { mode: 0o644 } });
+  assert.equal(f.attrs.type, 'reg');
+  await assert.rejects(b.create(root, d.handle, 'file', { mode: 'guarded', attrs: {} }), { code: 'EEXIST' });
+  const again = await b.create(root, d.handle, 'file', { mode: 'unchecked', attrs: {} });
+  assert.ok(again.handle.equals(f.handle));
+
+  const data = randomBytes(3 << 20);
+  for (let off = 0; off < data.length; off += 1 << 20) {
+    const w = await b.write(root, f.handle, BigInt(off), data.subarray(off, off + (1 << 20)), 'unstable');
+    assert.equal(w.count, 1 << 20);
+    assert.equal(w.file.after?.size, BigInt(off + (1 << 20)));
+  }
+  const c = await b.commit(root, f.handle, 0n, 0);
+  assert.equal(c.after?.size, BigInt(data.length));
+  const chunks: Buffer[] = [];
+  for (let off = 0; ; off += 1 << 20) {
+    const rd = await b.read(root, f.handle, BigInt(off), 1 << 20);
+    chunks.push(rd.data);
+    if (rd.eof) break;
+  }
+  assert.ok(Buffer.concat(chunks).equals(data));
+  const tail = await b.read(root, f.handle, BigInt(data.length - 10), 100);
+  assert.equal(tail.data.length, 10);
+  assert.equal(tail.eof, true);
+
+  // lookup, .., handles stable across a second client ("restart")
+  const lk = await b.lookup(root, d.handle, 'file');
+  assert.ok(lk.handle.equals(f.handle));
+  assert.equal(lk.attrs.fileid, f.attrs.fileid);
+  assert.ok((await b.lookup(root, r, '..')).handle.equals(r));
+  assert.ok((await b.lookup(root, d.handle, '..')).handle.equals(r));
+  await assert.rejects(b.lookup(root, d.handle, 'missing'), { code: 'ENOENT' });
+
+  const b2 = await openGfapiBackend({ volume: 'gv', volfileServer: lab.host });
+  t.after(() => b2.close());
+  assert.ok((await b2.root()).equals(r));
+  assert.equal((await b2.getattr(f.handle)).size, BigInt(data.length));
+  assert.ok((await b2.read(root, f.handle, 0n, 16)).data.equals(data.subarray(0, 16)));
+
+  // setattr with guard, truncate, times
+  const s1 = await b.setattr(root, f.handle, { mode: 0o600, size: 100n, mtime: { sec: 1_000_000, nsec: 5 } });
+  assert.equal(s1.after?.mode, 0o600);
+  assert.equal(s1.after?.size, 100n);
+  assert.equal(s1.after?.mtime.sec, 1_000_000);
+  await assert.rejects(b.setattr(root, f.handle, { mode: 0o644 }, { sec: 1, nsec: 0 }), { code: 'ENOT_SYNC' });
+
+  // exclusive create is idempotent for the same verifier
+  const verf = Buffer.from('cairn-v1');
+  const x1 = await b.create(root, d.handle, 'excl', { mode: 'exclusive', verifier: verf });
+  const x2 = await b.create(root, d.handle, 'excl', { mode: 'exclusive', verifier: verf });
+  assert.ok(x1.handle.equals(x2.handle));
+  await assert.rejects(b.create(root, d.handle, 'excl', { mode: 'exclusive', verifier: Buffer.from('other-v1') }), {
+    code: 'EEXIST',
+  });
+
+  // symlink, mknod, link, rename
+  const sl = await b.symlink(root, d.handle, 'sl', 'file', {});
+  assert.equal(sl.attrs.type, 'lnk');
+  assert.equal((await b.readlink(root, sl.handle)).target, 'file');
+  const fifo = await b.mknod(root, d.handle, 'fifo', 'fifo', { mode: 0o600 });
+  assert.equal(fifo.attrs.type, 'fifo');
+  const ln = await b.link(root, f.handle, d.handle, 'hard');
+  assert.equal(ln.attrs.nlink, 2);
+  await b.rename(root, d.handle, 'hard', r, 'moved');
+  assert.ok((await b.lookup(root, r, 'moved')).handle.equals(f.handle));
+
+  // readdir(plus) with small pages: every name once, cookies resume
+  const names = new Set<string>();
+  let cookie = 0n;
+  let verifier: Buffer = Buffer.alloc(8);
+  for (;;) {
+    const page = await b.readdir(root, d.handle, cookie, verifier, 2, true);
+    for (const e of page.entries) {
+      assert.ok(!names.has(e.name), `${e.name} listed twice`);
+      names.add(e.name);
+      assert.ok(e.cookie !== 0n);
+      if (e.name !== '.' && e.name !== '..') assert.ok(e.handle && e.attrs, `${e.name} has handle+attrs`);
+      cookie = e.cookie;
+    }
+    verifier = page.verifier;
+    if (page.eof) break;
+  }
+  assert.deepEqual([...names].sort(), ['.', '..', 'excl', 'fifo', 'file', 'sl']);
+  await assert.rejects(b.readdir(root, d.handle, cookie, Buffer.from('badverf!'), 10, false), { code: 'EBADCOOKIE' });
+
+  // permissions are the caller's
+  const priv = await b.create(root, r, 'private', { mode: 'guarded', attrs: { mode: 0o600 } });
+  await assert.rejects(b.read(user, priv.handle, 0n, 10), { code: 'EACCES' });
+  await assert.rejects(b.write(user, priv.handle, 0n, Buffer.from('x'), 'file_sync'), { code: 'EACCES' });
+  await assert.rejects(b.mkdir(user, r, 'nope', {}), { code: 'EACCES' });
+  const acc = await b.access(user, priv.handle, 0x3f);
+  assert.equal(acc.granted, 0);
+  assert.ok((await b.access(root, priv.handle, 0x01)).granted & 0x01);
+
+  // remove / rmdir, stale and bad handles
+  await assert.rejects(b.remove(root, r, 'dir'), { code: 'EISDIR' });
+  await assert.rejects(b.rmdir(root, r, 'dir'), { code: 'ENOTEMPTY' });
+  await assert.rejects(b.rmdir(root, r, 'moved'), { code: 'ENOTDIR' });
+  for (const n of ['file', 'sl', 'fifo', 'excl']) await b.remove(root, d.handle, n);
+  await b.remove(root, r, 'moved');
+  const w = await b.rmdir(root, r, 'dir');
+  assert.ok(w.after);
+  await assert.rejects(b.getattr(f.handle), (e: unknown) => toNfsStat(e) === nfsstat3.NFS3ERR_STALE);
+  await assert.rejects(b.getattr(Buffer.from('junk')), { code: 'EBADHANDLE' });
+  const foreign = Buffer.from(r);
+  foreign[5] = foreign[5]! ^ 0xff;
+  await assert.rejects(b.getattr(foreign), { code: 'EBADHANDLE' });
+  await assert.rejects(b.create(root, r, 'a/b', { mode: 'guarded', attrs: {} }), { code: 'EINVAL' });
+
+  const fs = await b.fsstat(r);
+  assert.ok(fs.totalBytes > 900_000_000n && fs.totalBytes <= 1n << 30n, String(fs.totalBytes));
+  assert.equal((await b.fsinfo(r)).maxWrite, 1 << 20);
+  assert.ok(createHash('sha256'));
+});
+
+test('gfapi backend: no such volume or no server is a prompt error', async () => {
+  const t0 = Date.now();
+  await assert.rejects(openGfapiBackend({ volume: 'nope', volfileServer: '127.0.0.1', port: 1 }), (e: { code?: string }) =>
+    typeof e.code === 'string' && e.code.startsWith('E'),
+  );
+  assert.ok(Date.now() - t0 < 20_000);
+});

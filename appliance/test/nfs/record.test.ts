@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RecordDecoder, RecordTooLargeError, recordHeader } from '../../src/nfs/rpc/record.js';
+
+function fragment(data: Buffer, last: boolean): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE(((last ? 0x80000000 : 0) | data.length) >>> 0);
+  return Buffer.concat([h, data]);
+}
+
+test('record marking: single records in one chunk, split across chunks, byte by byte', () => {
+  const got: string[] = [];
+  const d = new RecordDecoder(1024, (r) => got.push(r.toString()));
+  const a = fragment(Buffer.from('first'), true);
+  const b = fragment(Buffer.from('second'), true);
+  d.push(Buffer.concat([a, b]));
+  const c = fragment(Buffer.from('third-record'), true);
+  for (const byte of c) d.push(Buffer.from([byte]));
+  d.push(Buffer.concat([a.subarray(0, 6)]));
+  d.push(a.subarray(6));
+  assert.deepEqual(got, ['first', 'second', 'third-record', 'first']);
+  assert.equal(d.buffered, 0);
+});
+
+test('record marking: multi-fragment records are joined in order', () => {
+  const got: string[] = [];
+  const d = new RecordDecoder(1024, (r) => got.push(r.toString()));
+  const stream = Buffer.concat([fragment(Buffer.from('ab'), false), fragment(Buffer.from(''), false), fragment(Buffer.from('cd'), false), fragment(Buffer.from('e'), true)]);
+  for (let i = 0; i < stream.length; i += 3) d.push(stream.subarray(i, i + 3));
+  assert.deepEqual(got, ['abcde']);
+});
+
+test('record marking: a record over the limit throws, also when fragments add up past it', () => {
+  const d = new RecordDecoder(100, () => assert.fail('no record expected'));
+  assert.throws(() => d.push(recordHeader(101)), RecordTooLargeError);
+  const d2 = new RecordDecoder(100, () => assert.fail('no record expected'));
+  d2.push(fragment(Buffer.alloc(60), false));
+  assert.throws(() => d2.push(fragment(Buffer.alloc(60), true).subarray(0, 4)), RecordTooLargeError);
+});

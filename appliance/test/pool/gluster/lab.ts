@@ -1,0 +1,224 @@
+/**
+ * A private Gluster "appliance" for tests: one glusterd in its own network
+ * namespace (reached from the test process over a veth pair, so libgfapi
+ * in this process can talk to it) and its own mount namespace (so its
+ * /run/gluster pid files and sockets, /run/glusterd.socket and
+ * /var/log/glusterfs never meet another engineer's glusterd), with
+ * loop-file XFS bricks prepared by disks.ts.
+ *
+ * Everything is undone in t.after, also when the test fails: every
+ * process in the namespace is killed by pid, bricks unmounted, loop
+ * devices detached, the namespace (and with it the veth) deleted.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestContext } from 'node:test';
+import { GlusterCli } from '../../../src/pool/gluster/cli.js';
+import { createLoopDisk, detachLoopDisk, prepareBrick, releaseBrick, type Brick } from '../../../src/pool/gluster/disks.js';
+import { GlusterVolumes } from '../../../src/pool/gluster/volumes.js';
+
+const run = promisify(execFile);
+
+/**
+ * glusterd's parent: a child subreaper (prctl PR_SET_CHILD_SUBREAPER = 36;
+ * SYS_prctl = 157 on x86-64) that reaps the daemonized brick processes.
+ * Where PID 1 does not reap orphans (this test machine), a killed brick
+ * stays a zombie, glusterd still sees its pid "running" and
+ * `volume start force` never restarts it. systemd reaps on the appliance.
+ */
+const REAPER =
+  'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!"; my $pid = fork() // die "fork: $!"; ' +
+  'if (!$pid) { exec(@ARGV) or die "exec: $!" } 1 while wait() != -1;';
+
+export interface LabBrick extends Brick {
+  /** "ip:/…/brick" as Gluster names it. */
+  name: string;
+  loopFile: string;
+}
+
+export class GlusterLab {
+  readonly cli: GlusterCli;
+  readonly volumes: GlusterVolumes;
+  private readonly bricks: LabBrick[] = [];
+
+  private constructor(
+    readonly netns: string,
+    /** The namespace's address: brick host and volfile server. */
+    readonly host: string,
+    readonly dir: string,
+    /** A process in glusterd's namespaces (its reaper parent). */
+    readonly anchorPid: number,
+  ) {
+    this.cli = new GlusterCli({
+      command: ['nsenter', '-t', String(anchorPid), '-m', '-n', 'gluster'],
+      logFile: join(dir, 'log', 'cli.log'),
+    });
+    this.volumes = new GlusterVolumes(this.cli);
+  }
+
+  static async start(t: TestContext): Promise<GlusterLab> {
+    const tag = randomBytes(3).toString('hex');
+    const netns = `cairn-gl-${tag}`;
+    const dir = await mkdtemp(join(tmpdir(), `cairn-gl-${tag}-`));
+    const cleanups: Array<() => Promise<unknown>> = [];
+    let lab: GlusterLab | undefined;
+    t.after(async () => {
+      if (lab) await lab.teardown();
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    });
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // A shared mount, so that bricks mounted below it later (replace-brick)
+    // propagate into glusterd's mount namespace (a slave of this one).
+    await run('mount', ['--bind', dir, dir]);
+    cleanups.push(() => run('umount', ['-l', dir]));
+    await run('mount', ['--make-shared', dir]);
+
+    await run('ip', ['netns', 'add', netns]);
+    cleanups.push(() => run('ip', ['netns', 'del', netns]));
+    await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    const subnet = await freeSubnet();
+    const hostIf = `cg${tag}h`;
+    const nsIf = `cg${tag}n`;
+    await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf]);
+    cleanups.push(() => run('ip', ['link', 'del', hostIf]));
+    await run('ip', ['link', 'set', nsIf, 'netns', netns]);
+    await run('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', hostIf]);
+    await run('ip', ['link', 'set', hostIf, 'up']);
+    await run('ip', ['-n', netns, 'addr', 'add', `${subnet}.2/24`, 'dev', nsIf]);
+    await run('ip', ['-n', netns, 'link', 'set', nsIf, 'up']);
+
+    const wd = join(dir, 'glusterd');
+    const logDir = join(dir, 'log');
+    await mkdir(wd, { recursive: true });
+    await mkdir(logDir, { recursive: true });
+    // The `virt` group profile and hooks live in glusterd's working directory.
+    await cp('/var/lib/glusterd/groups', join(wd, 'groups'), { recursive: true });
+    const volfile = join(dir, 'glusterd.vol');
+    await writeFile(
+      volfile,
+      [
+        'volume management',
+        '    type mgmt/glusterd',
+        `    option working-directory ${wd}`,
+        '    option transport-type socket',
+        '    option transport.socket.listen-port 24007',
+        '    option ping-timeout 0',
+        '    option event-threads 1',
+        'end-volume',
+        '',
+      ].join('\n'),
+    );
+    const pidFile = join(dir, 'glusterd.pid');
+    // ip netns exec → unshare → sh → perl (the reaper, parent of glusterd):
+    // each execs the next, so the child's pid is the reaper's, a process in
+    // both namespaces. Paths are passed as $1…$5, never spliced.
+    const child: ChildProcess = spawn(
+      'ip',
+      [
+        'netns', 'exec', netns,
+        'unshare', '-m', '--propagation', 'slave', '--',
+        'sh', '-c',
+        'mount -t tmpfs tmpfs /run && mkdir /run/gluster && mount --bind "$1" /var/log/glusterfs && ' +
+          'exec perl -e "$2" glusterd -N -f "$3" --log-file "$4" -p "$5"',
+        'sh', logDir, REAPER, volfile, join(logDir, 'glusterd.log'), pidFile,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const pid = child.pid!;
+    lab = new GlusterLab(netns, `${subnet}.2`, dir, pid);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`glusterd exited ${child.exitCode}: ${stderr}`);
+      try {
+        await lab.cli.run(['volume', 'list'], { timeoutMs: 10_000 });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+    return lab;
+  }
+
+  /** A fresh loop-file XFS brick of `sizeBytes`, prepared by disks.ts. */
+  async addBrick(id: string, sizeBytes = 1 << 30): Promise<LabBrick> {
+    const loopFile = join(this.dir, `${id}.img`);
+    const device = await createLoopDisk(loopFile, sizeBytes);
+    try {
+      const b = await prepareBrick({ device, id, dataDir: this.dir });
+      const lb: LabBrick = { ...b, loopFile, name: `${this.host}:${b.brickDir}` };
+      this.bricks.push(lb);
+      return lb;
+    } catch (err) {
+      await detachLoopDisk(device).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Pids of every process in the namespace (glusterd, bricks, self-heal daemon). */
+  async pids(): Promise<number[]> {
+    const { stdout } = await run('ip', ['netns', 'pids', this.netns]);
+    return stdout.split('\n').filter(Boolean).map(Number);
+  }
+
+  /** Makes a brick's disk vanish: kill its process, unmount, detach the loop device. */
+  async destroyBrick(b: LabBrick, brickPid: number | null): Promise<void> {
+    if (brickPid) await killAndWait([brickPid]);
+    await releaseBrick(b);
+    await detachLoopDisk(b.device).catch(() => undefined);
+    await rm(b.loopFile, { force: true });
+    this.bricks.splice(this.bricks.indexOf(b), 1);
+  }
+
+  private async teardown(): Promise<void> {
+    // Everything but the reaper first, so that it reaps them; then the reaper.
+    const pids = await this.pids().catch(() => []);
+    await killAndWait(pids.filter((p) => p !== this.anchorPid));
+    await killAndWait([this.anchorPid]);
+    for (const b of this.bricks.reverse()) {
+      await releaseBrick(b).catch(() => undefined);
+      await detachLoopDisk(b.device).catch(() => undefined);
+    }
+  }
+}
+
+export async function killAndWait(pids: number[]): Promise<void> {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const alive = await Promise.all(pids.map((p) => readFile(`/proc/${p}/stat`, 'utf8').then((s) => !/\) Z /.test(s), () => false)));
+    if (!alive.some(Boolean)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A 10.x.y.0/24 not used by any address on this host. */
+async function freeSubnet(): Promise<string> {
+  const { stdout } = await run('ip', ['-o', '-4', 'addr']);
+  for (;;) {
+    const s = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}`;
+    if (!stdout.includes(` ${s}.`)) return s;
+  }
+}
+
+/** Three 1 GiB loop bricks and a started, VM-tuned replica-3 volume on them. */
+export async function replica3(lab: GlusterLab, name: string, brickSize = 1 << 30): Promise<LabBrick[]> {
+  const bricks: LabBrick[] = [];
+  for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`${name}-${i}`.toLowerCase(), brickSize));
+  await lab.volumes.create({ name, bricks: bricks.map((b) => b.name), replica: 3, force: true });
+  await lab.volumes.applyVmDatastoreOptions(name);
+  await lab.volumes.start(name);
+  return bricks;
+}

@@ -1,0 +1,343 @@
+//! The posix backend as a Node-API class. Every method returns a promise
+//! of the packed result record of `posix_backend.rs` (decoded by
+//! `appliance/src/nfs/backend/posix/decode.ts`), computed by one
+//! [`OpTask`] on a libuv worker thread; errors reject with `err.code` set
+//! to the errno name.
+//!
+//! Buffers are not copied: READ preads straight into the Buffer JS passes
+//! in, WRITE pwrites straight from the caller's Buffer. The task keeps a
+//! reference to that Buffer until it resolves on the JS thread, so it
+//! cannot be collected while the worker uses it, and drops it there.
+
+use crate::creds::Cred;
+use crate::errno::{to_js, OsError, OsResult};
+use crate::posix_backend::{CreateHow, Export, NodeType, SetAttrs, Stable, MAX_IO};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer};
+use napi::{Env, Result, Task};
+use napi_derive::napi;
+use std::sync::Arc;
+
+type Job = Box<dyn FnOnce() -> OsResult<Vec<u8>> + Send>;
+
+pub struct OpTask {
+  job: Option<Job>,
+  out: Option<OsResult<Vec<u8>>>,
+  /// The JS Buffer the job reads from or writes into, kept alive until resolve.
+  _keep: Option<Buffer>,
+}
+
+impl OpTask {
+  fn new(job: Job, keep: Option<Buffer>) -> AsyncTask<OpTask> {
+    AsyncTask::new(OpTask { job: Some(job), out: None, _keep: keep })
+  }
+}
+
+impl Task for OpTask {
+  type Output = ();
+  type JsValue = Buffer;
+  fn compute(&mut self) -> Result<()> {
+    let job = self.job.take().expect("computed once");
+    self.out = Some(job());
+    Ok(())
+  }
+  fn resolve(&mut self, env: Env, _: ()) -> Result<Buffer> {
+    to_js(&env, self.out.take().expect("computed")).map(Buffer::from)
+  }
+}
+
+/// sattr3 as JS passes it: each field only when set; `atimeNow`/`mtimeNow`
+/// mean SET_TO_SERVER_TIME.
+#[napi(object)]
+pub struct JsSetAttrs {
+  pub mode: Option<u32>,
+  pub uid: Option<u32>,
+  pub gid: Option<u32>,
+  pub size: Option<BigInt>,
+  pub atime_sec: Option<u32>,
+  pub atime_nsec: Option<u32>,
+  pub atime_now: Option<bool>,
+  pub mtime_sec: Option<u32>,
+  pub mtime_nsec: Option<u32>,
+  pub mtime_now: Option<bool>,
+}
+
+fn time_of(now: Option<bool>, sec: Option<u32>, nsec: Option<u32>) -> Option<Option<(u32, u32)>> {
+  if now == Some(true) {
+    Some(None)
+  } else {
+    sec.map(|s| Some((s, nsec.unwrap_or(0))))
+  }
+}
+
+impl From<&JsSetAttrs> for SetAttrs {
+  fn from(a: &JsSetAttrs) -> SetAttrs {
+    SetAttrs {
+      mode: a.mode,
+      uid: a.uid,
+      gid: a.gid,
+      size: a.size.as_ref().map(|b| b.get_u64().1),
+      atime: time_of(a.atime_now, a.atime_sec, a.atime_nsec),
+      mtime: time_of(a.mtime_now, a.mtime_sec, a.mtime_nsec),
+    }
+  }
+}
+
+fn cred(uid: u32, gid: u32, gids: Vec<u32>) -> Cred {
+  Cred { uid, gid, gids }
+}
+
+fn u64_of(b: &BigInt) -> u64 {
+  let (neg, v, lossless) = b.get_u64();
+  if neg || !lossless {
+    u64::MAX
+  } else {
+    v
+  }
+}
+
+/// A raw pointer into a JS Buffer that the owning task keeps alive.
+struct Mem(*mut u8, usize);
+// SAFETY: the Buffer outlives the job (held by the task), and the JS side
+// promises not to touch it until the promise settles.
+unsafe impl Send for Mem {}
+
+/// An exported directory served by the posix backend.
+#[napi]
+pub struct PosixExport {
+  ex: Arc<Export>,
+}
+
+#[napi]
+impl PosixExport {
+  /// Handle of the export root.
+  #[napi(getter)]
+  pub fn root_handle(&self) -> Buffer {
+    Buffer::from(self.ex.root_handle().to_vec())
+  }
+
+  /// Open objects in the fd cache (for tests and metrics).
+  #[napi(getter)]
+  pub fn cached_fds(&self) -> u32 {
+    self.ex.cached_fds() as u32
+  }
+
+  /// The non-blocking variants (see posix_backend.rs): run on this thread
+  /// and return the same record, or null when the call would have to wait
+  /// for the disk or an open — then use the async method.
+  #[napi]
+  pub fn try_getattr(&self, env: Env, handle: &[u8]) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_getattr(handle)).map(|o| o.map(Buffer::from))
+  }
+
+  #[napi]
+  pub fn try_lookup(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, dir: &[u8], name: String) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_lookup(&cred(uid, gid, gids), dir, &name)).map(|o| o.map(Buffer::from))
+  }
+
+  #[napi]
+  pub fn try_access(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], mask: u32) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_access(&cred(uid, gid, gids), handle, mask)).map(|o| o.map(Buffer::from))
+  }
+
+  #[napi]
+  pub fn try_read(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], offset: BigInt, mut into: Buffer) -> Result<Option<Buffer>> {
+    let n = into.len().min(MAX_IO);
+    to_js(&env, self.ex.try_read(&cred(uid, gid, gids), handle, u64_of(&offset), &mut into[..n])).map(|o| o.map(Buffer::from))
+  }
+
+  /// UNSTABLE writes only.
+  #[napi]
+  pub fn try_write(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], offset: BigInt, data: &[u8]) -> Result<Option<Buffer>> {
+    if data.len() > MAX_IO {
+      return Ok(None);
+    }
+    to_js(&env, self.ex.try_write(&cred(uid, gid, gids), handle, u64_of(&offset), data)).map(|o| o.map(Buffer::from))
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn getattr(&self, handle: Buffer) -> AsyncTask<OpTask> {
+    let (ex, h) = (self.ex.clone(), handle.to_vec());
+    OpTask::new(Box::new(move || ex.getattr(&h)), None)
+  }
+
+  /// `guard` = [ctime sec, nsec] for the SETATTR guard.
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn setattr(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, set: JsSetAttrs, guard: Option<Vec<u32>>) -> AsyncTask<OpTask> {
+    let (ex, h, c, s) = (self.ex.clone(), handle.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
+    let g = guard.filter(|g| g.len() == 2).map(|g| (g[0], g[1]));
+    OpTask::new(Box::new(move || ex.setattr(&c, &h, &s, g)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn lookup(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+    let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
+    OpTask::new(Box::new(move || ex.lookup(&c, &h, &name)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn access(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, mask: u32) -> AsyncTask<OpTask> {
+    let (ex, h, c) = (self.ex.clone(), handle.to_vec(), cred(uid, gid, gids));
+    OpTask::new(Box::new(move || ex.access(&c, &h, mask)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn readlink(&self, handle: Buffer) -> AsyncTask<OpTask> {
+    let (ex, h) = (self.ex.clone(), handle.to_vec());
+    OpTask::new(Box::new(move || ex.readlink(&h)), None)
+  }
+
+  /// Reads into `into` (at most 1 MiB); the record says how many bytes.
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn read(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, offset: BigInt, mut into: Buffer) -> AsyncTask<OpTask> {
+    let (ex, h, c, off) = (self.ex.clone(), handle.to_vec(), cred(uid, gid, gids), u64_of(&offset));
+    let mem = Mem(into.as_mut_ptr(), into.len().min(MAX_IO));
+    OpTask::new(
+      Box::new(move || {
+        let mem = mem;
+        // SAFETY: see Mem.
+        let buf = unsafe { std::slice::from_raw_parts_mut(mem.0, mem.1) };
+        ex.read(&c, &h, off, buf)
+      }),
+      Some(into),
+    )
+  }
+
+  /// `stable`: 0 unstable, 1 data_sync, 2 file_sync.
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn write(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, offset: BigInt, data: Buffer, stable: u32) -> AsyncTask<OpTask> {
+    let (ex, h, c, off) = (self.ex.clone(), handle.to_vec(), cred(uid, gid, gids), u64_of(&offset));
+    let stable = match stable {
+      0 => Stable::Unstable,
+      1 => Stable::DataSync,
+      _ => Stable::FileSync,
+    };
+    let mem = Mem(data.as_ptr() as *mut u8, data.len());
+    OpTask::new(
+      Box::new(move || {
+        let mem = mem;
+        if mem.1 > MAX_IO {
+          return Err(OsError::new(libc::EINVAL, format!("write of {} bytes exceeds {MAX_IO}", mem.1)));
+        }
+        // SAFETY: see Mem.
+        let buf = unsafe { std::slice::from_raw_parts(mem.0 as *const u8, mem.1) };
+        ex.write(&c, &h, off, buf, stable)
+      }),
+      Some(data),
+    )
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn commit(&self, handle: Buffer) -> AsyncTask<OpTask> {
+    let (ex, h) = (self.ex.clone(), handle.to_vec());
+    OpTask::new(Box::new(move || ex.commit(&h)), None)
+  }
+
+  /// `how`: 0 unchecked, 1 guarded, 2 exclusive (then `verifier` is 8 bytes).
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn create(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, how: u32, set: JsSetAttrs, verifier: Option<Buffer>) -> AsyncTask<OpTask> {
+    let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
+    let how = match how {
+      0 => Ok(CreateHow::Unchecked(SetAttrs::from(&set))),
+      1 => Ok(CreateHow::Guarded(SetAttrs::from(&set))),
+      _ => match verifier.as_deref().map(<[u8; 8]>::try_from) {
+        Some(Ok(v)) => Ok(CreateHow::Exclusive(v)),
+        _ => Err(OsError::new(libc::EINVAL, "exclusive create needs an 8-byte verifier")),
+      },
+    };
+    OpTask::new(Box::new(move || ex.create(&c, &h, &name, &how?)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn mkdir(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, set: JsSetAttrs) -> AsyncTask<OpTask> {
+    let (ex, h, c, s) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
+    OpTask::new(Box::new(move || ex.mkdir(&c, &h, &name, &s)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn symlink(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, target: String, set: JsSetAttrs) -> AsyncTask<OpTask> {
+    let (ex, h, c, s) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
+    OpTask::new(Box::new(move || ex.symlink(&c, &h, &name, &target, &s)), None)
+  }
+
+  /// `kind`: 'chr' | 'blk' | 'sock' | 'fifo'.
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn mknod(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, kind: String, set: JsSetAttrs, major: u32, minor: u32) -> AsyncTask<OpTask> {
+    let (ex, h, c, s) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
+    let kind = match kind.as_str() {
+      "chr" => Ok(NodeType::Chr),
+      "blk" => Ok(NodeType::Blk),
+      "sock" => Ok(NodeType::Sock),
+      "fifo" => Ok(NodeType::Fifo),
+      other => Err(OsError::new(crate::errno::EBADTYPE, format!("mknod of type {other:?}"))),
+    };
+    OpTask::new(Box::new(move || ex.mknod(&c, &h, &name, kind?, &s, (major, minor))), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn remove(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+    let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
+    OpTask::new(Box::new(move || ex.remove(&c, &h, &name)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn rmdir(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+    let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
+    OpTask::new(Box::new(move || ex.rmdir(&c, &h, &name)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn rename(&self, uid: u32, gid: u32, gids: Vec<u32>, from_dir: Buffer, from_name: String, to_dir: Buffer, to_name: String) -> AsyncTask<OpTask> {
+    let (ex, fh, th, c) = (self.ex.clone(), from_dir.to_vec(), to_dir.to_vec(), cred(uid, gid, gids));
+    OpTask::new(Box::new(move || ex.rename(&c, &fh, &from_name, &th, &to_name)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn link(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+    let (ex, h, dh, c) = (self.ex.clone(), handle.to_vec(), dir.to_vec(), cred(uid, gid, gids));
+    OpTask::new(Box::new(move || ex.link(&c, &h, &dh, &name)), None)
+  }
+
+  /// One task per page, READDIRPLUS's stats and handles included.
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn readdir(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, cookie: BigInt, verifier: Buffer, max_entries: u32, plus: bool) -> AsyncTask<OpTask> {
+    let (ex, h, c, v) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), verifier.to_vec());
+    let cookie = u64_of(&cookie);
+    OpTask::new(Box::new(move || ex.readdir(&c, &h, cookie, &v, max_entries as usize, plus)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn fsstat(&self, handle: Buffer) -> AsyncTask<OpTask> {
+    let (ex, h) = (self.ex.clone(), handle.to_vec());
+    OpTask::new(Box::new(move || ex.fsstat(&h)), None)
+  }
+
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn fsinfo(&self, handle: Buffer) -> AsyncTask<OpTask> {
+    let (ex, h) = (self.ex.clone(), handle.to_vec());
+    OpTask::new(Box::new(move || ex.fsinfo(&h)), None)
+  }
+
+  /// Closes every cached fd (in-flight calls keep theirs until they return).
+  #[napi]
+  pub fn close(&self) {
+    self.ex.close();
+  }
+}
+
+pub struct OpenExportTask {
+  pub path: String,
+  pub cache_size: usize,
+  pub out: Option<OsResult<Export>>,
+}
+
+impl Task for OpenExportTask {
+  type Output = ();
+  type JsValue = PosixExport;
+  fn compute(&mut self) -> Result<()> {
+    self.out = Some(Export::open(&self.path, self.cache_size));
+    Ok(())
+  }
+  fn resolve(&mut self, env: Env, _: ()) -> Result<PosixExport> {
+    to_js(&env, self.out.take().expect("computed")).map(|ex| PosixExport { ex: Arc::new(ex) })
+  }
+}

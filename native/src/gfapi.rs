@@ -1,0 +1,906 @@
+//! libgfapi's handle API (Debian libglusterfs-dev 10.3, `glfs-handles.h`):
+//! the pure core of the gfapi NFS backend. Every function here blocks
+//! (network round trips to the bricks) and runs on a worker thread.
+//!
+//! Objects are named by their GFID (16 bytes): `glfs_h_create_from_handle`
+//! turns a GFID back into an object on any client of the volume, which is
+//! what makes NFS handles survive restarts and work on every appliance.
+//!
+//! Rules of libgfapi kept here:
+//!  - One `glfs_t` per volume and process, opened once. `glfs_fini` waits
+//!    on a 10 s timer (gluster issue 2606): never called on a request path.
+//!  - `glfs_pread`/`glfs_pwrite`/`glfs_fsync` resolve to the GFAPI_6.0
+//!    symbols, which take `struct glfs_stat *` pre/post arguments.
+//!  - `glfs_setfsuid`/`setfsgid`/`setfsgroups` are per thread: every call
+//!    that acts for a user sets all three first on its worker thread.
+//!  - A GFID that no longer exists fails with ENOENT (or ESTALE): reported
+//!    as ESTALE, which is what NFS means.
+
+#![allow(non_camel_case_types)]
+
+use crate::errno::{OsError, OsResult};
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
+use std::ptr;
+use std::sync::{Arc, Mutex};
+
+pub const GFID_LEN: usize = 16;
+
+#[repr(C)]
+pub struct glfs_t {
+  _p: [u8; 0],
+}
+#[repr(C)]
+pub struct glfs_object {
+  _p: [u8; 0],
+}
+#[repr(C)]
+pub struct glfs_fd {
+  _p: [u8; 0],
+}
+#[repr(C)]
+pub struct glfs_xreaddirp_stat {
+  _p: [u8; 0],
+}
+
+/// `struct glfs_stat` (glfs.h), statx-like.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct glfs_stat {
+  pub mask: u64,
+  pub attributes: u64,
+  pub attributes_mask: u64,
+  pub atime: libc::timespec,
+  pub btime: libc::timespec,
+  pub ctime: libc::timespec,
+  pub mtime: libc::timespec,
+  pub ino: libc::ino_t,
+  pub size: libc::off_t,
+  pub blocks: libc::blkcnt_t,
+  pub rdev_major: u32,
+  pub rdev_minor: u32,
+  pub dev_major: u32,
+  pub dev_minor: u32,
+  pub blksize: libc::blksize_t,
+  pub nlink: libc::nlink_t,
+  pub uid: libc::uid_t,
+  pub gid: libc::gid_t,
+  pub mode: libc::mode_t,
+}
+
+const GFAPI_SET_ATTR_MODE: c_int = 0x1;
+const GFAPI_SET_ATTR_UID: c_int = 0x2;
+const GFAPI_SET_ATTR_GID: c_int = 0x4;
+const GFAPI_SET_ATTR_ATIME: c_int = 0x10;
+const GFAPI_SET_ATTR_MTIME: c_int = 0x20;
+const GFAPI_XREADDIRP_STAT: u32 = 0x1;
+const GFAPI_XREADDIRP_HANDLE: u32 = 0x2;
+
+#[link(name = "gfapi")]
+unsafe extern "C" {
+  fn glfs_new(volname: *const c_char) -> *mut glfs_t;
+  fn glfs_set_volfile_server(fs: *mut glfs_t, transport: *const c_char, host: *const c_char, port: c_int) -> c_int;
+  fn glfs_set_logging(fs: *mut glfs_t, logfile: *const c_char, loglevel: c_int) -> c_int;
+  fn glfs_init(fs: *mut glfs_t) -> c_int;
+  fn glfs_fini(fs: *mut glfs_t) -> c_int;
+  fn glfs_get_volumeid(fs: *mut glfs_t, volid: *mut c_char, size: usize) -> c_int;
+  fn glfs_setfsuid(uid: libc::uid_t) -> c_int;
+  fn glfs_setfsgid(gid: libc::gid_t) -> c_int;
+  fn glfs_setfsgroups(size: usize, list: *const libc::gid_t) -> c_int;
+
+  fn glfs_h_lookupat(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    path: *const c_char,
+    stat: *mut libc::stat,
+    follow: c_int,
+  ) -> *mut glfs_object;
+  fn glfs_h_stat(fs: *mut glfs_t, obj: *mut glfs_object, stat: *mut libc::stat) -> c_int;
+  fn glfs_h_setattrs(fs: *mut glfs_t, obj: *mut glfs_object, sb: *mut libc::stat, valid: c_int) -> c_int;
+  fn glfs_h_truncate(fs: *mut glfs_t, obj: *mut glfs_object, offset: libc::off_t) -> c_int;
+  fn glfs_h_creat(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    path: *const c_char,
+    flags: c_int,
+    mode: libc::mode_t,
+    sb: *mut libc::stat,
+  ) -> *mut glfs_object;
+  fn glfs_h_mkdir(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    path: *const c_char,
+    mode: libc::mode_t,
+    sb: *mut libc::stat,
+  ) -> *mut glfs_object;
+  fn glfs_h_mknod(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    path: *const c_char,
+    mode: libc::mode_t,
+    dev: libc::dev_t,
+    sb: *mut libc::stat,
+  ) -> *mut glfs_object;
+  fn glfs_h_symlink(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    name: *const c_char,
+    data: *const c_char,
+    sb: *mut libc::stat,
+  ) -> *mut glfs_object;
+  fn glfs_h_unlink(fs: *mut glfs_t, parent: *mut glfs_object, path: *const c_char) -> c_int;
+  fn glfs_h_rename(
+    fs: *mut glfs_t,
+    olddir: *mut glfs_object,
+    oldname: *const c_char,
+    newdir: *mut glfs_object,
+    newname: *const c_char,
+  ) -> c_int;
+  fn glfs_h_link(fs: *mut glfs_t, target: *mut glfs_object, parent: *mut glfs_object, name: *const c_char) -> c_int;
+  fn glfs_h_readlink(fs: *mut glfs_t, obj: *mut glfs_object, buf: *mut c_char, size: usize) -> c_int;
+  fn glfs_h_access(fs: *mut glfs_t, obj: *mut glfs_object, mask: c_int) -> c_int;
+  fn glfs_h_statfs(fs: *mut glfs_t, obj: *mut glfs_object, st: *mut libc::statvfs) -> c_int;
+  fn glfs_h_extract_handle(obj: *mut glfs_object, handle: *mut c_uchar, len: c_int) -> c_int;
+  fn glfs_h_create_from_handle(fs: *mut glfs_t, handle: *mut c_uchar, len: c_int, st: *mut libc::stat) -> *mut glfs_object;
+  fn glfs_h_close(obj: *mut glfs_object) -> c_int;
+  fn glfs_h_open(fs: *mut glfs_t, obj: *mut glfs_object, flags: c_int) -> *mut glfs_fd;
+  fn glfs_h_opendir(fs: *mut glfs_t, obj: *mut glfs_object) -> *mut glfs_fd;
+
+  fn glfs_close(fd: *mut glfs_fd) -> c_int;
+  fn glfs_pread(fd: *mut glfs_fd, buf: *mut c_void, count: usize, offset: libc::off_t, flags: c_int, post: *mut glfs_stat) -> isize;
+  fn glfs_pwrite(
+    fd: *mut glfs_fd,
+    buf: *const c_void,
+    count: usize,
+    offset: libc::off_t,
+    flags: c_int,
+    pre: *mut glfs_stat,
+    post: *mut glfs_stat,
+  ) -> isize;
+  fn glfs_fsync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
+  fn glfs_fdatasync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
+  fn glfs_seekdir(fd: *mut glfs_fd, offset: c_long);
+  fn glfs_xreaddirplus_r(
+    fd: *mut glfs_fd,
+    flags: u32,
+    xstat: *mut *mut glfs_xreaddirp_stat,
+    ext: *mut libc::dirent,
+    res: *mut *mut libc::dirent,
+  ) -> c_int;
+  fn glfs_xreaddirplus_get_stat(xstat: *mut glfs_xreaddirp_stat) -> *mut libc::stat;
+  fn glfs_xreaddirplus_get_object(xstat: *mut glfs_xreaddirp_stat) -> *mut glfs_object;
+  fn glfs_free(ptr: *mut c_void);
+}
+
+/// Attributes of an object, in the units NFS needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stat {
+  pub ino: u64,
+  pub mode: u32,
+  pub nlink: u64,
+  pub uid: u32,
+  pub gid: u32,
+  pub rdev: u64,
+  pub size: u64,
+  pub blocks: u64,
+  pub atime: (i64, u32),
+  pub mtime: (i64, u32),
+  pub ctime: (i64, u32),
+}
+
+impl From<&libc::stat> for Stat {
+  fn from(s: &libc::stat) -> Self {
+    Stat {
+      ino: s.st_ino,
+      mode: s.st_mode,
+      nlink: s.st_nlink,
+      uid: s.st_uid,
+      gid: s.st_gid,
+      rdev: s.st_rdev,
+      size: s.st_size as u64,
+      blocks: s.st_blocks as u64,
+      atime: (s.st_atime, s.st_atime_nsec as u32),
+      mtime: (s.st_mtime, s.st_mtime_nsec as u32),
+      ctime: (s.st_ctime, s.st_ctime_nsec as u32),
+    }
+  }
+}
+
+impl From<&glfs_stat> for Stat {
+  fn from(s: &glfs_stat) -> Self {
+    Stat {
+      ino: s.ino,
+      mode: s.mode,
+      nlink: s.nlink,
+      uid: s.uid,
+      gid: s.gid,
+      rdev: libc::makedev(s.rdev_major, s.rdev_minor),
+      size: s.size as u64,
+      blocks: s.blocks as u64,
+      atime: (s.atime.tv_sec, s.atime.tv_nsec as u32),
+      mtime: (s.mtime.tv_sec, s.mtime.tv_nsec as u32),
+      ctime: (s.ctime.tv_sec, s.ctime.tv_nsec as u32),
+    }
+  }
+}
+
+/// The caller's identity, applied to the worker thread before each call.
+#[derive(Debug, Clone, Default)]
+pub struct Cred {
+  pub uid: u32,
+  pub gid: u32,
+  pub gids: Vec<u32>,
+}
+
+/// Which attributes `setattr` changes (unset = leave alone).
+#[derive(Debug, Clone, Default)]
+pub struct SetAttr {
+  pub mode: Option<u32>,
+  pub uid: Option<u32>,
+  pub gid: Option<u32>,
+  pub size: Option<u64>,
+  /// None = leave; Some(None) = server time; Some(Some(t)) = t.
+  pub atime: Option<Option<(i64, u32)>>,
+  pub mtime: Option<Option<(i64, u32)>>,
+}
+
+pub struct DirEntry {
+  pub name: String,
+  pub ino: u64,
+  pub cookie: u64,
+  pub gfid: Option<[u8; GFID_LEN]>,
+  pub stat: Option<Stat>,
+}
+
+fn cstr(s: &str) -> OsResult<CString> {
+  CString::new(s).map_err(|_| OsError::new(libc::EINVAL, format!("{s:?} contains a NUL byte")))
+}
+
+fn errno_or(rc_fail: bool, what: impl FnOnce() -> String) -> OsResult<()> {
+  if rc_fail {
+    Err(OsError::last(what()))
+  } else {
+    Ok(())
+  }
+}
+
+/// An object reference, closed when dropped.
+struct Obj(*mut glfs_object);
+impl Drop for Obj {
+  fn drop(&mut self) {
+    // SAFETY: the pointer came from libgfapi and is closed once.
+    unsafe { glfs_h_close(self.0) };
+  }
+}
+
+/// An open file, closed when the last user drops it.
+struct Fd(*mut glfs_fd);
+// SAFETY: libgfapi fds may be used from several threads at once.
+unsafe impl Send for Fd {}
+unsafe impl Sync for Fd {}
+impl Drop for Fd {
+  fn drop(&mut self) {
+    // SAFETY: opened by glfs_h_open, closed once.
+    unsafe { glfs_close(self.0) };
+  }
+}
+
+/// Open fds kept per GFID so that reads and writes do not pay an open
+/// round trip each; bounded, evicted wholesale when full.
+const MAX_OPEN_FDS: usize = 512;
+
+/// One mounted Gluster volume (one `glfs_t`).
+pub struct Volume {
+  fs: *mut glfs_t,
+  pub volume_id: [u8; 16],
+  fds: Mutex<HashMap<[u8; GFID_LEN], Arc<Fd>>>,
+}
+
+// SAFETY: a glfs_t serves many threads at once (libgfapi is thread-safe).
+unsafe impl Send for Volume {}
+unsafe impl Sync for Volume {}
+
+impl Drop for Volume {
+  fn drop(&mut self) {
+    self.fds.lock().map(|mut m| m.clear()).ok();
+    let fs = self.fs as usize;
+    // glfs_fini takes ~10 s: never on the caller's thread.
+    std::thread::spawn(move || unsafe {
+      glfs_fini(fs as *mut glfs_t);
+    });
+  }
+}
+
+/// Sets the thread's filesystem identity for the following libgfapi calls.
+pub fn set_cred(c: &Cred) {
+  // SAFETY: plain calls on thread-local state.
+  unsafe {
+    glfs_setfsuid(c.uid);
+    glfs_setfsgid(c.gid);
+    glfs_setfsgroups(c.gids.len(), c.gids.as_ptr());
+  }
+}
+
+fn root_cred() -> Cred {
+  Cred::default()
+}
+
+fn zero_stat() -> libc::stat {
+  // SAFETY: plain C struct, all-zero is valid.
+  unsafe { std::mem::zeroed() }
+}
+
+fn zero_gstat() -> glfs_stat {
+  // SAFETY: plain C struct, all-zero is valid.
+  unsafe { std::mem::zeroed() }
+}
+
+fn check_name(name: &str) -> OsResult<CString> {
+  if name.is_empty() || name.contains('/') || name.contains('\0') {
+    return Err(OsError::new(libc::EINVAL, format!("bad name {name:?}")));
+  }
+  if name.len() > 255 {
+    return Err(OsError::new(libc::ENAMETOOLONG, format!("name of {} bytes", name.len())));
+  }
+  cstr(name)
+}
+
+fn check_new_name(name: &str) -> OsResult<CString> {
+  if name == "." || name == ".." {
+    return Err(OsError::new(libc::EINVAL, format!("cannot create {name:?}")));
+  }
+  check_name(name)
+}
+
+impl Volume {
+  /// `glfs_new` + `glfs_set_volfile_server` + `glfs_init`. Fails at once
+  /// (ENOENT / ENOTCONN) for a bad volume name or unreachable server.
+  pub fn open(volume: &str, server: &str, port: u16, logfile: &str, loglevel: i32) -> OsResult<Volume> {
+    let v = cstr(volume)?;
+    let s = cstr(server)?;
+    let l = cstr(logfile)?;
+    let tcp = cstr("tcp")?;
+    // SAFETY: arguments are valid C strings; fs is checked before use.
+    unsafe {
+      let fs = glfs_new(v.as_ptr());
+      if fs.is_null() {
+        return Err(OsError::last(format!("glfs_new {volume}")));
+      }
+      let fail = |e: OsError| {
+        let p = fs as usize;
+        std::thread::spawn(move || glfs_fini(p as *mut glfs_t));
+        e
+      };
+      if glfs_set_volfile_server(fs, tcp.as_ptr(), s.as_ptr(), port as c_int) != 0 {
+        return Err(fail(OsError::last(format!("glfs_set_volfile_server {server}:{port}"))));
+      }
+      glfs_set_logging(fs, l.as_ptr(), loglevel);
+      if glfs_init(fs) != 0 {
+        return Err(fail(OsError::last(format!("glfs_init volume {volume} from {server}:{port}"))));
+      }
+      let mut id = [0u8; 16];
+      let n = glfs_get_volumeid(fs, id.as_mut_ptr() as *mut c_char, id.len());
+      if n != 16 {
+        return Err(fail(OsError::last(format!("glfs_get_volumeid {volume}"))));
+      }
+      Ok(Volume { fs, volume_id: id, fds: Mutex::new(HashMap::new()) })
+    }
+  }
+
+  fn extract(&self, o: &Obj) -> OsResult<[u8; GFID_LEN]> {
+    let mut g = [0u8; GFID_LEN];
+    // SAFETY: g has GFID_LEN bytes.
+    let n = unsafe { glfs_h_extract_handle(o.0, g.as_mut_ptr(), GFID_LEN as c_int) };
+    if n != GFID_LEN as c_int {
+      return Err(OsError::last("glfs_h_extract_handle"));
+    }
+    Ok(g)
+  }
+
+  /// The object behind a GFID; a GFID that is gone is ESTALE.
+  fn obj(&self, gfid: &[u8]) -> OsResult<(Obj, libc::stat)> {
+    if gfid.len() != GFID_LEN {
+      return Err(OsError::new(libc::EINVAL, format!("GFID of {} bytes", gfid.len())));
+    }
+    let mut g = [0u8; GFID_LEN];
+    g.copy_from_slice(gfid);
+    let mut st = zero_stat();
+    // SAFETY: g is GFID_LEN bytes; st is writable.
+    let o = unsafe { glfs_h_create_from_handle(self.fs, g.as_mut_ptr(), GFID_LEN as c_int, &mut st) };
+    if o.is_null() {
+      let e = OsError::last("glfs_h_create_from_handle");
+      if e.errno == libc::ENOENT || e.errno == libc::ESTALE {
+        return Err(OsError::new(libc::ESTALE, "object no longer exists"));
+      }
+      return Err(e);
+    }
+    Ok((Obj(o), st))
+  }
+
+  pub fn root(&self) -> OsResult<([u8; GFID_LEN], Stat)> {
+    let mut st = zero_stat();
+    let p = cstr("/")?;
+    // SAFETY: valid path, NULL parent means the volume root.
+    let o = unsafe { glfs_h_lookupat(self.fs, ptr::null_mut(), p.as_ptr(), &mut st, 0) };
+    if o.is_null() {
+      return Err(OsError::last("lookup /"));
+    }
+    let o = Obj(o);
+    Ok((self.extract(&o)?, Stat::from(&st)))
+  }
+
+  pub fn stat(&self, gfid: &[u8]) -> OsResult<Stat> {
+    let (o, _) = self.obj(gfid)?;
+    let mut st = zero_stat();
+    // SAFETY: o is a live object.
+    errno_or(unsafe { glfs_h_stat(self.fs, o.0, &mut st) } != 0, || "glfs_h_stat".into())?;
+    Ok(Stat::from(&st))
+  }
+
+  pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<([u8; GFID_LEN], Stat)> {
+    let c = if name == "." || name == ".." { cstr(name)? } else { check_name(name)? };
+    let (d, _) = self.obj(dir)?;
+    set_cred(cred);
+    let mut st = zero_stat();
+    // SAFETY: d live, c valid.
+    let o = unsafe { glfs_h_lookupat(self.fs, d.0, c.as_ptr(), &mut st, 0) };
+    set_cred(&root_cred());
+    if o.is_null() {
+      return Err(OsError::last(format!("lookup {name}")));
+    }
+    let o = Obj(o);
+    Ok((self.extract(&o)?, Stat::from(&st)))
+  }
+
+  /// Which of R_OK, W_OK, X_OK `cred` is granted on the object.
+  pub fn access(&self, cred: &Cred, gfid: &[u8]) -> OsResult<(u32, Stat)> {
+    let (o, _) = self.obj(gfid)?;
+    let st = self.stat(gfid)?;
+    set_cred(cred);
+    let mut granted = 0u32;
+    for bit in [libc::R_OK, libc::W_OK, libc::X_OK] {
+      // SAFETY: o is live.
+      if unsafe { glfs_h_access(self.fs, o.0, bit) } == 0 {
+        granted |= bit as u32;
+      }
+    }
+    set_cred(&root_cred());
+    Ok((granted, st))
+  }
+
+  pub fn readlink(&self, gfid: &[u8]) -> OsResult<String> {
+    let (o, _) = self.obj(gfid)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
+    // SAFETY: buf is writable for its length.
+    let n = unsafe { glfs_h_readlink(self.fs, o.0, buf.as_mut_ptr() as *mut c_char, buf.len() - 1) };
+    if n < 0 {
+      return Err(OsError::last("glfs_h_readlink"));
+    }
+    buf.truncate(n as usize);
+    // glfs_h_readlink NUL-terminates within the count on some versions.
+    if let Some(p) = buf.iter().position(|&b| b == 0) {
+      buf.truncate(p);
+    }
+    String::from_utf8(buf).map_err(|_| OsError::new(libc::EINVAL, "symlink target is not UTF-8"))
+  }
+
+  fn fd(&self, gfid: &[u8]) -> OsResult<Arc<Fd>> {
+    let mut key = [0u8; GFID_LEN];
+    if gfid.len() != GFID_LEN {
+      return Err(OsError::new(libc::EINVAL, "bad GFID"));
+    }
+    key.copy_from_slice(gfid);
+    if let Some(fd) = self.fds.lock().unwrap().get(&key) {
+      return Ok(fd.clone());
+    }
+    let (o, st) = self.obj(gfid)?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+      return Err(OsError::new(libc::EISDIR, "read/write of a directory"));
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+      return Err(OsError::new(libc::EINVAL, "read/write of a special file"));
+    }
+    // SAFETY: o is live; opened as root (permission is checked per call).
+    let p = unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) };
+    if p.is_null() {
+      return Err(OsError::last("glfs_h_open"));
+    }
+    let fd = Arc::new(Fd(p));
+    let mut m = self.fds.lock().unwrap();
+    if m.len() >= MAX_OPEN_FDS {
+      m.clear();
+    }
+    Ok(m.entry(key).or_insert(fd).clone())
+  }
+
+  /// Drops the cached fd of an object (after remove/rename-over).
+  pub fn forget(&self, gfid: &[u8]) {
+    if gfid.len() == GFID_LEN {
+      let mut key = [0u8; GFID_LEN];
+      key.copy_from_slice(gfid);
+      self.fds.lock().unwrap().remove(&key);
+    }
+  }
+
+  /// Non-root callers are checked with glfs_h_access (the cached fd is root's).
+  fn check_access(&self, cred: &Cred, gfid: &[u8], mask: c_int) -> OsResult<()> {
+    if cred.uid == 0 {
+      return Ok(());
+    }
+    let (o, _) = self.obj(gfid)?;
+    set_cred(cred);
+    // SAFETY: o is live.
+    let rc = unsafe { glfs_h_access(self.fs, o.0, mask) };
+    let e = OsError::last("access");
+    set_cred(&root_cred());
+    if rc != 0 {
+      return Err(e);
+    }
+    Ok(())
+  }
+
+  /// Reads up to `count` bytes; returns the data, eof and the file's attributes.
+  pub fn read(&self, cred: &Cred, gfid: &[u8], offset: u64, count: usize) -> OsResult<(Vec<u8>, bool, Stat)> {
+    self.check_access(cred, gfid, libc::R_OK)?;
+    let fd = self.fd(gfid)?;
+    let mut buf = vec![0u8; count];
+    let mut post = zero_gstat();
+    // SAFETY: buf is writable for count bytes.
+    let n = unsafe { glfs_pread(fd.0, buf.as_mut_ptr() as *mut c_void, count, offset as libc::off_t, 0, &mut post) };
+    if n < 0 {
+      return Err(OsError::last("glfs_pread"));
+    }
+    buf.truncate(n as usize);
+    let st = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
+    let eof = offset + n as u64 >= st.size;
+    Ok((buf, eof, st))
+  }
+
+  /// Writes all of `data`; `sync` 0 = unstable, 1 = data sync, 2 = file sync.
+  /// Returns the file's attributes before and after.
+  pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, data: &[u8], sync: u32) -> OsResult<(Stat, Stat)> {
+    self.check_access(cred, gfid, libc::W_OK)?;
+    let fd = self.fd(gfid)?;
+    let mut pre = zero_gstat();
+    let mut post = zero_gstat();
+    let mut done = 0usize;
+    let mut first = true;
+    while done < data.len() {
+      let mut p = zero_gstat();
+      // SAFETY: data[done..] is readable.
+      let n = unsafe {
+        glfs_pwrite(
+          fd.0,
+          data[done..].as_ptr() as *const c_void,
+          data.len() - done,
+          (offset + done as u64) as libc::off_t,
+          0,
+          if first { &mut pre } else { &mut p },
+          &mut post,
+        )
+      };
+      if n < 0 {
+        return Err(OsError::last("glfs_pwrite"));
+      }
+      if n == 0 {
+        return Err(OsError::new(libc::EIO, "glfs_pwrite wrote nothing"));
+      }
+      first = false;
+      done += n as usize;
+    }
+    if sync > 0 {
+      let mut p = zero_gstat();
+      // SAFETY: fd is live.
+      let rc = unsafe { if sync == 1 { glfs_fdatasync(fd.0, &mut p, &mut post) } else { glfs_fsync(fd.0, &mut p, &mut post) } };
+      errno_or(rc != 0, || "glfs_fsync".into())?;
+    }
+    let after = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
+    let before = if pre.mask != 0 { Stat::from(&pre) } else { after.clone() };
+    Ok((before, after))
+  }
+
+  pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {
+    let fd = self.fd(gfid)?;
+    let mut pre = zero_gstat();
+    let mut post = zero_gstat();
+    // SAFETY: fd is live.
+    errno_or(unsafe { glfs_fsync(fd.0, &mut pre, &mut post) } != 0, || "glfs_fsync".into())?;
+    let after = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
+    let before = if pre.mask != 0 { Stat::from(&pre) } else { after.clone() };
+    Ok((before, after))
+  }
+
+  pub fn setattr(&self, cred: &Cred, gfid: &[u8], set: &SetAttr) -> OsResult<Stat> {
+    let (o, _) = self.obj(gfid)?;
+    set_cred(cred);
+    let r = (|| {
+      if let Some(size) = set.size {
+        // SAFETY: o is live.
+        errno_or(unsafe { glfs_h_truncate(self.fs, o.0, size as libc::off_t) } != 0, || "glfs_h_truncate".into())?;
+      }
+      let mut st = zero_stat();
+      let mut valid = 0;
+      if let Some(m) = set.mode {
+        st.st_mode = m & 0o7777;
+        valid |= GFAPI_SET_ATTR_MODE;
+      }
+      if let Some(u) = set.uid {
+        st.st_uid = u;
+        valid |= GFAPI_SET_ATTR_UID;
+      }
+      if let Some(g) = set.gid {
+        st.st_gid = g;
+        valid |= GFAPI_SET_ATTR_GID;
+      }
+      let now = || {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: ts is writable.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+        (ts.tv_sec, ts.tv_nsec as u32)
+      };
+      if let Some(t) = set.atime {
+        let (s, n) = t.unwrap_or_else(now);
+        st.st_atime = s;
+        st.st_atime_nsec = n as i64;
+        valid |= GFAPI_SET_ATTR_ATIME;
+      }
+      if let Some(t) = set.mtime {
+        let (s, n) = t.unwrap_or_else(now);
+        st.st_mtime = s;
+        st.st_mtime_nsec = n as i64;
+        valid |= GFAPI_SET_ATTR_MTIME;
+      }
+      if valid != 0 {
+        // SAFETY: o is live, st initialised.
+        errno_or(unsafe { glfs_h_setattrs(self.fs, o.0, &mut st, valid) } != 0, || "glfs_h_setattrs".into())?;
+      }
+      Ok((st, valid))
+    })();
+    set_cred(&root_cred());
+    let (sent, valid) = r?;
+    // A stat right after setattr may still be served from the client's
+    // metadata cache (times seen stale on 10.3): report what was set.
+    let mut after = self.stat(gfid)?;
+    if valid & GFAPI_SET_ATTR_MODE != 0 {
+      after.mode = (after.mode & libc::S_IFMT) | (sent.st_mode & 0o7777);
+    }
+    if valid & GFAPI_SET_ATTR_UID != 0 {
+      after.uid = sent.st_uid;
+    }
+    if valid & GFAPI_SET_ATTR_GID != 0 {
+      after.gid = sent.st_gid;
+    }
+    if let Some(size) = set.size {
+      after.size = size;
+    }
+    if valid & GFAPI_SET_ATTR_ATIME != 0 {
+      after.atime = (sent.st_atime, sent.st_atime_nsec as u32);
+    }
+    if valid & GFAPI_SET_ATTR_MTIME != 0 {
+      after.mtime = (sent.st_mtime, sent.st_mtime_nsec as u32);
+    }
+    Ok(after)
+  }
+
+  fn made(&self, o: *mut glfs_object, st: &libc::stat, what: &str) -> OsResult<([u8; GFID_LEN], Stat)> {
+    if o.is_null() {
+      return Err(OsError::last(what.to_string()));
+    }
+    let o = Obj(o);
+    Ok((self.extract(&o)?, Stat::from(st)))
+  }
+
+  /// Creates a regular file (`exclusive`: fail with EEXIST if it exists).
+  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool) -> OsResult<([u8; GFID_LEN], Stat)> {
+    let c = check_new_name(name)?;
+    let (d, _) = self.obj(dir)?;
+    set_cred(cred);
+    let mut st = zero_stat();
+    let flags = libc::O_CREAT | libc::O_RDWR | if exclusive { libc::O_EXCL } else { 0 };
+    // SAFETY: d live, c valid.
+    let o = unsafe { glfs_h_creat(self.fs, d.0, c.as_ptr(), flags, mode & 0o7777, &mut st) };
+    let r = self.made(o, &st, &format!("create {name}"));
+    set_cred(&root_cred());
+    r
+  }
+
+  pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32) -> OsResult<([u8; GFID_LEN], Stat)> {
+    let c = check_new_name(name)?;
+    let (d, _) = self.obj(dir)?;
+    set_cred(cred);
+    let mut st = zero_stat();
+    // SAFETY: d live, c valid.
+    let o = unsafe { glfs_h_mkdir(self.fs, d.0, c.as_ptr(), mode & 0o7777, &mut st) };
+    let r = self.made(o, &st, &format!("mkdir {name}"));
+    set_cred(&root_cred());
+    r
+  }
+
+  pub fn symlink(&self, cred: &Cred, dir: &[u8], name: &str, target: &str) -> OsResult<([u8; GFID_LEN], Stat)> {
+    let c = check_new_name(name)?;
+    let t = cstr(target)?;
+    let (d, _) = self.obj(dir)?;
+    set_cred(cred);
+    let mut st = zero_stat();
+    // SAFETY: d live, strings valid.
+    let o = unsafe { glfs_h_symlink(self.fs, d.0, c.as_ptr(), t.as_ptr(), &mut st) };
+    let r = self.made(o, &st, &format!("symlink {name}"));
+    set_cred(&root_cred());
+    r
+  }
+
+  /// `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK).
+  pub fn mknod(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, rdev: u64) -> OsResult<([u8; GFID_LEN], Stat)> {
+    let c = check_new_name(name)?;
+    let (d, _) = self.obj(dir)?;
+    set_cred(cred);
+    let mut st = zero_stat();
+    // SAFETY: d live, c valid.
+    let o = unsafe { glfs_h_mknod(self.fs, d.0, c.as_ptr(), mode, rdev, &mut st) };
+    let r = self.made(o, &st, &format!("mknod {name}"));
+    set_cred(&root_cred());
+    r
+  }
+
+  /// Removes `name`: a file (`dir_wanted` false; a directory is EISDIR) or
+  /// an empty directory (`dir_wanted` true; a non-directory is ENOTDIR).
+  pub fn remove(&self, cred: &Cred, dir: &[u8], name: &str, dir_wanted: bool) -> OsResult<()> {
+    let c = check_new_name(name)?;
+    let (d, _) = self.obj(dir)?;
+    let (gfid, st) = self.lookup(cred, dir, name)?;
+    let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
+    if is_dir && !dir_wanted {
+      return Err(OsError::new(libc::EISDIR, format!("remove {name}: a directory")));
+    }
+    if !is_dir && dir_wanted {
+      return Err(OsError::new(libc::ENOTDIR, format!("rmdir {name}: not a directory")));
+    }
+    set_cred(cred);
+    // SAFETY: d live, c valid.
+    let rc = unsafe { glfs_h_unlink(self.fs, d.0, c.as_ptr()) };
+    let r = errno_or(rc != 0, || format!("unlink {name}"));
+    set_cred(&root_cred());
+    r?;
+    if st.nlink <= 1 {
+      self.forget(&gfid);
+    }
+    Ok(())
+  }
+
+  pub fn rename(&self, cred: &Cred, from_dir: &[u8], from: &str, to_dir: &[u8], to: &str) -> OsResult<()> {
+    let f = check_new_name(from)?;
+    let t = check_new_name(to)?;
+    let (fd, _) = self.obj(from_dir)?;
+    let (td, _) = self.obj(to_dir)?;
+    set_cred(cred);
+    // SAFETY: objects live, names valid.
+    let rc = unsafe { glfs_h_rename(self.fs, fd.0, f.as_ptr(), td.0, t.as_ptr()) };
+    let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
+    set_cred(&root_cred());
+    r
+  }
+
+  pub fn link(&self, cred: &Cred, target: &[u8], dir: &[u8], name: &str) -> OsResult<Stat> {
+    let c = check_new_name(name)?;
+    let (o, st) = self.obj(target)?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+      return Err(OsError::new(libc::EISDIR, "hard link to a directory"));
+    }
+    let (d, _) = self.obj(dir)?;
+    set_cred(cred);
+    // SAFETY: objects live, name valid.
+    let rc = unsafe { glfs_h_link(self.fs, o.0, d.0, c.as_ptr()) };
+    let r = errno_or(rc != 0, || format!("link {name}"));
+    set_cred(&root_cred());
+    r?;
+    self.stat(target)
+  }
+
+  /// Up to `max` entries after `cookie` (0 = start), with handles and
+  /// attributes when `plus`. Cookies are the directory offsets Gluster
+  /// gives (`d_off`), valid across calls. Returns (entries, eof).
+  pub fn readdir(&self, cred: &Cred, dir: &[u8], cookie: u64, max: usize, plus: bool) -> OsResult<(Vec<DirEntry>, bool)> {
+    let (d, st) = self.obj(dir)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+      return Err(OsError::new(libc::ENOTDIR, "readdir of a non-directory"));
+    }
+    set_cred(cred);
+    // SAFETY: d is live.
+    let fdp = unsafe { glfs_h_opendir(self.fs, d.0) };
+    set_cred(&root_cred());
+    if fdp.is_null() {
+      return Err(OsError::last("glfs_h_opendir"));
+    }
+    let fd = Fd(fdp);
+    if cookie != 0 {
+      // SAFETY: fd is a live directory fd.
+      unsafe { glfs_seekdir(fd.0, cookie as c_long) };
+    }
+    let flags = if plus { GFAPI_XREADDIRP_STAT | GFAPI_XREADDIRP_HANDLE } else { GFAPI_XREADDIRP_STAT };
+    let mut out = Vec::new();
+    loop {
+      if out.len() >= max {
+        return Ok((out, false));
+      }
+      let mut xstat: *mut glfs_xreaddirp_stat = ptr::null_mut();
+      // SAFETY: dirent is a plain C struct.
+      let mut ent: libc::dirent = unsafe { std::mem::zeroed() };
+      let mut res: *mut libc::dirent = ptr::null_mut();
+      // SAFETY: all out-pointers are valid.
+      let rc = unsafe { glfs_xreaddirplus_r(fd.0, flags, &mut xstat, &mut ent, &mut res) };
+      if rc < 0 {
+        return Err(OsError::last("glfs_xreaddirplus_r"));
+      }
+      if res.is_null() {
+        if !xstat.is_null() {
+          // SAFETY: allocated by libgfapi.
+          unsafe { glfs_free(xstat as *mut c_void) };
+        }
+        return Ok((out, true));
+      }
+      // SAFETY: d_name is NUL-terminated within the struct.
+      let name = unsafe { CStr::from_ptr(ent.d_name.as_ptr()) }.to_string_lossy().into_owned();
+      let mut e = DirEntry { name, ino: ent.d_ino, cookie: ent.d_off as u64, gfid: None, stat: None };
+      if !xstat.is_null() {
+        // SAFETY: xstat is valid until glfs_free.
+        unsafe {
+          if rc as u32 & GFAPI_XREADDIRP_STAT != 0 {
+            let sp = glfs_xreaddirplus_get_stat(xstat);
+            if !sp.is_null() {
+              e.stat = Some(Stat::from(&*sp));
+            }
+          }
+          if plus && rc as u32 & GFAPI_XREADDIRP_HANDLE != 0 {
+            let op = glfs_xreaddirplus_get_object(xstat);
+            if !op.is_null() {
+              let mut g = [0u8; GFID_LEN];
+              if glfs_h_extract_handle(op, g.as_mut_ptr(), GFID_LEN as c_int) == GFID_LEN as c_int {
+                e.gfid = Some(g);
+              }
+            }
+          }
+          glfs_free(xstat as *mut c_void);
+        }
+      }
+      out.push(e);
+    }
+  }
+
+  pub fn statvfs(&self, gfid: &[u8]) -> OsResult<libc::statvfs> {
+    let (o, _) = self.obj(gfid)?;
+    // SAFETY: plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: o live, st writable.
+    errno_or(unsafe { glfs_h_statfs(self.fs, o.0, &mut st) } != 0, || "glfs_h_statfs".into())?;
+    Ok(st)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn names_are_single_components() {
+    assert!(check_name("a").is_ok());
+    assert_eq!(check_name("").unwrap_err().errno, libc::EINVAL);
+    assert_eq!(check_name("a/b").unwrap_err().errno, libc::EINVAL);
+    assert_eq!(check_new_name("..").unwrap_err().errno, libc::EINVAL);
+    assert_eq!(check_name(&"x".repeat(256)).unwrap_err().errno, libc::ENAMETOOLONG);
+  }
+
+  #[test]
+  fn glfs_stat_layout_matches_the_header() {
+    // 3×u64 + 4 timespec + ino, size, blocks + 4×u32 + blksize, nlink + uid, gid, mode (+pad)
+    assert_eq!(std::mem::size_of::<glfs_stat>(), 24 + 64 + 24 + 16 + 16 + 16);
+  }
+
+  #[test]
+  fn no_server_fails_at_once() {
+    let t0 = std::time::Instant::now();
+    let r = Volume::open("nope", "127.0.0.1", 1, "/dev/null", 0);
+    assert!(r.is_err());
+    assert!(t0.elapsed().as_secs() < 20);
+  }
+}

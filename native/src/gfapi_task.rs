@@ -1,0 +1,345 @@
+//! The gfapi core (`gfapi.rs`) as Node-API: a `GfapiVolume` class whose
+//! methods return promises. Each call runs as one AsyncTask on a libuv
+//! worker thread (the libgfapi call blocks for network round trips);
+//! errors reject with `code` = errno name.
+
+use crate::errno::{to_js, OsResult};
+use crate::gfapi::{self, Cred, DirEntry, SetAttr, Stat, Volume};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, ToNapiValue, TypeName};
+use napi::{Env, Result, Task};
+use napi_derive::napi;
+use std::sync::Arc;
+
+/// Attributes as JavaScript sees them (sizes exact up to 2^53).
+#[napi(object)]
+pub struct GfStat {
+  pub ino: BigInt,
+  pub mode: u32,
+  pub nlink: u32,
+  pub uid: u32,
+  pub gid: u32,
+  pub rdev_major: u32,
+  pub rdev_minor: u32,
+  pub size: f64,
+  pub used: f64,
+  pub atime_sec: i64,
+  pub atime_nsec: u32,
+  pub mtime_sec: i64,
+  pub mtime_nsec: u32,
+  pub ctime_sec: i64,
+  pub ctime_nsec: u32,
+}
+
+impl From<Stat> for GfStat {
+  fn from(s: Stat) -> Self {
+    GfStat {
+      ino: BigInt::from(s.ino),
+      mode: s.mode,
+      nlink: s.nlink.min(u32::MAX as u64) as u32,
+      uid: s.uid,
+      gid: s.gid,
+      rdev_major: libc::major(s.rdev),
+      rdev_minor: libc::minor(s.rdev),
+      size: s.size as f64,
+      used: (s.blocks * 512) as f64,
+      atime_sec: s.atime.0,
+      atime_nsec: s.atime.1,
+      mtime_sec: s.mtime.0,
+      mtime_nsec: s.mtime.1,
+      ctime_sec: s.ctime.0,
+      ctime_nsec: s.ctime.1,
+    }
+  }
+}
+
+#[napi(object)]
+pub struct GfCred {
+  pub uid: u32,
+  pub gid: u32,
+  pub gids: Vec<u32>,
+}
+
+impl From<GfCred> for Cred {
+  fn from(c: GfCred) -> Self {
+    Cred { uid: c.uid, gid: c.gid, gids: c.gids }
+  }
+}
+
+#[napi(object)]
+pub struct GfEntry {
+  pub gfid: Buffer,
+  pub stat: GfStat,
+}
+
+#[napi(object)]
+pub struct GfRead {
+  pub data: Buffer,
+  pub eof: bool,
+  pub stat: GfStat,
+}
+
+#[napi(object)]
+pub struct GfPrePost {
+  pub before: GfStat,
+  pub after: GfStat,
+}
+
+#[napi(object)]
+pub struct GfAccess {
+  /// Bits of R_OK (4), W_OK (2), X_OK (1) granted.
+  pub granted: u32,
+  pub stat: GfStat,
+}
+
+#[napi(object)]
+pub struct GfDirEntry {
+  pub name: String,
+  pub ino: BigInt,
+  pub cookie: BigInt,
+  pub gfid: Option<Buffer>,
+  pub stat: Option<GfStat>,
+}
+
+#[napi(object)]
+pub struct GfDir {
+  pub entries: Vec<GfDirEntry>,
+  pub eof: bool,
+}
+
+#[napi(object)]
+pub struct GfStatvfs {
+  pub bsize: f64,
+  pub frsize: f64,
+  pub blocks: f64,
+  pub bfree: f64,
+  pub bavail: f64,
+  pub files: f64,
+  pub ffree: f64,
+  pub favail: f64,
+  pub namemax: u32,
+}
+
+#[napi(object)]
+pub struct GfSetAttr {
+  pub mode: Option<u32>,
+  pub uid: Option<u32>,
+  pub gid: Option<u32>,
+  pub size: Option<f64>,
+  /// Seconds and nanoseconds; `atimeServer` = set to the server's time.
+  pub atime_sec: Option<i64>,
+  pub atime_nsec: Option<u32>,
+  pub atime_server: Option<bool>,
+  pub mtime_sec: Option<i64>,
+  pub mtime_nsec: Option<u32>,
+  pub mtime_server: Option<bool>,
+}
+
+/// One blocking call on a worker thread: `R` is the Rust result, turned
+/// into the JS value `J` on the JS thread.
+pub struct Op<R: Send + 'static, J> {
+  f: Option<Box<dyn FnOnce() -> OsResult<R> + Send>>,
+  out: Option<OsResult<R>>,
+  conv: fn(R) -> J,
+}
+
+impl<R: Send + 'static, J: ToNapiValue + TypeName> Task for Op<R, J> {
+  type Output = ();
+  type JsValue = J;
+  fn compute(&mut self) -> Result<()> {
+    let f = self.f.take().expect("run once");
+    self.out = Some(f());
+    Ok(())
+  }
+  fn resolve(&mut self, env: Env, _: ()) -> Result<J> {
+    to_js(&env, self.out.take().expect("computed")).map(self.conv)
+  }
+}
+
+fn op<R: Send + 'static, J: ToNapiValue + TypeName>(f: impl FnOnce() -> OsResult<R> + Send + 'static, conv: fn(R) -> J) -> AsyncTask<Op<R, J>> {
+  AsyncTask::new(Op { f: Some(Box::new(f)), out: None, conv })
+}
+
+fn entry(r: ([u8; 16], Stat)) -> GfEntry {
+  GfEntry { gfid: Buffer::from(r.0.to_vec()), stat: r.1.into() }
+}
+
+fn prepost(r: (Stat, Stat)) -> GfPrePost {
+  GfPrePost { before: r.0.into(), after: r.1.into() }
+}
+
+/// Opens a Gluster volume through libgfapi (one `glfs_t`, kept for the
+/// life of the object; dropping it runs `glfs_fini` on a thread of its own).
+#[napi(ts_return_type = "Promise<GfapiVolume>")]
+pub fn open_gfapi_volume(volume: String, volfile_server: String, port: Option<u32>, log_file: Option<String>, log_level: Option<i32>) -> AsyncTask<Op<Volume, GfapiVolume>> {
+  let port = port.unwrap_or(24007) as u16;
+  let log = log_file.unwrap_or_else(|| "/dev/null".into());
+  let level = log_level.unwrap_or(4);
+  op(move || Volume::open(&volume, &volfile_server, port, &log, level), |v| GfapiVolume { v: Arc::new(v) })
+}
+
+#[napi]
+pub struct GfapiVolume {
+  v: Arc<Volume>,
+}
+
+#[napi]
+impl GfapiVolume {
+  /// The volume's UUID (16 bytes), the same on every client.
+  #[napi(getter)]
+  pub fn volume_id(&self) -> Buffer {
+    Buffer::from(self.v.volume_id.to_vec())
+  }
+
+  #[napi(ts_return_type = "Promise<GfEntry>")]
+  pub fn root(&self) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+    let v = self.v.clone();
+    op(move || v.root(), entry)
+  }
+
+  #[napi(ts_return_type = "Promise<GfStat>")]
+  pub fn stat(&self, gfid: Buffer) -> AsyncTask<Op<Stat, GfStat>> {
+    let (v, g) = (self.v.clone(), gfid.to_vec());
+    op(move || v.stat(&g), GfStat::from)
+  }
+
+  #[napi(ts_return_type = "Promise<GfEntry>")]
+  pub fn lookup(&self, cred: GfCred, dir: Buffer, name: String) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+    let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
+    op(move || v.lookup(&c, &d, &name), entry)
+  }
+
+  #[napi(ts_return_type = "Promise<GfAccess>")]
+  pub fn access(&self, cred: GfCred, gfid: Buffer) -> AsyncTask<Op<(u32, Stat), GfAccess>> {
+    let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
+    op(move || v.access(&c, &g), |(granted, st)| GfAccess { granted, stat: st.into() })
+  }
+
+  #[napi(ts_return_type = "Promise<string>")]
+  pub fn readlink(&self, gfid: Buffer) -> AsyncTask<Op<String, String>> {
+    let (v, g) = (self.v.clone(), gfid.to_vec());
+    op(move || v.readlink(&g), |s| s)
+  }
+
+  #[napi(ts_return_type = "Promise<GfRead>")]
+  pub fn read(&self, cred: GfCred, gfid: Buffer, offset: f64, count: u32) -> AsyncTask<Op<(Vec<u8>, bool, Stat), GfRead>> {
+    let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
+    op(move || v.read(&c, &g, offset as u64, count as usize), |(d, eof, st)| GfRead { data: Buffer::from(d), eof, stat: st.into() })
+  }
+
+  /// `sync`: 0 unstable, 1 data sync, 2 file sync. The data is copied
+  /// before the call returns; the caller may reuse its Buffer.
+  #[napi(ts_return_type = "Promise<GfPrePost>")]
+  pub fn write(&self, cred: GfCred, gfid: Buffer, offset: f64, data: Buffer, sync: u32) -> AsyncTask<Op<(Stat, Stat), GfPrePost>> {
+    let (v, g, c, d) = (self.v.clone(), gfid.to_vec(), Cred::from(cred), data.to_vec());
+    op(move || v.write(&c, &g, offset as u64, &d, sync), prepost)
+  }
+
+  #[napi(ts_return_type = "Promise<GfPrePost>")]
+  pub fn commit(&self, gfid: Buffer) -> AsyncTask<Op<(Stat, Stat), GfPrePost>> {
+    let (v, g) = (self.v.clone(), gfid.to_vec());
+    op(move || v.commit(&g), prepost)
+  }
+
+  #[napi(ts_return_type = "Promise<GfStat>")]
+  pub fn setattr(&self, cred: GfCred, gfid: Buffer, set: GfSetAttr) -> AsyncTask<Op<Stat, GfStat>> {
+    let time = |server: Option<bool>, sec: Option<i64>, nsec: Option<u32>| -> Option<Option<(i64, u32)>> {
+      if server == Some(true) {
+        Some(None)
+      } else {
+        sec.map(|s| Some((s, nsec.unwrap_or(0))))
+      }
+    };
+    let s = SetAttr {
+      mode: set.mode,
+      uid: set.uid,
+      gid: set.gid,
+      size: set.size.map(|x| x as u64),
+      atime: time(set.atime_server, set.atime_sec, set.atime_nsec),
+      mtime: time(set.mtime_server, set.mtime_sec, set.mtime_nsec),
+    };
+    let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
+    op(move || v.setattr(&c, &g, &s), GfStat::from)
+  }
+
+  #[napi(ts_return_type = "Promise<GfEntry>")]
+  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+    let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
+    op(move || v.create(&c, &d, &name, mode, exclusive), entry)
+  }
+
+  #[napi(ts_return_type = "Promise<GfEntry>")]
+  pub fn mkdir(&self, cred: GfCred, dir: Buffer, name: String, mode: u32) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+    let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
+    op(move || v.mkdir(&c, &d, &name, mode), entry)
+  }
+
+  #[napi(ts_return_type = "Promise<GfEntry>")]
+  pub fn symlink(&self, cred: GfCred, dir: Buffer, name: String, target: String) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+    let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
+    op(move || v.symlink(&c, &d, &name, &target), entry)
+  }
+
+  /// `mode` with the type bits (S_IFCHR …).
+  #[napi(ts_return_type = "Promise<GfEntry>")]
+  pub fn mknod(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, major: u32, minor: u32) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+    let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
+    op(move || v.mknod(&c, &d, &name, mode, libc::makedev(major, minor)), entry)
+  }
+
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn remove(&self, cred: GfCred, dir: Buffer, name: String, is_dir: bool) -> AsyncTask<Op<(), ()>> {
+    let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
+    op(move || v.remove(&c, &d, &name, is_dir), |x| x)
+  }
+
+  #[napi(ts_return_type = "Promise<void>")]
+  pub fn rename(&self, cred: GfCred, from_dir: Buffer, from_name: String, to_dir: Buffer, to_name: String) -> AsyncTask<Op<(), ()>> {
+    let (v, fd, td, c) = (self.v.clone(), from_dir.to_vec(), to_dir.to_vec(), Cred::from(cred));
+    op(move || v.rename(&c, &fd, &from_name, &td, &to_name), |x| x)
+  }
+
+  #[napi(ts_return_type = "Promise<GfStat>")]
+  pub fn link(&self, cred: GfCred, target: Buffer, dir: Buffer, name: String) -> AsyncTask<Op<Stat, GfStat>> {
+    let (v, t, d, c) = (self.v.clone(), target.to_vec(), dir.to_vec(), Cred::from(cred));
+    op(move || v.link(&c, &t, &d, &name), GfStat::from)
+  }
+
+  #[napi(ts_return_type = "Promise<GfDir>")]
+  pub fn readdir(&self, cred: GfCred, dir: Buffer, cookie: BigInt, max: u32, plus: bool) -> AsyncTask<Op<(Vec<DirEntry>, bool), GfDir>> {
+    let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
+    let ck = cookie.get_u64().1;
+    op(move || v.readdir(&c, &d, ck, max as usize, plus), |(es, eof)| GfDir {
+      entries: es
+        .into_iter()
+        .map(|e| GfDirEntry {
+          name: e.name,
+          ino: BigInt::from(e.ino),
+          cookie: BigInt::from(e.cookie),
+          gfid: e.gfid.map(|g| Buffer::from(g.to_vec())),
+          stat: e.stat.map(GfStat::from),
+        })
+        .collect(),
+      eof,
+    })
+  }
+
+  #[napi(ts_return_type = "Promise<GfStatvfs>")]
+  pub fn statvfs(&self, gfid: Buffer) -> AsyncTask<Op<libc::statvfs, GfStatvfs>> {
+    let (v, g) = (self.v.clone(), gfid.to_vec());
+    op(move || v.statvfs(&g), |s| GfStatvfs {
+      bsize: s.f_bsize as f64,
+      frsize: s.f_frsize as f64,
+      blocks: s.f_blocks as f64,
+      bfree: s.f_bfree as f64,
+      bavail: s.f_bavail as f64,
+      files: s.f_files as f64,
+      ffree: s.f_ffree as f64,
+      favail: s.f_favail as f64,
+      namemax: s.f_namemax as u32,
+    })
+  }
+}
+
+/// GFID length, for callers that validate handles before calling.
+#[napi]
+pub const GFID_LENGTH: u32 = gfapi::GFID_LEN as u32;
