@@ -30,7 +30,7 @@ import { initialState } from './state/schema.js';
 import { StateStore, StoreError } from './state/store.js';
 import { StateValidationError } from './state/validate.js';
 import { Audit } from './system/audit.js';
-import { listDisks } from './system/disks.js';
+import { listBlockDevices as listDisks } from './pool/gluster/disks.js';
 import { SystemDriver } from './system/driver.js';
 import { Health } from './system/health.js';
 import { metrics as sharedMetrics, type Metrics } from './system/metrics.js';
@@ -159,6 +159,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       { setupUrl: `${url}/`, setupTokenFile: setup.file },
       `first boot: no admin yet. Open ${url}/ and set the admin password with the setup token ${setup.value} (also in ${setup.file})`,
     );
+    // A person at a terminal (npm start) gets it in plain words too.
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\n  Cairn first boot: open ${url}/\n  setup token: ${setup.value}\n  (also in ${setup.file})\n\n`);
+    }
   }
   // READY after the first reconcile: the API answers meanwhile, systemd waits.
   await reconciler.trigger();

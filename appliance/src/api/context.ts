@@ -13,7 +13,7 @@ import type { Reconciler } from '../reconcile/reconciler.js';
 import type { Mutator, Revision, StateStore } from '../state/store.js';
 import type { Role } from '../state/schema.js';
 import type { Audit } from '../system/audit.js';
-import type { Disk } from '../system/disks.js';
+import type { BlockDevice } from '../pool/gluster/disks.js';
 import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
@@ -38,7 +38,8 @@ export interface ApiContext {
   audit: Audit;
   /** Capacity of a pool when its driver can tell. */
   poolCapacity?: (poolId: string) => Promise<PoolCapacity | undefined>;
-  listDisks: () => Promise<Disk[]>;
+  /** Block devices (pool/gluster/disks.ts is the one place that runs lsblk). */
+  listDisks: () => Promise<BlockDevice[]>;
   /** Password hashing cost (tests lower it). */
   scrypt?: { N: number; r: number; p: number };
 }

@@ -89,7 +89,8 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
     audit: new Audit(log),
     poolCapacity: async () => ({ totalBytes: 1000, usedBytes: 400, freeBytes: 600 }),
     listDisks: async () => [
-      { name: 'vdb', path: '/dev/vdb', sizeBytes: 1 << 30, type: 'disk', model: 'QEMU', serial: null, fstype: null, mountpoint: null, children: [] },
+      { name: 'vdb', path: '/dev/vdb', sizeBytes: 1 << 30, type: 'disk', model: 'QEMU', serial: null, fstype: null, pttype: null, mountpoints: [], rotational: false, readOnly: false, children: [] },
+      { name: 'sr0', path: '/dev/sr0', sizeBytes: 1 << 20, type: 'rom', model: null, serial: null, fstype: null, pttype: null, mountpoints: [], rotational: false, readOnly: true, children: [] },
     ],
     scrypt: CHEAP_SCRYPT,
   };
