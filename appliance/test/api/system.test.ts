@@ -135,4 +135,6 @@ test('metrics: API latency recorded per route; driver metrics exposed', async (t
   assert.match(body, /cairn_nfs_ops_total\{proc="READ",export="vm"\} 3/);
   assert.match(body, /cairn_heal_pending_entries\{pool="tank",brick="a:\/b"\} 7/);
   assert.match(body, /cairn_state_revision \d+/);
+  assert.match(body, /cairn_pool_capacity_bytes\{pool="local"\} 1000/);
+  assert.match(body, /cairn_pool_used_bytes\{pool="local"\} 400/);
 });
