@@ -110,7 +110,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   health.register('api', () => ({ status: 'ok' }));
   health.register('reconcile', () => {
     const st = reconciler.status();
-    if (st.appliedRevision === null) return { status: 'degraded', detail: 'first reconcile not finished' };
+    // Starting is not degraded: the first pass is still bringing components up.
+    if (st.appliedRevision === null) return { status: 'ok', detail: 'first reconcile running' };
     const failed = st.drivers.filter((d) => !d.ok);
     if (failed.length) return { status: 'degraded', detail: `driver ${failed.map((d) => d.name).join(', ')} failing: ${failed[0]!.error}` };
     if (st.problems.length) return { status: 'degraded', detail: `${st.problems.length} problem(s): ${st.problems[0]!.objectKind} ${st.problems[0]!.objectId}: ${st.problems[0]!.message}` };
