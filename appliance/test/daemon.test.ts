@@ -22,7 +22,7 @@ test('a hung driver does not keep cairnd from starting; it is reported and stopp
         }),
       ),
   };
-  const d = await startDaemon({ dataDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent' }, createLogger('silent'), {
+  const d = await startDaemon({ dataDir: dir, host: '127.0.0.1', port: 0, logLevel: 'silent', smbPort: 0, rpcbind: false }, createLogger('silent'), {
     drivers: () => [hang],
     firstReconcileWaitMs: 100,
     metrics: new Metrics(),
