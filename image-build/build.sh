@@ -145,7 +145,7 @@ step_cairn() {
 
   local dst=$ROOTFS/opt/cairn
   mkdir -p "$dst/appliance/dist" "$dst/native" "$dst/web-ui"
-  cp "$REPO/package.json" "$REPO/package-lock.json" "$dst/"
+  cp "$REPO/package.json" "$REPO/package-lock.json" "$REPO/README.md" "$dst/"
   cp "$REPO/appliance/package.json" "$dst/appliance/"
   cp -a "$REPO/appliance/bin" "$dst/appliance/"
   cp -a "$REPO/appliance/dist/src" "$dst/appliance/dist/"
@@ -263,6 +263,10 @@ EOF
     "${root_uuid,,}" "$CMDLINE" >"$WORK/cairn.conf"
   mcopy -i "$at" "$WORK/loader.conf" ::/loader/loader.conf
   mcopy -i "$at" "$WORK/cairn.conf" ::/loader/entries/cairn.conf
+  # The same kernel, initramfs and root beside the disk, for QEMU's direct
+  # kernel boot (the quick boot test).
+  cp "$WORK/vmlinuz" "$WORK/initrd.img" "$OUT/"
+  echo "root=PARTUUID=${root_uuid,,} $CMDLINE" >"$OUT/cmdline"
 
   # Root and data: ext4 written straight into the partitions.
   nice mkfs.ext4 -q -F -L cairn-root -d "$ROOTFS" -E offset=$(( root_start * 512 )) "$img.tmp" $(( root_size / 2 ))k
