@@ -8,6 +8,9 @@
 # mkfs.ext4, qemu-img, systemd-boot-efi (all in packages.txt, scope dev).
 # Nothing is mounted: the disk is put together with offsets.
 set -euo pipefail
+# The whole script is one block: bash reads it completely before running
+# it, so editing build.sh while a build runs cannot derail that build.
+{
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 MANIFEST=$HERE/manifest
@@ -203,7 +206,8 @@ step_configure() {
 }
 
 step_record() {
-  local f=$ROOTFS/usr/share/cairn/manifest.txt
+  local f=$ROOTFS/usr/share/cairn/manifest.txt pkgs
+  pkgs=$(dpkg-query --admindir="$ROOTFS/var/lib/dpkg" -W -f='${Package}\t${Version}\t${Architecture}\n' | sort)
   mkdir -p "$(dirname "$f")"
   {
     echo "# Cairn appliance image"
@@ -215,10 +219,10 @@ step_record() {
     echo "node        $NODE_VERSION sha256:$NODE_SHA"
     echo "kernel      $KERNEL_VERSION"
     echo "# installed Debian packages: name version architecture"
-    dpkg-query --admindir="$ROOTFS/var/lib/dpkg" -W -f='${Package}\t${Version}\t${Architecture}\n' | sort
+    echo "$pkgs"
   } >"$f"
   cp "$f" "$OUT/manifest.txt"
-  log "record: $(grep -vc '^#\|^[a-z]* \{2,\}' "$f") packages listed in /usr/share/cairn/manifest.txt"
+  log "record: $(wc -l <<<"$pkgs") Debian packages listed in /usr/share/cairn/manifest.txt"
 }
 
 # size string (256M, 2G) -> MiB
@@ -303,3 +307,5 @@ for s in "${STEPS[@]}"; do
   log "step $s done in $(( $(date +%s) - t ))s"
 done
 log "built $OUT/disk.raw ($(du -h --apparent-size "$OUT/disk.raw" | cut -f1) raw, $(du -h "$OUT/disk.raw" | cut -f1) allocated) and $OUT/disk.qcow2 ($(du -h "$OUT/disk.qcow2" | cut -f1))"
+exit 0
+}

@@ -28,8 +28,9 @@ async function checkCairndReady(guest: Guest): Promise<void> {
   // cairn-issue.service is ordered after cairnd.service, which (Type=notify)
   // is started only once READY=1 arrived; it prints systemd's view of cairnd
   // and the STATUS= text cairnd sent.
-  const m = await guest.waitSerial(/cairn-console: +cairnd: +(.*)/, BOOT_TIMEOUT_MS);
-  assert.match(m[1]!, /^running \(serving API on :8080\)/);
+  // Whole lines only: the serial console arrives in pieces.
+  const m = await guest.waitSerial(/cairn-console: +cairnd: +(.*)\n/, BOOT_TIMEOUT_MS);
+  assert.match(m[1]!, /^running \(serving API on :8080[;)]/);
 }
 
 /** The API's health endpoint answers through the forwarded port. */
@@ -54,7 +55,7 @@ async function checkFirstBootText(guest: Guest): Promise<void> {
   await guest.waitSerial(/cairn-console: +Console: +http:\/\/10\.0\.2\.15:8080\//, 10_000);
   await guest.waitSerial(/cairn-console: +Setup token: +[a-z0-9]{5}(-[a-z0-9]{5}){3}\n/, 10_000);
   // The same text is above the login prompt on the serial getty.
-  await guest.waitSerial(/Console: +http:\/\/10\.0\.2\.15:8080\/\n[\s\S]*Setup token: [\s\S]*login: /, 60_000);
+  await guest.waitSerial(/\n {2}Console: +http:\/\/10\.0\.2\.15:8080\/\n[\s\S]*\n {2}Setup token: +\S+\n[\s\S]*login: /, 60_000);
 }
 
 /**
@@ -63,7 +64,7 @@ async function checkFirstBootText(guest: Guest): Promise<void> {
  * the file; cairn-issue.path rewrote the text).
  */
 async function checkSetupToken(guest: Guest): Promise<void> {
-  const token = (await guest.waitSerial(/cairn-console: +Setup token: +(\S+)/, 10_000))[1]!;
+  const token = (await guest.waitSerial(/cairn-console: +Setup token: +(\S+)\n/, 10_000))[1]!;
   const setup = (body: unknown) =>
     fetch(`http://127.0.0.1:${guest.ports.http}/api/v1/setup`, {
       method: 'POST',
