@@ -85,6 +85,8 @@ ROOTFS=$WORK/rootfs
 # --- steps ----------------------------------------------------------------
 step_bootstrap() {
   local key tarball
+  # The key covers the manifest's inputs; bump cache-format when the
+  # mmdebstrap options below change.
   key=$( {
     echo "cache-format 1"
     mmdebstrap --version
