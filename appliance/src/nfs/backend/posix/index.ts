@@ -55,6 +55,30 @@ const NO_VERIFIER = Buffer.alloc(8);
  */
 const SYNC_IO_MAX = 128 * 1024;
 
+/**
+ * READ buffers: the caller owns what READ returns (it goes onto the socket
+ * without a copy), so buffers cannot be reused; but small ones are carved
+ * from 256 KiB slabs rather than each being its own allocation, which is
+ * what a 4 KiB random read would otherwise pay for (malloc, external-memory
+ * accounting, a finalizer). A slab is freed once all its slices are.
+ */
+class ReadSlab {
+  private static readonly SIZE = 256 * 1024;
+  private slab = Buffer.allocUnsafeSlow(ReadSlab.SIZE);
+  private used = 0;
+
+  take(n: number): Buffer {
+    if (n > ReadSlab.SIZE / 8) return Buffer.allocUnsafe(n);
+    if (this.used + n > ReadSlab.SIZE) {
+      this.slab = Buffer.allocUnsafeSlow(ReadSlab.SIZE);
+      this.used = 0;
+    }
+    const b = this.slab.subarray(this.used, this.used + n);
+    this.used += (n + 63) & ~63;
+    return b;
+  }
+}
+
 function jsSet(s: SetAttrs): JsSetAttrs {
   const out: JsSetAttrs = {};
   if (s.mode !== undefined) out.mode = s.mode;
@@ -78,6 +102,7 @@ class PosixBackend implements Backend {
   readonly kind = 'posix';
   readonly writeVerifier = randomBytes(8);
   private readonly rootHandle: Buffer;
+  private readonly slab = new ReadSlab();
 
   constructor(
     private readonly ex: PosixExport,
@@ -121,7 +146,7 @@ class PosixBackend implements Backend {
   async read(cred: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
     // The native side preads straight into this Buffer, which then goes to
     // the caller (and onto the socket) without another copy.
-    const into = Buffer.allocUnsafe(Math.max(0, Math.min(count, POSIX_MAX_IO)));
+    const into = this.slab.take(Math.max(0, Math.min(count, POSIX_MAX_IO)));
     const fast = into.length <= this.syncIoMax ? this.ex.tryRead(cred.uid, cred.gid, cred.gids, handle, offset, into) : null;
     const rec = new ResultRecord(fast ?? (await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into)));
     const n = rec.u32();
