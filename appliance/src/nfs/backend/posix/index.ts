@@ -4,7 +4,11 @@
  * offsets, the contract's unions, the packed result records — every call
  * is one native task on a libuv worker thread.
  *
- * Sizing: each in-flight call holds one libuv worker for its duration;
+ * Calls that cannot wait for the disk (objects in the fd cache, names in
+ * the dentry cache, data in the page cache) run at once on the event loop
+ * through the native try* methods; the rest go to a worker thread.
+ *
+ * Sizing: each in-flight async call holds one libuv worker for its duration;
  * set UV_THREADPOOL_SIZE (before the first async call of the process)
  * to the concurrency wanted, e.g. 16 for a server.
  */
@@ -30,6 +34,12 @@ import { ResultRecord } from './decode.js';
 export interface PosixBackendOptions {
   /** Open objects kept in the fd cache (default 4096). */
   fdCacheSize?: number;
+  /**
+   * Reads (and unstable writes) up to this many bytes are first tried on
+   * the event loop, from the page cache (default 128 KiB; 0 = never).
+   * Larger copies go to a worker, beside the event loop.
+   */
+  syncIoMax?: number;
 }
 
 /** FSINFO rtmax/wtmax: the native side refuses larger calls. */
@@ -38,6 +48,36 @@ export const POSIX_MAX_IO = 1 << 20;
 const STABLE: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 2 };
 const STABLE_OF: StableHow[] = ['unstable', 'data_sync', 'file_sync'];
 const NO_VERIFIER = Buffer.alloc(8);
+/**
+ * Reads and unstable writes up to this size are first tried on the event
+ * loop from/into the page cache (the native try* calls never wait for the
+ * disk): cheaper than a worker round trip.
+ */
+const SYNC_IO_MAX = 128 * 1024;
+
+/**
+ * READ buffers: the caller owns what READ returns (it goes onto the socket
+ * without a copy), so buffers cannot be reused; but small ones are carved
+ * from 256 KiB slabs rather than each being its own allocation, which is
+ * what a 4 KiB random read would otherwise pay for (malloc, external-memory
+ * accounting, a finalizer). A slab is freed once all its slices are.
+ */
+class ReadSlab {
+  private static readonly SIZE = 256 * 1024;
+  private slab = Buffer.allocUnsafeSlow(ReadSlab.SIZE);
+  private used = 0;
+
+  take(n: number): Buffer {
+    if (n > ReadSlab.SIZE / 8) return Buffer.allocUnsafe(n);
+    if (this.used + n > ReadSlab.SIZE) {
+      this.slab = Buffer.allocUnsafeSlow(ReadSlab.SIZE);
+      this.used = 0;
+    }
+    const b = this.slab.subarray(this.used, this.used + n);
+    this.used += (n + 63) & ~63;
+    return b;
+  }
+}
 
 function jsSet(s: SetAttrs): JsSetAttrs {
   const out: JsSetAttrs = {};
@@ -62,8 +102,12 @@ class PosixBackend implements Backend {
   readonly kind = 'posix';
   readonly writeVerifier = randomBytes(8);
   private readonly rootHandle: Buffer;
+  private readonly slab = new ReadSlab();
 
-  constructor(private readonly ex: PosixExport) {
+  constructor(
+    private readonly ex: PosixExport,
+    private readonly syncIoMax: number,
+  ) {
     this.rootHandle = ex.rootHandle;
   }
 
@@ -72,7 +116,7 @@ class PosixBackend implements Backend {
   }
 
   async getattr(handle: Buffer): Promise<Attrs> {
-    return new ResultRecord(await this.ex.getattr(handle)).attrs();
+    return new ResultRecord(this.ex.tryGetattr(handle) ?? (await this.ex.getattr(handle))).attrs();
   }
 
   async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
@@ -81,11 +125,14 @@ class PosixBackend implements Backend {
   }
 
   async lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult> {
-    return entry(new ResultRecord(await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name)));
+    const rec = this.ex.tryLookup(cred.uid, cred.gid, cred.gids, dir, name) ?? (await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name));
+    return entry(new ResultRecord(rec));
   }
 
   async access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }> {
-    const rec = new ResultRecord(await this.ex.access(cred.uid, cred.gid, cred.gids, handle, mask));
+    const rec = new ResultRecord(
+      this.ex.tryAccess(cred.uid, cred.gid, cred.gids, handle, mask) ?? (await this.ex.access(cred.uid, cred.gid, cred.gids, handle, mask)),
+    );
     const granted = rec.u32();
     return { granted, attrs: rec.attrs() };
   }
@@ -99,15 +146,17 @@ class PosixBackend implements Backend {
   async read(cred: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
     // The native side preads straight into this Buffer, which then goes to
     // the caller (and onto the socket) without another copy.
-    const into = Buffer.allocUnsafe(Math.max(0, Math.min(count, POSIX_MAX_IO)));
-    const rec = new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into));
+    const into = this.slab.take(Math.max(0, Math.min(count, POSIX_MAX_IO)));
+    const fast = into.length <= this.syncIoMax ? this.ex.tryRead(cred.uid, cred.gid, cred.gids, handle, offset, into) : null;
+    const rec = new ResultRecord(fast ?? (await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into)));
     const n = rec.u32();
     const eof = rec.u8() === 1;
     return { data: n === into.length ? into : into.subarray(0, n), eof, attrs: rec.attrs() };
   }
 
   async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
-    const rec = new ResultRecord(await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable]));
+    const fast = stable === 'unstable' && data.length <= this.syncIoMax ? this.ex.tryWrite(cred.uid, cred.gid, cred.gids, handle, offset, data) : null;
+    const rec = new ResultRecord(fast ?? (await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable])));
     const count = rec.u32();
     const committed = STABLE_OF[rec.u8()] ?? 'file_sync';
     return { count, committed, file: rec.wcc() };
@@ -226,5 +275,7 @@ class PosixBackend implements Backend {
 
 /** Serves `dir` (a directory; the process needs CAP_DAC_READ_SEARCH, i.e. root). */
 export async function openPosixBackend(dir: string, opts: PosixBackendOptions = {}): Promise<Backend> {
-  return new PosixBackend(await openPosixExport(dir, opts.fdCacheSize));
+  const env = Number(process.env.CAIRN_POSIX_SYNC_IO_MAX);
+  const syncIoMax = opts.syncIoMax ?? (Number.isFinite(env) && process.env.CAIRN_POSIX_SYNC_IO_MAX ? env : SYNC_IO_MAX);
+  return new PosixBackend(await openPosixExport(dir, opts.fdCacheSize), syncIoMax);
 }
