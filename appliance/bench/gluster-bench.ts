@@ -71,7 +71,9 @@ class Bench {
     // GlusterLab registers its teardown through t.after.
     const ctx = { after: (fn: () => Promise<unknown>) => this.cleanups.push(fn) } as unknown as TestContext;
     this.lab = await GlusterLab.start(ctx);
-    await replica3(this.lab, 'gv', (this.sizes.seqMiB * 4 + 1024) * (1 << 20));
+    // Sparse loop files: room for XFS's speculative preallocation and
+    // Gluster's storage.reserve; each run's big files are removed after it.
+    await replica3(this.lab, 'gv', 8 * 2 ** 30);
   }
 
   async cleanup(): Promise<void> {
@@ -80,11 +82,16 @@ class Bench {
     if (this.work) await rm(this.work, { recursive: true, force: true });
   }
 
-  /** A fresh directory of the volume for one server's run. */
+  /** A fresh directory of the volume for one server's run; the previous run's large files go. */
   private async freshDir(): Promise<string> {
     const b = await openGfapiBackend({ volume: 'gv', volfileServer: this.lab.host });
+    const root = await b.root();
+    if (this.runs > 0) {
+      const prev = await b.lookup(ROOT, root, `run${this.runs}`);
+      for (const f of ['big', 'warm', 'fio.dat']) await b.remove(ROOT, prev.handle, f).catch(() => undefined);
+    }
     const name = `run${++this.runs}`;
-    await b.mkdir(ROOT, await b.root(), name, { mode: 0o777 });
+    await b.mkdir(ROOT, root, name, { mode: 0o777 });
     return `/${name}`;
   }
 
