@@ -209,7 +209,10 @@ LOG { Default_Log_Level = WARN; }
   async cairn(): Promise<Record<string, number>> {
     await this.clearData();
     const bin = join(appliance, 'bin', 'cairnd.js');
-    const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' };
+    // Ganesha runs 256 worker threads by default; libuv's pool is 4. Calls
+    // that wait for the disk (COMMIT's fdatasync, CREATE in a busy journal)
+    // each hold a worker, and concurrent fsyncs share one journal commit.
+    const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' };
     const args = ['node', bin, 'nfs-serve', '--dir', this.data, '--port', '3049', '--host', '127.0.0.1', '--backend', 'posix', '--log-level', 'warn'];
     const child = await this.start(args, () => this.listening(3049), env);
     try {

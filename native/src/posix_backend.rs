@@ -307,6 +307,9 @@ pub struct Export {
   fsid: u64,
   umask: u32,
   cache: FdCache,
+  /// pwritev2(RWF_NOWAIT) works for buffered writes on this filesystem
+  /// (ext4 says EOPNOTSUPP; then try_write stops trying).
+  nowait_writes: std::sync::atomic::AtomicBool,
 }
 
 impl Export {
@@ -332,6 +335,7 @@ impl Export {
       fsid: st.dev,
       umask: process_umask(),
       cache: FdCache::new(cache_size),
+      nowait_writes: std::sync::atomic::AtomicBool::new(true),
     };
     ex.root_handle = ex.wrap(&kh)?;
     Ok(ex)
@@ -611,6 +615,10 @@ impl Export {
   /// UNSTABLE WRITE into the page cache when the kernel can take it without
   /// waiting (pwritev2 RWF_NOWAIT); None otherwise. Nothing is written then.
   pub fn try_write(&self, cred: &Cred, h: &[u8], offset: u64, data: &[u8]) -> OsResult<Option<Vec<u8>>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if !self.nowait_writes.load(Relaxed) {
+      return Ok(None);
+    }
     let Some(o) = self.cache.get(h) else { return Ok(None) };
     if o.kind != Kind::Reg || !o.writable || o.path_only {
       return Ok(None);
@@ -623,6 +631,9 @@ impl Export {
     let r = unsafe { libc::pwritev2(o.fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
     if r < 0 {
       let e = OsError::last("pwrite");
+      if e.errno == libc::EOPNOTSUPP {
+        self.nowait_writes.store(false, Relaxed);
+      }
       return if matches!(e.errno, libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR) { Ok(None) } else { Err(e) };
     }
     let after = fstat(o.fd.as_raw_fd())?;
