@@ -287,14 +287,16 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
   if (recycle) {
     const rb = s.recycleBin!;
     // Per-user bin: .recycle/<user>/ keeps the deleted file's folders and
-    // every version ("Copy #1 of …"). `.recycle` itself is created sticky and
-    // world-writable by samba.ts so each user's first delete can make its own
-    // 0700 folder there.
+    // every version ("Copy #1 of …"). vfs_recycle makes the repository's
+    // first component with directory_mode and everything below with
+    // subdir_mode: `.recycle` sticky and world-writable, so whoever deletes
+    // first does not lock the others out (vfs_recycle would then delete
+    // their files for good), and each user's folder private.
     sec['recycle:repository'] = '.recycle/%U';
     sec['recycle:keeptree'] = 'yes';
     sec['recycle:versions'] = 'yes';
     sec['recycle:touch'] = 'yes';
-    sec['recycle:directory_mode'] = '0700';
+    sec['recycle:directory_mode'] = '1777';
     sec['recycle:subdir_mode'] = '0700';
     sec['recycle:exclude'] = [...RECYCLE_EXCLUDE_DEFAULT, ...(rb.exclude ?? [])].join(' ');
     sec['recycle:exclude_dir'] = '.recycle';

@@ -271,8 +271,9 @@ export class SambaService {
 
   /**
    * A local share's directory must exist (it belongs to the pool; cairnd does
-   * not create it). With a recycle bin, `.recycle` is made sticky and
-   * world-writable so every user can create a private bin in it.
+   * not create it). With a recycle bin, `.recycle` is made (or repaired to)
+   * sticky and world-writable so every user can create a private bin in it;
+   * on Gluster shares vfs_recycle creates it so (recycle:directory_mode).
    */
   private async prepareShare(s: SmbShare, at: string): Promise<SmbProblem[]> {
     if (s.backend.kind !== 'local') return [];

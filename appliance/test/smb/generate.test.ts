@@ -83,6 +83,8 @@ test('recycle bin: per-user repository, keeptree, versions, temp files excluded;
   assert.equal(sec['recycle:repository'], '.recycle/%U');
   assert.equal(sec['recycle:keeptree'], 'yes');
   assert.equal(sec['recycle:versions'], 'yes');
+  assert.equal(sec['recycle:directory_mode'], '1777');
+  assert.equal(sec['recycle:subdir_mode'], '0700');
   const ex = sec['recycle:exclude']!.split(' ');
   for (const p of ['*.tmp', '~$*', '*.bak']) assert.ok(ex.includes(p), p);
   assert.equal(model.shares.ro!['vfs objects'], 'streams_xattr');
