@@ -192,7 +192,8 @@ export class SambaService {
   async smbdCommand(): Promise<{ command: string; args: string[]; env: Record<string, string> }> {
     return {
       command: join(this.sbin, 'smbd'),
-      args: ['--foreground', '--no-process-group', `--configfile=${this.paths.config}`],
+      // --log-basename: where smbd logs before it has read smb.conf (else /var/log/samba).
+      args: ['--foreground', '--no-process-group', `--configfile=${this.paths.config}`, `--log-basename=${this.paths.logDir}`],
       env: await this.env(),
     };
   }
