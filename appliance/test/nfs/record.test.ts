@@ -37,3 +37,22 @@ test('record marking: a record over the limit throws, also when fragments add up
   d2.push(fragment(Buffer.alloc(60), false));
   assert.throws(() => d2.push(fragment(Buffer.alloc(60), true).subarray(0, 4)), RecordTooLargeError);
 });
+
+test('record marking: endless empty fragments are refused, not accumulated', () => {
+  const d = new RecordDecoder(1 << 20, () => assert.fail('no record expected'));
+  const empty = fragment(Buffer.alloc(0), false);
+  assert.throws(() => {
+    for (let i = 0; i < 5000; i++) d.push(empty);
+  }, RecordTooLargeError);
+});
+
+test('record marking: empty fragments (also at the end of a chunk) are fine', () => {
+  const got: string[] = [];
+  const d = new RecordDecoder(1024, (r) => got.push(r.toString()));
+  d.push(fragment(Buffer.from('ab'), false));
+  d.push(fragment(Buffer.alloc(0), false));
+  d.push(fragment(Buffer.from('c'), false));
+  d.push(fragment(Buffer.alloc(0), true));
+  d.push(fragment(Buffer.alloc(0), true));
+  assert.deepEqual(got, ['abc', '']);
+});

@@ -8,12 +8,19 @@
 
 export class RecordTooLargeError extends Error {
   readonly code = 'RECORD_TOO_LARGE';
-  constructor(readonly size: number, readonly max: number) {
-    super(`RPC record of at least ${size} bytes exceeds the limit of ${max}`);
+  constructor(
+    readonly size: number,
+    readonly max: number,
+    why?: string,
+  ) {
+    super(why ? `RPC record refused: ${why}` : `RPC record of at least ${size} bytes exceeds the limit of ${max}`);
   }
 }
 
 const LAST_FRAGMENT = 0x80000000;
+const EMPTY = Buffer.alloc(0);
+/** Fragments per record: real clients send one, or a few for huge records. */
+const MAX_FRAGMENTS = 1024;
 
 /**
  * Splits a byte stream into records. A record that arrived whole inside
@@ -26,6 +33,7 @@ export class RecordDecoder {
   /** Fragments of the record being assembled. */
   private fragments: Buffer[] = [];
   private fragmentBytes = 0;
+  private fragmentCount = 0;
 
   constructor(
     private readonly maxRecord: number,
@@ -50,12 +58,15 @@ export class RecordDecoder {
         this.onRecord(frag);
         continue;
       }
-      this.fragments.push(frag);
+      // Empty fragments add nothing but could be sent forever: count them too.
+      if (++this.fragmentCount > MAX_FRAGMENTS) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord, `more than ${MAX_FRAGMENTS} fragments`);
+      if (len > 0) this.fragments.push(frag);
       this.fragmentBytes += len;
       if (last) {
         const record = Buffer.concat(this.fragments, this.fragmentBytes);
         this.fragments = [];
         this.fragmentBytes = 0;
+        this.fragmentCount = 0;
         this.onRecord(record);
       }
     }
@@ -81,6 +92,7 @@ export class RecordDecoder {
   }
 
   private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
     this.queued -= n;
     const first = this.queue[0]!;
     if (first.length >= n) {
