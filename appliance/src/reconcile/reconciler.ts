@@ -160,7 +160,11 @@ export class Reconciler {
 
   private async runDriver(driver: Driver, state: State): Promise<DriverStatus> {
     const started = Date.now();
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.timeoutMs)]);
+    // A timer of our own (AbortSignal.timeout's is unref'd and would let a
+    // process with nothing else to do exit under a hung driver).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    const signal = AbortSignal.any([this.abort.signal, timeout.signal]);
     try {
       const res = await driver.apply(state, signal);
       return {
@@ -182,6 +186,8 @@ export class Reconciler {
         durationMs: Date.now() - started,
         finishedAt: new Date().toISOString(),
       };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -46,7 +46,7 @@ export function stateRoutes(ctx: ApiContext): FastifyPluginAsync {
       { schema: { summary: 'Revisions, newest first', tags, querystring: HistoryQuery, response: { 200: Type.Object({ revision: Type.Integer(), items: Type.Array(RevisionSummarySchema) }) } } },
       async (req) => ({
         revision: ctx.store.revision,
-        items: ctx.store.history({ limit: req.query.limit ?? 50, ...(req.query.before ? { before: req.query.before } : {}) }).map(summary),
+        items: (await ctx.store.history({ limit: req.query.limit ?? 50, ...(req.query.before ? { before: req.query.before } : {}) })).map(summary),
       }),
     );
 
