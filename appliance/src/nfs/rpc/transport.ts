@@ -10,7 +10,7 @@ import { Server, type Socket, createServer } from 'node:net';
 import type { Client } from '../exports.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Logger } from './program.js';
-import { RecordDecoder, RecordTooLargeError } from './record.js';
+import { BufferPool, RecordDecoder, RecordTooLargeError } from './record.js';
 
 export const MAX_IN_FLIGHT = 128;
 /** Bytes of calls (mostly WRITE payloads) held at once per connection. */
@@ -29,11 +29,12 @@ export interface TransportOptions {
 export function createRpcServer(dispatcher: Dispatcher, log: Logger, opts: TransportOptions = {}): Server {
   const maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
   const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord));
+  const pool = new BufferPool(maxRecord);
+  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool));
   return server;
 }
 
-function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number): void {
+function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool): void {
   const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
   let inFlight = 0;
   let inFlightBytes = 0;
@@ -51,13 +52,16 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
     waitingDrain = false;
     resumeIfIdle();
   });
-  const decoder = new RecordDecoder(maxRecord, (record) => {
+  const decoder = new RecordDecoder(maxRecord, (record, release) => {
     inFlight++;
     inFlightBytes += record.length;
     if (inFlight >= MAX_IN_FLIGHT || inFlightBytes > MAX_IN_FLIGHT_BYTES) socket.pause();
     const settle = () => {
       inFlight--;
       inFlightBytes -= record.length;
+      // The call is over: nothing holds a view of its record any more
+      // (replies are encoded afresh; backends keep no WRITE data, backend.ts).
+      release?.();
     };
     dispatcher.handle(record, client).then(
       (reply) => {
@@ -83,7 +87,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
         socket.destroy();
       },
     );
-  });
+  }, pool);
   socket.on('data', (chunk: Buffer) => {
     try {
       decoder.push(chunk);
