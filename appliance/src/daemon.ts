@@ -176,6 +176,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       systemd.stopWatchdog();
       await app.close();
       await reconciler.stop();
+      for (const d of extra.reverse()) {
+        await d.close?.().catch((err: unknown) => log.error({ err, driver: d.name }, 'driver did not stop cleanly'));
+      }
       await tasks.close();
       await audit.flush();
       log.info('cairnd stopped');

@@ -65,7 +65,14 @@ async function runDaemon(argv: string[]): Promise<number> {
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
   const { startDaemon } = await loadDaemon();
-  const daemon = await startDaemon(opts);
+  const { NfsDriver } = await import('./nfs/driver.js');
+  const { SmbDriver } = await import('./smb/driver.js');
+  const daemon = await startDaemon(opts, undefined, {
+    drivers: ({ dataDir, log }) => [
+      new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),
+      new SmbDriver({ dataDir, log: log.child({ component: 'smb' }), port: opts.smbPort }),
+    ],
+  });
   return new Promise<number>((resolve) => {
     onSignal = (signal) => {
       daemon.close(signal).then(

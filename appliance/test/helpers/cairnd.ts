@@ -20,7 +20,17 @@ export interface RunningCairnd {
 }
 
 export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCairnd> {
-  const proc = spawn(process.execPath, [CAIRND, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tests run side by side: NFS and SMB on free ports unless the test says otherwise.
+  const ports = [
+    ...(args.includes('--nfs-port') ? [] : ['--nfs-port', '0']),
+    ...(args.includes('--smb-port') ? [] : ['--smb-port', '0']),
+    ...(args.includes('--no-rpcbind') ? [] : ['--no-rpcbind']),
+  ];
+  const isRun = args[0] === undefined || args[0] === 'run' || args[0].startsWith('-');
+  const proc = spawn(process.execPath, [CAIRND, ...args, ...(isRun ? ports : [])], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
