@@ -21,6 +21,9 @@ test('pools: list with capacity, create local and gluster, refuse bad and in-use
   const odd = await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'odd', kind: 'gluster', replica: 3, bricks: [{ host: 'a', path: '/b' }] } });
   assert.equal(odd.statusCode, 400);
   assert.deepEqual(odd.json().error.fields.map((f: { path: string }) => f.path), ['pools.3.bricks']);
+  const nested = await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'nested', kind: 'local', path: '/srv/scratch/inner' } });
+  assert.equal(nested.statusCode, 400);
+  assert.match(nested.json().error.fields[0].message, /overlaps/);
   const shape = await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'Bad Id', kind: 'zfs' } });
   assert.equal(shape.statusCode, 400);
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'tank', kind: 'local', path: '/x' } })).statusCode, 409);
@@ -83,6 +86,9 @@ test('state: document without secrets, history with diffs, one revision, rollbac
   assert.equal(rb.json().message, `rollback to revision ${before}`);
   assert.deepEqual(api.ctx.store.state.shares.map((s) => s.name), ['a']);
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/state/rollback', payload: { revision: 999 } })).statusCode, 404);
+  const lockout = await api.admin({ method: 'POST', url: '/api/v1/state/rollback', payload: { revision: 1 } });
+  assert.equal(lockout.statusCode, 409, 'revision 1 has no admin');
+  assert.equal(lockout.json().error.code, 'last_admin');
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/state/rollback', payload: { revision: 'x' } })).statusCode, 400);
 });
 
@@ -112,7 +118,7 @@ test('status, reconcile task with progress, tasks list/cancel, disks', async (t)
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/tasks/nope/cancel' })).statusCode, 404);
 
   const disks = (await api.reader({ method: 'GET', url: '/api/v1/disks' })).json();
-  assert.equal(disks.items[0].path, '/dev/vdb');
+  assert.deepEqual(disks.items.map((d: { path: string }) => d.path), ['/dev/vdb'], 'disks and loops only');
 });
 
 test('a reconcile request without a reconciler says the component is unavailable', async (t) => {
@@ -132,4 +138,6 @@ test('metrics: API latency recorded per route; driver metrics exposed', async (t
   assert.match(body, /cairn_nfs_ops_total\{proc="READ",export="vm"\} 3/);
   assert.match(body, /cairn_heal_pending_entries\{pool="tank",brick="a:\/b"\} 7/);
   assert.match(body, /cairn_state_revision \d+/);
+  assert.match(body, /cairn_pool_capacity_bytes\{pool="local"\} 1000/);
+  assert.match(body, /cairn_pool_used_bytes\{pool="local"\} 400/);
 });

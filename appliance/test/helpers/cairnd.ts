@@ -35,9 +35,12 @@ export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, t
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = once(proc, 'exit');
+  // stop() waits for the last log line too: 'exit' can come before stdout is drained.
+  const lines = createInterface({ input: proc.stdout! });
+  const drained = once(lines, 'close');
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cairnd did not listen within ${timeoutMs} ms: ${err}`)), timeoutMs);
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    lines.on('line', (line) => {
       let rec: Record<string, unknown>;
       try {
         rec = JSON.parse(line) as Record<string, unknown>;
@@ -64,6 +67,7 @@ export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, t
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
       const [code] = (await exited) as [number | null];
+      await drained;
       return code;
     },
   };
