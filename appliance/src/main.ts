@@ -25,6 +25,11 @@ const COMMANDS: Record<string, Command> = {
 async function printOpenApi(argv: string[]): Promise<number> {
   if (argv.length) throw new UsageError(`openapi takes no arguments (got ${argv.join(' ')})`, EXIT.usage);
   const { openApiDocument } = await loadDaemon();
+  // `cairnd openapi | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   process.stdout.write(`${JSON.stringify(await openApiDocument(), null, 2)}\n`);
   return 0;
 }
