@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname as osHostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from './api/app.js';
 import type { ApiContext } from './api/context.js';
@@ -31,6 +31,11 @@ import { StateStore, StoreError } from './state/store.js';
 import { StateValidationError } from './state/validate.js';
 import { Audit } from './system/audit.js';
 import { listBlockDevices as listDisks } from './pool/gluster/disks.js';
+import { ClusterService } from './cluster/cluster.js';
+import { HttpJoinTransport } from './cluster/http-transport.js';
+import { GlusterCli } from './pool/gluster/cli.js';
+import { GlusterPeers } from './pool/gluster/peers.js';
+import { GlusterVolumes } from './pool/gluster/volumes.js';
 import { SystemDriver } from './system/driver.js';
 import { Health } from './system/health.js';
 import { metrics as sharedMetrics, type Metrics } from './system/metrics.js';
@@ -66,6 +71,26 @@ export interface DaemonHooks {
   /** Extra drivers, run after pool/local and before system, in this order. */
   drivers?: (deps: DriverDeps) => Driver[];
   metrics?: Metrics;
+}
+
+/** The NFS handle secret: the NFS driver's file, which the cluster module overwrites with the cluster's secret on join. */
+export const handleSecretFileOf = (dataDir: string) => join(dataDir, 'nfs', 'fh-secret');
+
+/**
+ * The cluster service over this machine's glusterd. The CLI fails at once
+ * when glusterd is not running (the routes answer glusterd_unavailable);
+ * the short deadline bounds a glusterd that is alive but stuck.
+ */
+function clusterService(dataDir: string): ClusterService {
+  const cli = new GlusterCli({ timeoutMs: 20_000 });
+  return new ClusterService({
+    hostname: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(),
+    peers: new GlusterPeers(cli),
+    volumes: new GlusterVolumes(cli),
+    transport: new HttpJoinTransport(),
+    stateDir: join(dataDir, 'cluster'),
+    handleSecretFile: handleSecretFileOf(dataDir),
+  });
 }
 
 /** Opens the state, turning a broken document into one clear line (exit 78). */
@@ -132,6 +157,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     audit,
     poolCapacity: (id) => local.capacity(store.state, id),
     listDisks,
+    cluster: clusterService(dataDir),
   };
   const app = await buildApp(ctx);
   try {

@@ -21,6 +21,7 @@ import { VERSION } from '../version.js';
 import type { ApiContext } from './context.js';
 import { ErrorSchema, installErrorHandlers } from './errors.js';
 import { installAuth } from './plugins/auth.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { groupRoutes } from './routes/groups.js';
 import { healthRoutes } from './routes/health.js';
 import { poolRoutes } from './routes/pools.js';
@@ -129,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(settingsRoutes(deps));
       await api.register(stateRoutes(deps));
       await api.register(systemRoutes(deps));
+      await api.register(clusterRoutes(deps));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -18,6 +18,13 @@ import type { BlockDevice } from '../pool/gluster/disks.js';
 import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
+import type { ClusterService } from '../cluster/cluster.js';
+
+/** What the cluster routes use of cluster/ClusterService (tests hand in fakes). */
+export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
+  /** This appliance's host name, as the other members reach it. */
+  readonly hostname: string;
+};
 
 export interface PoolCapacity {
   totalBytes: number;
@@ -41,6 +48,8 @@ export interface ApiContext {
   poolCapacity?: (poolId: string) => Promise<PoolCapacity | undefined>;
   /** Block devices (pool/gluster/disks.ts is the one place that runs lsblk). */
   listDisks: () => Promise<BlockDevice[]>;
+  /** Several appliances (cluster/): absent when cairnd runs without it; the routes then answer 503. */
+  cluster?: ClusterApi;
   /** Password hashing cost (tests lower it). */
   scrypt?: { N: number; r: number; p: number };
 }

@@ -10,6 +10,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { ajvFieldErrors, StateValidationError, type FieldError } from '../state/validate.js';
 import { MigrationError } from '../state/migrations.js';
 import { StoreError } from '../state/store.js';
+import { ClusterError, type ClusterErrorCode } from '../cluster/errors.js';
+import { GlusterError } from '../pool/gluster/errors.js';
 
 export const ERRORS = {
   validation_failed: { status: 400, message: 'the request is not valid' },
@@ -31,6 +33,16 @@ export const ERRORS = {
   rate_limited: { status: 429, message: 'too many failed attempts: wait and retry' },
   internal: { status: 500, message: 'internal error: see the cairnd log' },
   unavailable: { status: 503, message: 'a component is not available' },
+  // The cluster (several appliances; cluster/ and pool/gluster/).
+  join_token_invalid: { status: 403, message: 'the join token does not match the one shown on the appliance being added' },
+  join_token_expired: { status: 403, message: 'the join token has expired: show a new one on the appliance being added' },
+  already_in_cluster: { status: 409, message: 'the appliance already belongs to a cluster' },
+  not_a_member: { status: 404, message: 'no such appliance in this cluster' },
+  holds_bricks: { status: 409, message: 'the appliance still holds bricks: move them to another appliance first' },
+  join_unreachable: { status: 502, message: 'the cairnd of the appliance being added did not answer' },
+  join_failed: { status: 502, message: 'Gluster could not add or remove the appliance' },
+  glusterd_unavailable: { status: 503, message: 'glusterd is not running on this appliance: start it (systemctl start glusterd) and retry' },
+  cluster_unavailable: { status: 503, message: 'this cairnd runs without cluster support' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -62,6 +74,36 @@ export class ApiError extends Error {
 
 export const apiError = (code: ErrorCode, message?: string, fields: FieldError[] = []) => new ApiError(code, message, fields);
 
+const CLUSTER_CODES: Record<ClusterErrorCode, ErrorCode> = {
+  JOIN_TOKEN_INVALID: 'join_token_invalid',
+  JOIN_TOKEN_EXPIRED: 'join_token_expired',
+  ALREADY_IN_CLUSTER: 'already_in_cluster',
+  JOIN_UNREACHABLE: 'join_unreachable',
+  JOIN_FAILED: 'join_failed',
+  NOT_A_MEMBER: 'not_a_member',
+  HOLDS_BRICKS: 'holds_bricks',
+  INVALID_ARGUMENT: 'bad_request',
+};
+
+/** The catalog code of a cluster or Gluster error; undefined for other errors. */
+export function catalogCodeOf(err: unknown): ErrorCode | undefined {
+  if (err instanceof ClusterError) return CLUSTER_CODES[err.code];
+  if (err instanceof GlusterError) {
+    switch (err.code) {
+      case 'GLUSTERD_UNREACHABLE':
+      case 'GLUSTER_NOT_INSTALLED':
+        return 'glusterd_unavailable';
+      case 'GLUSTER_TIMEOUT':
+        return 'unavailable';
+      case 'INVALID_ARGUMENT':
+        return 'bad_request';
+      default:
+        return 'internal';
+    }
+  }
+  return undefined;
+}
+
 function body(code: ErrorCode, message: string, fields: FieldError[] = []) {
   return { error: { code, message, fields } };
 }
@@ -79,6 +121,16 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const code: ErrorCode = err.code === 'not_found' ? 'not_found' : err.code === 'conflict' ? 'conflict' : 'internal';
       if (code === 'internal') req.log.error({ err }, 'state store error');
       return reply.code(ERRORS[code].status).send(body(code, err.message));
+    }
+    const mapped = catalogCodeOf(err);
+    if (mapped && mapped !== 'internal') {
+      // glusterd's own words say what is wrong (e.g. "Connection failed"): keep them.
+      const message = mapped === 'glusterd_unavailable' ? `${ERRORS.glusterd_unavailable.message} (${err.message})` : err.message;
+      return reply.code(ERRORS[mapped].status).send(body(mapped, message));
+    }
+    if (mapped === 'internal') {
+      req.log.error({ err }, 'gluster error');
+      return reply.code(500).send(body('internal', `gluster: ${err.message}`));
     }
     if (err instanceof MigrationError) {
       return reply.code(400).send(body('validation_failed', err.message));

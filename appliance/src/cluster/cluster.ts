@@ -7,7 +7,7 @@
  *   1. On B (alone), the admin asks for a join token: `issueJoinToken()`
  *      → shown in B's console (`POST /api/v1/cluster/join-token`).
  *   2. On A, the admin adds B by address + token: `addAppliance(addr, token)`
- *      (`POST /api/v1/cluster/appliances {address, token}`).
+ *      (`POST /api/v1/cluster/members {address, token}`).
  *   3. A's cairnd calls B's cairnd (JoinTransport: in the product
  *      `POST https://B/api/v1/cluster/join` with a JoinRequest body; B's
  *      route calls `acceptJoin`). B checks the token (single use, 15 min),
@@ -111,6 +111,10 @@ export class ClusterService {
 
   constructor(private readonly opts: ClusterServiceOptions) {
     this.tokens = opts.tokens ?? new JoinTokens();
+  }
+
+  get hostname(): string {
+    return this.opts.hostname;
   }
 
   /** The cluster this appliance belongs to, if any. */

@@ -11,7 +11,9 @@
  *   Shares on a local pool use the posix backend rooted at the share's own
  *   directory, so no handle or `..` reaches outside the share.
  * - The file handle secret lives in DATA_DIR/nfs/fh-secret: handles stay
- *   valid across restarts.
+ *   valid across restarts. When the appliance joins a cluster, the cluster
+ *   module writes the cluster-wide secret to this same file (daemon.ts
+ *   handleSecretFileOf), so every member signs handles alike.
  * - A share that cannot be served is a problem of that share; the others
  *   are served all the same.
  */

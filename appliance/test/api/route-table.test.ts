@@ -1,6 +1,8 @@
 /**
  * Walks the whole route table and proves the access rules: only health,
- * setup, login and the console's static files answer anonymous callers;
+ * setup, login and the console's static files answer anonymous callers
+ * (and POST /cluster/join, whose credential is the join token in its body:
+ * test/api/cluster.test.ts proves a wrong, expired or reused token is refused);
  * every other route refuses anonymous calls (401) and every admin route
  * refuses a read-only token and a read-only session (403). Every /api/v1
  * route declares a 2xx response schema (the OpenAPI document is built from them).
@@ -10,6 +12,8 @@ import assert from 'node:assert/strict';
 import { buildTestApi, cookiesOf, VIEWER_PASSWORD } from '../helpers/api.js';
 
 const PUBLIC = new Set(['GET /api/v1/health', 'HEAD /api/v1/health', 'GET /api/v1/setup', 'HEAD /api/v1/setup', 'POST /api/v1/setup', 'POST /api/v1/sessions', 'GET /', 'HEAD /']);
+/** Public, with a credential of their own in the request (not a session or API token). */
+const OWN_CREDENTIAL = new Set(['POST /api/v1/cluster/join']);
 
 const concrete = (url: string) => url.replace(/:revision/g, '1').replace(/:[A-Za-z]+/g, 'x').replace(/\*/g, 'x');
 
@@ -19,7 +23,8 @@ test('every non-public route refuses anonymous and wrong-role callers', async (t
   assert.ok(rows.length > 40, `route table walked (${rows.length} routes)`);
 
   const publicRoutes = rows.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
-  assert.deepEqual(publicRoutes.filter((r) => !PUBLIC.has(r)), [], 'no unexpected public route');
+  assert.deepEqual(publicRoutes.filter((r) => !PUBLIC.has(r) && !OWN_CREDENTIAL.has(r)), [], 'no unexpected public route');
+  for (const r of OWN_CREDENTIAL) assert.ok(publicRoutes.includes(r), `${r} is registered`);
 
   const login = await api.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { username: 'viewer', password: VIEWER_PASSWORD } });
   assert.equal(login.statusCode, 200);

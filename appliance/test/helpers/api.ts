@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
-import type { ApiContext } from '../../src/api/context.js';
+import type { ApiContext, ClusterApi } from '../../src/api/context.js';
 import { hashPassword, ntHash } from '../../src/auth/password.js';
 import { FailureLimiter } from '../../src/auth/rate-limit.js';
 import { SessionStore } from '../../src/auth/sessions.js';
@@ -48,6 +48,8 @@ export interface TestApiOptions {
   fresh?: boolean;
   drivers?: Driver[];
   consoleDir?: string;
+  /** The cluster service the cluster routes use (absent: they answer 503). */
+  cluster?: ClusterApi;
 }
 
 export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<TestApi> {
@@ -96,6 +98,7 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
       { name: 'sr0', path: '/dev/sr0', sizeBytes: 1 << 20, type: 'rom', model: null, serial: null, fstype: null, pttype: null, mountpoints: [], rotational: false, readOnly: true, children: [] },
     ],
     scrypt: CHEAP_SCRYPT,
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
   };
   const app = await buildApp({ ...ctx, consoleDir: opts.consoleDir ?? join(dir, 'no-console') });
   t.after(async () => {

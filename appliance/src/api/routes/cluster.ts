@@ -1,0 +1,158 @@
+/**
+ * /api/v1/cluster — several appliances as one cluster (cluster/cluster.ts
+ * has the design). Adding appliance B from appliance A:
+ *
+ *   on B: POST /cluster/join-token        (admin) → a token shown on B
+ *   on A: POST /cluster/members {address, token}  (admin) → A's cairnd calls
+ *   on B: POST /cluster/join {token, clusterId, inviter, handleSecret}
+ *         → B checks the token, keeps the cluster's id and NFS handle
+ *           secret, answers with its host name; then A peer-probes B.
+ *
+ * POST /cluster/join is the one route here without a session or API token:
+ * the join token (random, single use, 15 min, known only to whoever read
+ * it on B's console) is its credential, checked by JoinTokens.consume
+ * before anything is written. The route-table test lists it as public.
+ *
+ * Errors: the catalog's cluster codes (join_token_invalid, holds_bricks, …);
+ * glusterd not running is glusterd_unavailable (503) at once, since the
+ * CLI fails fast when its socket is missing.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { ApiContext, ClusterApi } from '../context.js';
+import { whoOf } from '../context.js';
+import { ApiError } from '../errors.js';
+import { Empty } from '../schemas.js';
+
+const MemberSchema = Type.Object(
+  {
+    hostname: Type.String(),
+    uuid: Type.String(),
+    self: Type.Boolean({ description: 'this appliance' }),
+    connected: Type.Boolean(),
+    state: Type.String({ description: 'glusterd peer state; "Peer in Cluster" when joined' }),
+    bricks: Type.Array(Type.String(), { description: 'bricks of any volume on this appliance (host:/path)' }),
+    health: Type.Union([Type.Literal('ok'), Type.Literal('unreachable'), Type.Literal('joining')]),
+  },
+  { title: 'ClusterMember' },
+);
+
+const ClusterView = Type.Object(
+  {
+    hostname: Type.String({ description: 'this appliance' }),
+    clusterId: Type.Union([Type.String(), Type.Null()], { description: 'null until the appliance adds or joins another' }),
+    joinedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    members: Type.Array(MemberSchema),
+  },
+  { title: 'Cluster' },
+);
+
+const JoinTokenView = Type.Object(
+  {
+    token: Type.String({ description: 'type it into the console (or cairnctl cluster add) of an appliance already in the cluster' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+  },
+  { title: 'JoinToken' },
+);
+
+const AddMemberBody = Type.Object(
+  {
+    address: Type.String({ minLength: 1, maxLength: 300, description: "host, host:port or URL of the new appliance's cairnd" }),
+    token: Type.String({ minLength: 1, maxLength: 200, description: 'the join token shown on the new appliance' }),
+  },
+  { additionalProperties: false, title: 'AddMember' },
+);
+
+const JoinBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    clusterId: Type.String({ pattern: '^[0-9a-f-]{36}$' }),
+    inviter: Type.String({ minLength: 1, maxLength: 253 }),
+    handleSecret: Type.String({ minLength: 24, maxLength: 512, pattern: '^[A-Za-z0-9+/]+={0,2}$', description: 'cluster-wide NFS file handle secret, base64' }),
+  },
+  { additionalProperties: false, title: 'JoinRequest' },
+);
+
+const JoinReplyView = Type.Object({ hostname: Type.String(), clusterId: Type.String() }, { title: 'JoinReply' });
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) });
+
+function need(ctx: ApiContext): ClusterApi {
+  if (!ctx.cluster) throw new ApiError('cluster_unavailable');
+  return ctx.cluster;
+}
+
+export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
+  return async (app) => {
+    const tags = ['cluster'];
+
+    app.get(
+      '/cluster',
+      { config: { access: 'read' }, schema: { summary: 'This cluster: its appliances with health and bricks', tags, response: { 200: ClusterView } } },
+      async () => {
+        const c = need(ctx);
+        const [rec, members] = await Promise.all([c.record(), c.members()]);
+        return { hostname: c.hostname, clusterId: rec?.clusterId ?? null, joinedAt: rec?.joinedAt ?? null, members };
+      },
+    );
+
+    app.post(
+      '/cluster/join-token',
+      {
+        config: { access: 'admin' },
+        schema: { summary: 'Show a join token on this appliance, to add it from an appliance already in a cluster', tags, response: { 201: JoinTokenView } },
+      },
+      async (req, reply) => {
+        const t = await need(ctx).issueJoinToken();
+        ctx.audit.record({ who: whoOf(req), action: 'issue join token', target: '', ip: req.ip });
+        return reply.code(201).send({ token: t.token, expiresAt: new Date(t.expiresAt).toISOString() });
+      },
+    );
+
+    app.post<{ Body: Static<typeof AddMemberBody> }>(
+      '/cluster/members',
+      {
+        config: { access: 'admin' },
+        schema: { summary: 'Add the appliance at `address` that shows `token` (its cairnd is called, then Gluster probes it)', tags, body: AddMemberBody, response: { 201: MemberSchema } },
+      },
+      async (req, reply) => {
+        const m = await need(ctx).addAppliance(req.body.address, req.body.token);
+        ctx.audit.record({ who: whoOf(req), action: 'add appliance', target: `${m.hostname} (${req.body.address})`, ip: req.ip });
+        return reply.code(201).send(m);
+      },
+    );
+
+    app.post<{ Body: Static<typeof JoinBody> }>(
+      '/cluster/join',
+      {
+        // The join token in the body is the credential (see the header).
+        config: { access: 'public' },
+        schema: {
+          summary: "Called by a cluster member's cairnd: join its cluster with the token shown here",
+          tags,
+          security: [],
+          body: JoinBody,
+          response: { 200: JoinReplyView },
+        },
+      },
+      async (req) => {
+        const r = await need(ctx).acceptJoin(req.body);
+        ctx.audit.record({ who: `cluster:${req.body.inviter}`, action: 'join cluster', target: r.clusterId, ip: req.ip });
+        return r;
+      },
+    );
+
+    app.delete<{ Params: Static<typeof NameParams> }>(
+      '/cluster/members/:name',
+      {
+        config: { access: 'admin' },
+        schema: { summary: 'Remove an appliance from the cluster (refused while it holds bricks)', tags, params: NameParams, response: { 204: Empty } },
+      },
+      async (req, reply) => {
+        await need(ctx).removeAppliance(req.params.name);
+        ctx.audit.record({ who: whoOf(req), action: 'remove appliance', target: req.params.name, ip: req.ip });
+        return reply.code(204).send();
+      },
+    );
+  };
+}
