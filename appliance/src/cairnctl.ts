@@ -22,6 +22,10 @@ commands:
   users                           users and their roles
   history [--limit N]             revisions of the configuration, newest first
   rollback REVISION               make REVISION's configuration current again (a new revision)
+  cluster                         the appliances of this cluster, their health and bricks
+  cluster join-token              show a token on this appliance, to add it from another one
+  cluster add ADDRESS TOKEN       add the appliance at ADDRESS (host[:port] or URL) showing TOKEN
+  cluster remove NAME             remove an appliance (refused while it holds bricks)
 
 The API token comes from --token-file, $CAIRN_TOKEN or $CAIRN_TOKEN_FILE.`;
 
@@ -67,12 +71,15 @@ async function call(o: Options, method: string, path: string, body?: unknown): P
   } catch {
     parsed = text;
   }
-  if (!res.ok && res.status !== 503) {
+  // Health answers its report with 503 when failed; elsewhere 503 is an error body.
+  const isReport = res.status === 503 && !(parsed as ApiErrorBody | null)?.error;
+  if (!res.ok && !isReport) {
     const err = (parsed as ApiErrorBody).error;
     const fields = (err?.fields ?? []).map((f) => `\n  ${f.path || '(body)'}: ${f.message}`).join('');
     let msg = `${err?.message ?? `HTTP ${res.status}`}${fields}`;
     if (res.status === 401 && !o.token) msg += ' (no token: pass --token-file or set $CAIRN_TOKEN)';
-    throw new CliError(msg, res.status === 401 || res.status === 403 ? EXIT.noperm : EXIT.refused);
+    const code = res.status === 503 ? EXIT.unavailable : (res.status === 401 || res.status === 403) && err?.code !== 'join_token_invalid' && err?.code !== 'join_token_expired' ? EXIT.noperm : EXIT.refused;
+    throw new CliError(msg, code);
   }
   return parsed;
 }
@@ -134,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
       token: readToken(v['token-file']),
       json: !!v.json,
     };
-    const [command, sub, arg] = positionals;
+    const [command, sub, arg, arg2] = positionals;
     const print = (data: unknown, human: () => string) => out(o.json ? `${JSON.stringify(data, null, 2)}\n` : human());
     switch (command) {
       case 'health': {
@@ -247,6 +254,38 @@ export async function main(argv: string[]): Promise<number> {
         const r = (await call(o, 'POST', '/api/v1/state/rollback', { revision: Number(sub) })) as Json;
         print(r, () => `rolled back to revision ${sub}: now revision ${r.revision} (${r.diff.length} change(s))\n`);
         return 0;
+      }
+      case 'cluster': {
+        if (sub === undefined || sub === 'list') {
+          const r = (await call(o, 'GET', '/api/v1/cluster')) as Json;
+          print(r, () => {
+            let s = r.clusterId ? `cluster ${r.clusterId} (since ${String(r.joinedAt).replace('T', ' ').slice(0, 19)})\n` : `${r.hostname} is not in a cluster yet\n`;
+            s += table([
+              ['APPLIANCE', 'HEALTH', 'STATE', 'BRICKS'],
+              ...(r.members as Json[]).map((m) => [`${m.hostname}${m.self ? ' (this)' : ''}`, m.health, m.state, (m.bricks as string[]).join(', ') || '-']),
+            ]);
+            return s;
+          });
+          return (r.members as Json[]).every((m) => m.health === 'ok') ? 0 : 1;
+        }
+        if (sub === 'join-token') {
+          const r = (await call(o, 'POST', '/api/v1/cluster/join-token')) as Json;
+          print(r, () => `join token: ${r.token}\n(valid once, until ${r.expiresAt}; on an appliance of the cluster: cairnctl cluster add THIS-ADDRESS ${r.token})\n`);
+          return 0;
+        }
+        if (sub === 'add') {
+          if (!arg || !arg2) throw new CliError('cluster add needs an ADDRESS and the TOKEN shown on that appliance', EXIT.usage);
+          const r = (await call(o, 'POST', '/api/v1/cluster/members', { address: arg, token: arg2 })) as Json;
+          print(r, () => `added ${r.hostname} (${r.health})\n`);
+          return 0;
+        }
+        if (sub === 'remove') {
+          if (!arg) throw new CliError('cluster remove needs the NAME of an appliance (see cairnctl cluster)', EXIT.usage);
+          await call(o, 'DELETE', `/api/v1/cluster/members/${encodeURIComponent(arg)}`);
+          print({ removed: arg }, () => `removed ${arg} from the cluster\n`);
+          return 0;
+        }
+        throw new CliError(`unknown cluster command ${JSON.stringify(sub)}: list, join-token, add or remove`, EXIT.usage);
       }
       default:
         throw new CliError(`unknown command ${JSON.stringify(command)}`, EXIT.usage);

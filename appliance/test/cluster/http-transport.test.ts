@@ -18,9 +18,11 @@ import { ClusterService, type ClusterError } from '../../src/cluster/index.js';
 import { baseUrlOf, HttpJoinTransport } from '../../src/cluster/http-transport.js';
 import type { GlusterPeers, Peer } from '../../src/pool/gluster/peers.js';
 import type { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
-import { startCairnd } from '../helpers/cairnd.js';
+import { CAIRNCTL, runToExit, startCairnd } from '../helpers/cairnd.js';
 
 const NO_PEERS = '<?xml version="1.0"?><cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/></cliOutput>';
+const ALONE =
+  '<?xml version="1.0"?><cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><peerStatus><peer><uuid>b</uuid><hostname>localhost</hostname><connected>1</connected></peer></peerStatus></cliOutput>';
 
 async function adminSession(url: string, dataDir: string): Promise<Record<string, string>> {
   const token = (await readFile(join(dataDir, 'setup-token'), 'utf8')).trim();
@@ -46,7 +48,7 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
   t.after(() => rm(dir, { recursive: true, force: true }));
   const bin = join(dir, 'bin');
   await mkdir(bin);
-  await writeFile(join(bin, 'gluster'), `#!/bin/sh\necho '${NO_PEERS}'\n`);
+  await writeFile(join(bin, 'gluster'), `#!/bin/sh\ncase "$*" in\n  *"pool list"*) echo '${ALONE}' ;;\n  *) echo '${NO_PEERS}' ;;\nesac\n`);
   await chmod(join(bin, 'gluster'), 0o755);
 
   const bDir = join(dir, 'b');
@@ -57,7 +59,18 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
 
   const issued = await fetch(`${b.url}/api/v1/cluster/join-token`, { method: 'POST', headers: auth });
   assert.equal(issued.status, 201, await issued.clone().text());
-  const { token } = (await issued.json()) as { token: string };
+  // cairnctl on B, with an API token: a new join token replaces the one above.
+  const mk = await fetch(`${b.url}/api/v1/tokens`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ctl', role: 'admin' }) });
+  assert.equal(mk.status, 201);
+  const ctlEnv = { CAIRN_TOKEN: ((await mk.json()) as { token: string }).token, CAIRN_URL: b.url };
+  const ctl = (...args: string[]) => runToExit(process.execPath, [CAIRNCTL, ...args], ctlEnv);
+  const human = await ctl('cluster', 'join-token');
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /join token: [A-Z2-7-]+/);
+  const shown = await ctl('cluster', 'join-token', '--json');
+  assert.equal(shown.code, 0, shown.stderr);
+  const { token } = JSON.parse(shown.stdout) as { token: string };
+  const replaced = /join token: ([A-Z2-7-]+)/.exec(human.stdout)![1]!;
 
   // Appliance A: real ClusterService + HttpJoinTransport; its glusterd is faked (probe stubbed).
   const others: Peer[] = [];
@@ -82,11 +95,11 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
     handleSecretFile: join(dir, 'a', 'nfs', 'fh-secret'),
   });
 
-  const wrong = await a.addAppliance(b.url, 'AAAA-BBBB-CCCC').then(
+  const wrong = await a.addAppliance(b.url, replaced).then(
     () => assert.fail('a wrong token was accepted'),
     (e: ClusterError) => e,
   );
-  assert.equal(wrong.code, 'JOIN_TOKEN_INVALID', wrong.message);
+  assert.equal(wrong.code, 'JOIN_TOKEN_INVALID', `an earlier token stops working: ${wrong.message}`);
   assert.deepEqual(probed, [], 'no probe after a refusal');
 
   const member = await a.addAppliance(b.url, token);
@@ -112,6 +125,22 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
   const view = await fetch(`${b.url}/api/v1/cluster`, { headers: { cookie: auth.cookie! } });
   assert.equal(view.status, 200);
   assert.equal(((await view.json()) as { clusterId: string }).clusterId, aRecord.clusterId);
+
+  const list = await ctl('cluster');
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`cluster ${aRecord.clusterId}`));
+  assert.match(list.stdout, /nas-b \(this\)\s+ok/);
+  const listJson = await ctl('cluster', '--json');
+  assert.equal(JSON.parse(listJson.stdout).clusterId, aRecord.clusterId);
+  // B asked to add "itself" with a wrong token: its own join route refuses; exit 1 with the reason.
+  const badAdd = await ctl('cluster', 'add', b.url, 'WRONG-TOKN');
+  assert.equal(badAdd.code, 1, badAdd.stderr);
+  assert.match(badAdd.stderr, /join token does not match/);
+  const badRemove = await ctl('cluster', 'remove', 'nas-x');
+  assert.equal(badRemove.code, 1);
+  assert.match(badRemove.stderr, /nas-x is not another member/);
+  const usage = await ctl('cluster', 'add', 'only-address');
+  assert.equal(usage.code, 64);
 
   // Nobody listening.
   await b.stop();
