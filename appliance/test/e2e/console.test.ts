@@ -220,11 +220,39 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   await b.shot('15-narrow-share-edit');
   await page.setViewportSize({ width: 1280, height: 800 });
 
+  // --- A read-only user made in the console (after the rollback, which would undo it)
+  await page.getByRole('link', { name: 'Users and groups', exact: true }).click();
+  const newUser = page.getByRole('form', { name: 'New user' });
+  await newUser.waitFor();
+  await newUser.getByLabel('User name').fill('viewer');
+  await newUser.getByLabel('Full name').fill('Read Only');
+  await newUser.getByLabel('Password').fill('short');
+  await newUser.getByLabel('Console access').selectOption('read-only');
+  await newUser.getByRole('button', { name: 'Add user' }).click();
+  await newUser.locator('[data-field="password"]').waitFor(); // too short, says the API's schema
+  await newUser.getByLabel('Password').fill(PASSWORD);
+  await newUser.getByRole('button', { name: 'Add user' }).click();
+  await page.getByRole('cell', { name: 'Read Only' }).waitFor();
+
   // --- Sign out ---------------------------------------------------------------
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor();
   assert.equal((await api('/api/v1/sessions/me')).status, 401, 'the session is over on the server too');
   await b.shot('16-signed-out');
+
+  // The read-only user sees shares but is offered no changes.
+  await page.getByLabel('User name').fill('viewer');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Apply now' }).count(), 0);
+  await page.getByRole('link', { name: 'Shares', exact: true }).click();
+  await page.locator('[data-share="vmstore"]').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'New share' }).count(), 0);
+  assert.equal(await page.getByRole('link', { name: 'Edit vmstore' }).count(), 0);
+  await b.shot('17-read-only-shares');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor();
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   finished = true;
 });
