@@ -1,10 +1,13 @@
 /**
  * The console end to end: the real cairnd (local pool, temp data dir, port
  * 0) and Debian's Chromium through playwright-core. First-boot setup with
- * the setup token, sign out and in, create a share and see it listed with
- * its mount command, edit it with a bad CIDR and see the API's field error
- * beside the field, roll the creation back from History, sign out.
- * Screenshots of every page go to test-artifacts/console/.
+ * the setup token (a wrong one first), sign out and in, apply the
+ * configuration as a task with progress, create a share (a client-side
+ * schema error first) and see it listed with its mount command and UNC
+ * path, edit it with a bad CIDR and see the API's field error beside the
+ * field, roll the creation back from History, a narrow screen, a read-only
+ * user made in the console, sign out. Screenshots of every page go to
+ * test-artifacts/console/.
  *
  * Not here yet: checking the share over SMB (smbclient) and NFS (nfs-ls) —
  * cairnd does not serve either protocol on this branch.
