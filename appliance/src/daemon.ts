@@ -8,6 +8,8 @@
  * start and kept in DATA_DIR/setup-token until POST /api/v1/setup uses it.
  */
 import type { FastifyInstance } from 'fastify';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from './api/app.js';
 import type { ApiContext } from './api/context.js';
@@ -181,4 +183,36 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     return closing;
   };
   return { app, log, dataDir, store, reconciler, url, close };
+}
+
+/**
+ * The OpenAPI document, without a running daemon (`cairnd openapi`): the app
+ * is built over a throw-away data directory and asked for its spec.
+ */
+export async function openApiDocument(): Promise<unknown> {
+  const dir = await mkdtemp(join(tmpdir(), 'cairnd-openapi-'));
+  const log = createLogger('silent');
+  try {
+    const store = await StateStore.open(join(dir, 'state'), { initial: () => initialState(dir) });
+    const app = await buildApp({
+      log,
+      health: new Health(VERSION),
+      store,
+      tokens: await TokenStore.open(join(dir, 'auth')),
+      sessions: new SessionStore(),
+      setup: await SetupToken.init(dir, false),
+      loginLimiter: new FailureLimiter(10, 60_000),
+      tasks: new Tasks(),
+      metrics: sharedMetrics,
+      audit: new Audit(log),
+      listDisks,
+      consoleDir: join(dir, 'none'),
+    });
+    await app.ready();
+    const doc = app.swagger();
+    await app.close();
+    return doc;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

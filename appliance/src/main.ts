@@ -4,7 +4,7 @@
  */
 import { DAEMON_USAGE, parseDaemonArgs } from './cli/args.js';
 import { UsageError, EXIT } from './cli/errors.js';
-import { startDaemon } from './daemon.js';
+import { openApiDocument, startDaemon } from './daemon.js';
 import { nfsServe } from './nfs/serve-command.js';
 import { VERSION } from './version.js';
 
@@ -13,7 +13,15 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   run: runDaemon,
   'nfs-serve': nfsServe,
+  openapi: printOpenApi,
 };
+
+/** `cairnd openapi`: prints the REST API's OpenAPI document (for the console's types and docs). */
+async function printOpenApi(argv: string[]): Promise<number> {
+  if (argv.length) throw new UsageError(`openapi takes no arguments (got ${argv.join(' ')})`, EXIT.usage);
+  process.stdout.write(`${JSON.stringify(await openApiDocument(), null, 2)}\n`);
+  return 0;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

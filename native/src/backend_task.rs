@@ -121,6 +121,39 @@ impl PosixExport {
     self.ex.cached_fds() as u32
   }
 
+  /// The non-blocking variants (see posix_backend.rs): run on this thread
+  /// and return the same record, or null when the call would have to wait
+  /// for the disk or an open — then use the async method.
+  #[napi]
+  pub fn try_getattr(&self, env: Env, handle: &[u8]) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_getattr(handle)).map(|o| o.map(Buffer::from))
+  }
+
+  #[napi]
+  pub fn try_lookup(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, dir: &[u8], name: String) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_lookup(&cred(uid, gid, gids), dir, &name)).map(|o| o.map(Buffer::from))
+  }
+
+  #[napi]
+  pub fn try_access(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], mask: u32) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_access(&cred(uid, gid, gids), handle, mask)).map(|o| o.map(Buffer::from))
+  }
+
+  #[napi]
+  pub fn try_read(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], offset: BigInt, mut into: Buffer) -> Result<Option<Buffer>> {
+    let n = into.len().min(MAX_IO);
+    to_js(&env, self.ex.try_read(&cred(uid, gid, gids), handle, u64_of(&offset), &mut into[..n])).map(|o| o.map(Buffer::from))
+  }
+
+  /// UNSTABLE writes only.
+  #[napi]
+  pub fn try_write(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], offset: BigInt, data: &[u8]) -> Result<Option<Buffer>> {
+    if data.len() > MAX_IO {
+      return Ok(None);
+    }
+    to_js(&env, self.ex.try_write(&cred(uid, gid, gids), handle, u64_of(&offset), data)).map(|o| o.map(Buffer::from))
+  }
+
   #[napi(ts_return_type = "Promise<Buffer>")]
   pub fn getattr(&self, handle: Buffer) -> AsyncTask<OpTask> {
     let (ex, h) = (self.ex.clone(), handle.to_vec());

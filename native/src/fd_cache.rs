@@ -27,6 +27,9 @@ pub struct Obj {
   pub ino: u64,
   /// The fd was opened O_RDWR (regular files only).
   pub writable: bool,
+  /// An O_PATH fd (from LOOKUP): enough for stat, *at calls and handles;
+  /// a regular file is reopened for I/O on its first READ or WRITE.
+  pub path_only: bool,
 }
 
 struct Slot {
@@ -80,6 +83,19 @@ impl FdCache {
     obj
   }
 
+  /// Puts `obj` in place of whatever is cached for `key`.
+  pub fn replace(&self, key: &[u8], obj: Arc<Obj>) {
+    let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+    inner.tick += 1;
+    let used = inner.tick;
+    if let Some(slot) = inner.map.get_mut(key) {
+      *slot = Slot { obj, used };
+    } else {
+      drop(inner);
+      self.insert(key, obj);
+    }
+  }
+
   /// Drops the entry (it closes when the last user returns).
   pub fn remove(&self, key: &[u8]) {
     let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -112,7 +128,7 @@ mod tests {
 
   fn obj(ino: u64) -> Arc<Obj> {
     let f = std::fs::File::open("/").unwrap();
-    Arc::new(Obj { fd: f.into(), kind: Kind::Dir, dev: 1, ino, writable: false })
+    Arc::new(Obj { fd: f.into(), kind: Kind::Dir, dev: 1, ino, writable: false, path_only: false })
   }
 
   #[test]

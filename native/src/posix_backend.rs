@@ -324,7 +324,7 @@ impl Export {
     // SAFETY: fsid_t is two ints; read them as bytes.
     let fsid_bytes: [u8; 8] = unsafe { std::mem::transmute(sfs.f_fsid) };
     let key = (sip((0x6361_6972_6e2d_6b30, 0x6578_706f_7274_6b31), &[&kh, &fsid_bytes]), sip((7, 11), &[&fsid_bytes, &kh]));
-    let root = Arc::new(Obj { fd, kind: Kind::Dir, dev: st.dev, ino: st.ino, writable: false });
+    let root = Arc::new(Obj { fd, kind: Kind::Dir, dev: st.dev, ino: st.ino, writable: false, path_only: false });
     let mut ex = Export {
       root,
       root_handle: Vec::new(),
@@ -412,21 +412,53 @@ impl Export {
     let obj = if st.is_dir() {
       let fd = posix::open_by_handle(self.root.fd.as_raw_fd(), &kh, libc::O_RDONLY | libc::O_DIRECTORY).map_err(stale)?;
       self.check_inside(fd.as_raw_fd(), &st)?;
-      Obj { fd, kind: Kind::Dir, dev: st.dev, ino: st.ino, writable: false }
+      Obj { fd, kind: Kind::Dir, dev: st.dev, ino: st.ino, writable: false, path_only: false }
     } else if st.is_reg() {
       let rw = posix::open_by_handle(self.root.fd.as_raw_fd(), &kh, libc::O_RDWR);
       match rw {
-        Ok(fd) => Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: true },
+        Ok(fd) => Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: true, path_only: false },
         Err(e) if matches!(e.errno, libc::EROFS | libc::ETXTBSY | libc::EACCES | libc::EPERM) => {
           let fd = posix::open_by_handle(self.root.fd.as_raw_fd(), &kh, libc::O_RDONLY).map_err(stale)?;
-          Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: false }
+          Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: false, path_only: false }
         }
         Err(e) => return Err(stale(e)),
       }
     } else {
-      Obj { fd: path_fd, kind: Kind::Other, dev: st.dev, ino: st.ino, writable: false }
+      Obj { fd: path_fd, kind: Kind::Other, dev: st.dev, ino: st.ino, writable: false, path_only: true }
     };
     Ok(self.cache.insert(h, Arc::new(obj)))
+  }
+
+  /// A file LOOKUP cached as O_PATH, reopened O_RDWR (or O_RDONLY when it
+  /// cannot be written) through /proc with the process's identity: no
+  /// handle decode, and the entry in the cache is replaced.
+  fn reopen_for_io(&self, h: &[u8], o: &Obj) -> OsResult<Arc<Obj>> {
+    let p = proc_path(o.fd.as_raw_fd());
+    let (fd, writable) = match open_at(libc::AT_FDCWD, &p, libc::O_RDWR, 0) {
+      Ok(fd) => (fd, true),
+      Err(e) if matches!(e.errno, libc::EROFS | libc::ETXTBSY | libc::EACCES | libc::EPERM) => (open_at(libc::AT_FDCWD, &p, libc::O_RDONLY, 0)?, false),
+      Err(e) => return Err(e),
+    };
+    let obj = Arc::new(Obj { fd, kind: Kind::Reg, dev: o.dev, ino: o.ino, writable, path_only: false });
+    self.cache.replace(h, obj.clone());
+    Ok(obj)
+  }
+
+  /// Caches what a LOOKUP (or mkdir/symlink/mknod) just opened, so that the
+  /// GETATTR, ACCESS or LOOKUP-inside that follow find it. Only objects on
+  /// the export's filesystem, below a directory we already trust.
+  fn remember(&self, h: &[u8], fd: OwnedFd, st: &St) {
+    if st.dev != self.root.dev {
+      return;
+    }
+    let kind = if st.is_dir() {
+      Kind::Dir
+    } else if st.is_reg() {
+      Kind::Reg
+    } else {
+      Kind::Other
+    };
+    self.cache.insert(h, Arc::new(Obj { fd, kind, dev: st.dev, ino: st.ino, writable: false, path_only: true }));
   }
 
   /// A directory reopened by handle must lie below the root: walk `..` up.
@@ -482,6 +514,123 @@ impl Export {
     }
   }
 
+  // ------------------------------------------------------------ non-blocking fast paths
+  //
+  // A call handed to a worker thread costs a thread wake-up and a completion
+  // on the event loop: 30–50 µs on a busy 2-core machine, ten times the work
+  // of a getattr. These variants run on the calling (JS) thread and only do
+  // what cannot wait for a disk: objects already in the fd cache, names
+  // already in the dentry cache (openat2 RESOLVE_CACHED), data already in
+  // the page cache (preadv2 RWF_NOWAIT). `Ok(None)` means "would block":
+  // make the async call instead.
+
+  pub fn try_getattr(&self, h: &[u8]) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    let st = self.stat_obj(h, &o)?;
+    let mut out = Out::new();
+    out.attrs(&st, self.fsid);
+    Ok(Some(out.0))
+  }
+
+  pub fn try_lookup(&self, cred: &Cred, dh: &[u8], name: &str) -> OsResult<Option<Vec<u8>>> {
+    let Some(d) = self.cache.get(dh) else { return Ok(None) };
+    if d.kind != Kind::Dir {
+      return Err(OsError::new(libc::ENOTDIR, "not a directory"));
+    }
+    if name == "." || name == ".." {
+      return self.lookup(cred, dh, name).map(Some);
+    }
+    let cname = name_ok(name)?;
+    let (h, st) = {
+      let _c = AsCaller::enter(cred)?;
+      // SAFETY: open_how is plain data; zero is "no flags".
+      let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+      how.flags = (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
+      how.resolve = libc::RESOLVE_CACHED | libc::RESOLVE_BENEATH;
+      // SAFETY: how is a valid open_how of the size we pass.
+      let fd = unsafe { libc::syscall(libc::SYS_openat2, d.fd.as_raw_fd(), cname.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
+      if fd < 0 {
+        let e = OsError::last(format!("lookup {name}"));
+        return if matches!(e.errno, libc::EAGAIN | libc::ENOSYS | libc::E2BIG) { Ok(None) } else { Err(e) };
+      }
+      // SAFETY: a new fd we own.
+      let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+      let h = self.handle_at(fd.as_raw_fd(), "")?;
+      let st = fstat(fd.as_raw_fd())?;
+      self.remember(&h, fd, &st);
+      (h, st)
+    };
+    let dst = fstat(d.fd.as_raw_fd()).ok();
+    let mut out = Out::new();
+    out.handle(&h).attrs(&st, self.fsid).wcc(None, dst.as_ref(), self.fsid);
+    Ok(Some(out.0))
+  }
+
+  pub fn try_access(&self, cred: &Cred, h: &[u8], mask: u32) -> OsResult<Option<Vec<u8>>> {
+    if self.cache.get(h).is_none() {
+      return Ok(None);
+    }
+    self.access(cred, h, mask).map(Some)
+  }
+
+  /// READ from the page cache only; None when any byte would need the disk.
+  pub fn try_read(&self, cred: &Cred, h: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if o.kind != Kind::Reg || o.path_only {
+      return Ok(None);
+    }
+    if !cred.is_root() {
+      let st = self.stat_obj(h, &o)?;
+      self.may_io(cred, &o, &st, false)?;
+    }
+    let Ok(off) = i64::try_from(offset) else { return Ok(None) };
+    let mut n = 0usize;
+    while n < buf.len() {
+      let iov = libc::iovec { iov_base: buf[n..].as_mut_ptr().cast(), iov_len: buf.len() - n };
+      // SAFETY: iov covers the rest of buf.
+      let r = unsafe { libc::preadv2(o.fd.as_raw_fd(), &iov, 1, off + n as i64, libc::RWF_NOWAIT) };
+      if r < 0 {
+        let e = OsError::last("pread");
+        return if matches!(e.errno, libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR) { Ok(None) } else { Err(e) };
+      }
+      if r == 0 {
+        break;
+      }
+      n += r as usize;
+    }
+    let st = fstat(o.fd.as_raw_fd())?;
+    if n < buf.len() && offset + (n as u64) < st.size {
+      return Ok(None); // partly cached
+    }
+    let eof = offset.saturating_add(n as u64) >= st.size;
+    let mut out = Out::new();
+    out.u32(n as u32).u8(eof as u8).attrs(&st, self.fsid);
+    Ok(Some(out.0))
+  }
+
+  /// UNSTABLE WRITE into the page cache when the kernel can take it without
+  /// waiting (pwritev2 RWF_NOWAIT); None otherwise. Nothing is written then.
+  pub fn try_write(&self, cred: &Cred, h: &[u8], offset: u64, data: &[u8]) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if o.kind != Kind::Reg || !o.writable || o.path_only {
+      return Ok(None);
+    }
+    let before = self.stat_obj(h, &o)?;
+    self.may_io(cred, &o, &before, true)?;
+    let Some(off) = i64::try_from(offset).ok().filter(|o| o.checked_add(data.len() as i64).is_some()) else { return Ok(None) };
+    let iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
+    // SAFETY: iov covers data, which the kernel only reads.
+    let r = unsafe { libc::pwritev2(o.fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
+    if r < 0 {
+      let e = OsError::last("pwrite");
+      return if matches!(e.errno, libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR) { Ok(None) } else { Err(e) };
+    }
+    let after = fstat(o.fd.as_raw_fd())?;
+    let mut out = Out::new();
+    out.u32(r as u32).u8(Stable::Unstable as u8).wcc(Some(&before), Some(&after), self.fsid);
+    Ok(Some(out.0))
+  }
+
   // ------------------------------------------------------------ getattr & co
 
   pub fn getattr(&self, h: &[u8]) -> OsResult<Vec<u8>> {
@@ -533,7 +682,10 @@ impl Export {
   }
 
   pub fn setattr(&self, cred: &Cred, h: &[u8], set: &SetAttrs, guard: Option<(u32, u32)>) -> OsResult<Vec<u8>> {
-    let o = self.resolve(h)?;
+    let mut o = self.resolve(h)?;
+    if set.size.is_some() && o.kind == Kind::Reg && o.path_only {
+      o = self.reopen_for_io(h, &o)?;
+    }
     let before = self.stat_obj(h, &o)?;
     if let Some(g) = guard {
       if (before.ctime.0.clamp(0, u32::MAX as i64) as u32, before.ctime.1) != g {
@@ -562,9 +714,17 @@ impl Export {
       let st = fstat(d.fd.as_raw_fd())?;
       (if name == "." { dh.to_vec() } else { self.root_handle.clone() }, st)
     } else {
-      let _c = AsCaller::enter(cred)?;
-      let st = stat_at(d.fd.as_raw_fd(), &cname)?;
-      (self.handle_at(d.fd.as_raw_fd(), name)?, st)
+      let (fd, h, st) = {
+        let _c = AsCaller::enter(cred)?;
+        let fd = open_at(d.fd.as_raw_fd(), &cname, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+        let st = fstat(fd.as_raw_fd())?;
+        let h = self.handle_at(fd.as_raw_fd(), "")?;
+        (fd, h, st)
+      };
+      if name != ".." {
+        self.remember(&h, fd, &st);
+      }
+      (h, st)
     };
     let dst = fstat(d.fd.as_raw_fd()).ok();
     let mut out = Out::new();
@@ -635,6 +795,7 @@ impl Export {
   fn reg(&self, h: &[u8]) -> OsResult<Arc<Obj>> {
     let o = self.resolve(h)?;
     match o.kind {
+      Kind::Reg if o.path_only => self.reopen_for_io(h, &o),
       Kind::Reg => Ok(o),
       Kind::Dir => Err(OsError::new(libc::EISDIR, "is a directory")),
       Kind::Other => Err(OsError::new(libc::EINVAL, "not a regular file")),
@@ -721,7 +882,7 @@ impl Export {
   pub fn commit(&self, h: &[u8]) -> OsResult<Vec<u8>> {
     let o = self.resolve(h)?;
     let before = self.stat_obj(h, &o)?;
-    if o.kind != Kind::Other {
+    if !o.path_only {
       check(unsafe { libc::fdatasync(o.fd.as_raw_fd()) }, || "fdatasync".into())?;
     }
     let after = fstat(o.fd.as_raw_fd())?;
@@ -837,7 +998,7 @@ impl Export {
     let h = self.handle_at(fd.as_raw_fd(), "")?;
     let post = fstat(dfd).ok();
     let out = self.entry_out(&h, &st, pre, post.as_ref());
-    self.cache.insert(&h, Arc::new(Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: true }));
+    self.cache.insert(&h, Arc::new(Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: true, path_only: false }));
     Ok(out)
   }
 
@@ -858,7 +1019,9 @@ impl Export {
     };
     let h = self.handle_at(fd.as_raw_fd(), "").map_err(|e| OsError::new(e.errno, format!("handle of {name}: {}", e.context)))?;
     let post = fstat(dfd).ok();
-    Ok(self.entry_out(&h, &st, pre, post.as_ref()))
+    let out = self.entry_out(&h, &st, pre, post.as_ref());
+    self.remember(&h, fd, &st);
+    Ok(out)
   }
 
   pub fn mkdir(&self, cred: &Cred, dh: &[u8], name: &str, set: &SetAttrs) -> OsResult<Vec<u8>> {
@@ -1018,7 +1181,8 @@ impl Export {
       if cookie != 0 && unsafe { libc::lseek(raw, cookie as i64, libc::SEEK_SET) } < 0 {
         return Err(OsError::new(EBADCOOKIE, "cookie out of range"));
       }
-      let mut buf = vec![0u8; 64 * 1024];
+      // getdents64 fills the whole buffer whatever we need: size it to the page.
+      let mut buf = vec![0u8; (max * 48).clamp(4096, 64 * 1024)];
       'outer: loop {
         // SAFETY: getdents64 fills at most buf.len() bytes.
         let n = unsafe { libc::syscall(libc::SYS_getdents64, raw, buf.as_mut_ptr(), buf.len()) };

@@ -30,7 +30,29 @@ export interface DecodedHandle {
   backend: Buffer;
 }
 
+/**
+ * A bounded map of recent results: an HMAC costs microseconds and GETATTR
+ * or READDIRPLUS would pay it on every handle. Only handles this codec made
+ * or verified are ever entered, keyed by their exact bytes.
+ */
+class RecentMap<V> {
+  private map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(k: string): V | undefined {
+    return this.map.get(k);
+  }
+  set(k: string, v: V): void {
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(k, v);
+  }
+}
+
+const CACHE_ENTRIES = 65536;
+
 export class HandleCodec {
+  private readonly verified = new RecentMap<DecodedHandle>(CACHE_ENTRIES);
+  private readonly made = new RecentMap<Buffer>(CACHE_ENTRIES);
+
   constructor(private readonly secret: Buffer) {
     if (secret.length < 16) throw new Error('file handle secret is shorter than 16 bytes');
   }
@@ -40,6 +62,9 @@ export class HandleCodec {
   }
 
   encode(exportId: number, backend: Buffer): Buffer {
+    const key = `${exportId}:${backend.toString('latin1')}`;
+    const known = this.made.get(key);
+    if (known) return known;
     if (backend.length > MAX_BACKEND_HANDLE) throw new BackendError('EIO', `backend handle of ${backend.length} bytes is over ${MAX_BACKEND_HANDLE}`);
     const fh = Buffer.allocUnsafe(FH_HEADER + backend.length);
     fh[0] = FH_VERSION;
@@ -47,11 +72,16 @@ export class HandleCodec {
     fh.writeUInt32BE(exportId >>> 0, 2);
     this.mac(fh.subarray(0, 6), backend).copy(fh, 6);
     backend.copy(fh, FH_HEADER);
+    this.made.set(key, fh);
+    this.verified.set(fh.toString('latin1'), { exportId, backend: fh.subarray(FH_HEADER) });
     return fh;
   }
 
   /** Throws BackendError('EBADHANDLE') for anything this server did not make. */
   decode(fh: Buffer): DecodedHandle {
+    const key = fh.toString('latin1');
+    const known = this.verified.get(key);
+    if (known) return known;
     if (fh.length < FH_HEADER || fh[0] !== FH_VERSION || fh[1] !== fh.length - FH_HEADER) {
       throw new BackendError('EBADHANDLE', 'malformed file handle');
     }
@@ -59,7 +89,9 @@ export class HandleCodec {
     if (!timingSafeEqual(this.mac(fh.subarray(0, 6), backend), fh.subarray(6, FH_HEADER))) {
       throw new BackendError('EBADHANDLE', 'file handle fails its checksum');
     }
-    return { exportId: fh.readUInt32BE(2), backend };
+    const decoded = { exportId: fh.readUInt32BE(2), backend: Buffer.from(backend) };
+    this.verified.set(key, decoded);
+    return decoded;
   }
 }
 

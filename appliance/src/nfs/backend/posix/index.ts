@@ -4,7 +4,11 @@
  * offsets, the contract's unions, the packed result records — every call
  * is one native task on a libuv worker thread.
  *
- * Sizing: each in-flight call holds one libuv worker for its duration;
+ * Calls that cannot wait for the disk (objects in the fd cache, names in
+ * the dentry cache, data in the page cache) run at once on the event loop
+ * through the native try* methods; the rest go to a worker thread.
+ *
+ * Sizing: each in-flight async call holds one libuv worker for its duration;
  * set UV_THREADPOOL_SIZE (before the first async call of the process)
  * to the concurrency wanted, e.g. 16 for a server.
  */
@@ -38,6 +42,13 @@ export const POSIX_MAX_IO = 1 << 20;
 const STABLE: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 2 };
 const STABLE_OF: StableHow[] = ['unstable', 'data_sync', 'file_sync'];
 const NO_VERIFIER = Buffer.alloc(8);
+/**
+ * Reads and unstable writes up to this size are first tried on the event
+ * loop from/into the page cache (the native try* calls never wait for the
+ * disk): cheaper than a worker round trip. Larger copies go to a worker,
+ * where they run beside the event loop.
+ */
+const SYNC_IO_MAX = 128 * 1024;
 
 function jsSet(s: SetAttrs): JsSetAttrs {
   const out: JsSetAttrs = {};
@@ -72,7 +83,7 @@ class PosixBackend implements Backend {
   }
 
   async getattr(handle: Buffer): Promise<Attrs> {
-    return new ResultRecord(await this.ex.getattr(handle)).attrs();
+    return new ResultRecord(this.ex.tryGetattr(handle) ?? (await this.ex.getattr(handle))).attrs();
   }
 
   async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
@@ -81,11 +92,14 @@ class PosixBackend implements Backend {
   }
 
   async lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult> {
-    return entry(new ResultRecord(await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name)));
+    const rec = this.ex.tryLookup(cred.uid, cred.gid, cred.gids, dir, name) ?? (await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name));
+    return entry(new ResultRecord(rec));
   }
 
   async access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }> {
-    const rec = new ResultRecord(await this.ex.access(cred.uid, cred.gid, cred.gids, handle, mask));
+    const rec = new ResultRecord(
+      this.ex.tryAccess(cred.uid, cred.gid, cred.gids, handle, mask) ?? (await this.ex.access(cred.uid, cred.gid, cred.gids, handle, mask)),
+    );
     const granted = rec.u32();
     return { granted, attrs: rec.attrs() };
   }
@@ -100,14 +114,16 @@ class PosixBackend implements Backend {
     // The native side preads straight into this Buffer, which then goes to
     // the caller (and onto the socket) without another copy.
     const into = Buffer.allocUnsafe(Math.max(0, Math.min(count, POSIX_MAX_IO)));
-    const rec = new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into));
+    const fast = into.length <= SYNC_IO_MAX ? this.ex.tryRead(cred.uid, cred.gid, cred.gids, handle, offset, into) : null;
+    const rec = new ResultRecord(fast ?? (await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into)));
     const n = rec.u32();
     const eof = rec.u8() === 1;
     return { data: n === into.length ? into : into.subarray(0, n), eof, attrs: rec.attrs() };
   }
 
   async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
-    const rec = new ResultRecord(await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable]));
+    const fast = stable === 'unstable' && data.length <= SYNC_IO_MAX ? this.ex.tryWrite(cred.uid, cred.gid, cred.gids, handle, offset, data) : null;
+    const rec = new ResultRecord(fast ?? (await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable])));
     const count = rec.u32();
     const committed = STABLE_OF[rec.u8()] ?? 'file_sync';
     return { count, committed, file: rec.wcc() };

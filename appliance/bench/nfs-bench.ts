@@ -1,0 +1,318 @@
+/**
+ * `npm run bench:nfs`: Cairn's NFSv3 server (`cairnd nfs-serve --backend
+ * posix`) against NFS-Ganesha (FSAL_VFS, NFSv3 only) on the same directory,
+ * with the same libnfs client (nfs-bench-client.c, compiled here with gcc),
+ * and `fio` directly on the directory as the limit. A benchmark, not a test:
+ * it prints numbers and asserts nothing.
+ *
+ *   npm run bench:nfs [-- --rounds N] [--quick] [--keep]
+ *
+ * Both servers run inside a private network namespace made for the run
+ * (Ganesha also in a private mount namespace with its own rpcbind, see
+ * ganesha-ns.sh); the namespace, servers and data are removed at the end.
+ * Numbers on a shared machine swing 2–4x (FACTS.md): each round runs both
+ * servers, alternating which goes first, and the table shows medians.
+ * Needs root, nfs-ganesha(-vfs), rpcbind, fio, gcc and libnfs-dev.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+/** appliance/ (this file runs as appliance/dist/bench/nfs-bench.js). */
+const appliance = resolve(here, '..', '..');
+const benchSrc = join(appliance, 'bench');
+
+interface Sizes {
+  seqMiB: number;
+  randOps: number;
+  files: number;
+  clients: number;
+  clientMiB: number;
+  clientRandOps: number;
+}
+
+const FULL: Sizes = { seqMiB: 1024, randOps: 20000, files: 10000, clients: 8, clientMiB: 128, clientRandOps: 4000 };
+const QUICK: Sizes = { seqMiB: 256, randOps: 5000, files: 2000, clients: 8, clientMiB: 32, clientRandOps: 1000 };
+
+interface Row {
+  key: string;
+  label: string;
+  unit: string;
+}
+
+const ROWS: Row[] = [
+  { key: 'seqwrite', label: 'sequential write, 1 MiB calls', unit: 'MB/s' },
+  { key: 'seqread', label: 'sequential read, 1 MiB calls', unit: 'MB/s' },
+  { key: 'randread', label: '4 KiB random reads (QD 16)', unit: 'IOPS' },
+  { key: 'create', label: 'create+write 4 KiB+close', unit: 'files/s' },
+  { key: 'stat', label: 'GETATTR/LOOKUP (stat of a path)', unit: 'stats/s' },
+  { key: 'readdir', label: 'READDIRPLUS of the large directory', unit: 'entries/s' },
+  { key: 'seqread8', label: '8 clients: sequential read', unit: 'MB/s' },
+  { key: 'randread8', label: '8 clients: 4 KiB random reads', unit: 'IOPS' },
+];
+
+type Results = Record<string, number[]>;
+
+interface ClientResult {
+  op: string;
+  seconds: number;
+  bytes: number;
+  ops: number;
+}
+
+class Bench {
+  private readonly ns = `cairn-bench-${process.pid}`;
+  private work = '';
+  private data = '';
+  private client = '';
+  private readonly live = new Set<ChildProcess>();
+
+  constructor(private readonly sizes: Sizes) {}
+
+  async setup(): Promise<void> {
+    this.work = await mkdtemp('/var/tmp/cairn-nfs-bench-');
+    this.data = join(this.work, 'data');
+    await mkdir(this.data);
+    this.client = join(this.work, 'nfs-bench-client');
+    await run('gcc', ['-O2', '-Wall', '-o', this.client, join(benchSrc, 'nfs-bench-client.c'), '-lnfs']);
+    await run('ip', ['netns', 'add', this.ns]);
+    await run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
+  }
+
+  async cleanup(keep: boolean): Promise<void> {
+    for (const p of this.live) if (p.pid) kill(p, 'SIGKILL');
+    await run('ip', ['netns', 'del', this.ns]).catch(() => undefined);
+    if (!keep && this.work) await rm(this.work, { recursive: true, force: true });
+  }
+
+  private async clearData(): Promise<void> {
+    for (const name of await readdir(this.data)) await rm(join(this.data, name), { recursive: true, force: true });
+  }
+
+  /** Starts a process in the namespace; resolves once `ready` says so. */
+  private async start(args: string[], ready: () => Promise<boolean>, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+    const child = spawn('ip', ['netns', 'exec', this.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+    this.live.add(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+    child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    child.once('exit', () => this.live.delete(child));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${args[0]} exited at start: ${out}`);
+      if (await ready()) return child;
+      if (Date.now() > deadline) {
+        await this.stop(child, exited);
+        throw new Error(`${args[0]} did not start within 30 s: ${out}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private async stop(child: ChildProcess, exited?: Promise<void>): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const done = exited ?? new Promise<void>((res) => child.once('exit', () => res()));
+    kill(child, 'SIGTERM');
+    const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
+    await done;
+    clearTimeout(timer);
+  }
+
+  /** True once a TCP port answers inside the namespace. */
+  private async listening(port: number): Promise<boolean> {
+    try {
+      await run('ip', ['netns', 'exec', this.ns, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeout: 5000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async client1(url: string, args: string[]): Promise<ClientResult> {
+    const { stdout } = await run('ip', ['netns', 'exec', this.ns, this.client, url, ...args], { timeout: 600_000, maxBuffer: 1 << 20 });
+    const line = stdout.trim().split('\n').at(-1) ?? '';
+    if (!line.startsWith('{')) throw new Error(`client ${args.join(' ')}: ${stdout}`);
+    return JSON.parse(line) as ClientResult;
+  }
+
+  /** Every workload against one server; returns rates by row key. */
+  private async workloads(url: string, root: string): Promise<Record<string, number>> {
+    const s = this.sizes;
+    const big = `${root}/big`;
+    const dir = `${root}/many`;
+    const r: Record<string, number> = {};
+    // Warm-up, untimed: servers run for months; the first calls of a fresh
+    // process (JIT, caches) are not what this table is about.
+    await this.client1(url, ['seqwrite', `${root}/warm`, '16', '8']);
+    await this.client1(url, ['seqread', `${root}/warm`, '16', '8']);
+    await this.client1(url, ['randread', `${root}/warm`, '16', '500', '16']);
+    await this.client1(url, ['create', `${root}/warmdir`, '300', '16']);
+    await this.client1(url, ['stat', `${root}/warmdir`, '300', '16']);
+    await this.client1(url, ['readdir', `${root}/warmdir`]);
+    const w = await this.client1(url, ['seqwrite', big, String(s.seqMiB), '8']);
+    r.seqwrite = w.bytes / w.seconds / 1e6;
+    const rd = await this.client1(url, ['seqread', big, String(s.seqMiB), '8']);
+    r.seqread = rd.bytes / rd.seconds / 1e6;
+    const rr = await this.client1(url, ['randread', big, String(s.seqMiB), String(s.randOps), '16']);
+    r.randread = rr.ops / rr.seconds;
+    const c = await this.client1(url, ['create', dir, String(s.files), '16']);
+    r.create = c.ops / c.seconds;
+    const st = await this.client1(url, ['stat', dir, String(s.files), '16']);
+    r.stat = st.ops / st.seconds;
+    const ls = await this.client1(url, ['readdir', dir]);
+    r.readdir = ls.ops / ls.seconds;
+    const n = s.clients;
+    const t0 = performance.now();
+    const seq = await Promise.all(
+      Array.from({ length: n }, (_, i) => this.client1(url, ['seqread', big, String(s.clientMiB), '4', String((i * s.clientMiB) % s.seqMiB)])),
+    );
+    r.seqread8 = seq.reduce((a, x) => a + x.bytes, 0) / ((performance.now() - t0) / 1000) / 1e6;
+    const t1 = performance.now();
+    const rnd = await Promise.all(Array.from({ length: n }, () => this.client1(url, ['randread', big, String(s.seqMiB), String(s.clientRandOps), '4'])));
+    r.randread8 = rnd.reduce((a, x) => a + x.ops, 0) / ((performance.now() - t1) / 1000);
+    return r;
+  }
+
+  async ganesha(): Promise<Record<string, number>> {
+    await this.clearData();
+    const conf = join(this.work, 'ganesha.conf');
+    await writeFile(
+      conf,
+      `NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
+NFSV4 { Graceless = true; }
+EXPORT {
+  Export_Id = 1; Path = "${this.data}"; Pseudo = "/export"; Protocols = 3; Transports = TCP;
+  Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
+  FSAL { Name = VFS; }
+}
+LOG { Default_Log_Level = WARN; }
+`,
+    );
+    const child = await this.start(
+      ['unshare', '-m', '--propagation', 'private', 'bash', join(benchSrc, 'ganesha-ns.sh'), conf, join(this.work, 'ganesha.log')],
+      () => this.listening(2049),
+    );
+    try {
+      // FACTS.md: Ganesha's NFSv3 MOUNT path is the export's Path.
+      return await this.workloads(`nfs://127.0.0.1${this.data}?version=3&nfsport=2049&mountport=20048`, '');
+    } finally {
+      await this.stop(child);
+    }
+  }
+
+  async cairn(): Promise<Record<string, number>> {
+    await this.clearData();
+    const bin = join(appliance, 'bin', 'cairnd.js');
+    const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '8' };
+    const args = ['node', bin, 'nfs-serve', '--dir', this.data, '--port', '3049', '--host', '127.0.0.1', '--backend', 'posix', '--log-level', 'warn'];
+    const child = await this.start(args, () => this.listening(3049), env);
+    try {
+      return await this.workloads('nfs://127.0.0.1/export?version=3&nfsport=3049&mountport=3049', '');
+    } finally {
+      await this.stop(child);
+    }
+  }
+
+  /** fio straight on the directory: the limit for the data workloads. */
+  async fio(): Promise<Record<string, number>> {
+    await this.clearData();
+    const s = this.sizes;
+    const file = join(this.data, 'fio.dat');
+    const fio = async (extra: string[]): Promise<{ bw: number; iops: number }> => {
+      const { stdout } = await run(
+        'fio',
+        ['--name=limit', `--filename=${file}`, '--ioengine=psync', '--output-format=json', `--size=${s.seqMiB}M`, ...extra],
+        { maxBuffer: 16 << 20, timeout: 600_000 },
+      );
+      const job = (JSON.parse(stdout) as { jobs: { read: { bw_bytes: number; iops: number }; write: { bw_bytes: number; iops: number } }[] }).jobs[0]!;
+      const side = job.write.bw_bytes > 0 ? job.write : job.read;
+      return { bw: side.bw_bytes / 1e6, iops: side.iops };
+    };
+    const r: Record<string, number> = {};
+    r.seqwrite = (await fio(['--rw=write', '--bs=1M', '--end_fsync=1'])).bw;
+    r.seqread = (await fio(['--rw=read', '--bs=1M'])).bw;
+    r.randread = (await fio(['--rw=randread', '--bs=4k', `--number_ios=${s.randOps}`])).iops;
+    const n = s.clients;
+    r.seqread8 = (await fio(['--rw=read', '--bs=1M', `--numjobs=${n}`, '--group_reporting', `--io_size=${s.clientMiB}M`, `--offset_increment=${Math.floor(s.seqMiB / n)}M`, `--size=${Math.floor(s.seqMiB / n)}M`])).bw;
+    r.randread8 = (await fio(['--rw=randread', '--bs=4k', `--numjobs=${n}`, '--group_reporting', `--number_ios=${s.clientRandOps}`])).iops;
+    return r;
+  }
+}
+
+function kill(child: ChildProcess, sig: NodeJS.Signals): void {
+  // The child leads its own process group (detached): signal the group,
+  // which holds exactly what this benchmark started.
+  try {
+    process.kill(-child.pid!, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  return x >= 100 ? Math.round(x).toString() : x.toFixed(1);
+}
+
+function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
+  const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit'];
+  const lines = ROWS.map((r) => {
+    const c = median(cairn[r.key] ?? []);
+    const g = median(ganesha[r.key] ?? []);
+    const l = median(limit[r.key] ?? []);
+    return [r.label, r.unit, fmt(c), fmt(g), `${(c / g).toFixed(2)}x`, fmt(l), Number.isFinite(l) ? `${(c / l).toFixed(2)}x` : '—'];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [
+    `medians of ${rounds} rounds (alternating order); higher is better everywhere`,
+    row(head),
+    row(widths.map((w) => '-'.repeat(w))),
+    ...lines.map(row),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, keep: { type: 'boolean' } } });
+  if (process.getuid?.() !== 0) throw new Error('the NFS benchmark needs root (network namespaces, open_by_handle_at)');
+  const rounds = Number(values.rounds ?? 3);
+  const sizes = values.quick ? QUICK : FULL;
+  const bench = new Bench(sizes);
+  const onSignal = () => void bench.cleanup(false).finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const results = { cairn: {} as Results, ganesha: {} as Results, limit: {} as Results };
+  const add = (into: Results, r: Record<string, number>) => {
+    for (const [k, v] of Object.entries(r)) (into[k] ??= []).push(v);
+  };
+  try {
+    await bench.setup();
+    for (let i = 0; i < rounds; i++) {
+      const order = i % 2 === 0 ? (['ganesha', 'cairn'] as const) : (['cairn', 'ganesha'] as const);
+      for (const who of order) {
+        process.stderr.write(`round ${i + 1}/${rounds}: ${who}…\n`);
+        const r = who === 'cairn' ? await bench.cairn() : await bench.ganesha();
+        process.stderr.write(`  ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)])))}\n`);
+        add(results[who], r);
+      }
+      process.stderr.write(`round ${i + 1}/${rounds}: fio…\n`);
+      add(results.limit, await bench.fio());
+    }
+  } finally {
+    await bench.cleanup(values.keep ?? false);
+  }
+  process.stdout.write(`${table(results.cairn, results.ganesha, results.limit, rounds)}\n`);
+}
+
+await main();
