@@ -64,6 +64,7 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('form', { name: 'Storage pool' }).waitFor();
   assert.match(await page.getByRole('form', { name: 'Storage pool' }).innerText(), /unreplicated/);
+  await page.getByText(/No unused disks were found|Unused disks:|build a replicated pool from these disks|No disks to offer/).waitFor();
   await b.shot('02-setup-pool');
   await page.getByRole('button', { name: 'Use the local pool' }).click();
 
