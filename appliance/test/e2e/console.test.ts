@@ -6,7 +6,8 @@
  * schema error first) and see it listed with its mount command and UNC
  * path, edit it with a bad CIDR and see the API's field error beside the
  * field, roll the creation back from History, a narrow screen, a read-only
- * user made in the console, sign out. Screenshots of every page go to
+ * user made in the console, an API token made in the console scraping
+ * /metrics until it is revoked, sign out. Screenshots of every page go to
  * test-artifacts/console/.
  *
  * Not here yet: checking the share over SMB (smbclient) and NFS (nfs-ls) —
@@ -185,6 +186,22 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
     await page.waitForLoadState('networkidle');
     await b.shot(shot);
   }
+
+  // --- An API token made in the console works for /metrics, then is revoked ---
+  await page.getByRole('link', { name: 'API tokens', exact: true }).click();
+  const newToken = page.getByRole('form', { name: 'New token' });
+  await newToken.getByLabel('Name').fill('monitoring');
+  await newToken.getByRole('button', { name: 'Create token' }).click();
+  const secret = (await page.getByLabel('New API token', { exact: true }).innerText()).trim();
+  assert.match(secret, /^\S{20,}$/);
+  const scrape = await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(scrape.status, 200);
+  assert.match(await scrape.text(), /cairn_state_revision/);
+  await b.shot('11-tokens-created');
+  await page.getByRole('button', { name: 'Revoke token monitoring' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+  await page.getByRole('button', { name: 'Revoke token monitoring' }).waitFor({ state: 'detached' });
+  assert.equal((await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${secret}` } })).status, 401);
 
   // --- Roll the share's creation back from History ---------------------------
   await page.getByRole('link', { name: 'History', exact: true }).click();
