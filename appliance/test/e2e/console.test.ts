@@ -5,7 +5,8 @@
  * configuration as a task with progress, create a share (a client-side
  * schema error first) and see it listed with its mount command and UNC
  * path, edit it with a bad CIDR and see the API's field error beside the
- * field, roll the creation back from History, a narrow screen, a read-only
+ * field, settings with a refused and a saved workgroup, roll the creation
+ * back from History, a narrow screen, a read-only
  * user made in the console, an API token made in the console scraping
  * /metrics until it is revoked, sign out. Screenshots of every page go to
  * test-artifacts/console/.
@@ -186,6 +187,16 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
     await page.waitForLoadState('networkidle');
     await b.shot(shot);
   }
+
+  // --- Settings: a bad workgroup is refused beside its field, a good one saved --
+  await page.getByRole('link', { name: 'Settings', exact: true }).click();
+  await page.getByLabel('SMB workgroup').fill('not a workgroup!');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.locator('[data-field="smb.workgroup"]').waitFor();
+  await page.getByLabel('SMB workgroup').fill('OFFICE');
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  assert.equal((await api<{ smb: { workgroup: string } }>('/api/v1/settings')).body.smb.workgroup, 'OFFICE');
 
   // --- An API token made in the console works for /metrics, then is revoked ---
   await page.getByRole('link', { name: 'API tokens', exact: true }).click();
