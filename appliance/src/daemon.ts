@@ -30,7 +30,7 @@ import { initialState } from './state/schema.js';
 import { StateStore, StoreError } from './state/store.js';
 import { StateValidationError } from './state/validate.js';
 import { Audit } from './system/audit.js';
-import { listDisks } from './system/disks.js';
+import { listBlockDevices as listDisks } from './pool/gluster/disks.js';
 import { SystemDriver } from './system/driver.js';
 import { Health } from './system/health.js';
 import { metrics as sharedMetrics, type Metrics } from './system/metrics.js';
@@ -58,7 +58,11 @@ export interface DriverDeps {
   tasks: Tasks;
 }
 
+const FIRST_RECONCILE_WAIT_MS = 60_000;
+
 export interface DaemonHooks {
+  /** How long READY waits for the first reconcile (default 60 s). */
+  firstReconcileWaitMs?: number;
   /** Extra drivers, run after pool/local and before system, in this order. */
   drivers?: (deps: DriverDeps) => Driver[];
   metrics?: Metrics;
@@ -159,12 +163,26 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       { setupUrl: `${url}/`, setupTokenFile: setup.file },
       `first boot: no admin yet. Open ${url}/ and set the admin password with the setup token ${setup.value} (also in ${setup.file})`,
     );
+    // A person at a terminal (npm start) gets it in plain words too.
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\n  Cairn first boot: open ${url}/\n  setup token: ${setup.value}\n  (also in ${setup.file})\n\n`);
+    }
   }
-  // READY after the first reconcile: the API answers meanwhile, systemd waits.
-  await reconciler.trigger();
+  // READY after the first reconcile: the API answers meanwhile, systemd
+  // waits. Bounded, so a hung component cannot keep the daemon from ever
+  // being READY (systemd's start timeout would kill it): after
+  // FIRST_RECONCILE_WAIT_MS it goes READY and the pass finishes later.
+  systemd.status(`serving API on :${port}; first reconcile running`);
+  let waitTimer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    reconciler.trigger().then(() => true),
+    new Promise<false>((r) => (waitTimer = setTimeout(() => r(false), hooks.firstReconcileWaitMs ?? FIRST_RECONCILE_WAIT_MS))),
+  ]);
+  clearTimeout(waitTimer);
   const st = reconciler.status();
-  log.info({ revision: st.appliedRevision, problems: st.problems.length }, 'first reconcile done');
-  systemd.ready(st.drivers.find((d) => d.name === 'system')?.summary ?? `serving API on :${port}`);
+  if (finished) log.info({ revision: st.appliedRevision, problems: st.problems.length }, 'first reconcile done');
+  else log.warn({ waitedMs: hooks.firstReconcileWaitMs ?? FIRST_RECONCILE_WAIT_MS }, 'first reconcile still running: READY anyway');
+  systemd.ready(finished ? (st.drivers.find((d) => d.name === 'system')?.summary ?? `serving API on :${port}`) : `serving API on :${port}; first reconcile still running`);
   const watchdogMs = systemd.startWatchdog();
   if (watchdogMs) log.info({ everyMs: watchdogMs }, 'systemd watchdog on');
 

@@ -103,7 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: VERSION,
         description:
           'Manage pools, shares (NFS and SMB), users and settings of a Cairn appliance. Errors: `{error: {code, message, fields}}`. ' +
-          'Console sessions use cookies plus the X-CSRF-Token header on unsafe methods; scripts use `Authorization: Bearer cairn_…` tokens.',
+          'Console sessions use cookies plus the X-CSRF-Token header on unsafe methods; scripts use `Authorization: Bearer cairn_…` tokens. ' +
+          'Every change answers with the new state revision in the `Cairn-Revision` header; send `If-Match: "<revision>"` to have a change refused (409 conflict) when the state moved on meanwhile.',
       },
       components: {
         securitySchemes: {

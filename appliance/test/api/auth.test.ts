@@ -138,3 +138,24 @@ test('API tokens: create (shown once), list without secrets, use, revoke; a read
   const viewerTok = await api.ctx.tokens.create({ name: 'sneaky', role: 'admin', createdBy: 'viewer' });
   assert.equal((await api.as(viewerTok.token, { method: 'POST', url: '/api/v1/shares', payload: { name: 'x' } })).statusCode, 403);
 });
+
+test('a read-only user changes its own password with the current one; other sessions end', async (t) => {
+  const api = await buildTestApi(t);
+  const a = cookiesOf(await api.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { username: 'viewer', password: VIEWER_PASSWORD } }));
+  const b = cookiesOf(await api.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { username: 'viewer', password: VIEWER_PASSWORD } }));
+  const url = '/api/v1/sessions/me/password';
+  const headers = { cookie: a.header, 'x-csrf-token': a.map.cairn_csrf! };
+  const wrong = await api.app.inject({ method: 'POST', url, headers, payload: { currentPassword: 'nope', newPassword: 'viewer-new-password' } });
+  assert.equal(wrong.statusCode, 401);
+  assert.deepEqual(wrong.json().error.fields, [{ path: 'currentPassword', message: 'is wrong' }]);
+  const short = await api.app.inject({ method: 'POST', url, headers, payload: { currentPassword: VIEWER_PASSWORD, newPassword: 'x' } });
+  assert.equal(short.statusCode, 400);
+  const ok = await api.app.inject({ method: 'POST', url, headers, payload: { currentPassword: VIEWER_PASSWORD, newPassword: 'viewer-new-password' } });
+  assert.equal(ok.statusCode, 200, ok.body);
+  const fresh = cookiesOf(ok);
+  assert.equal((await api.app.inject({ method: 'GET', url: '/api/v1/sessions/me', headers: { cookie: fresh.header } })).statusCode, 200);
+  assert.equal((await api.app.inject({ method: 'GET', url: '/api/v1/sessions/me', headers: { cookie: b.header } })).statusCode, 401, 'the other session ended');
+  const login = await api.app.inject({ method: 'POST', url: '/api/v1/sessions', payload: { username: 'viewer', password: 'viewer-new-password' } });
+  assert.equal(login.statusCode, 200);
+  assert.equal((await api.reader({ method: 'POST', url, payload: { currentPassword: 'x', newPassword: 'long-enough-1' } })).statusCode, 403, 'tokens have no password');
+});

@@ -37,6 +37,18 @@ test('shares: create with defaults, read, list, patch (merge), delete', async (t
   assert.equal((await api.admin({ method: 'DELETE', url: '/api/v1/shares/vmstore' })).json().error.code, 'not_found');
 });
 
+test('shares: If-Match with a stale revision is refused with 409 conflict', async (t) => {
+  const api = await buildTestApi(t);
+  const list = (await api.reader({ method: 'GET', url: '/api/v1/shares' })).json();
+  const ok = await api.admin({ method: 'POST', url: '/api/v1/shares', payload: { name: 'a' }, headers: { 'if-match': `"${list.revision}"` } });
+  assert.equal(ok.statusCode, 201);
+  const stale = await api.admin({ method: 'POST', url: '/api/v1/shares', payload: { name: 'b' }, headers: { 'if-match': `"${list.revision}"` } });
+  assert.equal(stale.statusCode, 409);
+  assert.equal(stale.json().error.code, 'conflict');
+  assert.equal((await api.admin({ method: 'DELETE', url: '/api/v1/shares/a', headers: { 'if-match': 'yesterday' } })).statusCode, 400);
+  assert.equal((await api.admin({ method: 'DELETE', url: '/api/v1/shares/a', headers: { 'if-match': ok.headers['cairn-revision'] as string } })).statusCode, 204);
+});
+
 test('shares: bad input is refused with every field path, and nothing changes', async (t) => {
   const api = await buildTestApi(t);
   const rev = api.ctx.store.revision;

@@ -21,6 +21,9 @@ test('pools: list with capacity, create local and gluster, refuse bad and in-use
   const odd = await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'odd', kind: 'gluster', replica: 3, bricks: [{ host: 'a', path: '/b' }] } });
   assert.equal(odd.statusCode, 400);
   assert.deepEqual(odd.json().error.fields.map((f: { path: string }) => f.path), ['pools.3.bricks']);
+  const nested = await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'nested', kind: 'local', path: '/srv/scratch/inner' } });
+  assert.equal(nested.statusCode, 400);
+  assert.match(nested.json().error.fields[0].message, /overlaps/);
   const shape = await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'Bad Id', kind: 'zfs' } });
   assert.equal(shape.statusCode, 400);
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'tank', kind: 'local', path: '/x' } })).statusCode, 409);
@@ -112,7 +115,7 @@ test('status, reconcile task with progress, tasks list/cancel, disks', async (t)
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/tasks/nope/cancel' })).statusCode, 404);
 
   const disks = (await api.reader({ method: 'GET', url: '/api/v1/disks' })).json();
-  assert.equal(disks.items[0].path, '/dev/vdb');
+  assert.deepEqual(disks.items.map((d: { path: string }) => d.path), ['/dev/vdb'], 'disks and loops only');
 });
 
 test('a reconcile request without a reconciler says the component is unavailable', async (t) => {

@@ -67,6 +67,12 @@ async function main(): Promise<void> {
       }
     })();
 
+    /** CPU seconds cairnd has used (utime + stime from /proc/PID/stat): load-independent cost. */
+    const cpu = async () => {
+      const f = (await readFile(`/proc/${d.proc.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    };
+    const cpuBefore = await cpu();
     const reads = ['/api/v1/shares', '/api/v1/pools', '/api/v1/users', '/api/v1/status', '/api/v1/shares/share7', '/api/v1/health', '/api/v1/settings'];
     const result = await autocannon({
       url: d.url,
@@ -77,12 +83,15 @@ async function main(): Promise<void> {
     });
     stop = true;
     await changes;
+    const cpuUsed = (await cpu()) - cpuBefore;
+    const served = result.requests.total + changeMs.length;
 
     const sorted = [...changeMs].sort((a, b) => a - b);
     const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
     const lines = [
       `cairn API benchmark: ${connections} connections on ${reads.length} read routes for ${seconds} s, plus share changes every ${changeEveryMs} ms`,
       `reads:   ${Math.round(result.requests.average)} req/s   p50 ${result.latency.p50} ms   p99 ${result.latency.p99} ms   max ${result.latency.max} ms   non-2xx ${result.non2xx}   errors ${result.errors}`,
+      `cairnd CPU: ${cpuUsed.toFixed(1)} s for ${served} requests = ${((cpuUsed * 1000) / served).toFixed(2)} ms CPU per request (load average now ${(await import('node:os')).loadavg()[0]!.toFixed(1)} on ${(await import('node:os')).cpus().length} cores)`,
       `changes: ${(changeMs.length / seconds).toFixed(1)} /s   p50 ${pct(50).toFixed(1)} ms   p99 ${pct(99).toFixed(1)} ms   failed ${changeErrors}   (create/delete + patch, each a fsynced revision)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -65,6 +65,9 @@ test('first boot → setup → token → cairnctl shares/status/history/rollback
   assert.match(r.stdout, /pool\/local\s+yes\s+0/);
   r = await ctl('pools');
   assert.match(r.stdout, /local\s+local\s+unreplicated\s+[\d.]+ GiB/);
+  const disks = await fetch(`${d.url}/api/v1/disks`, { headers: { authorization: `Bearer ${apiToken}` } });
+  assert.equal(disks.status, 200, 'real lsblk listing');
+  assert.ok(Array.isArray(((await disks.json()) as { items: unknown[] }).items));
   r = await ctl('users');
   assert.match(r.stdout, /admin\s+1000\s+admin\s+yes/);
   r = await ctl('--json', 'history', '--limit', '3');
