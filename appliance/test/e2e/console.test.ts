@@ -7,7 +7,8 @@
  * path, edit it with a bad CIDR and see the API's field error beside the
  * field, settings with a refused and a saved workgroup, roll the creation
  * back from History, a narrow screen, a read-only
- * user made in the console, an API token made in the console scraping
+ * user made in the console who changes their own password, an API token
+ * made in the console scraping
  * /metrics until it is revoked, sign out. Screenshots of every page go to
  * test-artifacts/console/.
  *
@@ -283,6 +284,23 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   assert.equal(await page.getByRole('link', { name: 'New share' }).count(), 0);
   assert.equal(await page.getByRole('link', { name: 'Edit vmstore' }).count(), 0);
   await b.shot('17-read-only-shares');
+  // Any role changes its own password; a wrong current one is a field error, not a sign-out.
+  await page.getByRole('link', { name: 'Your account: viewer' }).click();
+  await page.getByLabel('Current password').fill('not it at all');
+  await page.getByLabel('New password', { exact: true }).fill(`${PASSWORD} 2`);
+  await page.getByLabel('New password again').fill(`${PASSWORD} 2`);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('[data-field="currentPassword"]').waitFor();
+  await page.getByLabel('Current password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('status').filter({ hasText: 'Password changed.' }).waitFor();
+  await b.shot('18-account');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor();
+  await page.getByLabel('User name').fill('viewer');
+  await page.getByLabel('Password').fill(`${PASSWORD} 2`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in to Cairn' }).waitFor();
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
