@@ -110,7 +110,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   health.register('api', () => ({ status: 'ok' }));
   health.register('reconcile', () => {
     const st = reconciler.status();
-    if (st.appliedRevision === null) return { status: 'degraded', detail: 'first reconcile not finished' };
+    // Starting is not degraded: the first pass is still bringing components up.
+    if (st.appliedRevision === null) return { status: 'ok', detail: 'first reconcile running' };
     const failed = st.drivers.filter((d) => !d.ok);
     if (failed.length) return { status: 'degraded', detail: `driver ${failed.map((d) => d.name).join(', ')} failing: ${failed[0]!.error}` };
     if (st.problems.length) return { status: 'degraded', detail: `${st.problems.length} problem(s): ${st.problems[0]!.objectKind} ${st.problems[0]!.objectId}: ${st.problems[0]!.message}` };
@@ -194,6 +195,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       systemd.stopWatchdog();
       await app.close();
       await reconciler.stop();
+      for (const d of extra.reverse()) {
+        await d.close?.().catch((err: unknown) => log.error({ err, driver: d.name }, 'driver did not stop cleanly'));
+      }
       await tasks.close();
       await audit.flush();
       log.info('cairnd stopped');

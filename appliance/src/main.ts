@@ -5,7 +5,9 @@
 import { DAEMON_USAGE, parseDaemonArgs } from './cli/args.js';
 import { UsageError, EXIT } from './cli/errors.js';
 import { openApiDocument, startDaemon } from './daemon.js';
+import { NfsDriver } from './nfs/driver.js';
 import { nfsServe } from './nfs/serve-command.js';
+import { SmbDriver } from './smb/driver.js';
 import { VERSION } from './version.js';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -58,7 +60,12 @@ async function runDaemon(argv: string[]): Promise<number> {
   const handler = (signal: NodeJS.Signals) => onSignal(signal);
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
-  const daemon = await startDaemon(opts);
+  const daemon = await startDaemon(opts, undefined, {
+    drivers: ({ dataDir, log }) => [
+      new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),
+      new SmbDriver({ dataDir, log: log.child({ component: 'smb' }), port: opts.smbPort }),
+    ],
+  });
   return new Promise<number>((resolve) => {
     onSignal = (signal) => {
       daemon.close(signal).then(

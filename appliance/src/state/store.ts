@@ -126,13 +126,18 @@ export class StateStore extends EventEmitter<StoreEvents> {
     });
   }
 
-  /** Commits the document of revision `rev` (migrated to the current schema) as a new revision. */
-  rollback(rev: number, who: string): Promise<Revision> {
+  /**
+   * Commits the document of revision `rev` (migrated to the current schema)
+   * as a new revision; `guard` may refuse it (throw) after validation.
+   */
+  rollback(rev: number, who: string, guard?: (next: State) => void): Promise<Revision> {
     return this.serial(async () => {
       const old = await this.readRevision(rev);
       if (!old) throw new StoreError(`revision ${rev} does not exist (or was pruned)`, 'not_found');
       const { doc } = migrate(old.state);
-      return this.commit(who, `rollback to revision ${rev}`, doc as State, true);
+      validateState(doc);
+      guard?.(doc);
+      return this.commit(who, `rollback to revision ${rev}`, doc, true);
     });
   }
 

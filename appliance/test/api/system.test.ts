@@ -86,6 +86,9 @@ test('state: document without secrets, history with diffs, one revision, rollbac
   assert.equal(rb.json().message, `rollback to revision ${before}`);
   assert.deepEqual(api.ctx.store.state.shares.map((s) => s.name), ['a']);
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/state/rollback', payload: { revision: 999 } })).statusCode, 404);
+  const lockout = await api.admin({ method: 'POST', url: '/api/v1/state/rollback', payload: { revision: 1 } });
+  assert.equal(lockout.statusCode, 409, 'revision 1 has no admin');
+  assert.equal(lockout.json().error.code, 'last_admin');
   assert.equal((await api.admin({ method: 'POST', url: '/api/v1/state/rollback', payload: { revision: 'x' } })).statusCode, 400);
 });
 
@@ -135,4 +138,6 @@ test('metrics: API latency recorded per route; driver metrics exposed', async (t
   assert.match(body, /cairn_nfs_ops_total\{proc="READ",export="vm"\} 3/);
   assert.match(body, /cairn_heal_pending_entries\{pool="tank",brick="a:\/b"\} 7/);
   assert.match(body, /cairn_state_revision \d+/);
+  assert.match(body, /cairn_pool_capacity_bytes\{pool="local"\} 1000/);
+  assert.match(body, /cairn_pool_used_bytes\{pool="local"\} 400/);
 });

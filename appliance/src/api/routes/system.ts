@@ -138,6 +138,15 @@ export function metricsRoute(ctx: ApiContext): FastifyPluginAsync {
       },
       async (_req, reply) => {
         ctx.metrics.stateRevision.set(ctx.store.revision);
+        // Capacity is read at scrape time, so it is never older than the scrape.
+        await Promise.all(
+          ctx.store.state.pools.map(async (p) => {
+            const c = await ctx.poolCapacity?.(p.id).catch(() => undefined);
+            if (!c) return;
+            ctx.metrics.poolCapacityBytes.set({ pool: p.id }, c.totalBytes);
+            ctx.metrics.poolUsedBytes.set({ pool: p.id }, c.usedBytes);
+          }),
+        );
         return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
       },
     );
