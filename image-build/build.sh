@@ -8,6 +8,9 @@
 # mkfs.ext4, qemu-img, systemd-boot-efi (all in packages.txt, scope dev).
 # Nothing is mounted: the disk is put together with offsets.
 set -euo pipefail
+# The whole script is one block: bash reads it completely before running
+# it, so editing build.sh while a build runs cannot derail that build.
+{
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 MANIFEST=$HERE/manifest
@@ -82,6 +85,8 @@ ROOTFS=$WORK/rootfs
 # --- steps ----------------------------------------------------------------
 step_bootstrap() {
   local key tarball
+  # The key covers the manifest's inputs; bump cache-format when the
+  # mmdebstrap options below change.
   key=$( {
     echo "cache-format 1"
     mmdebstrap --version
@@ -145,7 +150,7 @@ step_cairn() {
 
   local dst=$ROOTFS/opt/cairn
   mkdir -p "$dst/appliance/dist" "$dst/native" "$dst/web-ui"
-  cp "$REPO/package.json" "$REPO/package-lock.json" "$dst/"
+  cp "$REPO/package.json" "$REPO/package-lock.json" "$REPO/README.md" "$dst/"
   cp "$REPO/appliance/package.json" "$dst/appliance/"
   cp -a "$REPO/appliance/bin" "$dst/appliance/"
   cp -a "$REPO/appliance/dist/src" "$dst/appliance/dist/"
@@ -203,7 +208,8 @@ step_configure() {
 }
 
 step_record() {
-  local f=$ROOTFS/usr/share/cairn/manifest.txt
+  local f=$ROOTFS/usr/share/cairn/manifest.txt pkgs
+  pkgs=$(dpkg-query --admindir="$ROOTFS/var/lib/dpkg" -W -f='${Package}\t${Version}\t${Architecture}\n' | sort)
   mkdir -p "$(dirname "$f")"
   {
     echo "# Cairn appliance image"
@@ -215,10 +221,10 @@ step_record() {
     echo "node        $NODE_VERSION sha256:$NODE_SHA"
     echo "kernel      $KERNEL_VERSION"
     echo "# installed Debian packages: name version architecture"
-    dpkg-query --admindir="$ROOTFS/var/lib/dpkg" -W -f='${Package}\t${Version}\t${Architecture}\n' | sort
+    echo "$pkgs"
   } >"$f"
   cp "$f" "$OUT/manifest.txt"
-  log "record: $(grep -vc '^#\|^[a-z]* \{2,\}' "$f") packages listed in /usr/share/cairn/manifest.txt"
+  log "record: $(wc -l <<<"$pkgs") Debian packages listed in /usr/share/cairn/manifest.txt"
 }
 
 # size string (256M, 2G) -> MiB
@@ -263,6 +269,10 @@ EOF
     "${root_uuid,,}" "$CMDLINE" >"$WORK/cairn.conf"
   mcopy -i "$at" "$WORK/loader.conf" ::/loader/loader.conf
   mcopy -i "$at" "$WORK/cairn.conf" ::/loader/entries/cairn.conf
+  # The same kernel, initramfs and root beside the disk, for QEMU's direct
+  # kernel boot (the quick boot test).
+  cp "$WORK/vmlinuz" "$WORK/initrd.img" "$OUT/"
+  echo "root=PARTUUID=${root_uuid,,} $CMDLINE" >"$OUT/cmdline"
 
   # Root and data: ext4 written straight into the partitions.
   nice mkfs.ext4 -q -F -L cairn-root -d "$ROOTFS" -E offset=$(( root_start * 512 )) "$img.tmp" $(( root_size / 2 ))k
@@ -299,3 +309,5 @@ for s in "${STEPS[@]}"; do
   log "step $s done in $(( $(date +%s) - t ))s"
 done
 log "built $OUT/disk.raw ($(du -h --apparent-size "$OUT/disk.raw" | cut -f1) raw, $(du -h "$OUT/disk.raw" | cut -f1) allocated) and $OUT/disk.qcow2 ($(du -h "$OUT/disk.qcow2" | cut -f1))"
+exit 0
+}

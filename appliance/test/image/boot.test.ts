@@ -1,163 +1,24 @@
 /**
- * Boot test of the appliance image: QEMU with software emulation (no KVM
- * here), 2 vCPUs, 2 GiB, OVMF firmware, the built disk.qcow2 behind a
- * throwaway overlay. User-mode networking with `restrict=on` (the guest
- * reaches nothing outside) and forwards from random 127.0.0.1 ports to the
- * guest's services. Every check is one function of the running guest.
+ * The full boot test of the appliance image: firmware (OVMF) → systemd-boot
+ * → the image's kernel → systemd → first boot → glusterd, rpcbind → cairnd.
+ * Every check is one function of the running guest (qemu.ts: QEMU with
+ * software emulation, forwards from random 127.0.0.1 ports).
  *
- * The image comes from CAIRN_IMAGE (a disk.qcow2) or is built with
- * image-build/build.sh into image-build/out (quick when its bootstrap is
- * cached). CAIRN_IMAGE_TEST=skip leaves the test out.
+ * It takes 3–8 minutes on a 2-core machine without KVM, too long for
+ * `npm test`, which runs the quick test (quick.test.ts) instead. Run it with
+ *   CAIRN_IMAGE_TEST=full node --test appliance/dist/test/image/boot.test.js
+ * (as root; it builds the image first, or uses CAIRN_IMAGE_OUT=DIR).
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runToExit } from '../helpers/cairnd.js';
+import { bootImage, buildImage, BUILD_TIMEOUT_MS, getJson, whySkip, type Guest } from './qemu.js';
 
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
-const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
-const QEMU = '/usr/bin/qemu-system-x86_64';
-/** From power-on to cairnd's greeting; a TCG boot takes about a minute when the machine is quiet. */
-const BOOT_TIMEOUT_MS = 420_000;
-const BUILD_TIMEOUT_MS = 900_000;
+/** From power-on to cairnd's greeting: about 2.5 min on a quiet machine, much more on a busy one. */
+const BOOT_TIMEOUT_MS = 900_000;
 
-interface Guest {
-  /** Host ports on 127.0.0.1 forwarded to the guest's ports. */
-  ports: { http: number; nfs: number; smb: number };
-  /** Everything the guest wrote on its serial console so far. */
-  serial(): string;
-  /** Resolves with the first match of `re` on the serial console. */
-  waitSerial(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
-  bootedAt: number;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-function whySkip(): string | false {
-  if (process.env.CAIRN_IMAGE_TEST === 'skip') return 'CAIRN_IMAGE_TEST=skip';
-  if (process.getuid?.() !== 0) return 'building the image needs root';
-  return false;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  srv.close();
-  assert.ok(addr && typeof addr === 'object');
-  return addr.port;
-}
-
-/** The image under test: CAIRN_IMAGE, or a fresh build (its log goes to test-artifacts/). */
-async function image(): Promise<string> {
-  if (process.env.CAIRN_IMAGE) return process.env.CAIRN_IMAGE;
-  const out = join(REPO, 'image-build', 'out');
-  const started = Date.now();
-  const r = await runToExit('bash', [join(REPO, 'image-build', 'build.sh'), '--out', out, '--no-app-build'], {}, BUILD_TIMEOUT_MS);
-  await mkdir(join(REPO, 'test-artifacts'), { recursive: true });
-  await writeFile(join(REPO, 'test-artifacts', 'image-build.log'), r.stderr + r.stdout);
-  assert.equal(r.code, 0, `build.sh failed (log in test-artifacts/image-build.log):\n${r.stderr.slice(-3000)}`);
-  console.log(`# image built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return join(out, 'disk.qcow2');
-}
-
-/** Boots `disk` behind an overlay; QEMU is stopped by pid and the scratch directory removed when `t` ends. */
-async function boot(t: TestContext, disk: string): Promise<Guest> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-boot-'));
-  let qemu: ChildProcess | undefined;
-  let serial = '';
-  t.after(async () => {
-    if (qemu && qemu.exitCode === null && qemu.signalCode === null) {
-      const exited = once(qemu, 'exit');
-      qemu.kill('SIGTERM');
-      const timer = setTimeout(() => qemu?.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await mkdir(join(REPO, 'test-artifacts'), { recursive: true }).catch(() => {});
-    await writeFile(join(REPO, 'test-artifacts', 'image-boot-serial.log'), serial).catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const overlay = join(dir, 'overlay.qcow2');
-  const made = await runToExit('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', disk, overlay]);
-  assert.equal(made.code, 0, made.stderr);
-  const vars = join(dir, 'OVMF_VARS.fd');
-  await copyFile(OVMF_VARS, vars);
-
-  const ports = { http: await freePort(), nfs: await freePort(), smb: await freePort() };
-  const fwd = [`hostfwd=tcp:127.0.0.1:${ports.http}-:8080`, `hostfwd=tcp:127.0.0.1:${ports.nfs}-:2049`, `hostfwd=tcp:127.0.0.1:${ports.smb}-:445`];
-  const args = [
-    '-machine', 'q35', '-accel', 'tcg', '-smp', '2', '-m', '2048',
-    '-nodefaults', '-display', 'none', '-no-reboot',
-    '-serial', 'stdio', '-monitor', 'none',
-    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-    '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
-    '-drive', `if=virtio,format=qcow2,file=${overlay}`,
-    '-netdev', `user,id=n0,restrict=on,${fwd.join(',')}`,
-    '-device', 'virtio-net-pci,netdev=n0',
-  ];
-  qemu = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const bootedAt = Date.now();
-  const waiters = new Set<() => void>();
-  const onOutput = (d: Buffer) => {
-    serial += d.toString('latin1');
-    for (const w of waiters) w();
-  };
-  qemu.stdout!.on('data', onOutput);
-  qemu.stderr!.on('data', onOutput);
-  const exited = once(qemu, 'exit');
-
-  return {
-    ports,
-    bootedAt,
-    serial: () => serial,
-    waitSerial(re, timeoutMs) {
-      return new Promise((resolve, reject) => {
-        // eslint-disable-next-line prefer-const
-        let timer: NodeJS.Timeout;
-        const check = () => {
-          // The console draws with CR LF and ANSI colours: match on plain lines.
-          const m = serial.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '').match(re);
-          if (m) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(m);
-          }
-        };
-        timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`not on the serial console within ${timeoutMs / 1000} s: ${re}\n--- last output:\n${serial.slice(-2500)}`));
-        }, timeoutMs);
-        void exited.then(([code, signal]) => {
-          if (!waiters.has(check)) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          reject(new Error(`QEMU exited (${code ?? signal}) before ${re}\n--- last output:\n${serial.slice(-2500)}`));
-        });
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
-
-async function getJson(url: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return { status: res.status, body: await res.json() };
+function skipFull(): string | false {
+  if (process.env.CAIRN_IMAGE_TEST !== 'full') return 'the full boot takes minutes: CAIRN_IMAGE_TEST=full runs it';
+  return whySkip();
 }
 
 // --- checks: one function each --------------------------------------------
@@ -167,8 +28,9 @@ async function checkCairndReady(guest: Guest): Promise<void> {
   // cairn-issue.service is ordered after cairnd.service, which (Type=notify)
   // is started only once READY=1 arrived; it prints systemd's view of cairnd
   // and the STATUS= text cairnd sent.
-  const m = await guest.waitSerial(/cairn-console: +cairnd: +(.*)/, BOOT_TIMEOUT_MS);
-  assert.match(m[1]!, /^running \(serving API on :8080\)/);
+  // Whole lines only: the serial console arrives in pieces.
+  const m = await guest.waitSerial(/cairn-console: +cairnd: +(.*)\n/, BOOT_TIMEOUT_MS);
+  assert.match(m[1]!, /^running \(serving API on :8080[;)]/);
 }
 
 /** The API's health endpoint answers through the forwarded port. */
@@ -191,21 +53,41 @@ async function checkFirstBootText(guest: Guest): Promise<void> {
   // QEMU's user network hands the guest 10.0.2.15.
   await guest.waitSerial(/cairn-console: +Address: +10\.0\.2\.15/, 10_000);
   await guest.waitSerial(/cairn-console: +Console: +http:\/\/10\.0\.2\.15:8080\//, 10_000);
-  // cairnd on this branch writes no setup-token file yet: the greeting says where the token is.
-  await guest.waitSerial(/cairn-console: +(Setup token: +\S+|Setup: .*one-time setup token)/, 10_000);
+  await guest.waitSerial(/cairn-console: +Setup token: +[a-z0-9]{5}(-[a-z0-9]{5}){3}\n/, 10_000);
   // The same text is above the login prompt on the serial getty.
-  await guest.waitSerial(/Console: +http:\/\/10\.0\.2\.15:8080\/[\s\S]*login: /, 60_000);
+  await guest.waitSerial(/\n {2}Console: +http:\/\/10\.0\.2\.15:8080\/\n[\s\S]*\n {2}Setup token: +\S+\n[\s\S]*login: /, 60_000);
 }
 
-test('the appliance image boots in QEMU: cairnd READY, health through a forwarded port, first-boot text on the console', { skip: whySkip(), timeout: BUILD_TIMEOUT_MS + BOOT_TIMEOUT_MS + 120_000 }, async (t) => {
-  for (const f of [QEMU, OVMF_CODE, OVMF_VARS]) assert.ok(await exists(f), `${f} is missing: run scripts/setup.sh`);
-  const disk = await image();
-  const guest = await boot(t, disk);
+/**
+ * The token on the console is the one cairnd wants: a wrong one is refused,
+ * this one creates the admin, and the greeting then drops it (cairnd removed
+ * the file; cairn-issue.path rewrote the text).
+ */
+async function checkSetupToken(guest: Guest): Promise<void> {
+  const token = (await guest.waitSerial(/cairn-console: +Setup token: +(\S+)\n/, 10_000))[1]!;
+  const setup = (body: unknown) =>
+    fetch(`http://127.0.0.1:${guest.ports.http}/api/v1/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+  const wrong = await setup({ token: 'aaaaa-bbbbb-ccccc-ddddd', password: 'boot-test-password' });
+  assert.equal(wrong.status, 401);
+  const right = await setup({ token, password: 'boot-test-password' });
+  assert.equal(right.status, 201, await right.text());
+  await guest.waitSerial(/cairn-console: +Setup: +done/, 60_000);
+}
+
+test('the appliance image boots in QEMU (UEFI, systemd): cairnd READY, health through a forwarded port, first-boot greeting and token', { skip: skipFull(), timeout: BUILD_TIMEOUT_MS + BOOT_TIMEOUT_MS + 300_000 }, async (t) => {
+  const out = await buildImage();
+  const guest = await bootImage(t, out, { kind: 'uefi' }, 'image-boot');
 
   await t.test('cairnd reports READY to systemd', () => checkCairndReady(guest));
-  console.log(`# cairnd active ${((Date.now() - guest.bootedAt) / 1000).toFixed(0)} s after power-on`);
+  console.log(`# cairnd active and greeting shown ${((Date.now() - guest.startedAt) / 1000).toFixed(0)} s after power-on`);
   await t.test('health answers through the forwarded port', () => checkHealth(guest));
   await t.test('first boot: own hostname, SSH keys, greeting with address, console URL, setup token', () => checkFirstBootText(guest));
-  await t.test('NFS export listed and read with libnfs', { skip: 'cairnd has no NFS server on this branch yet (issue: NFS)' }, () => {});
-  await t.test('SMB share answers smbclient', { skip: 'cairnd does not run Samba on this branch yet (issue: SMB)' }, () => {});
+  await t.test('the setup token on the console sets up the admin; the greeting then drops it', () => checkSetupToken(guest));
+  await t.test('NFS export listed and read with libnfs', { skip: '`cairnd run` does not serve NFS yet (the server is `cairnd nfs-serve`, not wired into the daemon)' }, () => {});
+  await t.test('SMB share answers smbclient', { skip: '`cairnd run` does not start smbd yet (smb/ is not wired into the daemon)' }, () => {});
 });
