@@ -10,24 +10,46 @@
  * user made in the console who changes their own password, an API token
  * made in the console scraping
  * /metrics until it is revoked, sign out. Screenshots of every page go to
- * test-artifacts/console/.
- *
- * Not here yet: checking the share over SMB (smbclient) and NFS (nfs-ls) —
- * cairnd does not serve either protocol on this branch.
+ * test-artifacts/console/. The share made in the console is checked over
+ * the protocols cairnd serves: a file put with smbclient is listed and read
+ * back with libnfs (nfs-ls, nfs-cp); after the rollback neither protocol
+ * offers it any more.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCairnd } from '../helpers/cairnd.js';
+import { startCairnd, type RunningCairnd } from '../helpers/cairnd.js';
+import { tool } from '../nfs/helpers/nfs-serve.js';
+import { makeClient } from '../smb/client.js';
 import { launchConsoleBrowser } from '../helpers/console-browser.js';
 
 const PASSWORD = 'correct horse battery staple';
 
+async function logLine(d: RunningCairnd, msg: string, ms = 20_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const hit = d.logs.find((l) => l.msg === msg);
+    if (hit) return hit;
+    if (Date.now() > deadline) throw new Error(`no "${msg}" log line from cairnd; stderr: ${d.stderr()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 test('console: setup, sign in, create and edit a share with a field error, roll back from History, sign out', { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-console-e2e-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
+  // As /var/lib/cairn on the appliance: smbd serves share folders under it to users.
+  await chmod(dir, 0o755);
   const d = await startCairnd(['--data-dir', dir, '--host', '127.0.0.1', '--port', '0']);
   t.after(() => d.stop());
   const b = await launchConsoleBrowser();
@@ -136,7 +158,7 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
 
   await page.getByLabel('Name', { exact: true }).fill('media');
   await page.getByLabel('Export over NFS (v3)').check();
-  await page.getByLabel('Client 1', { exact: true }).fill('192.168.1.0/24');
+  await page.getByLabel('Client 1', { exact: true }).fill('127.0.0.1');
   await page.getByLabel('Share over SMB (Windows, macOS)').check();
   await page.getByLabel('Recycle bin (deleted files go to .recycle)').check();
   await b.shot('06-share-new');
@@ -148,6 +170,24 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   assert.match(cardText, /mount -t nfs -o vers=3 127\.0\.0\.1:\/media \/mnt/);
   assert.match(cardText, /\\\\127\.0\.0\.1\\media/);
   await b.shot('07-shares');
+
+  // --- The share over the protocols: SMB in, NFS out ---------------------------
+  await eventually('the reconciler applies the share', async () => {
+    const r = await api<{ problems?: unknown[] }>('/api/v1/shares/media');
+    return r.status === 200 && Array.isArray(r.body.problems) && r.body.problems.length === 0;
+  });
+  const nfsPort = Number((await logLine(d, 'nfs listening')).port);
+  const smbPort = Number((await logLine(d, 'smb listening')).port);
+  const nfsUrl = (p: string) => `nfs://127.0.0.1/media${p}?version=3&nfsport=${nfsPort}&mountport=${nfsPort}`;
+  const text = `written over SMB, read over NFS ${Date.now()}\n`;
+  await writeFile(join(dir, 'hello.txt'), text);
+  const smb = await makeClient(join(dir, 'smbclient'), smbPort);
+  const put = await smb.run('media', 'put hello.txt hello.txt', { user: 'admin', password: PASSWORD, cwd: dir });
+  assert.equal(put.status, null, put.out);
+  assert.match((await tool('nfs-ls', [nfsUrl('')], 20_000)).stdout, /hello\.txt/);
+  const cp = await tool('nfs-cp', [nfsUrl('/hello.txt'), join(dir, 'via-nfs.txt')], 20_000);
+  assert.equal(cp.code, 0, cp.stderr);
+  assert.equal(await readFile(join(dir, 'via-nfs.txt'), 'utf8'), text);
 
   // --- Edit with a bad CIDR: the API's field error shows beside the field ----
   await page.getByRole('link', { name: 'Edit media' }).click();
@@ -163,16 +203,16 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   const unchanged = await api<{ nfs: { clients: Array<{ match: string }> } }>('/api/v1/shares/media');
   assert.deepEqual(
     unchanged.body.nfs.clients.map((c) => c.match),
-    ['192.168.1.0/24'],
+    ['127.0.0.1'],
     'a refused edit changes nothing',
   );
-  await page.getByLabel('Client 1', { exact: true }).fill('192.168.2.0/24');
+  await page.getByLabel('Client 1', { exact: true }).fill('127.0.0.0/8');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByRole('heading', { name: 'Shares' }).waitFor();
   const edited = await api<{ nfs: { clients: Array<{ match: string }> }; smb: { recycleBin: boolean } }>('/api/v1/shares/media');
   assert.deepEqual(
     edited.body.nfs.clients.map((c) => c.match),
-    ['192.168.2.0/24'],
+    ['127.0.0.0/8'],
   );
   assert.equal(edited.body.smb.recycleBin, true);
 
@@ -226,7 +266,7 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   await created.locator('table.diff').waitFor();
   const diffText = await created.locator('table.diff').innerText();
   assert.match(diffText, /shares\[media\]\.name\s+"media"/);
-  assert.match(diffText, /shares\[media\]\.nfs\.clients\.0\.match\s+"192\.168\.1\.0\/24"/);
+  assert.match(diffText, /shares\[media\]\.nfs\.clients\.0\.match\s+"127\.0\.0\.1"/);
   await b.shot('13-history');
   const before = page.locator(`li.revision[data-revision="${createdRev - 1}"]`);
   await before.getByRole('button', { name: `Roll back to revision ${createdRev - 1}` }).click();
@@ -243,6 +283,12 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   await page.getByRole('link', { name: 'Shares', exact: true }).click();
   await page.locator('[data-share="vmstore"]').waitFor();
   assert.equal(await page.locator('[data-share="media"]').count(), 0);
+  // …and no protocol offers it any more (its files stay in the pool).
+  await eventually('the NFS export is withdrawn', async () => (await tool('nfs-ls', [nfsUrl('')], 20_000)).code !== 0);
+  await eventually('the SMB share is withdrawn', async () => {
+    const r = await smb.run('media', 'ls', { user: 'admin', password: PASSWORD, cwd: dir });
+    return r.status === 'NT_STATUS_BAD_NETWORK_NAME';
+  });
 
   // --- A narrow screen -------------------------------------------------------
   await page.setViewportSize({ width: 390, height: 844 });
