@@ -94,6 +94,16 @@ function Reconcile({ admin }: { admin: boolean }) {
             {r.lastRunAt ? `, last applied ${dateTime(r.lastRunAt)}` : ''}
             {r.nextRetryAt ? `, retry at ${dateTime(r.nextRetryAt)}` : ''}
           </p>
+          {r.drivers.length > 0 && (
+            <ul class="plain drivers" aria-label="Components">
+              {r.drivers.map((dr) => (
+                <li key={dr.name}>
+                  <Badge state={dr.ok ? 'ok' : 'failed'} /> {dr.name}
+                  {dr.summary || dr.error ? <span class="muted"> — {dr.error ?? dr.summary}</span> : null}
+                </li>
+              ))}
+            </ul>
+          )}
           <Problems problems={r.problems} />
         </>
       ) : (
