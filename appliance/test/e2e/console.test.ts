@@ -129,8 +129,10 @@ test('console: setup, sign in, create and edit a share with a field error, roll 
   assert.match(dash, /local\s+unreplicated/);
   assert.match(dash, /2\s*\n*\s*1 SMB, 1 NFS/);
   assert.doesNotMatch(dash, /Live throughput is unavailable/);
-  assert.match(dash, /nfs\s+— NFS :\d+ 1 export/, 'the NFS component and its export show');
-  assert.match(dash, /smb\s+— SMB :\d+ 1 share/, 'the SMB component and its share show');
+  // The components the reconciler drives, with what they serve (polled: wait for it).
+  const components = page.getByRole('list', { name: 'Components' });
+  await components.getByText(/NFS :\d+ 1 export/).waitFor();
+  await components.getByText(/SMB :\d+ 1 share/).waitFor();
   await b.shot('05-dashboard');
 
   // Keyboard: a new page puts focus on its heading (screen readers announce

@@ -81,7 +81,7 @@ function Reconcile({ admin }: { admin: boolean }) {
   const r = status.data?.reconcile;
   const behind = status.data && r && r.appliedRevision !== status.data.revision;
   return (
-    <div class="tile">
+    <div class="tile wide">
       <h2>Configuration</h2>
       {r ? (
         <>
