@@ -47,14 +47,19 @@ async function eventually(what: string, check: () => Promise<boolean>, ms = 15_0
 
 test('console: setup, sign in, create and edit a share with a field error, roll back from History, sign out', { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-console-e2e-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // One after-hook, in order: the browser, then cairnd (and the smbd it runs),
+  // then their directory — removing it while smbd still writes fails.
+  const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true })];
+  t.after(async () => {
+    for (const step of cleanup.reverse()) await step().catch((e: unknown) => console.error('cleanup:', e));
+  });
   // As /var/lib/cairn on the appliance: smbd serves share folders under it to users.
   await chmod(dir, 0o755);
   const d = await startCairnd(['--data-dir', dir, '--host', '127.0.0.1', '--port', '0']);
-  t.after(() => d.stop());
+  cleanup.push(() => d.stop());
   const b = await launchConsoleBrowser();
   let finished = false;
-  t.after(async () => {
+  cleanup.push(async () => {
     // Keep what the page looked like when something failed.
     if (!finished) await b.shot('failure').catch(() => {});
     await b.close();
