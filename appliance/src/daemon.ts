@@ -8,6 +8,8 @@
  * start and kept in DATA_DIR/setup-token until POST /api/v1/setup uses it.
  */
 import type { FastifyInstance } from 'fastify';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from './api/app.js';
 import type { ApiContext } from './api/context.js';
@@ -28,7 +30,7 @@ import { initialState } from './state/schema.js';
 import { StateStore, StoreError } from './state/store.js';
 import { StateValidationError } from './state/validate.js';
 import { Audit } from './system/audit.js';
-import { listDisks } from './system/disks.js';
+import { listBlockDevices as listDisks } from './pool/gluster/disks.js';
 import { SystemDriver } from './system/driver.js';
 import { Health } from './system/health.js';
 import { metrics as sharedMetrics, type Metrics } from './system/metrics.js';
@@ -56,7 +58,11 @@ export interface DriverDeps {
   tasks: Tasks;
 }
 
+const FIRST_RECONCILE_WAIT_MS = 60_000;
+
 export interface DaemonHooks {
+  /** How long READY waits for the first reconcile (default 60 s). */
+  firstReconcileWaitMs?: number;
   /** Extra drivers, run after pool/local and before system, in this order. */
   drivers?: (deps: DriverDeps) => Driver[];
   metrics?: Metrics;
@@ -104,7 +110,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   health.register('api', () => ({ status: 'ok' }));
   health.register('reconcile', () => {
     const st = reconciler.status();
-    if (st.appliedRevision === null) return { status: 'degraded', detail: 'first reconcile not finished' };
+    // Starting is not degraded: the first pass is still bringing components up.
+    if (st.appliedRevision === null) return { status: 'ok', detail: 'first reconcile running' };
     const failed = st.drivers.filter((d) => !d.ok);
     if (failed.length) return { status: 'degraded', detail: `driver ${failed.map((d) => d.name).join(', ')} failing: ${failed[0]!.error}` };
     if (st.problems.length) return { status: 'degraded', detail: `${st.problems.length} problem(s): ${st.problems[0]!.objectKind} ${st.problems[0]!.objectId}: ${st.problems[0]!.message}` };
@@ -157,12 +164,26 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       { setupUrl: `${url}/`, setupTokenFile: setup.file },
       `first boot: no admin yet. Open ${url}/ and set the admin password with the setup token ${setup.value} (also in ${setup.file})`,
     );
+    // A person at a terminal (npm start) gets it in plain words too.
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\n  Cairn first boot: open ${url}/\n  setup token: ${setup.value}\n  (also in ${setup.file})\n\n`);
+    }
   }
-  // READY after the first reconcile: the API answers meanwhile, systemd waits.
-  await reconciler.trigger();
+  // READY after the first reconcile: the API answers meanwhile, systemd
+  // waits. Bounded, so a hung component cannot keep the daemon from ever
+  // being READY (systemd's start timeout would kill it): after
+  // FIRST_RECONCILE_WAIT_MS it goes READY and the pass finishes later.
+  systemd.status(`serving API on :${port}; first reconcile running`);
+  let waitTimer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    reconciler.trigger().then(() => true),
+    new Promise<false>((r) => (waitTimer = setTimeout(() => r(false), hooks.firstReconcileWaitMs ?? FIRST_RECONCILE_WAIT_MS))),
+  ]);
+  clearTimeout(waitTimer);
   const st = reconciler.status();
-  log.info({ revision: st.appliedRevision, problems: st.problems.length }, 'first reconcile done');
-  systemd.ready(st.drivers.find((d) => d.name === 'system')?.summary ?? `serving API on :${port}`);
+  if (finished) log.info({ revision: st.appliedRevision, problems: st.problems.length }, 'first reconcile done');
+  else log.warn({ waitedMs: hooks.firstReconcileWaitMs ?? FIRST_RECONCILE_WAIT_MS }, 'first reconcile still running: READY anyway');
+  systemd.ready(finished ? (st.drivers.find((d) => d.name === 'system')?.summary ?? `serving API on :${port}`) : `serving API on :${port}; first reconcile still running`);
   const watchdogMs = systemd.startWatchdog();
   if (watchdogMs) log.info({ everyMs: watchdogMs }, 'systemd watchdog on');
 
@@ -174,6 +195,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       systemd.stopWatchdog();
       await app.close();
       await reconciler.stop();
+      for (const d of extra.reverse()) {
+        await d.close?.().catch((err: unknown) => log.error({ err, driver: d.name }, 'driver did not stop cleanly'));
+      }
       await tasks.close();
       await audit.flush();
       log.info('cairnd stopped');
@@ -181,4 +205,36 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     return closing;
   };
   return { app, log, dataDir, store, reconciler, url, close };
+}
+
+/**
+ * The OpenAPI document, without a running daemon (`cairnd openapi`): the app
+ * is built over a throw-away data directory and asked for its spec.
+ */
+export async function openApiDocument(): Promise<unknown> {
+  const dir = await mkdtemp(join(tmpdir(), 'cairnd-openapi-'));
+  const log = createLogger('silent');
+  try {
+    const store = await StateStore.open(join(dir, 'state'), { initial: () => initialState(dir) });
+    const app = await buildApp({
+      log,
+      health: new Health(VERSION),
+      store,
+      tokens: await TokenStore.open(join(dir, 'auth')),
+      sessions: new SessionStore(),
+      setup: await SetupToken.init(dir, false),
+      loginLimiter: new FailureLimiter(10, 60_000),
+      tasks: new Tasks(),
+      metrics: sharedMetrics,
+      audit: new Audit(log),
+      listDisks,
+      consoleDir: join(dir, 'none'),
+    });
+    await app.ready();
+    const doc = app.swagger();
+    await app.close();
+    return doc;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -4,8 +4,10 @@
  */
 import { DAEMON_USAGE, parseDaemonArgs } from './cli/args.js';
 import { UsageError, EXIT } from './cli/errors.js';
-import { startDaemon } from './daemon.js';
+import { openApiDocument, startDaemon } from './daemon.js';
+import { NfsDriver } from './nfs/driver.js';
 import { nfsServe } from './nfs/serve-command.js';
+import { SmbDriver } from './smb/driver.js';
 import { VERSION } from './version.js';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -13,7 +15,15 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   run: runDaemon,
   'nfs-serve': nfsServe,
+  openapi: printOpenApi,
 };
+
+/** `cairnd openapi`: prints the REST API's OpenAPI document (for the console's types and docs). */
+async function printOpenApi(argv: string[]): Promise<number> {
+  if (argv.length) throw new UsageError(`openapi takes no arguments (got ${argv.join(' ')})`, EXIT.usage);
+  process.stdout.write(`${JSON.stringify(await openApiDocument(), null, 2)}\n`);
+  return 0;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -50,7 +60,12 @@ async function runDaemon(argv: string[]): Promise<number> {
   const handler = (signal: NodeJS.Signals) => onSignal(signal);
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
-  const daemon = await startDaemon(opts);
+  const daemon = await startDaemon(opts, undefined, {
+    drivers: ({ dataDir, log }) => [
+      new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),
+      new SmbDriver({ dataDir, log: log.child({ component: 'smb' }), port: opts.smbPort }),
+    ],
+  });
   return new Promise<number>((resolve) => {
     onSignal = (signal) => {
       daemon.close(signal).then(

@@ -39,6 +39,8 @@ export const paths = {
   revision: (rev: number | string) => `${API}/state/history/${encodeURIComponent(String(rev))}`,
   /** POST {revision}. */
   rollback: `${API}/state/rollback`,
+  status: `${API}/status`,
+  reconcile: `${API}/reconcile`,
   tasks: `${API}/tasks`,
   task: (id: string) => `${API}/tasks/${encodeURIComponent(id)}`,
   metrics: '/metrics',

@@ -89,6 +89,13 @@ export function App() {
     return whenUnauthorized(() => setPhase({ kind: 'login', reason: 'Your session has ended. Sign in again.' }));
   }, []);
 
+  // For the benchmark: when the first real view (setup, sign-in or a page) is on screen.
+  useEffect(() => {
+    if (phase.kind !== 'loading' && performance.getEntriesByName('cairn-first-view').length === 0) {
+      requestAnimationFrame(() => performance.mark('cairn-first-view'));
+    }
+  }, [phase.kind]);
+
   const match = resolve(ROUTES, loc.path);
   useEffect(() => {
     document.title = phase.kind === 'in' ? `${match?.route.title ?? 'Not found'} · Cairn` : phase.kind === 'setup' ? 'Set up · Cairn' : 'Sign in · Cairn';

@@ -76,7 +76,32 @@ export interface Disk {
 /** A disk with no filesystem, no mount and no partitions in use: safe to offer for a pool (after wiping). */
 export function diskIsSpare(d: Disk): boolean {
   const busy = (x: Disk): boolean => Boolean(x.mountpoint || x.fstype || x.pool || (x.children ?? []).some(busy));
-  return !busy(d) && (d.type === undefined || d.type === 'disk');
+  const virtual = /^(zram|ram|loop|sr|fd)\d/.test(d.name ?? d.path.replace(/^\/dev\//, ''));
+  return !busy(d) && !virtual && (d.sizeBytes === undefined || d.sizeBytes > 0) && (d.type === undefined || d.type === 'disk');
+}
+
+/** A pool's state as the console shows it: the API's own when it sends one, else derived. */
+export function poolState(p: Pool): string {
+  if (p.status?.state) return p.status.state;
+  const down = (p.bricks ?? []).some((b) => /down|fail|offline|missing/i.test(b.state ?? b.status ?? ''));
+  if (p.capacity === null) return 'unavailable';
+  if (down) return 'degraded';
+  if (p.problems?.length) return 'problems';
+  return p.capacity ? 'online' : 'unknown';
+}
+
+/** GET /status: what the reconciler last did. */
+export interface ReconcileStatus {
+  revision: number;
+  reconcile: {
+    phase: string;
+    appliedRevision: number | null;
+    lastRunAt: string | null;
+    nextRetryAt: string | null;
+    attempt: number;
+    drivers: Array<{ name: string; ok: boolean; summary?: string; error?: string; problems: Problem[] }>;
+    problems: Problem[];
+  };
 }
 
 export interface NfsClient {
@@ -159,6 +184,8 @@ export interface Revision {
   summary?: string;
   message?: string;
   diff?: Array<{ op: string; path: string; value?: unknown; old?: unknown }>;
+  /** The whole document at this revision (GET /state/history/:revision only). */
+  state?: unknown;
 }
 
 export interface Task {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diff, fromJsonPatch, pointerToDotted, preview, summarize } from '../src/lib/diff.js';
+import { diff, expand, fromJsonPatch, nameIndexes, pointerToDotted, preview, summarize } from '../src/lib/diff.js';
 
 test('objects: added, removed and replaced leaves with dotted paths', () => {
   const a = { settings: { hostname: 'cairn', ntp: true }, old: 1 };
@@ -48,4 +48,27 @@ test('preview hides secrets and shortens long values', () => {
   assert.equal(preview('x', 'users.admin.passwordHash'), '••••••');
   assert.equal(preview({ name: 'a', token: 'abc' }), '{"name":"a","token":"••••••"}');
   assert.equal(preview('a'.repeat(200)).length, 80);
+});
+
+test('expand turns an added object into one row per field, capped', () => {
+  const rows = expand([{ op: 'add', path: 'shares.2', after: { name: 'media', nfs: { enabled: true, clients: [{ match: '*' }] }, tags: ['a', 'b'] } }]);
+  assert.deepEqual(rows, [
+    { op: 'add', path: 'shares.2.name', after: 'media' },
+    { op: 'add', path: 'shares.2.nfs.enabled', after: true },
+    { op: 'add', path: 'shares.2.nfs.clients.0.match', after: '*' },
+    { op: 'add', path: 'shares.2.tags', after: ['a', 'b'] },
+  ]);
+  const big = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i]));
+  const capped = expand([{ op: 'remove', path: 'x', before: big }], 3);
+  assert.equal(capped.length, 4);
+  assert.deepEqual(capped[3], { op: 'remove', path: 'x.…', before: '(more fields)' });
+  assert.deepEqual(expand([{ op: 'replace', path: 'a', before: 1, after: 2 }]), [{ op: 'replace', path: 'a', before: 1, after: 2 }]);
+});
+
+test('nameIndexes names array elements by their name or id', () => {
+  const doc = { shares: [{ name: 'projects' }, { name: 'vm', nfs: { clients: [{ match: '*' }] } }], pools: [{ id: 'local' }] };
+  assert.equal(nameIndexes('shares.1.nfs.clients.0.match', doc), 'shares[vm].nfs.clients.0.match');
+  assert.equal(nameIndexes('pools.0', doc), 'pools[local]');
+  assert.equal(nameIndexes('shares.7.name', doc), 'shares.7.name', 'unknown index stays a number');
+  assert.equal(nameIndexes('settings.applianceName', doc), 'settings.applianceName');
 });

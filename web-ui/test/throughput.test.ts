@@ -27,3 +27,10 @@ test('dashboard quantities come from cairnd metric names', () => {
   assert.equal(quantityValue(b, 'smbSessions'), 3);
   assert.equal(quantityRate(a, b, 'smbRead'), null, 'not exported: no plot, not a zero');
 });
+
+test('a known counter family without samples yet is a zero rate', () => {
+  const a = parseProm('# HELP cairn_nfs_bytes_total x\n# TYPE cairn_nfs_bytes_total counter\n', 0);
+  const b = parseProm('# HELP cairn_nfs_bytes_total x\n# TYPE cairn_nfs_bytes_total counter\n', 1000);
+  assert.equal(quantityRate(a, b, 'nfsRead'), 0);
+  assert.equal(quantityRate(a, b, 'nfsOps'), null);
+});

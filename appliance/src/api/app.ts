@@ -11,6 +11,8 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -35,6 +37,20 @@ export interface AppDeps extends ApiContext {
   consoleDir?: string;
 }
 
+/** One row per route, as registered: the route-table test walks it. */
+export interface RouteRow {
+  method: string;
+  url: string;
+  access: 'public' | 'read' | 'admin';
+  hasResponseSchema: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteRow[];
+  }
+}
+
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../../web-ui/dist', import.meta.url));
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -43,8 +59,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     // Per-request lines are logged at debug by the hook below, not at info.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
+  // Bodies are JSON and validated as sent (no coercion: `null` must not
+  // become 0, "true" must not become true); query strings and params are
+  // text and coerced. Every error is collected, unknown fields refused.
+  const bodyAjv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, coerceTypes: false, strict: false });
+  const textAjv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, coerceTypes: 'array', strict: false });
+  for (const a of [bodyAjv, textAjv]) addFormats.default(a);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug({ method: req.method, url: req.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
     const route = req.routeOptions.url ?? 'unmatched';
@@ -59,6 +81,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandlers(app as unknown as FastifyInstance);
   await app.register(fastifyCookie);
   installAuth(app as unknown as FastifyInstance, deps);
+  const table: RouteRow[] = [];
+  app.decorate('routeTable', table);
+  app.addHook('onRoute', (route) => {
+    const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response ?? {};
+    for (const method of [route.method].flat()) {
+      table.push({
+        method,
+        url: route.url,
+        access: (route.config as { access?: RouteRow['access'] } | undefined)?.access ?? 'admin',
+        hasResponseSchema: Object.keys(response).some((k) => k.startsWith('2')),
+      });
+    }
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -68,7 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: VERSION,
         description:
           'Manage pools, shares (NFS and SMB), users and settings of a Cairn appliance. Errors: `{error: {code, message, fields}}`. ' +
-          'Console sessions use cookies plus the X-CSRF-Token header on unsafe methods; scripts use `Authorization: Bearer cairn_…` tokens.',
+          'Console sessions use cookies plus the X-CSRF-Token header on unsafe methods; scripts use `Authorization: Bearer cairn_…` tokens. ' +
+          'Every change answers with the new state revision in the `Cairn-Revision` header; send `If-Match: "<revision>"` to have a change refused (409 conflict) when the state moved on meanwhile.',
       },
       components: {
         securitySchemes: {

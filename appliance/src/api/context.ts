@@ -4,6 +4,7 @@
  * tasks, metrics, audit. Routes never reach for globals.
  */
 import type { FastifyRequest } from 'fastify';
+import { ApiError } from './errors.js';
 import type { Logger } from '../log.js';
 import type { SessionStore } from '../auth/sessions.js';
 import type { SetupToken } from '../auth/setup.js';
@@ -13,7 +14,7 @@ import type { Reconciler } from '../reconcile/reconciler.js';
 import type { Mutator, Revision, StateStore } from '../state/store.js';
 import type { Role } from '../state/schema.js';
 import type { Audit } from '../system/audit.js';
-import type { Disk } from '../system/disks.js';
+import type { BlockDevice } from '../pool/gluster/disks.js';
 import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
@@ -38,7 +39,8 @@ export interface ApiContext {
   audit: Audit;
   /** Capacity of a pool when its driver can tell. */
   poolCapacity?: (poolId: string) => Promise<PoolCapacity | undefined>;
-  listDisks: () => Promise<Disk[]>;
+  /** Block devices (pool/gluster/disks.ts is the one place that runs lsblk). */
+  listDisks: () => Promise<BlockDevice[]>;
   /** Password hashing cost (tests lower it). */
   scrypt?: { N: number; r: number; p: number };
 }
@@ -60,10 +62,24 @@ export function whoOf(req: FastifyRequest): string {
   return 'anonymous';
 }
 
+/**
+ * The revision a client based its change on, from `If-Match: "42"` (or 42):
+ * when the state moved on meanwhile, the change is refused with 409
+ * `conflict` instead of silently overwriting someone else's edit.
+ */
+export function expectedRevision(req: FastifyRequest): number | undefined {
+  const h = req.headers['if-match'];
+  if (h === undefined || h === '*') return undefined;
+  const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(String(h));
+  if (!m) throw new ApiError('bad_request', 'If-Match must be a state revision number, e.g. If-Match: "42"');
+  return Number(m[1]);
+}
+
 /** A change through the store, recorded in the audit log; returns the new revision. */
 export async function change(ctx: ApiContext, req: FastifyRequest, action: string, target: string, mutate: Mutator): Promise<Revision> {
   const who = whoOf(req);
-  const rev = await ctx.store.update(who, `${action} ${target}`.trim(), mutate);
+  const expect = expectedRevision(req);
+  const rev = await ctx.store.update(who, `${action} ${target}`.trim(), mutate, expect === undefined ? {} : { expectRevision: expect });
   ctx.audit.record({ who, action, target, revision: rev.revision, ip: req.ip });
   return rev;
 }

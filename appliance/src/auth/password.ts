@@ -1,11 +1,11 @@
 /**
  * Passwords: scrypt (node:crypto, async, so the event loop keeps serving)
  * in a self-describing string `scrypt$N$r$p$salt$hash` (base64), verified in
- * constant time; and Samba's NT hash (MD4 of the UTF-16LE password, hex),
- * which smbd needs for NTLM and which the SMB driver loads into passdb.
+ * constant time; and Samba's NT hash (MD4 of the UTF-16LE password, hex,
+ * computed by smb/users.ts), which smbd needs for NTLM and which the SMB
+ * driver loads into passdb.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { md4 } from './md4.js';
 
 const scrypt = (pw: string, salt: Buffer, len: number, o: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => scryptCb(pw, salt, len, o, (err, key) => (err ? reject(err) : resolve(key))));
@@ -36,7 +36,5 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash no password matches, verified against when a user does not exist (same timing). */
 export const DUMMY_HASH = `scrypt$${SCRYPT_DEFAULTS.N}$${SCRYPT_DEFAULTS.r}$${SCRYPT_DEFAULTS.p}$AAAAAAAAAAAAAAAAAAAAAA==$${Buffer.alloc(KEY_LEN).toString('base64')}`;
 
-/** Samba's NT hash: MD4 over the UTF-16LE password, lower-case hex. */
-export function ntHash(password: string): string {
-  return md4(Buffer.from(password, 'utf16le')).toString('hex');
-}
+/** Samba's NT hash (MD4 over the UTF-16LE password, hex): the SMB driver's own, so both sides agree. */
+export { ntHash } from '../smb/users.js';

@@ -12,17 +12,27 @@ export interface DaemonOptions {
   host: string;
   port: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** NFS + MOUNT port; overrides the state's settings.nfs.port (0 = any free port). */
+  nfsPort?: number;
+  /** smbd's port (default 445; 0 = any free port). */
+  smbPort: number;
+  /** Register NFS and MOUNT with the system rpcbind when it answers. */
+  rpcbind: boolean;
 }
 
 export const DEFAULT_DATA_DIR = '/var/lib/cairn';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const DAEMON_USAGE = `usage: cairnd [run] [--data-dir DIR] [--host ADDR] [--port N] [--log-level LEVEL]
+                    [--nfs-port N] [--smb-port N] [--no-rpcbind]
 
   --data-dir DIR     state, configuration and the local pool (default ${DEFAULT_DATA_DIR})
   --host ADDR        address of the API and console (default 0.0.0.0)
   --port N           port of the API and console (default 8080; 0 picks a free one)
-  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info)`;
+  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info)
+  --nfs-port N       NFS and MOUNT port (default: the state's setting, 2049; 0 picks a free one)
+  --smb-port N       Samba's port (default 445; 0 picks a free one)
+  --no-rpcbind       do not register NFS and MOUNT with the system rpcbind`;
 
 export function parsePort(value: string, flag: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) {
@@ -41,6 +51,9 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
         host: { type: 'string' },
         port: { type: 'string' },
         'log-level': { type: 'string' },
+        'nfs-port': { type: 'string' },
+        'smb-port': { type: 'string' },
+        'no-rpcbind': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -59,5 +72,8 @@ export function parseDaemonArgs(argv: string[]): DaemonOptions {
     host: v.host ?? '0.0.0.0',
     port: v.port === undefined ? 8080 : parsePort(v.port, '--port'),
     logLevel: logLevel as DaemonOptions['logLevel'],
+    ...(v['nfs-port'] === undefined ? {} : { nfsPort: parsePort(v['nfs-port'], '--nfs-port') }),
+    smbPort: v['smb-port'] === undefined ? 445 : parsePort(v['smb-port'], '--smb-port'),
+    rpcbind: !v['no-rpcbind'],
   };
 }

@@ -34,6 +34,8 @@ export const NFS_SERVE_USAGE = `usage: cairnd nfs-serve --dir DIR --port PORT [o
   --backend NAME       ${Object.keys(BACKENDS).join(', ')} (default posix)
   --clients LIST       comma-separated IPs, CIDRs or * (default *)
   --squash MODE        root_squash, all_squash or no_root_squash (default no_root_squash)
+  --rpcbind            register NFS and MOUNT with rpcbind on 127.0.0.1:111 (off by default)
+  --mount-port N       also serve MOUNT alone on this port (0 picks one)
   --fh-secret FILE     file handle secret (default: a file per DIR in the temp directory)
   --log-level LEVEL    default info`;
 
@@ -57,6 +59,8 @@ export async function nfsServe(argv: string[]): Promise<number> {
         clients: { type: 'string' },
         squash: { type: 'string' },
         'fh-secret': { type: 'string' },
+        rpcbind: { type: 'boolean' },
+        'mount-port': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -128,8 +132,9 @@ export async function nfsServe(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => res('SIGTERM'));
     process.once('SIGINT', () => res('SIGINT'));
   });
-  const ports = await server.start({ host: v.host ?? '0.0.0.0', port });
-  log.info({ port: ports.port, backend: backend.kind, dir: dir || undefined, volume: v.volume, export: v['export-path'] ?? '/export', readOnly: v['read-only'] ?? false }, 'nfs listening');
+  const mountPort = v['mount-port'] === undefined ? undefined : parsePort(v['mount-port'], '--mount-port');
+  const ports = await server.start({ host: v.host ?? '0.0.0.0', port, mountPort, rpcbind: v.rpcbind ?? false });
+  log.info({ port: ports.port, mountPort: ports.mountPort, backend: backend.kind, dir: dir || undefined, volume: v.volume, export: v['export-path'] ?? '/export', readOnly: v['read-only'] ?? false }, 'nfs listening');
   const signal = await stopSignal;
   log.info({ signal }, 'nfs stopping');
   await server.stop();

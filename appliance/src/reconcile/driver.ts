@@ -31,4 +31,6 @@ export interface DriverResult {
 export interface Driver {
   readonly name: string;
   apply(state: State, signal: AbortSignal): Promise<DriverResult>;
+  /** Stops what the driver runs (servers, child processes) at shutdown. */
+  close?(): Promise<void>;
 }

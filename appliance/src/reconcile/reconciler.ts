@@ -54,6 +54,8 @@ export class Reconciler {
   private appliedRevision: number | null = null;
   private lastRunAt: string | null = null;
   private readonly statuses = new Map<string, DriverStatus>();
+  /** Problems by "kind\0id", rebuilt after each driver run (the API asks per object, often). */
+  private problemIndex = new Map<string, Array<Problem & { driver: string }>>();
   private readonly abort = new AbortController();
   private readonly timeoutMs: number;
   private readonly backoff: { initialMs: number; maxMs: number };
@@ -95,7 +97,18 @@ export class Reconciler {
 
   /** Problems for one object, e.g. problemsFor('share', 'projects'). */
   problemsFor(kind: string, id: string): Array<Problem & { driver: string }> {
-    return this.status().problems.filter((p) => p.objectKind === kind && p.objectId === id);
+    return this.problemIndex.get(`${kind}\0${id}`) ?? [];
+  }
+
+  private reindex(): void {
+    const index = new Map<string, Array<Problem & { driver: string }>>();
+    for (const d of this.statuses.values()) {
+      for (const p of d.problems) {
+        const k = `${p.objectKind}\0${p.objectId}`;
+        index.set(k, [...(index.get(k) ?? []), { ...p, driver: d.name }]);
+      }
+    }
+    this.problemIndex = index;
   }
 
   async stop(): Promise<void> {
@@ -126,6 +139,7 @@ export class Reconciler {
       if (this.abort.signal.aborted) break;
       const st = await this.runDriver(driver, state);
       this.statuses.set(driver.name, st);
+      this.reindex();
       if (!st.ok || st.problems.length) troubled = true;
     }
     this.appliedRevision = revision;
@@ -160,7 +174,11 @@ export class Reconciler {
 
   private async runDriver(driver: Driver, state: State): Promise<DriverStatus> {
     const started = Date.now();
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.timeoutMs)]);
+    // A timer of our own (AbortSignal.timeout's is unref'd and would let a
+    // process with nothing else to do exit under a hung driver).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    const signal = AbortSignal.any([this.abort.signal, timeout.signal]);
     try {
       const res = await driver.apply(state, signal);
       return {
@@ -182,6 +200,8 @@ export class Reconciler {
         durationMs: Date.now() - started,
         finishedAt: new Date().toISOString(),
       };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -80,7 +80,7 @@ function checkUsers(users: SmbUser[], problems: SmbProblem[]): SmbUser[] {
     else if (names.has(u.name)) problems.push({ path: `${at}.name`, message: `user "${u.name}" appears twice` });
     if (!validId(u.uid)) problems.push({ path: `${at}.uid`, message: `uid ${u.uid} must be an integer from ${MIN_ID} to ${MAX_ID}, not ${NOBODY_ID}` });
     else if (uids.has(u.uid)) problems.push({ path: `${at}.uid`, message: `uid ${u.uid} is used by another user` });
-    if (!validId(u.gid)) problems.push({ path: `${at}.gid`, message: `gid ${u.gid} must be an integer from ${MIN_ID} to ${MAX_ID}, not ${NOBODY_ID}` });
+    if (u.gid !== undefined && !validId(u.gid)) problems.push({ path: `${at}.gid`, message: `gid ${u.gid} must be an integer from ${MIN_ID} to ${MAX_ID}, not ${NOBODY_ID}` });
     // Never echo the hash itself.
     if (typeof u.ntHash !== 'string' || !NT_HASH.test(u.ntHash)) problems.push({ path: `${at}.ntHash`, message: 'NT hash must be 32 hex digits' });
     if (problems.length === before) {
@@ -138,6 +138,9 @@ function checkShare(s: SmbShare, at: string, seen: Set<string>, problems: SmbPro
     s.backend.volfileServers.forEach((h, j) => {
       if (!/^[A-Za-z0-9_.:+\[\]\/-]+$/.test(h)) problems.push({ path: `${at}.backend.volfileServers[${j}]`, message: `"${h}" is not a host name, address or unix+/path` });
     });
+  }
+  if (s.encryption !== undefined && !['off', 'if_required', 'desired', 'required'].includes(s.encryption)) {
+    problems.push({ path: `${at}.encryption`, message: `"${String(s.encryption)}" must be off, if_required, desired or required` });
   }
   if (s.comment !== undefined && !safeValue(s.comment)) problems.push({ path: `${at}.comment`, message: 'comment must be one line' });
   s.validUsers.forEach((u, j) => {
@@ -221,7 +224,7 @@ function globalSection(desired: SmbDesired, paths: SambaPaths, shares: SmbShare[
     'pam password change': 'no',
     'obey pam restrictions': 'no',
     'dns proxy': 'no',
-    'multicast dns register': 'no',
+    'multicast dns register': srv.mdns ? 'yes' : 'no',
   };
   if (srv.interfaces && srv.interfaces.length > 0) {
     g.interfaces = srv.interfaces.join(' ');
@@ -271,14 +274,14 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
   sec['short preserve case'] = 'yes';
   sec['default case'] = 'lower';
   sec['mangled names'] = 'illegal';
-  // DOS attributes (hidden, archive, read-only) live in an xattr, not in mode bits.
+  // DOS attributes (hidden, system, read-only) live in an xattr, not in mode bits.
   sec['store dos attributes'] = 'yes';
-  sec['map archive'] = 'no';
-  sec['map hidden'] = 'no';
-  sec['map system'] = 'no';
-  sec['map readonly'] = 'no';
   sec['ea support'] = 'yes';
-  sec['create mask'] = '0664';
+  // Group members may change each other's files. The owner keeps the x bit
+  // (Samba sets it for the archive attribute): without it the owner lacks
+  // FILE_EXECUTE, so opens asking for full control (what Windows and
+  // smbtorture's smb2.connect send) are refused. Measured on Samba 4.17.
+  sec['create mask'] = '0764';
   sec['directory mask'] = '0775';
 
   if (recycle) {
@@ -312,7 +315,7 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
     }
   }
 
-  if (s.encrypt) sec['server smb encrypt'] = 'required';
+  if (s.encryption) sec['server smb encrypt'] = s.encryption;
 
   if (s.backend.kind === 'gluster') {
     sec['glusterfs:volume'] = s.backend.volume;

@@ -24,6 +24,12 @@ export interface SmbServer {
   minProtocol?: 'SMB2_02' | 'SMB2_10' | 'SMB3_00' | 'SMB3_11';
   /** Samba debug level (0–10) for smbd's log file under the data dir. */
   logLevel?: number;
+  /**
+   * Announce the server and its Time Machine shares over mDNS (needs
+   * avahi-daemon on the appliance). Off by default: tests and dev machines
+   * have no avahi.
+   */
+  mdns?: boolean;
 }
 
 /** Where a share's files live. */
@@ -71,8 +77,12 @@ export interface SmbShare {
   hostsAllow: string[];
   recycleBin?: SmbRecycleBin;
   macos?: SmbMacOs;
-  /** Require SMB3 encryption on this share. */
-  encrypt?: boolean;
+  /**
+   * SMB3 encryption (`server smb encrypt`): off; if_required (only when the
+   * client asks); desired (offered, not enforced); required (unencrypted
+   * sessions are refused). Absent = Samba's default (if_required).
+   */
+  encryption?: 'off' | 'if_required' | 'desired' | 'required';
   /**
    * Advanced smb.conf parameters for this share, added last. Validated by
    * testparm like everything else: a parameter Samba rejects keeps the whole
@@ -84,8 +94,8 @@ export interface SmbShare {
 export interface SmbUser {
   name: string;
   uid: number;
-  /** Primary group id. */
-  gid: number;
+  /** Primary group id; default: a private group with the uid's number. */
+  gid?: number;
   /** Hex MD4 of the UTF-16LE password (32 hex digits, either case). */
   ntHash: string;
   enabled: boolean;

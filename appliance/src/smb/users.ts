@@ -8,6 +8,14 @@
  * group files and runs smbd and pdbedit with nss_wrapper preloaded
  * (NSS_WRAPPER_PASSWD / NSS_WRAPPER_GROUP), so the accounts exist for Samba
  * alone and disappear with the data directory.
+ *
+ * This is the appliance's mechanism too, not only the tests'. Cairn users are
+ * file-sharing identities, not logins: outside /etc/passwd, sshd, PAM and
+ * cron never see them, cairnd never edits system files, and what CI tests is
+ * what ships. The cost: only processes started with this environment resolve
+ * the names (`ls -l` on the appliance shows uids; the NFS server works with
+ * numeric ids anyway), and a systemd unit for smbd must carry the environment
+ * `SambaService.smbdCommand()` returns.
  */
 import type { SmbGroup, SmbUser } from './types.js';
 
@@ -97,17 +105,18 @@ export interface AccountFiles {
  */
 export function accountFiles(users: SmbUser[], groups: SmbGroup[]): AccountFiles {
   const passwd = ['root:x:0:0:root:/root:/bin/false', 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin'];
-  for (const u of users) passwd.push(`${u.name}:x:${u.uid}:${u.gid}:${u.name}:/nonexistent:/usr/sbin/nologin`);
+  for (const u of users) passwd.push(`${u.name}:x:${u.uid}:${u.gid ?? u.uid}:${u.name}:/nonexistent:/usr/sbin/nologin`);
 
   const group = ['root:x:0:', 'nogroup:x:65534:'];
   const byGid = new Set(groups.map((g) => g.gid));
   const names = new Set(groups.map((g) => g.name));
   for (const g of groups) group.push(`${g.name}:x:${g.gid}:${g.members.join(',')}`);
   for (const u of users) {
-    if (byGid.has(u.gid)) continue;
-    const name = names.has(u.name) ? `cairn-${u.gid}` : u.name;
-    group.push(`${name}:x:${u.gid}:`);
-    byGid.add(u.gid);
+    const gid = u.gid ?? u.uid;
+    if (byGid.has(gid)) continue;
+    const name = names.has(u.name) ? `cairn-${gid}` : u.name;
+    group.push(`${name}:x:${gid}:`);
+    byGid.add(gid);
     names.add(name);
   }
   return { passwd: passwd.join('\n') + '\n', group: group.join('\n') + '\n' };

@@ -129,7 +129,7 @@ export const UserSchema = Type.Object(
     fullName: Type.String({ maxLength: 128 }),
     role: Type.Optional(RoleSchema),
     passwordHash: Type.String({ minLength: 1, description: 'scrypt$N$r$p$salt$hash' }),
-    ntHash: Type.String({ pattern: '^[0-9a-f]{32}$', description: 'MD4 of the UTF-16LE password, for Samba' }),
+    ntHash: Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: 'MD4 of the UTF-16LE password, for Samba' }),
     enabled: Type.Boolean(),
   },
   { additionalProperties: false },

@@ -73,7 +73,9 @@ export interface StoreEvents {
 
 export class StateStore extends EventEmitter<StoreEvents> {
   private current!: Revision;
-  private summaries: RevisionSummary[] = [];
+  /** Revision numbers kept on disk, ascending; summaries are read on demand. */
+  private revisions: number[] = [];
+  private readonly summaryCache = new Map<number, RevisionSummary>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly revDir: string;
   private readonly keep: number;
@@ -124,23 +126,40 @@ export class StateStore extends EventEmitter<StoreEvents> {
     });
   }
 
-  /** Commits the document of revision `rev` (migrated to the current schema) as a new revision. */
-  rollback(rev: number, who: string): Promise<Revision> {
+  /**
+   * Commits the document of revision `rev` (migrated to the current schema)
+   * as a new revision; `guard` may refuse it (throw) after validation.
+   */
+  rollback(rev: number, who: string, guard?: (next: State) => void): Promise<Revision> {
     return this.serial(async () => {
       const old = await this.readRevision(rev);
       if (!old) throw new StoreError(`revision ${rev} does not exist (or was pruned)`, 'not_found');
       const { doc } = migrate(old.state);
-      return this.commit(who, `rollback to revision ${rev}`, doc as State, true);
+      validateState(doc);
+      guard?.(doc);
+      return this.commit(who, `rollback to revision ${rev}`, doc, true);
     });
   }
 
+  /** Revision numbers kept on disk, oldest first. */
+  revisionNumbers(): number[] {
+    return [...this.revisions];
+  }
+
   /** Newest first; `before` pages back from a revision number. */
-  history(opts: { limit?: number; before?: number } = {}): RevisionSummary[] {
+  async history(opts: { limit?: number; before?: number } = {}): Promise<RevisionSummary[]> {
     const limit = opts.limit ?? 50;
     const out: RevisionSummary[] = [];
-    for (let i = this.summaries.length - 1; i >= 0 && out.length < limit; i--) {
-      const s = this.summaries[i]!;
-      if (opts.before !== undefined && s.revision >= opts.before) continue;
+    for (let i = this.revisions.length - 1; i >= 0 && out.length < limit; i--) {
+      const n = this.revisions[i]!;
+      if (opts.before !== undefined && n >= opts.before) continue;
+      let s = this.summaryCache.get(n);
+      if (!s) {
+        const r = await this.readRevision(n).catch(() => undefined);
+        if (!r) continue;
+        s = { revision: r.revision, at: r.at, who: r.who, message: r.message, diff: r.diff };
+        this.summaryCache.set(n, s);
+      }
       out.push(s);
     }
     return out;
@@ -179,15 +198,17 @@ export class StateStore extends EventEmitter<StoreEvents> {
     await writeFileAtomic(join(this.dir, 'state.json'), body); // the commit point
     this.current = rev;
     const { state: _s, ...summary } = rev;
-    this.summaries.push(summary);
+    this.revisions.push(rev.revision);
+    this.summaryCache.set(rev.revision, summary);
     await this.prune();
     this.emit('commit', rev);
   }
 
   private async prune(): Promise<void> {
-    while (this.summaries.length > this.keep) {
-      const old = this.summaries.shift()!;
-      await unlink(join(this.revDir, fileOf(old.revision))).catch(() => {});
+    while (this.revisions.length > this.keep) {
+      const old = this.revisions.shift()!;
+      this.summaryCache.delete(old);
+      await unlink(join(this.revDir, fileOf(old))).catch(() => {});
     }
   }
 
@@ -223,10 +244,9 @@ export class StateStore extends EventEmitter<StoreEvents> {
       validateState(initial);
       const first: Revision = { revision: 1, at: new Date().toISOString(), who: 'system', message: 'initial state', diff: [], state: deepFreeze(initial) };
       this.current = first;
-      this.summaries = [];
       await writeFileAtomic(join(this.revDir, fileOf(1)), `${JSON.stringify(first)}\n`);
       await writeFileAtomic(join(this.dir, 'state.json'), `${JSON.stringify(first)}\n`);
-      this.summaries.push({ revision: 1, at: first.at, who: first.who, message: first.message, diff: [] });
+      this.revisions = [1];
       this.opts.log?.info({ revision: 1, dir: this.dir }, 'state: created the initial document');
       return;
     }
@@ -237,16 +257,7 @@ export class StateStore extends EventEmitter<StoreEvents> {
         this.opts.log?.warn({ file: f, committed: cur.revision }, 'state: removed an uncommitted revision left by a crash');
       }
     }
-    for (const f of files) {
-      const n = Number(f.slice(0, 8));
-      if (n > cur.revision) continue;
-      try {
-        const r = JSON.parse(await readFile(join(this.revDir, f), 'utf8')) as Revision;
-        this.summaries.push({ revision: r.revision, at: r.at, who: r.who, message: r.message, diff: r.diff });
-      } catch (e) {
-        this.opts.log?.warn({ file: f, err: e }, 'state: skipping an unreadable revision file');
-      }
-    }
+    this.revisions = files.map((f) => Number(f.slice(0, 8))).filter((n) => n <= cur.revision);
     const { doc, from } = migrate(cur.state);
     try {
       validateState(doc);

@@ -117,7 +117,17 @@ export function semanticErrors(s: State): FieldError[] {
   const users = new Set(s.users.map((u) => u.name));
   const groups = new Set(s.groups.map((g) => g.name));
 
+  const localPaths = new Map<string, number>();
   s.pools.forEach((p, i) => {
+    if (p.kind === 'local') {
+      const norm = p.path.replace(/\/+$/, '');
+      for (const [other, j] of localPaths) {
+        if (norm === other || norm.startsWith(`${other}/`) || other.startsWith(`${norm}/`)) {
+          out.push({ path: `pools.${i}.path`, message: `overlaps the directory of pools.${j} (${other})` });
+        }
+      }
+      localPaths.set(norm, i);
+    }
     if (p.kind === 'gluster') {
       if (p.arbiter && p.replica < 2) out.push({ path: `pools.${i}.arbiter`, message: 'an arbiter needs replica 2 or more' });
       if (p.bricks.length && p.bricks.length % (p.replica + p.arbiter) !== 0) {

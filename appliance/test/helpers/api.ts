@@ -3,6 +3,7 @@
  * tests (like fastify/demo's test/helper.ts): a state store, token store,
  * sessions, an admin and a read-only user with tokens, cheap scrypt.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,9 @@ export interface TestApiOptions {
 }
 
 export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<TestApi> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-api-'));
+  // tmpfs when there is one: these tests are about the API, not fsync, and
+  // the machine's disk is shared with everyone's tests.
+  const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'cairn-api-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const log = createLogger('silent');
   const store = await StateStore.open(join(dir, 'state'), { initial: () => initialState(dir) });
@@ -89,7 +92,8 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
     audit: new Audit(log),
     poolCapacity: async () => ({ totalBytes: 1000, usedBytes: 400, freeBytes: 600 }),
     listDisks: async () => [
-      { name: 'vdb', path: '/dev/vdb', sizeBytes: 1 << 30, type: 'disk', model: 'QEMU', serial: null, fstype: null, mountpoint: null, children: [] },
+      { name: 'vdb', path: '/dev/vdb', sizeBytes: 1 << 30, type: 'disk', model: 'QEMU', serial: null, fstype: null, pttype: null, mountpoints: [], rotational: false, readOnly: false, children: [] },
+      { name: 'sr0', path: '/dev/sr0', sizeBytes: 1 << 20, type: 'rom', model: null, serial: null, fstype: null, pttype: null, mountpoints: [], rotational: false, readOnly: true, children: [] },
     ],
     scrypt: CHEAP_SCRYPT,
   };

@@ -20,14 +20,27 @@ export interface RunningCairnd {
 }
 
 export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCairnd> {
-  const proc = spawn(process.execPath, [CAIRND, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tests run side by side: NFS and SMB on free ports unless the test says otherwise.
+  const ports = [
+    ...(args.includes('--nfs-port') ? [] : ['--nfs-port', '0']),
+    ...(args.includes('--smb-port') ? [] : ['--smb-port', '0']),
+    ...(args.includes('--no-rpcbind') ? [] : ['--no-rpcbind']),
+  ];
+  const isRun = args[0] === undefined || args[0] === 'run' || args[0].startsWith('-');
+  const proc = spawn(process.execPath, [CAIRND, ...args, ...(isRun ? ports : [])], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = once(proc, 'exit');
+  // stop() waits for the last log line too: 'exit' can come before stdout is drained.
+  const lines = createInterface({ input: proc.stdout! });
+  const drained = once(lines, 'close');
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cairnd did not listen within ${timeoutMs} ms: ${err}`)), timeoutMs);
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    lines.on('line', (line) => {
       let rec: Record<string, unknown>;
       try {
         rec = JSON.parse(line) as Record<string, unknown>;
@@ -54,6 +67,7 @@ export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, t
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
       const [code] = (await exited) as [number | null];
+      await drained;
       return code;
     },
   };

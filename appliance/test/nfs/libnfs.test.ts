@@ -1,6 +1,7 @@
 /**
  * End to end with the real libnfs client (nfs-ls, nfs-cp, nfs-cat and a
- * small C client on libnfs's API) against `cairnd nfs-serve --backend memory`.
+ * small C client on libnfs's API) against `cairnd nfs-serve`: the memory
+ * fixture, and for the protocol-wide cases also the native posix backend.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,30 +49,33 @@ test('nfs-cp, nfs-cat and nfs-ls move files through nfs-serve', async (t) => {
   assert.notEqual(missing.code, 0);
 });
 
-test('libnfs C client: every procedure, rename over existing, links, symlinks, sparse files, writes past 4 GiB', async (t) => {
-  const s = await nfsServe(t, ['--backend', 'memory']);
-  const r = await tool(client, ['suite', s.url()]);
-  expectOk(r, 'suite');
-  for (const step of ['write-past-4g', 'read-hole', 'rename-over-existing', 'hardlink', 'symlink', 'mknod', 'readdirplus', 'commit', 'statvfs', 'rmdir-notempty', 'name-too-long']) {
-    assert.match(r.stdout, new RegExp(`^ok ${step}$`, 'm'));
-  }
-});
+// The protocol against the fixture and against the product's native posix backend.
+for (const backend of ['memory', 'posix']) {
+  test(`${backend}: libnfs C client: every procedure, rename over existing, links, symlinks, sparse files, writes past 4 GiB`, async (t) => {
+    const s = await nfsServe(t, ['--backend', backend]);
+    const r = await tool(client, ['suite', s.url()]);
+    expectOk(r, 'suite');
+    for (const step of ['write-past-4g', 'read-hole', 'rename-over-existing', 'hardlink', 'symlink', 'mknod', 'readdirplus', 'commit', 'statvfs', 'rmdir-notempty', 'name-too-long']) {
+      assert.match(r.stdout, new RegExp(`^ok ${step}$`, 'm'));
+    }
+  });
 
-test('libnfs C client: forged, truncated and empty handles get NFS3ERR_BADHANDLE; removed objects NFS3ERR_STALE', async (t) => {
-  const s = await nfsServe(t, ['--backend', 'memory']);
-  const r = await tool(client, ['forge', s.url()]);
-  expectOk(r, 'forge');
-  assert.match(r.stdout, /^ok forged-mac$/m);
-  assert.match(r.stdout, /^ok stale$/m);
-});
+  test(`${backend}: libnfs C client: forged, truncated and empty handles get NFS3ERR_BADHANDLE; removed objects NFS3ERR_STALE`, async (t) => {
+    const s = await nfsServe(t, ['--backend', backend]);
+    const r = await tool(client, ['forge', s.url()]);
+    expectOk(r, 'forge');
+    assert.match(r.stdout, /^ok forged-mac$/m);
+    assert.match(r.stdout, /^ok stale$/m);
+  });
 
-test('eight concurrent libnfs clients write and read back their own files', async (t) => {
-  const s = await nfsServe(t, ['--backend', 'memory']);
-  const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => tool(client, ['rw', s.url(), `client${i}`, String(4 * 1024 * 1024 + i)], 60_000)));
-  runs.forEach((r, i) => expectOk(r, `client ${i}`));
-  const ls = await tool('nfs-ls', [s.url()]);
-  for (let i = 0; i < 8; i++) assert.match(ls.stdout, new RegExp(`${4 * 1024 * 1024 + i} client${i}`));
-});
+  test(`${backend}: eight concurrent libnfs clients write and read back their own files`, async (t) => {
+    const s = await nfsServe(t, ['--backend', backend]);
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => tool(client, ['rw', s.url(), `client${i}`, String(4 * 1024 * 1024 + i)], 60_000)));
+    runs.forEach((r, i) => expectOk(r, `client ${i}`));
+    const ls = await tool('nfs-ls', [s.url()]);
+    for (let i = 0; i < 8; i++) assert.match(ls.stdout, new RegExp(`${4 * 1024 * 1024 + i} client${i}`));
+  });
+}
 
 test('a read-only export refuses changes with NFS3ERR_ROFS', async (t) => {
   const s = await nfsServe(t, ['--backend', 'memory', '--read-only']);

@@ -25,6 +25,10 @@ test('global: SMB2 minimum, no guests, no printing, every private path under the
     assert.ok(g[k]!.startsWith('/var/lib/cairn/samba/'), `${k} = ${g[k]}`);
   }
   assert.equal(g['fruit:aapl'], undefined, 'no fruit globals without a macOS share');
+  assert.equal(g['multicast dns register'], 'no');
+  const d = desired(445, []);
+  d.server.mdns = true;
+  assert.equal(generate(d, paths).model.global['multicast dns register'], 'yes');
 });
 
 test('a guest share turns on bad-user mapping, and only then', () => {
@@ -103,9 +107,14 @@ test('macOS: catia, fruit, streams_xattr in that order, fruit globals, Time Mach
   assert.equal(model.shares.tm!['fruit:time machine max size'], '2T');
 });
 
-test('SMB3 encryption required as an option', () => {
-  const { model } = generate(desired(445, [share('sec', '/pool/sec', { encrypt: true })]), paths);
+test('SMB3 encryption as an option: required, desired, …; Samba\'s default when absent', () => {
+  const { model, problems } = generate(
+    desired(445, [share('sec', '/pool/sec', { encryption: 'required' }), share('opt', '/pool/opt', { encryption: 'desired' }), share('bad', '/pool/b', { encryption: 'always' as 'required' })]),
+    paths,
+  );
   assert.equal(model.shares.sec!['server smb encrypt'], 'required');
+  assert.equal(model.shares.opt!['server smb encrypt'], 'desired');
+  assert.deepEqual(problems.map((p) => p.path), ['shares[2].encryption']);
 });
 
 test('Gluster volume: vfs_glusterfs last, volume, volfile servers, path inside the volume, no kernel share modes', () => {

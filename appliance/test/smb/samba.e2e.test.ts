@@ -5,6 +5,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -30,10 +31,43 @@ async function waitFor(what: string, fn: () => Promise<boolean> | boolean, ms = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** An interactive smbclient kept open, to hold one SMB session across applies. */
+async function openSession(share: string, name: string, password: string) {
+  // stdbuf: smbclient's stdout is block-buffered when it is not a terminal.
+  const proc = spawn('stdbuf', ['-o0', '-e0', 'smbclient', '-s', client.conf, '-p', String(client.port), `//127.0.0.1/${share}`, '-U', name], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PASSWD: password, LANG: 'C.UTF-8' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let buf = '';
+  let closed = false;
+  proc.stdout.on('data', (d: Buffer) => (buf += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (buf += d.toString()));
+  proc.once('exit', () => (closed = true));
+  return {
+    /** Sends one command; resolves with what came back once it matches `until`, or the session ends. */
+    async send(cmd: string, until: RegExp): Promise<string> {
+      const start = buf.length;
+      if (!closed) proc.stdin.write(`${cmd}\n`);
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const got = buf.slice(start);
+        if (until.test(got)) return got;
+        if (closed) return `${got}\n[session closed]`;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return `${buf.slice(start)}\n[no answer]`;
+    },
+    close() {
+      if (!closed) proc.kill('SIGKILL');
+    },
+  };
+}
+
+let client: Client;
+
 describe('Samba driver with a real smbd and smbclient', () => {
   let dir: string;
   let svc: SambaService;
-  let client: Client;
   let port: number;
   let shares: Record<string, string>;
   let state: SmbDesired;
@@ -52,6 +86,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
       share('docs', shares.docs!, { recycleBin: { enabled: true } }),
       share('private', shares.private!, { validUsers: ['alice'] }),
       share('ro', shares.ro!, { readOnly: true }),
+      share('team', shares.team!, { validGroups: ['staff'] }),
     ];
   }
   function users(...list: SmbUser[]) {
@@ -63,7 +98,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
     // Samba users are unprivileged Unix accounts: they must be able to reach the shares.
     await chmod(dir, 0o755);
     shares = {};
-    for (const s of ['docs', 'private', 'ro', 'pub', 'fresh', 'netonly', 'secret']) {
+    for (const s of ['docs', 'private', 'ro', 'team', 'pub', 'fresh', 'netonly', 'secret']) {
       shares[s] = join(dir, 'shares', s);
       await mkdir(shares[s]!, { recursive: true });
       await chmod(shares[s]!, 0o777);
@@ -74,7 +109,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
     svc = new SambaService({ dataDir: join(dir, 'samba') });
     await svc.start(); // nothing to run yet: no configuration
     assert.equal(svc.status().running, false);
-    const r = await apply(desired(port, baseShares(), users(alice, bob)));
+    const r = await apply(desired(port, baseShares(), users(alice, bob), { groups: [{ name: 'staff', gid: 20000, members: ['alice'] }] }));
     assert.deepEqual(r.problems, []);
     assert.equal(svc.status().running, true);
   });
@@ -139,6 +174,11 @@ describe('Samba driver with a real smbd and smbclient', () => {
     assert.equal((await as('alice', 'private', 'ls')).status, null);
   });
 
+  test('a group in valid users admits its members only', async () => {
+    assert.equal((await as('alice', 'team', 'ls')).status, null);
+    assert.equal((await as('bob', 'team', 'ls')).status, 'NT_STATUS_ACCESS_DENIED');
+  });
+
   test('guests are refused while no share admits them', async () => {
     assert.equal((await client.run('docs', 'ls')).status, 'NT_STATUS_ACCESS_DENIED');
     // With map to guest = never, an unknown name is a failed logon, not a guest.
@@ -163,7 +203,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
 
   test('hot reload: a new guest share appears without restarting smbd; guests reach only it', async () => {
     const pid = svc.status().pid;
-    const r = await apply(desired(port, [...baseShares(), share('pub', shares.pub!, { guestOk: true, readOnly: true })], users(alice, bob)));
+    const r = await apply({ ...state, shares: [...baseShares(), share('pub', shares.pub!, { guestOk: true, readOnly: true })] });
     assert.deepEqual(r.problems, []);
     assert.equal(r.configChanged, true);
     assert.equal(svc.status().pid, pid, 'same smbd');
@@ -206,7 +246,7 @@ describe('Samba driver with a real smbd and smbclient', () => {
   });
 
   test('SMB3 encryption required: an SMB2-only client is refused, an SMB3 client gets in', async () => {
-    const r = await apply({ ...state, shares: [...state.shares, share('secret', shares.secret!, { encrypt: true })] });
+    const r = await apply({ ...state, shares: [...state.shares, share('secret', shares.secret!, { encryption: 'required' })] });
     assert.deepEqual(r.problems, []);
     const smb2 = await client.run('secret', 'ls', { user: 'alice', password: pw.alice, args: ['-m', 'SMB2_10'] });
     assert.equal(smb2.status, 'NT_STATUS_ACCESS_DENIED', smb2.out);
@@ -230,6 +270,20 @@ describe('Samba driver with a real smbd and smbclient', () => {
     assert.equal((await as('bob', 'docs', 'ls')).status, 'NT_STATUS_ACCOUNT_DISABLED');
     await apply({ ...state, users: users(alice, bob2) });
     assert.equal((await as('bob', 'docs', 'ls')).status, null);
+  });
+
+  test('disabling a user also ends the session they have open', async () => {
+    const bob2 = user('bob', 10002, 'bob-pw-2');
+    const session = await openSession('docs', 'bob', pw.bob!);
+    try {
+      assert.match(await session.send('ls', /blocks available/), /blocks available/, 'the session works');
+      await apply({ ...state, users: users(alice, { ...bob2, enabled: false }) });
+      const after = await session.send('ls', /NT_STATUS_|blocks available/);
+      assert.match(after, /NT_STATUS_(CONNECTION_DISCONNECTED|CONNECTION_RESET|USER_SESSION_DELETED|NETWORK_NAME_DELETED|INVALID_NETWORK_RESPONSE|PIPE_BROKEN|IO_TIMEOUT)|session closed/i, after);
+    } finally {
+      session.close();
+      await apply({ ...state, users: users(alice, bob2) });
+    }
   });
 
   test('deleting a user stops their logins and removes their account', async () => {

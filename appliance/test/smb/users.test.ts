@@ -43,7 +43,7 @@ test('NT hash: MD4 of the UTF-16LE password, upper-case hex', () => {
 
 test('account files: root and nobody, users, groups with members, private groups for stray gids', () => {
   const alice = user('alice', 1001, 'a', { gid: 2000 });
-  const bob = user('bob', 1002, 'b');
+  const bob = { ...user('bob', 1002, 'b'), gid: undefined };
   const staff = { name: 'staff', gid: 2000, members: ['alice', 'bob'] };
   const bobs = { name: 'bob', gid: 3000, members: [] };
   const f = accountFiles([alice, bob], [staff, bobs]);

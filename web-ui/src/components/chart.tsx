@@ -5,7 +5,7 @@ export interface Series {
   className: string;
 }
 
-export function LineChart({ title, series, format, max = 60 }: { title: string; series: Series[]; format: (v: number) => string; max?: number }) {
+export function LineChart({ title, series, format, max = 60, note }: { title: string; series: Series[]; format: (v: number) => string; max?: number; note?: string | undefined }) {
   const W = 300;
   const H = 90;
   const top = Math.max(1, ...series.flatMap((s) => s.points.filter(Number.isFinite)));
@@ -30,6 +30,11 @@ export function LineChart({ title, series, format, max = 60 }: { title: string; 
         <text x="2" y="10" class="scale">
           {format(top)}
         </text>
+        {note && (
+          <text x={W / 2} y={H / 2} text-anchor="middle" class="scale">
+            {note}
+          </text>
+        )}
         {series.map((s) =>
           s.points.length > 1 ? (
             <polyline

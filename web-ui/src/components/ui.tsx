@@ -260,11 +260,11 @@ export function Confirm({
 
 export function Badge({ state }: { state: string | undefined }) {
   const s = (state ?? 'unknown').toLowerCase();
-  const tone = /^(ok|online|up|healthy|running|active|started|done|succeeded|connected)$/.test(s)
+  const tone = /^(ok|online|up|healthy|running|active|started|done|succeeded|connected|idle|applied)$/.test(s)
     ? 'ok'
-    : /^(degraded|healing|warn|warning|pending|queued|starting|stopped)$/.test(s)
+    : /^(degraded|healing|warn|warning|pending|queued|starting|stopped|problems|waiting-retry)$/.test(s)
       ? 'warn'
-      : /^(failed|down|offline|error|missing|faulted)$/.test(s)
+      : /^(failed|down|offline|error|missing|faulted|unavailable)$/.test(s)
         ? 'bad'
         : 'muted';
   return <span class={`badge ${tone}`}>{s}</span>;

@@ -105,6 +105,62 @@ export function fromJsonPatch(ops: readonly JsonPatchOp[]): Change[] {
   return out;
 }
 
+function leaves(v: unknown, path: string, out: Array<[string, unknown]>, max: number): void {
+  if (out.length >= max) return;
+  if (isObj(v) && Object.keys(v).length) {
+    for (const [k, x] of Object.entries(v)) leaves(x, join(path, k), out, max);
+  } else if (Array.isArray(v) && v.length && v.some((x) => isObj(x) || Array.isArray(x))) {
+    v.forEach((x, i) => leaves(x, join(path, String(i)), out, max));
+  } else {
+    out.push([path, v]);
+  }
+}
+
+/**
+ * An added or removed object becomes one row per field ("shares.2.name",
+ * "shares.2.nfs.enabled", …) so a reader sees what the new share holds; at
+ * most `max` rows per change, the rest summarised in one row.
+ */
+export function expand(changes: readonly Change[], max = 40): Change[] {
+  const out: Change[] = [];
+  for (const c of changes) {
+    if (c.op === 'replace') {
+      out.push(c);
+      continue;
+    }
+    const v = c.op === 'add' ? c.after : c.before;
+    const rows: Array<[string, unknown]> = [];
+    leaves(v, c.path, rows, max + 1);
+    const shown = rows.slice(0, max);
+    for (const [path, x] of shown) out.push(c.op === 'add' ? { op: 'add', path, after: x } : { op: 'remove', path, before: x });
+    if (rows.length > max) out.push(c.op === 'add' ? { op: 'add', path: join(c.path, '…'), after: '(more fields)' } : { op: 'remove', path: join(c.path, '…'), before: '(more fields)' });
+  }
+  return out;
+}
+
+/**
+ * "shares.2.nfs.enabled" → "shares[media].nfs.enabled" when the document
+ * (the revision's state) names that element: indexes mean little to a reader.
+ */
+export function nameIndexes(path: string, doc: unknown): string {
+  const segs = path.split('.');
+  let node: unknown = doc;
+  const out: string[] = [];
+  for (const seg of segs) {
+    if (Array.isArray(node) && /^\d+$/.test(seg)) {
+      const el: unknown = node[Number(seg)];
+      const k = keyOf(el);
+      if (k !== undefined && out.length) out[out.length - 1] += `[${k}]`;
+      else out.push(seg);
+      node = el;
+      continue;
+    }
+    out.push(seg);
+    node = isObj(node) ? node[seg] : undefined;
+  }
+  return out.join('.');
+}
+
 /** A one-line rendering of a value for the diff table; secrets stay hidden. */
 export function preview(v: unknown, path = '', max = 80): string {
   if (/(password|secret|hash|token)/i.test(path)) return '••••••';

@@ -16,6 +16,21 @@ const dir = (proto: 'nfs' | 'smb', d: 'read' | 'write'): Selector[] => [
   { name: new RegExp(`^cairn_${proto}_.*${d}.*bytes_total$`) },
 ];
 
+/**
+ * The metric family each quantity belongs to in cairnd. A labelled counter
+ * has no samples until its first increment, but its TYPE line is there: a
+ * known family with no samples is a rate of zero, not "not exported".
+ */
+export const FAMILIES: Record<Quantity, string> = {
+  nfsRead: 'cairn_nfs_bytes_total',
+  nfsWrite: 'cairn_nfs_bytes_total',
+  nfsOps: 'cairn_nfs_ops_total',
+  smbRead: 'cairn_smb_bytes_total',
+  smbWrite: 'cairn_smb_bytes_total',
+  smbOps: 'cairn_smb_ops_total',
+  smbSessions: 'cairn_smb_sessions',
+};
+
 export const SELECTORS: Record<Quantity, Selector[]> = {
   nfsRead: dir('nfs', 'read'),
   nfsWrite: dir('nfs', 'write'),
@@ -33,11 +48,13 @@ function pick(scrape: Scrape, q: Quantity): Selector | undefined {
 /** The per-second rate of a counter quantity between two scrapes; null when the appliance does not export it. */
 export function quantityRate(prev: Scrape, cur: Scrape, q: Quantity): number | null {
   const sel = pick(cur, q);
-  return sel ? rate(prev, cur, sel) : null;
+  if (sel) return rate(prev, cur, sel);
+  return FAMILIES[q].replace(/_total$/, '') in cur.types || FAMILIES[q] in cur.types ? 0 : null;
 }
 
 /** The current value of a gauge quantity. */
 export function quantityValue(cur: Scrape, q: Quantity): number | null {
   const sel = pick(cur, q);
-  return sel ? sum(cur, sel) : null;
+  if (sel) return sum(cur, sel);
+  return FAMILIES[q] in cur.types ? 0 : null;
 }

@@ -4,16 +4,18 @@
  * throughput computed from /metrics counters every few seconds.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, metricsText, paths } from '../api.js';
+import { get, metricsText, paths, post } from '../api.js';
 import type { PageProps } from '../app.js';
 import { CapacityBar, LineChart } from '../components/chart.js';
 import { useLoad } from '../components/hooks.js';
-import { Alert, Badge, PageHeader } from '../components/ui.js';
+import { Alert, Badge, PageHeader, Problems } from '../components/ui.js';
+import { TaskProgress } from '../components/task.js';
+import { dateTime } from '../lib/format.js';
 import { describe } from '../lib/errors.js';
 import { bytes, bytesPerSecond, count, duration } from '../lib/format.js';
 import { parseProm, pushPoint, type Scrape } from '../lib/prom.js';
 import { quantityRate, quantityValue, type Quantity } from '../lib/throughput.js';
-import { listOf, taskFinished, type Health, type Pool, type Share, type Task } from '../types.js';
+import { listOf, poolState, taskFinished, type Health, type Pool, type ReconcileStatus, type Share, type Task } from '../types.js';
 
 const EVERY_MS = 3000;
 const POINTS = 40;
@@ -23,6 +25,7 @@ const emptyPlots = (): Plots => ({ nfsRead: [], nfsWrite: [], nfsOps: [], smbRea
 
 function useThroughput() {
   const [plots, setPlots] = useState<Plots>(emptyPlots);
+  const [missing, setMissing] = useState<Set<Quantity>>(new Set());
   const [error, setError] = useState<unknown>(null);
   const prev = useRef<Scrape | null>(null);
   useEffect(() => {
@@ -35,14 +38,17 @@ function useThroughput() {
         prev.current = cur;
         setError(null);
         if (p) {
+          const absent = new Set<Quantity>();
           setPlots((old) => {
             const next = { ...old };
             for (const q of Object.keys(old) as Quantity[]) {
               const v = q === 'smbSessions' ? quantityValue(cur, q) : quantityRate(p, cur, q);
               if (v !== null) next[q] = pushPoint(old[q], v, POINTS);
+              else absent.add(q);
             }
             return next;
           });
+          setMissing(absent);
         }
       } catch (e) {
         if (ac.signal.aborted) return;
@@ -56,7 +62,7 @@ function useThroughput() {
       clearTimeout(timer);
     };
   }, []);
-  return { plots, error };
+  return { plots, missing, error };
 }
 
 export function poolCapacity(p: Pool): { used: number; total: number } | null {
@@ -64,12 +70,61 @@ export function poolCapacity(p: Pool): { used: number; total: number } | null {
   return c && typeof c.totalBytes === 'number' && typeof c.usedBytes === 'number' ? { used: c.usedBytes, total: c.totalBytes } : null;
 }
 
-export function Dashboard(_: PageProps) {
+/** The reconciler: applied revision, problems, and "apply now" as a task with progress. */
+function Reconcile({ admin }: { admin: boolean }) {
+  const status = useLoad(async () => get<ReconcileStatus>(paths.status), [], 5000);
+  const [task, setTask] = useState<Task | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const r = status.data?.reconcile;
+  const behind = status.data && r && r.appliedRevision !== status.data.revision;
+  return (
+    <div class="tile">
+      <h2>Configuration</h2>
+      {r ? (
+        <>
+          <p>
+            <Badge state={r.problems.length ? 'problems' : behind ? 'pending' : r.phase === 'off' ? 'off' : 'applied'} /> revision {status.data!.revision}
+            {behind && r.appliedRevision !== null ? <span class="muted"> (applied: {r.appliedRevision})</span> : null}
+          </p>
+          <p class="muted">
+            {r.phase}
+            {r.lastRunAt ? `, last applied ${dateTime(r.lastRunAt)}` : ''}
+            {r.nextRetryAt ? `, retry at ${dateTime(r.nextRetryAt)}` : ''}
+          </p>
+          <Problems problems={r.problems} />
+        </>
+      ) : (
+        <p class="muted">{status.error ? describe(status.error) : 'Loading…'}</p>
+      )}
+      {admin && (
+        <button
+          type="button"
+          class="small"
+          disabled={Boolean(task)}
+          onClick={() => {
+            setError(null);
+            post<Task>(paths.reconcile)
+              .then(setTask)
+              .catch((e: unknown) => setError(e));
+          }}
+        >
+          Apply now
+        </button>
+      )}
+      {task && <TaskProgress id={task.id} title={task.title ?? 'Apply the configuration'} onDone={() => (status.reload(), setTimeout(() => setTask(null), 4000))} />}
+      {error ? <Alert>{describe(error)}</Alert> : null}
+    </div>
+  );
+}
+
+export function Dashboard({ session }: PageProps) {
   const health = useLoad(async () => get<Health>(paths.health), [], 5000);
   const pools = useLoad(async () => listOf<Pool>(await get(paths.pools), 'pools'), [], 5000);
   const shares = useLoad(async () => listOf<Share>(await get(paths.shares), 'shares'), [], 15000);
   const tasks = useLoad(async () => listOf<Task>(await get(paths.tasks).catch(() => [])), [], 5000);
-  const { plots, error: metricsError } = useThroughput();
+  const { plots, missing, error: metricsError } = useThroughput();
+  const note = (qs: Quantity[]) =>
+    qs.every((q) => missing.has(q)) ? 'not measured by this appliance yet' : qs.every((q) => plots[q].length === 0) ? 'waiting for data…' : undefined;
   const h = health.data;
   const running = (tasks.data ?? []).filter((t) => !taskFinished(t));
   const series = (q: Quantity, label: string, className: string) => ({ label, points: plots[q], className });
@@ -94,6 +149,7 @@ export function Dashboard(_: PageProps) {
               ))}
           </ul>
         </div>
+        <Reconcile admin={session.user.role !== 'read-only'} />
         <div class="tile">
           <h2>Shares</h2>
           <p class="big">{shares.data ? shares.data.length : '…'}</p>
@@ -115,7 +171,7 @@ export function Dashboard(_: PageProps) {
             <div class="pool-line" key={p.id}>
               <div>
                 <strong>{p.id}</strong> <span class={`badge ${p.kind === 'local' ? 'warn' : 'ok'}`}>{p.label ?? (p.kind === 'local' ? 'unreplicated' : 'replicated')}</span>{' '}
-                <Badge state={p.status?.state ?? (down.length ? 'degraded' : 'ok')} />
+                <Badge state={poolState(p)} />
               </div>
               {cap ? (
                 <>
@@ -147,10 +203,16 @@ export function Dashboard(_: PageProps) {
         <h2>Throughput</h2>
         {metricsError ? <Alert kind="warn">Live throughput is unavailable: {describe(metricsError)}</Alert> : null}
         <div class="chart-grid">
-          <LineChart title="NFS" series={[series('nfsRead', 'read', 's-read'), series('nfsWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} />
-          <LineChart title="NFS operations" series={[series('nfsOps', 'ops/s', 's-ops')]} format={count} max={POINTS} />
-          <LineChart title="SMB" series={[series('smbRead', 'read', 's-read'), series('smbWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} />
-          <LineChart title="SMB operations" series={[series('smbOps', 'ops/s', 's-ops'), series('smbSessions', 'sessions', 's-sess')]} format={count} max={POINTS} />
+          <LineChart title="NFS" series={[series('nfsRead', 'read', 's-read'), series('nfsWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} note={note(['nfsRead', 'nfsWrite'])} />
+          <LineChart title="NFS operations" series={[series('nfsOps', 'ops/s', 's-ops')]} format={count} max={POINTS} note={note(['nfsOps'])} />
+          <LineChart title="SMB" series={[series('smbRead', 'read', 's-read'), series('smbWrite', 'write', 's-write')]} format={bytesPerSecond} max={POINTS} note={note(['smbRead', 'smbWrite'])} />
+          <LineChart
+            title="SMB operations"
+            series={[series('smbOps', 'ops/s', 's-ops'), series('smbSessions', 'sessions', 's-sess')]}
+            format={count}
+            max={POINTS}
+            note={note(['smbOps', 'smbSessions'])}
+          />
         </div>
         <p class="hint">Every {EVERY_MS / 1000} s from the appliance's /metrics.</p>
       </section>

@@ -4,7 +4,7 @@ import { get, paths, post } from '../api.js';
 import type { PageProps } from '../app.js';
 import { useLoad } from '../components/hooks.js';
 import { Alert, Confirm, Empty, PageHeader } from '../components/ui.js';
-import { fromJsonPatch, preview, summarize, type Change } from '../lib/diff.js';
+import { expand, fromJsonPatch, nameIndexes, preview, summarize, type Change } from '../lib/diff.js';
 import { describe } from '../lib/errors.js';
 import { dateTime } from '../lib/format.js';
 import { listOf, revNumber, type Revision } from '../types.js';
@@ -81,12 +81,22 @@ export function History({ session }: PageProps) {
   );
 }
 
+/**
+ * The revision's changes, one row per field. Array indexes in paths are
+ * replaced by the element's name, read from the revision's document (or
+ * the one before it, for what was removed).
+ */
 function RevisionDiff({ rev, n }: { rev: Revision; n: number }) {
-  const detail = useLoad(async () => (rev.diff ? rev : await get<Revision>(paths.revision(n))), [n]);
+  const detail = useLoad(async () => {
+    const cur = await get<Revision>(paths.revision(n)).catch(() => rev);
+    const ops = cur.diff ?? rev.diff ?? [];
+    const prev = n > 1 && ops.some((o) => o.op !== 'add') ? await get<Revision>(paths.revision(n - 1)).catch(() => undefined) : undefined;
+    const changes = expand(fromJsonPatch(ops)).map((c) => ({ ...c, path: nameIndexes(c.path, c.op === 'add' ? cur.state : (prev?.state ?? cur.state)) }));
+    return changes;
+  }, [n]);
   if (detail.error) return <Alert>{describe(detail.error)}</Alert>;
   if (!detail.data) return <p aria-busy="true">Loading changes…</p>;
-  const changes = fromJsonPatch(detail.data.diff ?? []);
-  return <DiffTable changes={changes} />;
+  return <DiffTable changes={detail.data} />;
 }
 
 export function DiffTable({ changes }: { changes: Change[] }) {
@@ -95,7 +105,7 @@ export function DiffTable({ changes }: { changes: Change[] }) {
   return (
     <>
       <p class="muted">
-        {c.add} added, {c.replace} changed, {c.remove} removed
+        Fields: {c.add} added, {c.replace} changed, {c.remove} removed
       </p>
       <table class="diff">
         <thead>

@@ -12,7 +12,7 @@ import { TaskProgress, taskIdOf } from '../components/task.js';
 import { Alert, Badge, Check, Empty, FormError, PageHeader, Problems, TextField } from '../components/ui.js';
 import { describe } from '../lib/errors.js';
 import { bytes } from '../lib/format.js';
-import { diskIsSpare, listOf, taskFinished, type Brick, type Disk, type Pool, type Task } from '../types.js';
+import { diskIsSpare, listOf, poolState, taskFinished, type Brick, type Disk, type Pool, type Task } from '../types.js';
 import { poolCapacity } from './dashboard.js';
 
 type Action = { kind: 'replace'; pool: Pool; brick: Brick } | { kind: 'add'; pool: Pool };
@@ -48,7 +48,7 @@ export function Pools({ session }: PageProps) {
               <h2 id={`pool-${p.id}`}>
                 {p.id} <span class={`badge ${p.kind === 'local' ? 'warn' : 'ok'}`}>{p.label ?? (p.kind === 'local' ? 'unreplicated' : 'replicated')}</span>
               </h2>
-              <Badge state={p.status?.state ?? 'unknown'} />
+              <Badge state={poolState(p)} />
             </div>
             {p.kind === 'local' ? (
               <p class="muted">

@@ -58,7 +58,7 @@ function AdminStep({ onNext }: { onNext: () => void }) {
       setFields({ passwordAgain: ['The two passwords differ.'] });
       throw new Error('The two passwords differ');
     }
-    const res = await post<Session | undefined>(paths.setup, { token: token.trim(), password, applianceName: name });
+    const res = await post<Session | undefined>(paths.setup, { token: token.trim(), password, applianceName: name }, { quiet401: true });
     // Setup may sign the admin in; if it did not, sign in with what was just set.
     if (res?.csrfToken) setCsrfToken(res.csrfToken);
     else {

@@ -188,14 +188,18 @@ export function ShareEdit({ params }: PageProps) {
               readOnly={Boolean(editing)}
               hint={editing ? 'A share keeps its name; create a new one to rename.' : 'What clients see: letters, digits, dot, dash, underscore.'}
             />
-            <Select
-              label="Pool"
-              name="pool"
-              value={share.pool}
-              onValue={(v) => set({ pool: v })}
-              errors={fields}
-              options={(pools ?? [{ id: share.pool, kind: 'local' } as Pool]).map((p) => [p.id, `${p.id} (${p.label ?? (p.kind === 'local' ? 'unreplicated' : 'replicated')})`])}
-            />
+            {editing ? (
+              <TextField label="Pool" name="pool" value={share.pool} onValue={() => {}} errors={fields} readOnly hint="Moving a share to another pool is not offered." />
+            ) : (
+              <Select
+                label="Pool"
+                name="pool"
+                value={share.pool}
+                onValue={(v) => set({ pool: v })}
+                errors={fields}
+                options={(pools ?? [{ id: share.pool, kind: 'local' } as Pool]).map((p) => [p.id, `${p.id} (${p.label ?? (p.kind === 'local' ? 'unreplicated' : 'replicated')})`])}
+              />
+            )}
           </div>
           <TextField
             label="Folder in the pool"

@@ -1,9 +1,9 @@
 /** Users (for SMB and the console) and groups. */
 import { useState } from 'preact/hooks';
-import { del, get, paths, post } from '../api.js';
+import { del, get, patch, paths, post } from '../api.js';
 import type { PageProps } from '../app.js';
 import { useLoad, useSubmit } from '../components/hooks.js';
-import { Alert, Badge, Confirm, Empty, FormError, PageHeader, Select, TextField } from '../components/ui.js';
+import { Alert, Badge, Check, Confirm, Empty, FormError, PageHeader, Select, TextField } from '../components/ui.js';
 import { describe } from '../lib/errors.js';
 import { splitList } from '../lib/shares.js';
 import { listOf, type Group, type Role, type User } from '../types.js';
@@ -13,6 +13,7 @@ export function Users({ session }: PageProps) {
   const groups = useLoad(async () => listOf<Group>(await get(paths.groups), 'groups'));
   const [deleting, setDeleting] = useState<{ kind: 'user' | 'group'; name: string } | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const admin = session.user.role !== 'read-only';
   return (
     <>
@@ -43,17 +44,25 @@ export function Users({ session }: PageProps) {
                     </td>
                     <td>{u.fullName || '—'}</td>
                     <td>{u.role ?? 'share access only'}</td>
-                    <td>
+                    <td class="row-actions">
                       {admin && (
-                        <button type="button" class="small danger" onClick={() => setDeleting({ kind: 'user', name: u.name })} aria-label={`Delete user ${u.name}`}>
-                          Delete
-                        </button>
+                        <>
+                          <button type="button" class="small" aria-expanded={editing === u.name} onClick={() => setEditing(editing === u.name ? null : u.name)} aria-label={`Edit user ${u.name}`}>
+                            Edit
+                          </button>
+                          <button type="button" class="small danger" onClick={() => setDeleting({ kind: 'user', name: u.name })} aria-label={`Delete user ${u.name}`}>
+                            Delete
+                          </button>
+                        </>
                       )}
                     </td>
                   </tr>
                 ))}
               </tbody>
             </table>
+          )}
+          {admin && editing && users.data?.some((u) => u.name === editing) && (
+            <EditUser key={editing} user={users.data.find((u) => u.name === editing)!} onDone={() => (setEditing(null), users.reload())} onCancel={() => setEditing(null)} />
           )}
           {admin && <NewUser onDone={users.reload} />}
         </section>
@@ -159,6 +168,57 @@ function NewUser({ onDone }: { onDone: () => void }) {
       <button type="submit" class="primary" disabled={busy}>
         {busy ? 'Adding…' : 'Add user'}
       </button>
+    </form>
+  );
+}
+
+/** PATCH /users/:name: full name, console role, a new password, enabled. */
+function EditUser({ user, onDone, onCancel }: { user: User; onDone: () => void; onCancel: () => void }) {
+  const [fullName, setFullName] = useState(user.fullName ?? '');
+  const [role, setRole] = useState<'none' | Role>(user.role ?? 'none');
+  const [password, setPassword] = useState('');
+  const [enabled, setEnabled] = useState(user.enabled !== false);
+  const { busy, error, fields, run } = useSubmit(async () => {
+    await patch(paths.user(user.name), { fullName, role: role === 'none' ? null : role, enabled, ...(password ? { password } : {}) });
+    onDone();
+  });
+  return (
+    <form
+      class="inline-form"
+      aria-label={`Edit user ${user.name}`}
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        void run();
+      }}
+    >
+      <h3>Edit {user.name}</h3>
+      <div class="row">
+        <TextField label="Full name" name="fullName" value={fullName} onValue={setFullName} errors={fields} />
+        <Select
+          label="Console access"
+          name="role"
+          value={role}
+          onValue={setRole}
+          errors={fields}
+          options={[
+            ['none', 'none (shares only)'],
+            ['read-only', 'read-only'],
+            ['admin', 'administrator'],
+          ]}
+        />
+      </div>
+      <TextField label="New password" name="password" type="password" value={password} onValue={setPassword} errors={fields} autoComplete="new-password" hint="Leave empty to keep the current one." />
+      <Check label="Enabled (can sign in and use shares)" name="enabled" checked={enabled} onValue={setEnabled} errors={fields} />
+      <FormError error={error} fields={fields} />
+      <div class="actions">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save user'}
+        </button>
+      </div>
     </form>
   );
 }

@@ -76,10 +76,14 @@ export function installAuth(app: FastifyInstance, ctx: ApiContext): void {
       const session = ctx.sessions.get(p.sessionId!);
       const sent = req.headers[CSRF_HEADER];
       if (!session || typeof sent !== 'string' || sent !== session.csrfToken || sent !== req.cookies[CSRF_COOKIE]) {
+        ctx.audit.record({ who: p.name, action: `${req.method} ${req.routeOptions.url}`, outcome: 'denied', detail: 'CSRF token missing or wrong', ip: req.ip });
         throw new ApiError('csrf_failed');
       }
     }
-    if (access === 'admin' && p.role !== 'admin') throw new ApiError('forbidden');
+    if (access === 'admin' && p.role !== 'admin') {
+      ctx.audit.record({ who: p.kind === 'token' ? `token:${p.name}` : p.name, action: `${req.method} ${req.routeOptions.url}`, outcome: 'denied', detail: `role ${p.role}`, ip: req.ip });
+      throw new ApiError('forbidden');
+    }
   });
 }
 

@@ -32,6 +32,14 @@ const LoginSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const PasswordChangeSchema = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
+    newPassword: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 256, description: `at least ${MIN_PASSWORD_LENGTH} characters` }),
+  },
+  { additionalProperties: false },
+);
+
 const SetupSchema = Type.Object(
   {
     token: Type.String({ minLength: 1, maxLength: 128 }),
@@ -121,6 +129,42 @@ export function sessionRoutes(ctx: ApiContext): FastifyPluginAsync {
       const csrfToken = p.kind === 'session' ? ctx.sessions.get(p.sessionId!)?.csrfToken : undefined;
       return { user: { name: p.name, role: p.role! }, via: p.kind === 'token' ? 'token' : 'session', ...(csrfToken ? { csrfToken } : {}) };
     });
+
+    app.post<{ Body: Static<typeof PasswordChangeSchema> }>(
+      '/sessions/me/password',
+      {
+        config: { access: 'read' },
+        schema: {
+          summary: 'Change your own password (console session; any role); ends your other sessions',
+          tags,
+          body: PasswordChangeSchema,
+          response: { 200: SessionSchema },
+        },
+      },
+      async (req, reply) => {
+        const p = req.principal;
+        if (p.kind !== 'session') throw new ApiError('forbidden', 'log in to the console to change your password (API tokens have no password)');
+        const key = `user:${p.name}`;
+        limited(ctx, [key]);
+        const user = ctx.store.state.users.find((u) => u.name === p.name);
+        if (!user || !(await verifyPassword(req.body.currentPassword, user.passwordHash))) {
+          ctx.loginLimiter.fail(key);
+          ctx.audit.record({ who: p.name, action: 'change own password', outcome: 'denied', ip: req.ip });
+          throw new ApiError('invalid_credentials', 'the current password is wrong', [{ path: 'currentPassword', message: 'is wrong' }]);
+        }
+        const passwordHash = await hashPassword(req.body.newPassword, ctx.scrypt);
+        const rev = await ctx.store.update(p.name, `change own password ${p.name}`, (s) => {
+          const u = s.users.find((x) => x.name === p.name);
+          if (!u) throw new ApiError('not_found', 'your user no longer exists');
+          u.passwordHash = passwordHash;
+          u.ntHash = ntHash(req.body.newPassword);
+        });
+        ctx.audit.record({ who: p.name, action: 'change own password', target: p.name, revision: rev.revision, ip: req.ip });
+        ctx.sessions.destroyUser(p.name);
+        const csrfToken = startSession(ctx, req, reply, p.name);
+        return { user: { name: p.name, role: p.role! }, via: 'session', csrfToken };
+      },
+    );
 
     app.delete(
       '/sessions',

@@ -1,7 +1,9 @@
 /**
  * /api/v1/state — the desired-state document (secrets redacted), its
  * history of revisions (who, when, diff) and rollback to an earlier
- * revision, which is itself a new revision.
+ * revision, which is itself a new revision. A rollback restores the whole
+ * document — users' passwords of that time included — but never to a
+ * document without an enabled admin.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
@@ -9,6 +11,7 @@ import { redact, redactDiff } from '../../state/diff.js';
 import type { RevisionSummary } from '../../state/store.js';
 import { type ApiContext, whoOf } from '../context.js';
 import { ApiError } from '../errors.js';
+import { enabledAdmins } from './users.js';
 
 const DiffOpSchema = Type.Object({
   op: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('replace')]),
@@ -46,7 +49,7 @@ export function stateRoutes(ctx: ApiContext): FastifyPluginAsync {
       { schema: { summary: 'Revisions, newest first', tags, querystring: HistoryQuery, response: { 200: Type.Object({ revision: Type.Integer(), items: Type.Array(RevisionSummarySchema) }) } } },
       async (req) => ({
         revision: ctx.store.revision,
-        items: ctx.store.history({ limit: req.query.limit ?? 50, ...(req.query.before ? { before: req.query.before } : {}) }).map(summary),
+        items: (await ctx.store.history({ limit: req.query.limit ?? 50, ...(req.query.before ? { before: req.query.before } : {}) })).map(summary),
       }),
     );
 
@@ -65,7 +68,12 @@ export function stateRoutes(ctx: ApiContext): FastifyPluginAsync {
       { schema: { summary: 'Roll back to a revision (makes a new revision)', tags, body: RollbackBody, response: { 201: RevisionSummarySchema } } },
       async (req, reply) => {
         const who = whoOf(req);
-        const rev = await ctx.store.rollback(req.body.revision, who);
+        const rev = await ctx.store.rollback(req.body.revision, who, (next) => {
+          // Rolling back to before the first-boot setup would lock everyone out.
+          if (enabledAdmins(next) === 0 && enabledAdmins(ctx.store.state) > 0) {
+            throw new ApiError('last_admin', `revision ${req.body.revision} has no enabled admin: rolling back to it would lock everyone out`);
+          }
+        });
         ctx.audit.record({ who, action: 'rollback', target: `revision ${req.body.revision}`, revision: rev.revision, ip: req.ip });
         return reply.code(201).header('cairn-revision', rev.revision).send(summary(rev));
       },

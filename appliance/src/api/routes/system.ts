@@ -1,7 +1,7 @@
 /**
  * /api/v1/status (what the reconciler did and could not do), /api/v1/reconcile
  * (run a pass now, as a task), /api/v1/tasks (long work with progress),
- * /api/v1/disks (block devices), and /metrics (Prometheus; a read-only
+ * /api/v1/disks (block devices, listed by pool/gluster/disks.ts), and /metrics (Prometheus; a read-only
  * token is enough).
  */
 import type { FastifyPluginAsync } from 'fastify';
@@ -56,11 +56,14 @@ const DiskFields = {
   name: Type.String(),
   path: Type.String(),
   sizeBytes: Type.Integer(),
-  type: Type.String(),
+  type: Type.String({ description: 'lsblk TYPE: disk, part, loop, …' }),
+  fstype: Type.Union([Type.String(), Type.Null()]),
+  pttype: Type.Union([Type.String(), Type.Null()]),
+  mountpoints: Type.Array(Type.String()),
   model: Type.Union([Type.String(), Type.Null()]),
   serial: Type.Union([Type.String(), Type.Null()]),
-  fstype: Type.Union([Type.String(), Type.Null()]),
-  mountpoint: Type.Union([Type.String(), Type.Null()]),
+  rotational: Type.Boolean(),
+  readOnly: Type.Boolean(),
 };
 const DiskSchema = Type.Object(
   { ...DiskFields, children: Type.Array(Type.Object({ ...DiskFields }), { description: 'partitions' }) },
@@ -116,7 +119,7 @@ export function systemRoutes(ctx: ApiContext): FastifyPluginAsync {
 
     app.get('/disks', { schema: { summary: 'Block devices (lsblk)', tags: ['disks'], response: { 200: Type.Object({ items: Type.Array(DiskSchema) }) } } }, async () => {
       try {
-        return { items: await ctx.listDisks() };
+        return { items: (await ctx.listDisks()).filter((d) => d.type === 'disk' || d.type === 'loop') };
       } catch (e) {
         throw new ApiError('unavailable', `cannot list disks: ${(e as Error).message}`);
       }
@@ -135,6 +138,15 @@ export function metricsRoute(ctx: ApiContext): FastifyPluginAsync {
       },
       async (_req, reply) => {
         ctx.metrics.stateRevision.set(ctx.store.revision);
+        // Capacity is read at scrape time, so it is never older than the scrape.
+        await Promise.all(
+          ctx.store.state.pools.map(async (p) => {
+            const c = await ctx.poolCapacity?.(p.id).catch(() => undefined);
+            if (!c) return;
+            ctx.metrics.poolCapacityBytes.set({ pool: p.id }, c.totalBytes);
+            ctx.metrics.poolUsedBytes.set({ pool: p.id }, c.usedBytes);
+          }),
+        );
         return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
       },
     );

@@ -35,6 +35,11 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
   const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
   let inFlight = 0;
   let waitingDrain = false;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
   socket.setTimeout(IDLE_MS, () => socket.destroy());
   const resumeIfIdle = () => {
     if (inFlight < MAX_IN_FLIGHT && !waitingDrain && socket.isPaused()) socket.resume();
@@ -50,9 +55,13 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
       (reply) => {
         inFlight--;
         if (reply && !socket.destroyed) {
-          socket.cork();
+          // Replies finishing in the same tick leave in one writev.
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            process.nextTick(uncork);
+          }
           for (const b of reply) socket.write(b);
-          socket.uncork();
           if (socket.writableLength > MAX_UNSENT && !waitingDrain) {
             waitingDrain = true;
             socket.pause();

@@ -55,6 +55,17 @@ export class GlusterCli {
     return parseCliOutput(stdout, args.join(' '));
   }
 
+  /**
+   * For the few commands that ignore `--xml` and print a sentence (e.g.
+   * `volume heal NAME [full]` on success): success is exit status 0, a
+   * failure is GLUSTER_FAILED with the CLI's text. Returns the text.
+   */
+  async runPlain(args: readonly string[], opts: RunOptions = {}): Promise<string> {
+    const stdout = await this.exec(args, opts.timeoutMs ?? this.timeoutMs);
+    if (stdout.includes('<cliOutput>')) parseCliOutput(stdout, args.join(' '));
+    return stdout.trim();
+  }
+
   private exec(args: readonly string[], timeoutMs: number): Promise<string> {
     const [file, ...prefix] = this.command;
     const argv = [...prefix, '--mode=script', '--xml'];

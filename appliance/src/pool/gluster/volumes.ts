@@ -172,6 +172,30 @@ export class GlusterVolumes {
     checkName(name);
     checkBricks([oldBrick, newBrick]);
     await this.cli.run(['volume', 'replace-brick', name, oldBrick, newBrick, 'commit', 'force']);
+    // The self-heal daemon is restarted with the new graph and may connect
+    // before the pending marks exist; its next own crawl is up to
+    // cluster.heal-timeout (600 s) away. Ask for an index heal now.
+    await this.triggerHeal(name);
+  }
+
+  /**
+   * Starts healing now instead of at the self-heal daemon's next crawl:
+   * an index heal (entries known to need it) or, with `full`, a crawl of
+   * everything. Retried for a few seconds while the daemon restarts.
+   */
+  async triggerHeal(name: string, opts: { full?: boolean } = {}): Promise<void> {
+    checkName(name);
+    const args = ['volume', 'heal', name, ...(opts.full ? ['full'] : [])];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // `volume heal` answers in plain text even with --xml.
+        await this.cli.runPlain(args);
+        return;
+      } catch (err) {
+        if (attempt >= 10 || !(err instanceof GlusterError) || err.code !== 'GLUSTER_FAILED') throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   }
 
   /** Brick processes, ports, pids and (with detail, the default) capacity. */

@@ -3,9 +3,13 @@
  * the development and single-disk default). apply() creates the pool
  * directory, a directory per volume (<pool>/<volume>) and per share
  * (<pool>[/<volume>]/<path>); it never deletes anything (a deleted share's
- * files stay). Capacity comes from statfs(2) of the pool directory.
+ * files stay). A new share directory is world-writable (01777 would stop
+ * users deleting each other's files in a team share, so plain 0777): any
+ * Cairn user may write over SMB and NFS until the admin narrows access with
+ * valid users, NFS client rules or permissions; an existing directory's
+ * mode is never changed. Capacity comes from statfs(2) of the pool directory.
  */
-import { mkdir, statfs } from 'node:fs/promises';
+import { chmod, mkdir, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Driver, DriverResult, Problem } from '../../reconcile/driver.js';
 import type { LocalPool, Share, State } from '../../state/schema.js';
@@ -79,7 +83,9 @@ export class LocalPoolDriver implements Driver {
         continue;
       }
       try {
-        await mkdir(localSharePath(pool, sh), { recursive: true, mode: 0o777 & ~0o022 });
+        const dir = localSharePath(pool, sh);
+        // mkdir returns the first directory it made, undefined if all existed.
+        if ((await mkdir(dir, { recursive: true, mode: 0o755 })) !== undefined) await chmod(dir, 0o777);
         shares++;
       } catch (e) {
         problems.push({ objectKind: 'share', objectId: sh.name, message: `cannot create the share directory: ${message(e)}` });

@@ -19,24 +19,37 @@ const CLIENT_SRC = fileURLToPath(new URL('../../../../test/nfs/fixtures/nfs3-cli
 
 export interface Served {
   port: number;
+  /** The served directory. */
+  dir: string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
   url: (path?: string) => string;
   stderr: () => string;
 }
 
-export async function nfsServe(t: TestContext, args: string[]): Promise<Served> {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-nfs-serve-'));
-  const proc = spawn(process.execPath, [CAIRND, 'nfs-serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1', '--fh-secret', join(dir, 'fh.secret'), ...args], {
+/**
+ * Starts nfs-serve on a fresh temp directory, or on `opts.dir` (kept) with
+ * `opts.secret` as the handle secret file.
+ */
+export async function nfsServe(t: TestContext, args: string[], opts: { dir?: string; secret?: string } = {}): Promise<Served> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cairn-nfs-serve-')));
+  const secret = opts.secret ?? join(tmpdir(), `cairn-nfs-fh-test-${process.pid}-${Date.now()}-${Math.random()}.secret`);
+  const proc = spawn(process.execPath, [CAIRND, 'nfs-serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1', '--fh-secret', secret, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = once(proc, 'exit');
-  t.after(async () => {
+  const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM');
       await exited;
     }
-    await rm(dir, { recursive: true, force: true });
+  };
+  t.after(async () => {
+    await stop();
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
+    if (!opts.secret) await rm(secret, { force: true });
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nfs-serve did not listen: ${err}`)), 15_000);
@@ -58,6 +71,8 @@ export async function nfsServe(t: TestContext, args: string[]): Promise<Served> 
   });
   return {
     port,
+    dir,
+    stop,
     url: (path = '') => nfsUrl(port, path),
     stderr: () => err,
   };

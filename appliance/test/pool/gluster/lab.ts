@@ -23,6 +23,17 @@ import { GlusterVolumes } from '../../../src/pool/gluster/volumes.js';
 
 const run = promisify(execFile);
 
+/**
+ * glusterd's parent: a child subreaper (prctl PR_SET_CHILD_SUBREAPER = 36;
+ * SYS_prctl = 157 on x86-64) that reaps the daemonized brick processes.
+ * Where PID 1 does not reap orphans (this test machine), a killed brick
+ * stays a zombie, glusterd still sees its pid "running" and
+ * `volume start force` never restarts it. systemd reaps on the appliance.
+ */
+const REAPER =
+  'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!"; my $pid = fork() // die "fork: $!"; ' +
+  'if (!$pid) { exec(@ARGV) or die "exec: $!" } 1 while wait() != -1;';
+
 export interface LabBrick extends Brick {
   /** "ip:/…/brick" as Gluster names it. */
   name: string;
@@ -39,10 +50,11 @@ export class GlusterLab {
     /** The namespace's address: brick host and volfile server. */
     readonly host: string,
     readonly dir: string,
-    readonly glusterdPid: number,
+    /** A process in glusterd's namespaces (its reaper parent). */
+    readonly anchorPid: number,
   ) {
     this.cli = new GlusterCli({
-      command: ['nsenter', '-t', String(glusterdPid), '-m', '-n', 'gluster'],
+      command: ['nsenter', '-t', String(anchorPid), '-m', '-n', 'gluster'],
       logFile: join(dir, 'log', 'cli.log'),
     });
     this.volumes = new GlusterVolumes(this.cli);
@@ -101,8 +113,9 @@ export class GlusterLab {
       ].join('\n'),
     );
     const pidFile = join(dir, 'glusterd.pid');
-    // ip netns exec → unshare → sh → exec glusterd: each execs the next, so
-    // the child's pid is glusterd's. Paths are passed as $1…$4, never spliced.
+    // ip netns exec → unshare → sh → perl (the reaper, parent of glusterd):
+    // each execs the next, so the child's pid is the reaper's, a process in
+    // both namespaces. Paths are passed as $1…$5, never spliced.
     const child: ChildProcess = spawn(
       'ip',
       [
@@ -110,8 +123,8 @@ export class GlusterLab {
         'unshare', '-m', '--propagation', 'slave', '--',
         'sh', '-c',
         'mount -t tmpfs tmpfs /run && mkdir /run/gluster && mount --bind "$1" /var/log/glusterfs && ' +
-          'exec glusterd -N -f "$2" --log-file "$3" -p "$4"',
-        'sh', logDir, volfile, join(logDir, 'glusterd.log'), pidFile,
+          'exec perl -e "$2" glusterd -N -f "$3" --log-file "$4" -p "$5"',
+        'sh', logDir, REAPER, volfile, join(logDir, 'glusterd.log'), pidFile,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -164,7 +177,10 @@ export class GlusterLab {
   }
 
   private async teardown(): Promise<void> {
-    await killAndWait(await this.pids().catch(() => [this.glusterdPid]));
+    // Everything but the reaper first, so that it reaps them; then the reaper.
+    const pids = await this.pids().catch(() => []);
+    await killAndWait(pids.filter((p) => p !== this.anchorPid));
+    await killAndWait([this.anchorPid]);
     for (const b of this.bricks.reverse()) {
       await releaseBrick(b).catch(() => undefined);
       await detachLoopDisk(b.device).catch(() => undefined);
@@ -197,12 +213,21 @@ async function freeSubnet(): Promise<string> {
   }
 }
 
-/** Three 1 GiB loop bricks and a started, VM-tuned replica-3 volume on them. */
-export async function replica3(lab: GlusterLab, name: string, brickSize = 1 << 30): Promise<LabBrick[]> {
+/**
+ * Three loop bricks (1 GiB by default) and a started replica-3 volume on
+ * them, tuned as a VM datastore (`vm`, with sharding) or left with
+ * Gluster's defaults (`general`).
+ */
+export async function replica3(
+  lab: GlusterLab,
+  name: string,
+  brickSize = 1 << 30,
+  profile: 'vm' | 'general' = 'vm',
+): Promise<LabBrick[]> {
   const bricks: LabBrick[] = [];
   for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`${name}-${i}`.toLowerCase(), brickSize));
   await lab.volumes.create({ name, bricks: bricks.map((b) => b.name), replica: 3, force: true });
-  await lab.volumes.applyVmDatastoreOptions(name);
+  if (profile === 'vm') await lab.volumes.applyVmDatastoreOptions(name);
   await lab.volumes.start(name);
   return bricks;
 }
