@@ -14,6 +14,7 @@ pub mod handle_task;
 pub mod posix;
 pub mod posix_backend;
 pub mod sd_notify;
+pub mod stat;
 
 use backend_task::OpenExportTask;
 use handle_task::OpenRootTask;
