@@ -4,13 +4,16 @@
  */
 import { DAEMON_USAGE, parseDaemonArgs } from './cli/args.js';
 import { UsageError, EXIT } from './cli/errors.js';
-import { openApiDocument, startDaemon } from './daemon.js';
-import { NfsDriver } from './nfs/driver.js';
 import { nfsServe } from './nfs/serve-command.js';
-import { SmbDriver } from './smb/driver.js';
 import { VERSION } from './version.js';
 
 type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * The daemon (Fastify, the API, the console) is loaded only by the commands
+ * that need it: `nfs-serve` starts seconds sooner without it.
+ */
+const loadDaemon = () => import('./daemon.js');
 
 const COMMANDS: Record<string, Command> = {
   run: runDaemon,
@@ -21,6 +24,12 @@ const COMMANDS: Record<string, Command> = {
 /** `cairnd openapi`: prints the REST API's OpenAPI document (for the console's types and docs). */
 async function printOpenApi(argv: string[]): Promise<number> {
   if (argv.length) throw new UsageError(`openapi takes no arguments (got ${argv.join(' ')})`, EXIT.usage);
+  const { openApiDocument } = await loadDaemon();
+  // `cairnd openapi | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   process.stdout.write(`${JSON.stringify(await openApiDocument(), null, 2)}\n`);
   return 0;
 }
@@ -60,6 +69,9 @@ async function runDaemon(argv: string[]): Promise<number> {
   const handler = (signal: NodeJS.Signals) => onSignal(signal);
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+  const { startDaemon } = await loadDaemon();
+  const { NfsDriver } = await import('./nfs/driver.js');
+  const { SmbDriver } = await import('./smb/driver.js');
   const daemon = await startDaemon(opts, undefined, {
     drivers: ({ dataDir, log }) => [
       new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),

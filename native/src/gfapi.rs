@@ -19,7 +19,7 @@
 #![allow(non_camel_case_types)]
 
 use crate::errno::{OsError, OsResult};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
 use std::ptr;
@@ -173,43 +173,13 @@ unsafe extern "C" {
   fn glfs_free(ptr: *mut c_void);
 }
 
-/// Attributes of an object, in the units NFS needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stat {
-  pub ino: u64,
-  pub mode: u32,
-  pub nlink: u64,
-  pub uid: u32,
-  pub gid: u32,
-  pub rdev: u64,
-  pub size: u64,
-  pub blocks: u64,
-  pub atime: (i64, u32),
-  pub mtime: (i64, u32),
-  pub ctime: (i64, u32),
-}
+pub use crate::stat::Stat;
 
-impl From<&libc::stat> for Stat {
-  fn from(s: &libc::stat) -> Self {
-    Stat {
-      ino: s.st_ino,
-      mode: s.st_mode,
-      nlink: s.st_nlink,
-      uid: s.st_uid,
-      gid: s.st_gid,
-      rdev: s.st_rdev,
-      size: s.st_size as u64,
-      blocks: s.st_blocks as u64,
-      atime: (s.st_atime, s.st_atime_nsec as u32),
-      mtime: (s.st_mtime, s.st_mtime_nsec as u32),
-      ctime: (s.st_ctime, s.st_ctime_nsec as u32),
-    }
-  }
-}
 
 impl From<&glfs_stat> for Stat {
   fn from(s: &glfs_stat) -> Self {
     Stat {
+      dev: 0,
       ino: s.ino,
       mode: s.mode,
       nlink: s.nlink,
@@ -295,7 +265,13 @@ pub struct Volume {
   fs: *mut glfs_t,
   pub volume_id: [u8; 16],
   fds: Mutex<HashMap<[u8; GFID_LEN], Arc<Fd>>>,
+  /// GFIDs this process removed (last link). libgfapi may still resolve
+  /// them for a moment from its inode table; NFS wants ESTALE at once.
+  /// GFIDs are never reused, so a bounded set is enough.
+  gone: Mutex<HashSet<[u8; GFID_LEN]>>,
 }
+
+const MAX_GONE: usize = 65536;
 
 // SAFETY: a glfs_t serves many threads at once (libgfapi is thread-safe).
 unsafe impl Send for Volume {}
@@ -384,7 +360,7 @@ impl Volume {
       if n != 16 {
         return Err(fail(OsError::last(format!("glfs_get_volumeid {volume}"))));
       }
-      Ok(Volume { fs, volume_id: id, fds: Mutex::new(HashMap::new()) })
+      Ok(Volume { fs, volume_id: id, fds: Mutex::new(HashMap::new()), gone: Mutex::new(HashSet::new()) })
     }
   }
 
@@ -405,6 +381,9 @@ impl Volume {
     }
     let mut g = [0u8; GFID_LEN];
     g.copy_from_slice(gfid);
+    if self.gone.lock().unwrap().contains(&g) {
+      return Err(OsError::new(libc::ESTALE, "object was removed"));
+    }
     let mut st = zero_stat();
     // SAFETY: g is GFID_LEN bytes; st is writable.
     let o = unsafe { glfs_h_create_from_handle(self.fs, g.as_mut_ptr(), GFID_LEN as c_int, &mut st) };
@@ -440,7 +419,10 @@ impl Volume {
 
   pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<([u8; GFID_LEN], Stat)> {
     let c = if name == "." || name == ".." { cstr(name)? } else { check_name(name)? };
-    let (d, _) = self.obj(dir)?;
+    let (d, dst) = self.obj(dir)?;
+    if dst.st_mode & libc::S_IFMT != libc::S_IFDIR {
+      return Err(OsError::new(libc::ENOTDIR, format!("lookup {name} in a non-directory")));
+    }
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
@@ -523,12 +505,38 @@ impl Volume {
     }
   }
 
-  /// Non-root callers are checked with glfs_h_access (the cached fd is root's).
+  /// The object's last name is gone: its handle is stale from now on.
+  fn removed(&self, gfid: &[u8; GFID_LEN]) {
+    self.forget(gfid);
+    let mut g = self.gone.lock().unwrap();
+    if g.len() >= MAX_GONE {
+      g.clear();
+    }
+    g.insert(*gfid);
+  }
+
+  /// The cached fd of an object, if any (no open).
+  fn cached_fd(&self, gfid: &[u8]) -> Option<Arc<Fd>> {
+    if gfid.len() != GFID_LEN {
+      return None;
+    }
+    let mut key = [0u8; GFID_LEN];
+    key.copy_from_slice(gfid);
+    self.fds.lock().unwrap().get(&key).cloned()
+  }
+
+  /// Non-root callers are checked with glfs_h_access (the cached fd is
+  /// root's). The owner may always read and write (like knfsd's owner
+  /// override): NFS checks permission per call, not at open, and a file
+  /// created 0444 must stay writable by the process that created it.
   fn check_access(&self, cred: &Cred, gfid: &[u8], mask: c_int) -> OsResult<()> {
     if cred.uid == 0 {
       return Ok(());
     }
-    let (o, _) = self.obj(gfid)?;
+    let (o, st) = self.obj(gfid)?;
+    if st.st_uid == cred.uid {
+      return Ok(());
+    }
     set_cred(cred);
     // SAFETY: o is live.
     let rc = unsafe { glfs_h_access(self.fs, o.0, mask) };
@@ -559,9 +567,12 @@ impl Volume {
 
   /// Writes all of `data`; `sync` 0 = unstable, 1 = data sync, 2 = file sync.
   /// Returns the file's attributes before and after.
-  pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, data: &[u8], sync: u32) -> OsResult<(Stat, Stat)> {
+  /// The pre-op attributes are known only for stable writes (a stat first):
+  /// with write-behind, the `pre` that glfs_pwrite reports is the post-op one.
+  pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, data: &[u8], sync: u32) -> OsResult<(Option<Stat>, Stat)> {
     self.check_access(cred, gfid, libc::W_OK)?;
     let fd = self.fd(gfid)?;
+    let known_before = if sync > 0 { Some(self.stat(gfid)?) } else { None };
     let mut pre = zero_gstat();
     let mut post = zero_gstat();
     let mut done = 0usize;
@@ -596,8 +607,7 @@ impl Volume {
       errno_or(rc != 0, || "glfs_fsync".into())?;
     }
     let after = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
-    let before = if pre.mask != 0 { Stat::from(&pre) } else { after.clone() };
-    Ok((before, after))
+    Ok((known_before, after))
   }
 
   pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {
@@ -607,12 +617,18 @@ impl Volume {
     // SAFETY: fd is live.
     errno_or(unsafe { glfs_fsync(fd.0, &mut pre, &mut post) } != 0, || "glfs_fsync".into())?;
     let after = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
-    let before = if pre.mask != 0 { Stat::from(&pre) } else { after.clone() };
-    Ok((before, after))
+    Ok((after.clone(), after))
   }
 
   pub fn setattr(&self, cred: &Cred, gfid: &[u8], set: &SetAttr) -> OsResult<Stat> {
     let (o, _) = self.obj(gfid)?;
+    // Writes still held by write-behind would land after this setattr and
+    // overwrite the times (and size) it sets: flush them first.
+    if let Some(fd) = self.cached_fd(gfid) {
+      let (mut a, mut b) = (zero_gstat(), zero_gstat());
+      // SAFETY: fd is live.
+      errno_or(unsafe { glfs_fsync(fd.0, &mut a, &mut b) } != 0, || "glfs_fsync before setattr".into())?;
+    }
     set_cred(cred);
     let r = (|| {
       if let Some(size) = set.size {
@@ -762,8 +778,8 @@ impl Volume {
     let r = errno_or(rc != 0, || format!("unlink {name}"));
     set_cred(&root_cred());
     r?;
-    if st.nlink <= 1 {
-      self.forget(&gfid);
+    if is_dir || st.nlink <= 1 {
+      self.removed(&gfid);
     }
     Ok(())
   }
@@ -773,12 +789,21 @@ impl Volume {
     let t = check_new_name(to)?;
     let (fd, _) = self.obj(from_dir)?;
     let (td, _) = self.obj(to_dir)?;
+    let source = self.lookup(cred, from_dir, from).ok();
+    let replaced = self.lookup(cred, to_dir, to).ok();
     set_cred(cred);
     // SAFETY: objects live, names valid.
     let rc = unsafe { glfs_h_rename(self.fs, fd.0, f.as_ptr(), td.0, t.as_ptr()) };
     let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
     set_cred(&root_cred());
-    r
+    r?;
+    if let (Some((old, st)), Some((src, _))) = (replaced, source) {
+      let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
+      if old != src && (is_dir || st.nlink <= 1) {
+        self.removed(&old);
+      }
+    }
+    Ok(())
   }
 
   pub fn link(&self, cred: &Cred, target: &[u8], dir: &[u8], name: &str) -> OsResult<Stat> {

@@ -80,7 +80,8 @@ pub struct GfRead {
 
 #[napi(object)]
 pub struct GfPrePost {
-  pub before: GfStat,
+  /// Unknown for unstable writes (see Volume::write).
+  pub before: Option<GfStat>,
   pub after: GfStat,
 }
 
@@ -164,7 +165,11 @@ fn entry(r: ([u8; 16], Stat)) -> GfEntry {
 }
 
 fn prepost(r: (Stat, Stat)) -> GfPrePost {
-  GfPrePost { before: r.0.into(), after: r.1.into() }
+  GfPrePost { before: Some(r.0.into()), after: r.1.into() }
+}
+
+fn prepost_opt(r: (Option<Stat>, Stat)) -> GfPrePost {
+  GfPrePost { before: r.0.map(GfStat::from), after: r.1.into() }
 }
 
 /// Opens a Gluster volume through libgfapi (one `glfs_t`, kept for the
@@ -229,9 +234,9 @@ impl GfapiVolume {
   /// `sync`: 0 unstable, 1 data sync, 2 file sync. The data is copied
   /// before the call returns; the caller may reuse its Buffer.
   #[napi(ts_return_type = "Promise<GfPrePost>")]
-  pub fn write(&self, cred: GfCred, gfid: Buffer, offset: f64, data: Buffer, sync: u32) -> AsyncTask<Op<(Stat, Stat), GfPrePost>> {
+  pub fn write(&self, cred: GfCred, gfid: Buffer, offset: f64, data: Buffer, sync: u32) -> AsyncTask<Op<(Option<Stat>, Stat), GfPrePost>> {
     let (v, g, c, d) = (self.v.clone(), gfid.to_vec(), Cred::from(cred), data.to_vec());
-    op(move || v.write(&c, &g, offset as u64, &d, sync), prepost)
+    op(move || v.write(&c, &g, offset as u64, &d, sync), prepost_opt)
   }
 
   #[napi(ts_return_type = "Promise<GfPrePost>")]

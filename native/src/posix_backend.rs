@@ -87,50 +87,8 @@ pub enum NodeType {
   Fifo,
 }
 
-/// What `stat` says, in the units NFS needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct St {
-  pub dev: u64,
-  pub ino: u64,
-  pub mode: u32,
-  pub nlink: u64,
-  pub uid: u32,
-  pub gid: u32,
-  pub rdev: u64,
-  pub size: u64,
-  pub blocks: u64,
-  pub atime: (i64, u32),
-  pub mtime: (i64, u32),
-  pub ctime: (i64, u32),
-}
+pub use crate::stat::Stat as St;
 
-impl St {
-  fn from(st: &libc::stat) -> St {
-    St {
-      dev: st.st_dev,
-      ino: st.st_ino,
-      mode: st.st_mode,
-      nlink: st.st_nlink,
-      uid: st.st_uid,
-      gid: st.st_gid,
-      rdev: st.st_rdev,
-      size: st.st_size as u64,
-      blocks: st.st_blocks as u64,
-      atime: (st.st_atime, st.st_atime_nsec as u32),
-      mtime: (st.st_mtime, st.st_mtime_nsec as u32),
-      ctime: (st.st_ctime, st.st_ctime_nsec as u32),
-    }
-  }
-  fn is_dir(&self) -> bool {
-    self.mode & libc::S_IFMT == libc::S_IFDIR
-  }
-  fn is_reg(&self) -> bool {
-    self.mode & libc::S_IFMT == libc::S_IFREG
-  }
-  fn is_lnk(&self) -> bool {
-    self.mode & libc::S_IFMT == libc::S_IFLNK
-  }
-}
 
 // ---------------------------------------------------------------- syscalls
 
@@ -307,6 +265,9 @@ pub struct Export {
   fsid: u64,
   umask: u32,
   cache: FdCache,
+  /// pwritev2(RWF_NOWAIT) works for buffered writes on this filesystem
+  /// (ext4 says EOPNOTSUPP; then try_write stops trying).
+  nowait_writes: std::sync::atomic::AtomicBool,
 }
 
 impl Export {
@@ -332,6 +293,7 @@ impl Export {
       fsid: st.dev,
       umask: process_umask(),
       cache: FdCache::new(cache_size),
+      nowait_writes: std::sync::atomic::AtomicBool::new(true),
     };
     ex.root_handle = ex.wrap(&kh)?;
     Ok(ex)
@@ -611,6 +573,10 @@ impl Export {
   /// UNSTABLE WRITE into the page cache when the kernel can take it without
   /// waiting (pwritev2 RWF_NOWAIT); None otherwise. Nothing is written then.
   pub fn try_write(&self, cred: &Cred, h: &[u8], offset: u64, data: &[u8]) -> OsResult<Option<Vec<u8>>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if !self.nowait_writes.load(Relaxed) {
+      return Ok(None);
+    }
     let Some(o) = self.cache.get(h) else { return Ok(None) };
     if o.kind != Kind::Reg || !o.writable || o.path_only {
       return Ok(None);
@@ -623,6 +589,9 @@ impl Export {
     let r = unsafe { libc::pwritev2(o.fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
     if r < 0 {
       let e = OsError::last("pwrite");
+      if e.errno == libc::EOPNOTSUPP {
+        self.nowait_writes.store(false, Relaxed);
+      }
       return if matches!(e.errno, libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR) { Ok(None) } else { Err(e) };
     }
     let after = fstat(o.fd.as_raw_fd())?;

@@ -30,6 +30,12 @@ export interface ClientRule {
 export interface ExportSpec {
   /** What clients mount, e.g. `/export`. */
   path: string;
+  /**
+   * The export's own backend, rooted at the exported directory (or volume).
+   * The export id in a file handle picks the backend, and a backend never
+   * goes above its root (backend.ts rule 2): so no handle, `..` or symlink
+   * of one export reaches outside it.
+   */
   backend: Backend;
   clients: ClientRule[];
   /** Stable id carried in file handles; by default derived from `path`. */

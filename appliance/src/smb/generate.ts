@@ -73,7 +73,7 @@ function checkUsers(users: SmbUser[], problems: SmbProblem[]): SmbUser[] {
   const names = new Set<string>();
   const uids = new Set<number>();
   users.forEach((u, i) => {
-    const at = `users[${i}]`;
+    const at = `users.${i}`;
     const before = problems.length;
     if (!ACCOUNT_NAME.test(u.name)) problems.push({ path: `${at}.name`, message: `user name "${u.name}" must match ${ACCOUNT_NAME}` });
     else if (u.name === 'root' || u.name === 'nobody') problems.push({ path: `${at}.name`, message: `user name "${u.name}" is reserved` });
@@ -97,7 +97,7 @@ function checkGroups(groups: SmbGroup[], userNames: Set<string>, problems: SmbPr
   const names = new Set<string>();
   const gids = new Set<number>();
   groups.forEach((g, i) => {
-    const at = `groups[${i}]`;
+    const at = `groups.${i}`;
     const before = problems.length;
     if (!ACCOUNT_NAME.test(g.name)) problems.push({ path: `${at}.name`, message: `group name "${g.name}" must match ${ACCOUNT_NAME}` });
     else if (g.name === 'root' || g.name === 'nogroup') problems.push({ path: `${at}.name`, message: `group name "${g.name}" is reserved` });
@@ -136,7 +136,7 @@ function checkShare(s: SmbShare, at: string, seen: Set<string>, problems: SmbPro
       problems.push({ path: `${at}.backend.volfileServers`, message: 'at least one volfile server is needed' });
     }
     s.backend.volfileServers.forEach((h, j) => {
-      if (!/^[A-Za-z0-9_.:+\[\]\/-]+$/.test(h)) problems.push({ path: `${at}.backend.volfileServers[${j}]`, message: `"${h}" is not a host name, address or unix+/path` });
+      if (!/^[A-Za-z0-9_.:+\[\]\/-]+$/.test(h)) problems.push({ path: `${at}.backend.volfileServers.${j}`, message: `"${h}" is not a host name, address or unix+/path` });
     });
   }
   if (s.encryption !== undefined && !['off', 'if_required', 'desired', 'required'].includes(s.encryption)) {
@@ -144,17 +144,17 @@ function checkShare(s: SmbShare, at: string, seen: Set<string>, problems: SmbPro
   }
   if (s.comment !== undefined && !safeValue(s.comment)) problems.push({ path: `${at}.comment`, message: 'comment must be one line' });
   s.validUsers.forEach((u, j) => {
-    if (!ACCOUNT_NAME.test(u)) problems.push({ path: `${at}.validUsers[${j}]`, message: `"${u}" is not a valid user name` });
+    if (!ACCOUNT_NAME.test(u)) problems.push({ path: `${at}.validUsers.${j}`, message: `"${u}" is not a valid user name` });
   });
   s.validGroups.forEach((g, j) => {
-    if (!ACCOUNT_NAME.test(g)) problems.push({ path: `${at}.validGroups[${j}]`, message: `"${g}" is not a valid group name` });
+    if (!ACCOUNT_NAME.test(g)) problems.push({ path: `${at}.validGroups.${j}`, message: `"${g}" is not a valid group name` });
   });
   s.hostsAllow.forEach((h, j) => {
-    if (!validNetwork(h)) problems.push({ path: `${at}.hostsAllow[${j}]`, message: `"${h}" is not an address or CIDR network` });
+    if (!validNetwork(h)) problems.push({ path: `${at}.hostsAllow.${j}`, message: `"${h}" is not an address or CIDR network` });
   });
   (s.recycleBin?.exclude ?? []).forEach((x, j) => {
     // Samba splits this list on white space, "," and ";".
-    if (!/^[^\s,;%]+$/.test(x)) problems.push({ path: `${at}.recycleBin.exclude[${j}]`, message: `pattern "${x}" must not contain white space, ",", ";" or "%"` });
+    if (!/^[^\s,;%]+$/.test(x)) problems.push({ path: `${at}.recycleBin.exclude.${j}`, message: `pattern "${x}" must not contain white space, ",", ";" or "%"` });
   });
   const maxSize = s.recycleBin?.maxSize;
   if (maxSize !== undefined && (!Number.isSafeInteger(maxSize) || maxSize < 0)) {
@@ -287,14 +287,16 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
   if (recycle) {
     const rb = s.recycleBin!;
     // Per-user bin: .recycle/<user>/ keeps the deleted file's folders and
-    // every version ("Copy #1 of …"). `.recycle` itself is created sticky and
-    // world-writable by samba.ts so each user's first delete can make its own
-    // 0700 folder there.
+    // every version ("Copy #1 of …"). vfs_recycle makes the repository's
+    // first component with directory_mode and everything below with
+    // subdir_mode: `.recycle` sticky and world-writable, so whoever deletes
+    // first does not lock the others out (vfs_recycle would then delete
+    // their files for good), and each user's folder private.
     sec['recycle:repository'] = '.recycle/%U';
     sec['recycle:keeptree'] = 'yes';
     sec['recycle:versions'] = 'yes';
     sec['recycle:touch'] = 'yes';
-    sec['recycle:directory_mode'] = '0700';
+    sec['recycle:directory_mode'] = '1777';
     sec['recycle:subdir_mode'] = '0700';
     sec['recycle:exclude'] = [...RECYCLE_EXCLUDE_DEFAULT, ...(rb.exclude ?? [])].join(' ');
     sec['recycle:exclude_dir'] = '.recycle';
@@ -339,7 +341,7 @@ export function generate(desired: SmbDesired, paths: SambaPaths): Generated {
   if (!Number.isInteger(srv.port) || srv.port < 1 || srv.port > 65535) problems.push({ path: 'server.port', message: `port ${srv.port} must be 1–65535` });
   if (srv.serverString !== undefined && !safeValue(srv.serverString)) problems.push({ path: 'server.serverString', message: 'must be one line' });
   (srv.interfaces ?? []).forEach((x, i) => {
-    if (!/^[A-Za-z0-9_.:\/-]+$/.test(x)) problems.push({ path: `server.interfaces[${i}]`, message: `"${x}" is not an address or interface name` });
+    if (!/^[A-Za-z0-9_.:\/-]+$/.test(x)) problems.push({ path: `server.interfaces.${i}`, message: `"${x}" is not an address or interface name` });
   });
   if (srv.logLevel !== undefined && !(Number.isInteger(srv.logLevel) && srv.logLevel >= 0 && srv.logLevel <= 10)) {
     problems.push({ path: 'server.logLevel', message: 'must be 0–10' });
@@ -349,7 +351,7 @@ export function generate(desired: SmbDesired, paths: SambaPaths): Generated {
   const users = checkUsers(desired.users, problems);
   const groups = checkGroups(desired.groups, new Set(users.map((u) => u.name)), problems);
   const seen = new Set<string>();
-  const shares = desired.shares.filter((s, i) => checkShare(s, `shares[${i}]`, seen, problems));
+  const shares = desired.shares.filter((s, i) => checkShare(s, `shares.${i}`, seen, problems));
 
   // A server section that fails validation cannot be rendered safely at all;
   // the caller keeps the configuration it has.

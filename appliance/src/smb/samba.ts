@@ -192,7 +192,8 @@ export class SambaService {
   async smbdCommand(): Promise<{ command: string; args: string[]; env: Record<string, string> }> {
     return {
       command: join(this.sbin, 'smbd'),
-      args: ['--foreground', '--no-process-group', `--configfile=${this.paths.config}`],
+      // --log-basename: where smbd logs before it has read smb.conf (else /var/log/samba).
+      args: ['--foreground', '--no-process-group', `--configfile=${this.paths.config}`, `--log-basename=${this.paths.logDir}`],
       env: await this.env(),
     };
   }
@@ -213,7 +214,7 @@ export class SambaService {
 
     // 2. Share directories that cairnd prepares itself.
     for (const [i, s] of desired.shares.entries()) {
-      if (gen.model.shares[s.name]) result.problems.push(...(await this.prepareShare(s, `shares[${i}]`)));
+      if (gen.model.shares[s.name]) result.problems.push(...(await this.prepareShare(s, `shares.${i}`)));
     }
 
     // 3. smb.conf: check the candidate, install it only if Samba accepts it.
@@ -242,7 +243,7 @@ export class SambaService {
 
     // 4. passdb.
     if (existsSync(this.paths.config)) {
-      const r = await this.syncPassdb(gen.users);
+      const r = await this.syncPassdb(gen.users, desired.users);
       result.usersChanged = r.changed;
       result.problems.push(...r.problems);
     } else {
@@ -271,8 +272,9 @@ export class SambaService {
 
   /**
    * A local share's directory must exist (it belongs to the pool; cairnd does
-   * not create it). With a recycle bin, `.recycle` is made sticky and
-   * world-writable so every user can create a private bin in it.
+   * not create it). With a recycle bin, `.recycle` is made (or repaired to)
+   * sticky and world-writable so every user can create a private bin in it;
+   * on Gluster shares vfs_recycle creates it so (recycle:directory_mode).
    */
   private async prepareShare(s: SmbShare, at: string): Promise<SmbProblem[]> {
     if (s.backend.kind !== 'local') return [];
@@ -301,8 +303,12 @@ export class SambaService {
 
   // ---------------------------------------------------------- passdb ----
 
-  private async syncPassdb(users: SmbDesired['users']): Promise<{ changed: boolean; problems: SmbProblem[] }> {
+  private async syncPassdb(users: SmbDesired['users'], all: SmbDesired['users']): Promise<{ changed: boolean; problems: SmbProblem[] }> {
     const problems: SmbProblem[] = [];
+    const at = (name: string) => {
+      const i = all.findIndex((u) => u.name === name);
+      return i >= 0 ? `users.${i}` : 'users';
+    };
     const list = await this.tool(join(this.bin, 'pdbedit'), [`--configfile=${this.paths.config}`, '-L', '-w']);
     if (list.code !== 0) {
       return { changed: false, problems: [{ path: 'users', message: `pdbedit could not list users: ${scrub(list.stderr || list.stdout)}` }] };
@@ -312,7 +318,7 @@ export class SambaService {
 
     for (const name of plan.remove) {
       const r = await this.tool(join(this.bin, 'pdbedit'), [`--configfile=${this.paths.config}`, '-x', '-u', name]);
-      if (r.code !== 0) problems.push({ path: 'users', message: `could not delete Samba user ${name}: ${scrub(r.stderr || r.stdout)}` });
+      if (r.code !== 0) problems.push({ path: at(name), message: `could not delete Samba user ${name}: ${scrub(r.stderr || r.stdout)}` });
       else changed = true;
     }
 
@@ -336,7 +342,7 @@ export class SambaService {
       // Import reports per account; confirm against a fresh listing.
       const after = await this.tool(join(this.bin, 'pdbedit'), [`--configfile=${this.paths.config}`, '-L', '-w']);
       const again = planPassdb(users, parsePassdbList(after.stdout));
-      for (const u of again.upsert) problems.push({ path: 'users', message: `Samba did not accept user ${u.name}` });
+      for (const u of again.upsert) problems.push({ path: at(u.name), message: `Samba did not accept user ${u.name}` });
     }
 
     // Someone removed or disabled keeps no open session.

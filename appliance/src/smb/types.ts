@@ -115,7 +115,7 @@ export interface SmbDesired {
   groups: SmbGroup[];
 }
 
-/** Something that could not be made true; `path` is dotted into SmbDesired. */
+/** Something that could not be made true; `path` is dotted into SmbDesired ("shares.2.hostsAllow.0"). */
 export interface SmbProblem {
   path: string;
   message: string;

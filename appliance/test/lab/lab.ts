@@ -29,7 +29,8 @@
  *
  * /etc/hosts inside every node names all nodes and the host ("labhost").
  * Host hooks are not copied into /var/lib/glusterd (Debian's Samba hooks
- * edit host files); the `groups` profiles are.
+ * edit host files) except gsync-create (geo-replication's push-pem); the
+ * `groups` profiles are.
  *
  * State of a running lab is written to DIR/lab.json, so the shell CLI
  * (cli.ts: `node appliance/dist/test/lab/cli.js up 3` / `down`) and tests
@@ -49,6 +50,33 @@ const run = promisify(execFile);
 
 /** The PATH every process inside a node gets (with `env -i`). */
 export const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * glusterd's own volfile for lab nodes: Debian's, plus a TCP user timeout
+ * on glusterd's peer connections. Without it, after a hard failure (link
+ * cut, no RST) every cluster-wide CLI operation (`volume status`, `heal
+ * info`) waits on the dead peer's lock reply until TCP gives up (many
+ * minutes, measured: `volume status` still hung after 60 s); with it the
+ * peer is declared disconnected after ~10 s and operations proceed on the
+ * survivors. Management `ping-timeout` stays 0 as in Debian (glusterd's
+ * ping timer gives false disconnects on loaded machines).
+ */
+export const GLUSTERD_VOL = [
+  'volume management',
+  '    type mgmt/glusterd',
+  '    option working-directory /var/lib/glusterd',
+  '    option transport-type socket',
+  '    option transport.socket.keepalive-time 10',
+  '    option transport.socket.keepalive-interval 2',
+  '    option transport.socket.read-fail-log off',
+  '    option transport.socket.listen-port 24007',
+  '    option transport.tcp-user-timeout 10',
+  '    option ping-timeout 0',
+  '    option event-threads 1',
+  '    option max-port 60999',
+  'end-volume',
+  '',
+].join('\n');
 
 export interface LabNodeState {
   name: string;
@@ -127,7 +155,9 @@ export class LabNode {
   }
   /** Starts glusterd in the node (again) and waits until its CLI answers. */
   async startGlusterd(): Promise<void> {
-    const [file, ...rest] = [...this.enter(), 'glusterd', '-N', '--log-file', '/var/log/glusterfs/glusterd.log'];
+    const volfile = join(this.state.dir, 'glusterd.vol');
+    await writeFile(volfile, GLUSTERD_VOL);
+    const [file, ...rest] = [...this.enter(), 'glusterd', '-N', '-f', volfile, '--log-file', '/var/log/glusterfs/glusterd.log'];
     const child = spawn(file!, rest, { stdio: 'ignore', detached: true });
     child.unref();
     // nsenter and env exec, so the child's pid is glusterd's.
@@ -146,6 +176,26 @@ export class LabNode {
       }
     }
   }
+  /**
+   * Starts sshd in the node on `port` (its own network namespace, so any
+   * port is free) with a host key and authorized_keys under the node's
+   * private /root/.ssh. sshd daemonizes inside the node and is stopped
+   * with the node's other processes.
+   */
+  async startSshd(port: number): Promise<void> {
+    await this.exec(['mkdir', '-p', '/run/sshd']);
+    await this.exec(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', '/root/.ssh/hostkey']);
+    await this.exec(['/usr/sbin/sshd', '-p', String(port), '-h', '/root/.ssh/hostkey', '-o', 'PidFile=/run/sshd.pid', '-o', 'UsePAM=no', '-o', 'PermitRootLogin=prohibit-password', '-E', '/var/log/glusterfs/sshd.log']);
+  }
+
+  /** Lets root of `from` ssh into this node as root (key made on `from` if needed). */
+  async authorizeRootOf(from: LabNode, port: number): Promise<void> {
+    await from.exec(['sh', '-c', 'test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_ed25519']);
+    const pub = await readFile(join(from.state.dir, 'ssh', 'id_ed25519.pub'), 'utf8');
+    await writeFile(join(this.state.dir, 'ssh', 'authorized_keys'), pub, { mode: 0o600, flag: 'a' });
+    await from.exec(['ssh', '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'BatchMode=yes', `root@${this.name}`, 'true'], 20_000);
+  }
+
   /**
    * Spawns a long-running command inside the node (detached, stopped by
    * pid at teardown with the rest of the node's processes).
@@ -269,6 +319,9 @@ async function buildNode(
   };
   for (const d of [paths.glusterd, paths.log, paths.misc, paths.ssh, paths.brickRoot]) await mkdir(d, { recursive: true });
   await cp('/var/lib/glusterd/groups', join(paths.glusterd, 'groups'), { recursive: true }).catch(() => undefined);
+  // Only the geo-replication hook (push-pem refuses to run without it);
+  // never the Samba hooks, which edit the host's smb.conf.
+  await cp('/var/lib/glusterd/hooks/1/gsync-create', join(paths.glusterd, 'hooks', '1', 'gsync-create'), { recursive: true }).catch(() => undefined);
   await writeFile(paths.hosts, hosts);
   await run('truncate', ['-s', String(brickBytes), paths.image]);
   await run('mkfs.xfs', ['-q', '-f', '-i', 'size=512', paths.image]);

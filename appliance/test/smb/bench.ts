@@ -3,7 +3,7 @@
  * against a Cairn share, through SambaService (the same driver cairnd uses).
  * Prints numbers; asserts nothing.
  *
- *   npm run bench:smb -- [--target SPEC]... [--size-mib N] [--files N] [--runs N]
+ *   npm run bench:smb -- [--target SPEC]... [--lab] [--size-mib N] [--files N] [--runs N] [--keep-logs]
  *
  * SPEC (repeatable; the first is the baseline for ratios):
  *   local                      a fresh temp directory (default)
@@ -49,6 +49,7 @@ function parseArgs(argv: string[]) {
   let files = 2000;
   let runs = 3;
   let lab = false;
+  let keep = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = () => {
@@ -61,10 +62,11 @@ function parseArgs(argv: string[]) {
     else if (a === '--files') files = Number(v());
     else if (a === '--runs') runs = Number(v());
     else if (a === '--lab') lab = true;
+    else if (a === '--keep-logs') keep = true;
     else throw new Error(`unknown argument ${a}`);
   }
   if (targets.length === 0 && !lab) targets.push('local');
-  return { targets, sizeMiB, files, runs, lab };
+  return { targets, sizeMiB, files, runs, lab, keep };
 }
 
 async function makeTarget(spec: string, work: string, i: number): Promise<Target> {
@@ -115,7 +117,7 @@ async function runOnce(client: Client, dirName: string, local: { big: string; sm
 }
 
 async function main() {
-  const { targets: specs, sizeMiB, files, runs, lab } = parseArgs(process.argv.slice(2));
+  const { targets: specs, sizeMiB, files, runs, lab, keep } = parseArgs(process.argv.slice(2));
   const work = await mkdtemp(join(tmpdir(), 'cairn-smb-bench-'));
   await chmod(work, 0o755);
   const services: SambaService[] = [];
@@ -180,7 +182,13 @@ async function main() {
   } finally {
     for (const s of services) await s.stop().catch(() => undefined);
     for (const c of cleanups.reverse()) await c().catch((e: Error) => console.error(`cleanup: ${e.message}`));
-    await rm(work, { recursive: true, force: true });
+    if (keep) {
+      // Keep Samba's logs only: the data files are large.
+      for (const d of ['src-big', 'src-small', 'back', 'fuse']) await rm(join(work, d), { recursive: true, force: true });
+      console.log(`logs kept in ${work}/samba-*/log`);
+    } else {
+      await rm(work, { recursive: true, force: true });
+    }
   }
 }
 

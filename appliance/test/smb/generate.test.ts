@@ -83,6 +83,8 @@ test('recycle bin: per-user repository, keeptree, versions, temp files excluded;
   assert.equal(sec['recycle:repository'], '.recycle/%U');
   assert.equal(sec['recycle:keeptree'], 'yes');
   assert.equal(sec['recycle:versions'], 'yes');
+  assert.equal(sec['recycle:directory_mode'], '1777');
+  assert.equal(sec['recycle:subdir_mode'], '0700');
   const ex = sec['recycle:exclude']!.split(' ');
   for (const p of ['*.tmp', '~$*', '*.bak']) assert.ok(ex.includes(p), p);
   assert.equal(model.shares.ro!['vfs objects'], 'streams_xattr');
@@ -114,7 +116,7 @@ test('SMB3 encryption as an option: required, desired, …; Samba\'s default whe
   );
   assert.equal(model.shares.sec!['server smb encrypt'], 'required');
   assert.equal(model.shares.opt!['server smb encrypt'], 'desired');
-  assert.deepEqual(problems.map((p) => p.path), ['shares[2].encryption']);
+  assert.deepEqual(problems.map((p) => p.path), ['shares.2.encryption']);
 });
 
 test('Gluster volume: vfs_glusterfs last, volume, volfile servers, path inside the volume, no kernel share modes', () => {
@@ -162,16 +164,16 @@ test('bad shares are left out with dotted-path problems; good ones stay', () => 
   assert.deepEqual(Object.keys(model.shares), ['good']);
   const at = problems.map((p) => p.path);
   assert.deepEqual(at, [
-    'shares[1].name',
-    'shares[2].name',
-    'shares[3].name',
-    'shares[4].backend.path',
-    'shares[5].backend.path',
-    'shares[6].validUsers[0]',
-    'shares[7].hostsAllow[0]',
-    'shares[8].hostsAllow[0]',
-    'shares[9].extraOptions.vfs objects',
-    'shares[10].recycleBin.exclude[0]',
+    'shares.1.name',
+    'shares.2.name',
+    'shares.3.name',
+    'shares.4.backend.path',
+    'shares.5.backend.path',
+    'shares.6.validUsers.0',
+    'shares.7.hostsAllow.0',
+    'shares.8.hostsAllow.0',
+    'shares.9.extraOptions.vfs objects',
+    'shares.10.recycleBin.exclude.0',
   ]);
   assert.ok(!renderSmbConf(model).includes('evil'));
 });
@@ -188,7 +190,7 @@ test('bad users are left out; their hash never appears in a problem', () => {
   );
   assert.deepEqual(
     problems.map((p) => p.path),
-    ['users[1].name', 'users[2].ntHash', 'users[3].name', 'users[4].uid', 'users[4].gid', 'users[5].uid'],
+    ['users.1.name', 'users.2.ntHash', 'users.3.name', 'users.4.uid', 'users.4.gid', 'users.5.uid'],
   );
   const good = user('alice', 1001, 'a').ntHash;
   assert.ok(!JSON.stringify(problems).includes(good));

@@ -42,6 +42,7 @@ test('a share on a replica-3 Gluster volume through vfs_glusterfs', async (t) =>
   const vol = share('projects', '/', {
     backend: { kind: 'gluster', volume: 'smbgv', volfileServers: [lab.host], path: '/' },
     macos: { enabled: true },
+    recycleBin: { enabled: true },
   });
   const r = await svc.apply(desired(port, [vol], [user('alice', 10001, 'alice-pw')]));
   assert.deepEqual(r.problems, []);
@@ -58,7 +59,13 @@ test('a share on a replica-3 Gluster volume through vfs_glusterfs', async (t) =>
   for (const b of bricks) assert.equal(sha(await readFile(join(b.brickDir, 'plans', 'final.bin'))), sha(data), b.name);
   assert.equal((await stat(join(bricks[0]!.brickDir, 'plans', 'final.bin'))).uid, 10001);
 
+  // Deleting keeps the file in alice's bin, which vfs_recycle made through libgfapi.
   out = await client.run('projects', 'cd plans; del final.bin; cd ..; rmdir plans; ls', cred);
   assert.equal(out.status, null, out.out);
-  for (const b of bricks) await assert.rejects(stat(join(b.brickDir, 'plans')), { code: 'ENOENT' });
+  for (const b of bricks) {
+    await assert.rejects(stat(join(b.brickDir, 'plans')), { code: 'ENOENT' });
+    assert.equal(sha(await readFile(join(b.brickDir, '.recycle', 'alice', 'plans', 'final.bin'))), sha(data), b.name);
+    assert.equal((await stat(join(b.brickDir, '.recycle'))).mode & 0o7777, 0o1777);
+    assert.equal((await stat(join(b.brickDir, '.recycle', 'alice'))).mode & 0o777, 0o700);
+  }
 });

@@ -162,6 +162,12 @@ describe('Samba driver with a real smbd and smbclient', () => {
     // Visible to its owner over SMB, so a file can be restored.
     const ls = await as('alice', 'docs', 'ls .recycle/alice/q3/*');
     assert.match(ls.out, /report\.docx/);
+    // A second user gets a bin of their own beside it.
+    const b = await as('bob', 'docs', 'put report.docx bobs.docx; del bobs.docx');
+    assert.equal(b.status, null, b.out);
+    const bobs = await stat(join(shares.docs!, '.recycle', 'bob', 'bobs.docx'));
+    assert.equal(bobs.uid, bob.uid);
+    assert.equal((await as('bob', 'docs', 'ls .recycle/alice/*')).status, 'NT_STATUS_ACCESS_DENIED', 'and cannot look into alice\'s');
   });
 
   test('wrong password refused', async () => {

@@ -46,6 +46,7 @@ export const mnt: ProcEntry<string, Res> = {
       let set = ctx.server.mounts.get(key);
       if (!set) ctx.server.mounts.set(key, (set = new Set()));
       set.add(exp.path);
+      ctx.server.log.info({ client: ctx.client.address, export: exp.path }, 'MOUNT');
       return { status: mountstat3.MNT3_OK, fh };
     } catch (e) {
       ctx.server.log.error({ err: e, export: exp.path }, 'MOUNT could not get the export root');

@@ -63,7 +63,11 @@ export const readdirplus: ProcEntry<Args, Res> = {
       const room = a.maxcount - READDIR_OVERHEAD;
       const dirRoom = a.dircount > 0 ? a.dircount : room;
       if (room < 200) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: await attrsOrNone(ctx, a.dir.backend) };
-      const want = Math.max(1, Math.min(MAX_ENTRIES_PER_CALL, Math.floor(room / 150), Math.floor(dirRoom / 24)));
+      // Ask the backend for about as many entries as fit: each one it makes
+      // and we cannot send is work thrown away (attributes, handle).
+      const fhLen = FH_HEADER + a.dir.backend.length;
+      const estimate = entry3Size('typical-name') + 4 + 84 + 4 + 4 + fhLen + pad4(fhLen);
+      const want = Math.max(1, Math.min(MAX_ENTRIES_PER_CALL, Math.floor(room / estimate), Math.floor(dirRoom / 24)));
       const res = await ctx.backend.readdir(ctx.cred, a.dir.backend, a.cookie, a.verf, want, true);
       const entries: PlusEntry[] = [];
       let used = 0;

@@ -4,7 +4,7 @@
  * decoders for nfs_fh3, diropargs3, sattr3.
  */
 import type { Attrs, FileType, PreOpAttrs, SetAttrs, Time, Wcc } from '../backend/backend.js';
-import { nfsstat3 } from '../backend/errors.js';
+import { nfsstat3, toNfsStat } from '../backend/errors.js';
 import { NFS3_FHSIZE } from '../backend/filehandle.js';
 import { FileHandleArg, type CallContext } from '../rpc/program.js';
 import { XdrDecodeError, type XdrReader } from '../xdr/reader.js';
@@ -144,7 +144,6 @@ export function statusOf(ctx: CallContext, err: unknown, proc: string): nfsstat3
   return toStat(ctx, err, proc);
 }
 
-import { toNfsStat } from '../backend/errors.js';
 function toStat(ctx: CallContext, err: unknown, proc: string): nfsstat3 {
   return toNfsStat(err, (e) => ctx.server.log.warn({ err: e, proc, client: ctx.client.address }, 'unmapped backend error'));
 }

@@ -8,12 +8,19 @@
 
 export class RecordTooLargeError extends Error {
   readonly code = 'RECORD_TOO_LARGE';
-  constructor(readonly size: number, readonly max: number) {
-    super(`RPC record of at least ${size} bytes exceeds the limit of ${max}`);
+  constructor(
+    readonly size: number,
+    readonly max: number,
+    why?: string,
+  ) {
+    super(why ? `RPC record refused: ${why}` : `RPC record of at least ${size} bytes exceeds the limit of ${max}`);
   }
 }
 
 const LAST_FRAGMENT = 0x80000000;
+const EMPTY = Buffer.alloc(0);
+/** Fragments per record: real clients send one, or a few for huge records. */
+const MAX_FRAGMENTS = 1024;
 
 /**
  * Splits a byte stream into records. A record that arrived whole inside
@@ -26,10 +33,16 @@ export class RecordDecoder {
   /** Fragments of the record being assembled. */
   private fragments: Buffer[] = [];
   private fragmentBytes = 0;
+  private fragmentCount = 0;
 
+  /**
+   * `onRecord` gets each record; when it also gets `release`, the record
+   * lives in a pooled buffer that must not be used after calling it.
+   */
   constructor(
     private readonly maxRecord: number,
-    private readonly onRecord: (record: Buffer) => void,
+    private readonly onRecord: (record: Buffer, release?: () => void) => void,
+    private readonly pool?: BufferPool,
   ) {}
 
   /** Feeds bytes; throws RecordTooLargeError (the caller closes the connection). */
@@ -45,17 +58,28 @@ export class RecordDecoder {
       if (this.fragmentBytes + len > this.maxRecord) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord);
       if (this.queued < 4 + len) return;
       this.take(4);
-      const frag = this.take(len);
       if (last && this.fragments.length === 0) {
-        this.onRecord(frag);
+        // A big record spread over many chunks (a 1 MiB WRITE) is gathered
+        // into a pooled buffer: no fresh 1 MiB allocation per call.
+        if (this.pool && len >= this.pool.minSize && this.queue[0]!.length < len) {
+          const full = this.pool.get();
+          const frag = this.take(len, full);
+          this.onRecord(frag, () => this.pool!.put(full));
+        } else {
+          this.onRecord(this.take(len));
+        }
         continue;
       }
-      this.fragments.push(frag);
+      const frag = this.take(len);
+      // Empty fragments add nothing but could be sent forever: count them too.
+      if (++this.fragmentCount > MAX_FRAGMENTS) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord, `more than ${MAX_FRAGMENTS} fragments`);
+      if (len > 0) this.fragments.push(frag);
       this.fragmentBytes += len;
       if (last) {
         const record = Buffer.concat(this.fragments, this.fragmentBytes);
         this.fragments = [];
         this.fragmentBytes = 0;
+        this.fragmentCount = 0;
         this.onRecord(record);
       }
     }
@@ -80,16 +104,17 @@ export class RecordDecoder {
     return b.readUInt32BE(0);
   }
 
-  private take(n: number): Buffer {
+  private take(n: number, into?: Buffer): Buffer {
+    if (n === 0) return EMPTY;
     this.queued -= n;
     const first = this.queue[0]!;
-    if (first.length >= n) {
+    if (first.length >= n && !into) {
       const out = first.subarray(0, n);
       if (first.length === n) this.queue.shift();
       else this.queue[0] = first.subarray(n);
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    const out = into ? into.subarray(0, n) : Buffer.allocUnsafe(n);
     let o = 0;
     while (o < n) {
       const c = this.queue[0]!;
@@ -100,6 +125,28 @@ export class RecordDecoder {
       else this.queue[0] = c.subarray(k);
     }
     return out;
+  }
+}
+
+/**
+ * A few buffers of the largest record size, reused for big records so that
+ * WRITE-heavy loads do not allocate (and garbage-collect) 1 MiB per call.
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    readonly size: number,
+    readonly minSize = 64 * 1024,
+    private readonly keep = 16,
+  ) {}
+
+  get(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  put(b: Buffer): void {
+    if (this.free.length < this.keep && b.length === this.size) this.free.push(b);
   }
 }
 

@@ -2,17 +2,19 @@
  * ONC RPC over TCP: one RecordDecoder per connection, calls dispatched as
  * they arrive and answered as they finish (out of order; RFC 5531 §11 lets
  * replies come in any order, matched by xid). Each connection is bounded:
- * at most MAX_IN_FLIGHT calls running, and reading pauses while the peer
- * does not read its replies — so a slow or half-open client holds only its
+ * at most MAX_IN_FLIGHT calls (MAX_IN_FLIGHT_BYTES of them) running, and
+ * reading pauses while the peer does not read its replies — so a slow or half-open client holds only its
  * own connection, never the event loop or the others.
  */
 import { Server, type Socket, createServer } from 'node:net';
 import type { Client } from '../exports.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Logger } from './program.js';
-import { RecordDecoder, RecordTooLargeError } from './record.js';
+import { BufferPool, RecordDecoder, RecordTooLargeError } from './record.js';
 
 export const MAX_IN_FLIGHT = 128;
+/** Bytes of calls (mostly WRITE payloads) held at once per connection. */
+export const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 /** rtmax/wtmax are 1 MiB; WRITE adds its handle and header. */
 export const DEFAULT_MAX_RECORD = 1024 * 1024 + 64 * 1024;
 /** Replies queued but not yet taken by the peer before we stop reading its calls. */
@@ -27,13 +29,15 @@ export interface TransportOptions {
 export function createRpcServer(dispatcher: Dispatcher, log: Logger, opts: TransportOptions = {}): Server {
   const maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
   const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord));
+  const pool = new BufferPool(maxRecord);
+  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool));
   return server;
 }
 
-function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number): void {
+function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool): void {
   const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
   let inFlight = 0;
+  let inFlightBytes = 0;
   let waitingDrain = false;
   let corked = false;
   const uncork = () => {
@@ -42,18 +46,26 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
   };
   socket.setTimeout(IDLE_MS, () => socket.destroy());
   const resumeIfIdle = () => {
-    if (inFlight < MAX_IN_FLIGHT && !waitingDrain && socket.isPaused()) socket.resume();
+    if (inFlight < MAX_IN_FLIGHT && inFlightBytes <= MAX_IN_FLIGHT_BYTES && !waitingDrain && socket.isPaused()) socket.resume();
   };
   socket.on('drain', () => {
     waitingDrain = false;
     resumeIfIdle();
   });
-  const decoder = new RecordDecoder(maxRecord, (record) => {
+  const decoder = new RecordDecoder(maxRecord, (record, release) => {
     inFlight++;
-    if (inFlight >= MAX_IN_FLIGHT) socket.pause();
+    inFlightBytes += record.length;
+    if (inFlight >= MAX_IN_FLIGHT || inFlightBytes > MAX_IN_FLIGHT_BYTES) socket.pause();
+    const settle = () => {
+      inFlight--;
+      inFlightBytes -= record.length;
+      // The call is over: nothing holds a view of its record any more
+      // (replies are encoded afresh; backends keep no WRITE data, backend.ts).
+      release?.();
+    };
     dispatcher.handle(record, client).then(
       (reply) => {
-        inFlight--;
+        settle();
         if (reply && !socket.destroyed) {
           // Replies finishing in the same tick leave in one writev.
           if (!corked) {
@@ -70,18 +82,19 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
         resumeIfIdle();
       },
       (err: unknown) => {
-        inFlight--;
+        settle();
         log.error({ err, client: client.address }, 'RPC call failed inside the server; closing the connection');
         socket.destroy();
       },
     );
-  });
+  }, pool);
   socket.on('data', (chunk: Buffer) => {
     try {
       decoder.push(chunk);
     } catch (e) {
-      if (!(e instanceof RecordTooLargeError)) throw e;
-      log.warn({ client: client.address, size: e.size, max: e.max }, 'RPC record too large; closing the connection');
+      // Whatever a peer sends costs it its connection, never the daemon.
+      if (e instanceof RecordTooLargeError) log.warn({ client: client.address, size: e.size, max: e.max, err: e.message }, 'RPC record refused; closing the connection');
+      else log.error({ err: e, client: client.address }, 'RPC stream error; closing the connection');
       socket.destroy();
     }
   });

@@ -186,12 +186,28 @@ export async function fuzz(inputs: number, seed: number, onProgress?: (done: num
   let streams = 0;
   for (let i = 0; i < Math.max(10, inputs / 100); i++) {
     const d = new RecordDecoder(1 << 16, () => undefined);
+    // Well-formed fragment headers of small (also zero) lengths mixed with noise, cut anywhere.
+    const parts: Buffer[] = [];
+    for (let k = rng.int(12); k >= 0; k--) {
+      if (rng.int(6) === 0) parts.push(rng.bytes(rng.int(40)));
+      else {
+        const len = rng.int(3) === 0 ? 0 : rng.int(24);
+        const h = Buffer.alloc(4);
+        h.writeUInt32BE(((rng.int(2) ? 0x80000000 : 0) | len) >>> 0);
+        parts.push(h, rng.bytes(len));
+      }
+    }
+    const stream = Buffer.concat(parts);
     try {
-      for (let k = 0; k < 5; k++) d.push(rng.bytes(rng.int(300)));
+      for (let at = 0; at < stream.length; ) {
+        const n = 1 + rng.int(16);
+        d.push(stream.subarray(at, at + n));
+        at += n;
+      }
     } catch (e) {
       if (!(e instanceof RecordTooLargeError)) throw e;
     }
-    if (d.buffered > (1 << 16) + 5 * 300) throw new Error('record decoder holds more than its limit');
+    if (d.buffered > (1 << 16) + stream.length) throw new Error('record decoder holds more than its limit');
     streams++;
   }
   maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed);

@@ -31,6 +31,8 @@ export interface CallOptions {
   cred?: Cred;
   rpcvers?: number;
   verfFlavor?: number;
+  /** How long to wait for the reply (default 5000 ms). */
+  timeoutMs?: number;
 }
 
 let nextXid = 1000;
@@ -103,8 +105,8 @@ export class RpcClient {
     this.closed = once(sock, 'close');
   }
 
-  static async connect(port: number, localPort?: number): Promise<RpcClient> {
-    const sock = connect({ host: '127.0.0.1', port, localPort });
+  static async connect(port: number, localPort?: number, host = '127.0.0.1'): Promise<RpcClient> {
+    const sock = connect({ host, port, localPort });
     await once(sock, 'connect');
     sock.setNoDelay(true);
     return new RpcClient(sock);
@@ -127,7 +129,7 @@ export class RpcClient {
 
   call(prog: number, vers: number, proc: number, args: Buffer = Buffer.alloc(0), opts: CallOptions = {}): Promise<Reply> {
     const { xid, body } = encodeCall(prog, vers, proc, args, opts);
-    const p = this.reply(xid);
+    const p = this.reply(xid, opts.timeoutMs);
     this.write(frame(body));
     return p;
   }

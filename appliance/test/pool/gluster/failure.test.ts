@@ -77,6 +77,23 @@ async function brickHashes(brick: LabBrick, name: string, gfid: Buffer, shards: 
   return out;
 }
 
+/**
+ * Retries `fn` while it fails with NFS3ERR_JUKEBOX, as an NFS client does:
+ * after bricks return, a long-lived libgfapi client reconnects on its own
+ * timer (a few seconds), later than a fresh `heal info` client sees them.
+ */
+async function asClientRetries<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (toNfsStat(err) !== nfsstat3.NFS3ERR_JUKEBOX || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 async function brickPid(v: GlusterVolumes, vol: string, brick: LabBrick): Promise<number> {
   const s = await v.status(vol, { detail: false });
   const b = s.bricks.find((x) => x.brick === brick.name);
@@ -169,10 +186,11 @@ test('replica 3: brick failure during a write, heal, quorum loss, replace a dead
       await v.start('gv', { force: true });
     }
     await waitHealed(v, 'gv', 120_000);
+    await asClientRetries(() => b.getattr(f.handle));
     const back: Buffer[] = [];
     for (let off = 0; off < data.length; off += MiB) back.push((await b.read(root, f.handle, BigInt(off), MiB)).data);
     assert.ok(Buffer.concat(back).equals(data), 'data intact after the bricks return');
-    await b.write(root, f.handle, 0n, Buffer.from('writable again'), 'file_sync');
+    await asClientRetries(() => b.write(root, f.handle, 0n, Buffer.from('writable again'), 'file_sync'));
   });
 
   await t.test('a brick whose disk is gone is replaced: data re-replicates, volume healthy', async () => {

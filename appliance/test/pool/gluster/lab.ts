@@ -213,12 +213,21 @@ async function freeSubnet(): Promise<string> {
   }
 }
 
-/** Three 1 GiB loop bricks and a started, VM-tuned replica-3 volume on them. */
-export async function replica3(lab: GlusterLab, name: string, brickSize = 1 << 30): Promise<LabBrick[]> {
+/**
+ * Three loop bricks (1 GiB by default) and a started replica-3 volume on
+ * them, tuned as a VM datastore (`vm`, with sharding) or left with
+ * Gluster's defaults (`general`).
+ */
+export async function replica3(
+  lab: GlusterLab,
+  name: string,
+  brickSize = 1 << 30,
+  profile: 'vm' | 'general' = 'vm',
+): Promise<LabBrick[]> {
   const bricks: LabBrick[] = [];
   for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`${name}-${i}`.toLowerCase(), brickSize));
   await lab.volumes.create({ name, bricks: bricks.map((b) => b.name), replica: 3, force: true });
-  await lab.volumes.applyVmDatastoreOptions(name);
+  if (profile === 'vm') await lab.volumes.applyVmDatastoreOptions(name);
   await lab.volumes.start(name);
   return bricks;
 }

@@ -77,10 +77,45 @@ test('replica-3 volume from three loop bricks: create, tune, status, capacity, h
   assert.equal(heal.unreachable, 0);
   assert.equal(await v.health('pool0'), 'healthy');
 
+  // Expand by a whole replica set: distributed-replicate, twice the capacity.
+  const more = [await lab.addBrick('b4'), await lab.addBrick('b5'), await lab.addBrick('b6')];
+  await assert.rejects(v.addBrick('pool0', more.slice(0, 2).map((b) => b.name), { force: true }), { code: 'GLUSTER_FAILED' });
+  await v.addBrick('pool0', more.map((b) => b.name), { force: true });
+  const grown = await v.info('pool0');
+  assert.equal(grown.brickCount, 6);
+  assert.equal(grown.distCount, 2);
+  assert.equal(grown.type, 'Distributed-Replicate');
+  const cap2 = await v.capacity('pool0');
+  assert.ok(cap2.totalBytes > 1.9 * cap.totalBytes, `${cap2.totalBytes} vs ${cap.totalBytes}`);
+
   // Stop and delete.
   await v.stop('pool0');
   assert.equal(await v.health('pool0'), 'stopped');
   await v.delete('pool0');
   assert.deepEqual(await v.list(), []);
   await assert.rejects(v.info('pool0'), { code: 'GLUSTER_FAILED' });
+});
+
+test('replica 2 + arbiter: the third brick holds metadata only and adds no capacity', async (t) => {
+  const lab = await GlusterLab.start(t);
+  const data1 = await lab.addBrick('d1');
+  const data2 = await lab.addBrick('d2');
+  const arb = await lab.addBrick('arb', 300 << 20);
+  const v = lab.volumes;
+  await assert.rejects(v.create({ name: 'arb', bricks: [data1.name, data2.name], replica: 2, arbiter: true, force: true }), {
+    code: 'INVALID_ARGUMENT',
+  });
+  await v.create({ name: 'arb', bricks: [data1.name, data2.name, arb.name], replica: 2, arbiter: true, force: true });
+  await v.start('arb');
+  const info = await v.info('arb');
+  assert.equal(info.replicaCount, 3);
+  assert.equal(info.arbiterCount, 1);
+  assert.deepEqual(
+    info.bricks.map((b) => b.isArbiter),
+    [false, false, true],
+  );
+  const cap = await v.capacity('arb');
+  // The data bricks (1 GiB) set the capacity, not the small arbiter.
+  assert.ok(cap.totalBytes > 900e6, String(cap.totalBytes));
+  assert.equal(await v.health('arb'), 'healthy');
 });

@@ -55,6 +55,13 @@ export interface GfapiBackendOptions {
   logFile?: string;
   /** libgfapi log level (glusterfs gf_loglevel_t: 4 = error, 7 = info). */
   logLevel?: number;
+  /**
+   * Serve this directory of the volume ("/a/b") instead of its root; it
+   * must exist. `..` of it is itself. (Like Ganesha, a forged handle can
+   * still name objects elsewhere in the same volume: the volume, not the
+   * directory, is the security boundary.)
+   */
+  subdir?: string;
 }
 
 const HANDLE_VERSION = 1;
@@ -95,12 +102,37 @@ const FS_INFO: FsInfo = {
   hardlinks: true,
 };
 
-/** Opens the volume (glfs_init) and returns a Backend serving it. */
+/**
+ * One glfs_t per volume and process (FACTS: each adds ~9 threads, and
+ * glfs_fini takes 10 s): every backend of the same volume shares it.
+ */
+const VOLUMES = new Map<string, Promise<GfapiVolume>>();
+
+function volumeOf(opts: GfapiBackendOptions): Promise<GfapiVolume> {
+  const port = opts.port ?? 24007;
+  const key = `${opts.volfileServer}:${port}/${opts.volume}`;
+  let v = VOLUMES.get(key);
+  if (!v) {
+    v = openGfapiVolume(opts.volume, opts.volfileServer, port, opts.logFile ?? '/dev/null', opts.logLevel ?? 4);
+    VOLUMES.set(key, v);
+    v.catch(() => VOLUMES.delete(key));
+  }
+  return v;
+}
+
+/** Opens the volume (glfs_init, once per process) and returns a Backend serving it. */
 export async function openGfapiBackend(opts: GfapiBackendOptions): Promise<Backend> {
   if (!opts.volume || !opts.volfileServer) throw new BackendError('EINVAL', 'gfapi backend needs a volume and a volfile server');
-  const vol = await openGfapiVolume(opts.volume, opts.volfileServer, opts.port ?? 24007, opts.logFile ?? '/dev/null', opts.logLevel ?? 4);
-  const root = await vol.root();
-  return new GfapiBackend(vol, root.gfid, randomVerifier());
+  const vol = await volumeOf(opts);
+  let root = (await vol.root()).gfid;
+  const sys: GfCred = { uid: 0, gid: 0, gids: [] };
+  for (const part of (opts.subdir ?? '').split('/').filter(Boolean)) {
+    if (part === '.' || part === '..') throw new BackendError('EINVAL', `subdir ${opts.subdir}: no . or .. components`);
+    const e = await vol.lookup(sys, root, part);
+    if ((e.stat.mode & S_IFMT) !== 0o040000) throw new BackendError('ENOTDIR', `subdir ${opts.subdir}: ${part} is not a directory`);
+    root = e.gfid;
+  }
+  return new GfapiBackend(vol, root, randomVerifier());
 }
 
 function randomVerifier(): Buffer {
@@ -249,12 +281,13 @@ export class GfapiBackend implements Backend {
     stable: StableHow,
   ): Promise<{ count: number; committed: StableHow; file: Wcc }> {
     const r = await this.vol.write(cred(c), this.gfid(handle), Number(offset), data, SYNC[stable]);
-    return { count: data.length, committed: stable, file: { before: this.pre(r.before), after: this.attrs(r.after) } };
+    const before = r.before ? this.pre(r.before) : undefined;
+    return { count: data.length, committed: stable, file: { before, after: this.attrs(r.after) } };
   }
 
   async commit(_c: Cred, handle: Buffer): Promise<Wcc> {
     const r = await this.vol.commit(this.gfid(handle));
-    return { before: this.pre(r.before), after: this.attrs(r.after) };
+    return { before: r.before ? this.pre(r.before) : undefined, after: this.attrs(r.after) };
   }
 
   async create(c: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult> {
@@ -403,8 +436,9 @@ export class GfapiBackend implements Backend {
   }
 
   /**
-   * Drops this backend's reference to the volume. The glfs_t is finished
-   * (10 s) on a native thread when it is collected — never awaited here.
+   * Nothing to release per backend: the volume's glfs_t is shared by every
+   * backend of the process and kept (glfs_fini takes 10 s); cached fds
+   * live in it. Never awaits glfs_fini.
    */
   async close(): Promise<void> {}
 }

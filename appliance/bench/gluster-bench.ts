@@ -1,0 +1,290 @@
+/**
+ * `npm run bench:gluster`: NFS over a replica-3 Gluster volume — Cairn's
+ * gfapi backend (`cairnd nfs-serve --backend gfapi`) against NFS-Ganesha
+ * FSAL_GLUSTER, with the same libnfs client (nfs-bench-client.c), and
+ * fio's `gfapi` engine on the same volume as the raw ceiling. A benchmark,
+ * not a test: it prints numbers and asserts nothing.
+ *
+ *   npm run bench:gluster [-- --rounds N] [--quick]
+ *
+ * glusterd, its three loop-file XFS bricks, both NFS servers, fio and the
+ * client all run in one private network namespace (the test lab of
+ * test/pool/gluster/lab.ts), so every server reaches the bricks the same
+ * way. Each round runs both servers, alternating which goes first, each in
+ * a fresh directory of the volume; the table shows medians (FACTS.md:
+ * figures swing 2–4x on a shared machine). Needs root, glusterfs-server,
+ * nfs-ganesha-gluster, rpcbind, fio, gcc and libnfs-dev.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { GlusterLab, replica3 } from '../test/pool/gluster/lab.js';
+import { openGfapiBackend } from '../src/nfs/backend/gfapi/index.js';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const appliance = resolve(here, '..', '..');
+const benchSrc = join(appliance, 'bench');
+const ROOT = { uid: 0, gid: 0, gids: [] };
+
+interface Sizes {
+  seqMiB: number;
+  randOps: number;
+  files: number;
+}
+const FULL: Sizes = { seqMiB: 1024, randOps: 10000, files: 5000 };
+const QUICK: Sizes = { seqMiB: 256, randOps: 3000, files: 1000 };
+
+const ROWS = [
+  { key: 'seqwrite', label: 'sequential write, 1 MiB calls (QD 8)', unit: 'MB/s' },
+  { key: 'seqread', label: 'sequential read, 1 MiB calls (QD 8)', unit: 'MB/s' },
+  { key: 'randread', label: '4 KiB random reads (QD 16)', unit: 'IOPS' },
+  { key: 'create', label: 'create+write 4 KiB+close', unit: 'files/s' },
+  { key: 'stat', label: 'GETATTR/LOOKUP (stat of a path)', unit: 'stats/s' },
+  { key: 'readdir', label: 'READDIRPLUS of the large directory', unit: 'entries/s' },
+] as const;
+
+type Results = Record<string, number[]>;
+interface ClientResult {
+  seconds: number;
+  bytes: number;
+  ops: number;
+}
+
+class Bench {
+  private lab!: GlusterLab;
+  private work = '';
+  private client = '';
+  private readonly cleanups: Array<() => Promise<unknown>> = [];
+  private readonly live = new Set<ChildProcess>();
+  private runs = 0;
+
+  constructor(private readonly sizes: Sizes) {}
+
+  async setup(): Promise<void> {
+    this.work = await mkdtemp('/var/tmp/cairn-gluster-bench-');
+    this.client = join(this.work, 'nfs-bench-client');
+    await run('gcc', ['-O2', '-Wall', '-o', this.client, join(benchSrc, 'nfs-bench-client.c'), '-lnfs']);
+    // GlusterLab registers its teardown through t.after.
+    const ctx = { after: (fn: () => Promise<unknown>) => this.cleanups.push(fn) } as unknown as TestContext;
+    this.lab = await GlusterLab.start(ctx);
+    // Sparse loop files: room for XFS's speculative preallocation and
+    // Gluster's storage.reserve; each run's big files are removed after it.
+    await replica3(this.lab, 'gv', 8 * 2 ** 30);
+  }
+
+  async cleanup(): Promise<void> {
+    for (const p of this.live) kill(p, 'SIGKILL');
+    for (const c of this.cleanups.reverse()) await c().catch(() => undefined);
+    if (this.work) await rm(this.work, { recursive: true, force: true });
+  }
+
+  /** A fresh directory of the volume for one server's run; the previous run's large files go. */
+  private async freshDir(): Promise<string> {
+    const b = await openGfapiBackend({ volume: 'gv', volfileServer: this.lab.host });
+    const root = await b.root();
+    if (this.runs > 0) {
+      const prev = await b.lookup(ROOT, root, `run${this.runs}`);
+      for (const f of ['big', 'warm', 'fio.dat']) await b.remove(ROOT, prev.handle, f).catch(() => undefined);
+    }
+    const name = `run${++this.runs}`;
+    await b.mkdir(ROOT, root, name, { mode: 0o777 });
+    return `/${name}`;
+  }
+
+  private async start(args: string[], port: number, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+    const child = spawn('ip', ['netns', 'exec', this.lab.netns, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+    this.live.add(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+    child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+    child.once('exit', () => this.live.delete(child));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${args[0]} exited at start: ${out}`);
+      try {
+        await run('ip', ['netns', 'exec', this.lab.netns, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeout: 5000 });
+        return child;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`${args[0]} did not listen on ${port}: ${out}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+  }
+
+  private async stop(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise<void>((res) => child.once('exit', () => res()));
+    kill(child, 'SIGTERM');
+    const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
+    await done;
+    clearTimeout(timer);
+  }
+
+  private async client1(url: string, args: string[]): Promise<ClientResult> {
+    const { stdout } = await run('ip', ['netns', 'exec', this.lab.netns, this.client, url, ...args], {
+      timeout: 900_000,
+      maxBuffer: 1 << 20,
+    });
+    const line = stdout.trim().split('\n').at(-1) ?? '';
+    if (!line.startsWith('{')) throw new Error(`client ${args.join(' ')}: ${stdout}`);
+    return JSON.parse(line) as ClientResult;
+  }
+
+  private async workloads(url: string, root: string): Promise<Record<string, number>> {
+    const s = this.sizes;
+    const r: Record<string, number> = {};
+    await this.client1(url, ['seqwrite', `${root}/warm`, '16', '8']);
+    await this.client1(url, ['seqread', `${root}/warm`, '16', '8']);
+    await this.client1(url, ['create', `${root}/warmdir`, '200', '16']);
+    const w = await this.client1(url, ['seqwrite', `${root}/big`, String(s.seqMiB), '8']);
+    r.seqwrite = w.bytes / w.seconds / 1e6;
+    const rd = await this.client1(url, ['seqread', `${root}/big`, String(s.seqMiB), '8']);
+    r.seqread = rd.bytes / rd.seconds / 1e6;
+    const rr = await this.client1(url, ['randread', `${root}/big`, String(s.seqMiB), String(s.randOps), '16']);
+    r.randread = rr.ops / rr.seconds;
+    const c = await this.client1(url, ['create', `${root}/many`, String(s.files), '16']);
+    r.create = c.ops / c.seconds;
+    const st = await this.client1(url, ['stat', `${root}/many`, String(s.files), '16']);
+    r.stat = st.ops / st.seconds;
+    const ls = await this.client1(url, ['readdir', `${root}/many`]);
+    r.readdir = ls.ops / ls.seconds;
+    return r;
+  }
+
+  async cairn(): Promise<Record<string, number>> {
+    const dir = await this.freshDir();
+    const bin = join(appliance, 'bin', 'cairnd.js');
+    const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' };
+    const args = [process.execPath, bin, 'nfs-serve', '--backend', 'gfapi', '--volume', 'gv', '--volfile-server', this.lab.host];
+    args.push('--port', '3049', '--host', '127.0.0.1', '--log-level', 'warn', '--fh-secret', join(this.work, 'fh.secret'));
+    const child = await this.start(args, 3049, env);
+    try {
+      return await this.workloads('nfs://127.0.0.1/export?version=3&nfsport=3049&mountport=3049', dir);
+    } finally {
+      await this.stop(child);
+    }
+  }
+
+  async ganesha(): Promise<Record<string, number>> {
+    const dir = await this.freshDir();
+    const conf = join(this.work, 'ganesha.conf');
+    await writeFile(
+      conf,
+      `NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
+NFSV4 { Graceless = true; }
+EXPORT {
+  Export_Id = 1; Path = "/gv"; Pseudo = "/gv"; Protocols = 3; Transports = TCP;
+  Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
+  FSAL { Name = GLUSTER; Hostname = "${this.lab.host}"; Volume = "gv"; }
+}
+LOG { Default_Log_Level = WARN; }
+`,
+    );
+    const child = await this.start(
+      ['unshare', '-m', '--propagation', 'private', 'bash', join(benchSrc, 'ganesha-ns.sh'), conf, join(this.work, 'ganesha.log')],
+      2049,
+    );
+    try {
+      // FACTS.md: Ganesha's NFSv3 MOUNT path is the export's Path.
+      return await this.workloads('nfs://127.0.0.1/gv?version=3&nfsport=2049&mountport=20048', dir);
+    } finally {
+      await this.stop(child);
+    }
+  }
+
+  /** fio's gfapi engine on the same volume: the ceiling for data workloads. */
+  async fio(): Promise<Record<string, number>> {
+    const dir = await this.freshDir();
+    const s = this.sizes;
+    const fio = async (extra: string[]): Promise<{ bw: number; iops: number }> => {
+      const { stdout } = await run(
+        'ip',
+        [
+          'netns', 'exec', this.lab.netns, 'fio', '--name=limit', '--ioengine=gfapi', '--volume=gv', `--brick=${this.lab.host}`,
+          `--filename=${dir.slice(1)}/fio.dat`, '--output-format=json', `--size=${s.seqMiB}M`, ...extra,
+        ],
+        { maxBuffer: 16 << 20, timeout: 900_000 },
+      );
+      const json = stdout.slice(stdout.indexOf('{'));
+      const job = (JSON.parse(json) as { jobs: { read: { bw_bytes: number; iops: number }; write: { bw_bytes: number; iops: number } }[] }).jobs[0]!;
+      const side = job.write.bw_bytes > 0 ? job.write : job.read;
+      return { bw: side.bw_bytes / 1e6, iops: side.iops };
+    };
+    const r: Record<string, number> = {};
+    r.seqwrite = (await fio(['--rw=write', '--bs=1M', '--end_fsync=1'])).bw;
+    r.seqread = (await fio(['--rw=read', '--bs=1M'])).bw;
+    r.randread = (await fio(['--rw=randread', '--bs=4k', `--number_ios=${s.randOps}`])).iops;
+    return r;
+  }
+}
+
+function kill(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, sig);
+  } catch {
+    /* gone */
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  return x >= 100 ? Math.round(x).toString() : x.toFixed(1);
+}
+
+function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
+  const head = ['workload', 'unit', 'Cairn gfapi', 'Ganesha GLUSTER', 'Cairn/Ganesha', 'fio gfapi', 'Cairn/fio'];
+  const lines = ROWS.map((r) => {
+    const c = median(cairn[r.key] ?? []);
+    const g = median(ganesha[r.key] ?? []);
+    const l = median(limit[r.key] ?? []);
+    return [r.label, r.unit, fmt(c), fmt(g), `${(c / g).toFixed(2)}x`, fmt(l), Number.isFinite(l) ? `${(c / l).toFixed(2)}x` : '—'];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [`replica-3 volume on one host; medians of ${rounds} rounds (alternating order); higher is better`, row(head), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' } } });
+  if (process.getuid?.() !== 0) throw new Error('the Gluster benchmark needs root (namespaces, loop devices)');
+  const rounds = Number(values.rounds ?? 3);
+  const bench = new Bench(values.quick ? QUICK : FULL);
+  const onSignal = () => void bench.cleanup().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const results = { cairn: {} as Results, ganesha: {} as Results, limit: {} as Results };
+  const add = (into: Results, r: Record<string, number>) => {
+    for (const [k, v] of Object.entries(r)) (into[k] ??= []).push(v);
+  };
+  try {
+    await bench.setup();
+    for (let i = 0; i < rounds; i++) {
+      const order = i % 2 === 0 ? (['ganesha', 'cairn'] as const) : (['cairn', 'ganesha'] as const);
+      for (const who of order) {
+        process.stderr.write(`round ${i + 1}/${rounds}: ${who}…\n`);
+        const r = who === 'cairn' ? await bench.cairn() : await bench.ganesha();
+        process.stderr.write(`  ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)])))}\n`);
+        add(results[who], r);
+      }
+      process.stderr.write(`round ${i + 1}/${rounds}: fio gfapi…\n`);
+      const f = await bench.fio();
+      process.stderr.write(`  ${JSON.stringify(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Math.round(v)])))}\n`);
+      add(results.limit, f);
+    }
+  } finally {
+    await bench.cleanup();
+  }
+  process.stdout.write(`${table(results.cairn, results.ganesha, results.limit, rounds)}\n`);
+  process.exit(0); // the shared glfs_t would keep the process alive (glfs_fini takes 10 s)
+}
+
+await main();

@@ -1,0 +1,263 @@
+/**
+ * Several appliances as one cluster: joining, membership and health, removal.
+ *
+ * Membership is Gluster's trusted pool (pool/gluster/peers.ts); Cairn adds
+ * no consensus of its own. What cairnd adds is consent and shared secrets:
+ *
+ *   1. On B (alone), the admin asks for a join token: `issueJoinToken()`
+ *      → shown in B's console (`POST /api/v1/cluster/join-token`).
+ *   2. On A, the admin adds B by address + token: `addAppliance(addr, token)`
+ *      (`POST /api/v1/cluster/appliances {address, token}`).
+ *   3. A's cairnd calls B's cairnd (JoinTransport: in the product
+ *      `POST https://B/api/v1/cluster/join` with a JoinRequest body; B's
+ *      route calls `acceptJoin`). B checks the token (single use, 15 min),
+ *      records the cluster id and the cluster-wide NFS handle secret, and
+ *      answers with the host name it wants to be probed by.
+ *   4. Only then A runs `gluster peer probe B` and waits for "Peer in
+ *      Cluster". glusterd does no authentication of its own, which is why
+ *      the token check comes first.
+ *
+ * The NFS file handle's MAC key (nfs/backend/filehandle.ts) must be the
+ * same on every appliance, or a client that fails over from A to C gets
+ * NFS3ERR_BADHANDLE/ESTALE: it is created with the cluster on A and handed
+ * to each newcomer in the JoinRequest, then written to `handleSecretFile`
+ * (0600, atomically) — the file `nfs-serve --fh-secret` and the NfsServer
+ * of cairnd read. The gfapi backend's handles are volume id + GFID, the same
+ * on every appliance of the volume.
+ *
+ * The shared desired state (volumes, shares, users): a small replicated
+ * Gluster volume, `cairn-state` (replica 3, or replica 2 + arbiter, one brick
+ * per appliance on the first three; see stateVolumeLayout), holding the
+ * state document; every cairnd reads it through gfapi and writes it with
+ * the document store's temp-file + fsync + rename, under a POSIX lock on
+ * the document (Gluster's features/locks is cluster-wide). Why not "cairnd
+ * with a single writer per change": that needs us to choose the writer,
+ * to push the change to every peer and to reconcile peers that were down
+ * — a replication protocol of our own. The Gluster volume gives quorum
+ * (cluster.quorum-type auto: a minority side cannot write, so no split
+ * brain), self-heal for an appliance that was away, and the same
+ * failure behaviour as the data itself; CTDB's recovery lock for clustered
+ * Samba needs such a small volume anyway. Each appliance keeps only its own
+ * local facts (its disks, its cluster record) in its local state.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { GlusterError } from '../pool/gluster/errors.js';
+import type { GlusterPeers, Peer } from '../pool/gluster/peers.js';
+import { splitBrick } from '../pool/gluster/xml.js';
+import type { GlusterVolumes } from '../pool/gluster/volumes.js';
+import { ClusterError } from './errors.js';
+import { JoinTokens, type IssuedToken } from './tokens.js';
+
+/** Sent by A to B's cairnd (B's API route passes it to acceptJoin). */
+export interface JoinRequest {
+  token: string;
+  clusterId: string;
+  /** A's host name, for B's logs and console. */
+  inviter: string;
+  /** The cluster-wide NFS handle secret, base64. */
+  handleSecret: string;
+}
+
+export interface JoinReply {
+  /** The name A must probe B by (resolvable by every member). */
+  hostname: string;
+  clusterId: string;
+}
+
+/** How A reaches B's cairnd. */
+export interface JoinTransport {
+  join(address: string, req: JoinRequest): Promise<JoinReply>;
+}
+
+/** This appliance's own record of the cluster it belongs to. */
+export interface ClusterRecord {
+  clusterId: string;
+  joinedAt: string;
+}
+
+export interface Member {
+  hostname: string;
+  uuid: string;
+  self: boolean;
+  connected: boolean;
+  /** glusterd's peer state, "Peer in Cluster" when joined. */
+  state: string;
+  /** Bricks of any volume on this appliance. */
+  bricks: string[];
+  health: 'ok' | 'unreachable' | 'joining';
+}
+
+export interface ClusterServiceOptions {
+  /** This appliance's host name (as other members resolve it). */
+  hostname: string;
+  peers: GlusterPeers;
+  volumes: GlusterVolumes;
+  transport: JoinTransport;
+  /** Directory for cluster.json (this appliance's ClusterRecord). */
+  stateDir: string;
+  /** The NFS handle secret file shared by all members. */
+  handleSecretFile: string;
+  tokens?: JoinTokens;
+  /** Wait for a probed peer to be "Peer in Cluster", default 30 s. */
+  joinTimeoutMs?: number;
+}
+
+const SECRET_BYTES = 32;
+
+export class ClusterService {
+  private readonly tokens: JoinTokens;
+
+  constructor(private readonly opts: ClusterServiceOptions) {
+    this.tokens = opts.tokens ?? new JoinTokens();
+  }
+
+  /** The cluster this appliance belongs to, if any. */
+  async record(): Promise<ClusterRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.opts.stateDir, 'cluster.json'), 'utf8')) as ClusterRecord;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** On B: a token to type into A's console. Refused once B has peers. */
+  async issueJoinToken(): Promise<IssuedToken> {
+    if ((await this.opts.peers.status()).length > 0) {
+      throw new ClusterError('ALREADY_IN_CLUSTER', `${this.opts.hostname} is already in a cluster: remove it there first`);
+    }
+    return this.tokens.issue();
+  }
+
+  /** On B: A asks to add us. Checks the token, then stores the cluster's id and secret. */
+  async acceptJoin(req: JoinRequest): Promise<JoinReply> {
+    if (!req || typeof req.clusterId !== 'string' || !/^[0-9a-f-]{36}$/.test(req.clusterId)) {
+      throw new ClusterError('INVALID_ARGUMENT', 'join request without a valid cluster id');
+    }
+    const secret = Buffer.from(String(req.handleSecret ?? ''), 'base64');
+    if (secret.length < 16) throw new ClusterError('INVALID_ARGUMENT', 'join request without a handle secret');
+    this.tokens.consume(req.token);
+    const own = await this.record();
+    if (own && own.clusterId !== req.clusterId && (await this.opts.peers.status()).length > 0) {
+      throw new ClusterError('ALREADY_IN_CLUSTER', `${this.opts.hostname} belongs to cluster ${own.clusterId}`);
+    }
+    await atomicWrite(this.opts.handleSecretFile, secret, 0o600);
+    await this.writeRecord({ clusterId: req.clusterId, joinedAt: new Date().toISOString() });
+    return { hostname: this.opts.hostname, clusterId: req.clusterId };
+  }
+
+  /** On A: adds the appliance at `address` that shows `token`. Returns it as a member. */
+  async addAppliance(address: string, token: string): Promise<Member> {
+    if (typeof address !== 'string' || address.trim() === '') throw new ClusterError('INVALID_ARGUMENT', 'an address is required');
+    const rec = await this.ensureCluster();
+    const secret = await readFile(this.opts.handleSecretFile);
+    let reply: JoinReply;
+    try {
+      reply = await this.opts.transport.join(address, { token, clusterId: rec.clusterId, inviter: this.opts.hostname, handleSecret: secret.toString('base64') });
+    } catch (err) {
+      if (err instanceof ClusterError) throw err;
+      throw new ClusterError('JOIN_UNREACHABLE', `cairnd at ${address} did not answer: ${(err as Error).message}`);
+    }
+    try {
+      await this.opts.peers.probe(reply.hostname);
+      await this.opts.peers.waitConnected([reply.hostname], this.opts.joinTimeoutMs ?? 30_000);
+    } catch (err) {
+      if (err instanceof GlusterError) throw new ClusterError('JOIN_FAILED', `peer probe of ${reply.hostname}: ${err.message}`);
+      throw err;
+    }
+    const m = (await this.members()).find((x) => x.hostname === reply.hostname);
+    if (!m) throw new ClusterError('JOIN_FAILED', `${reply.hostname} is not listed in the pool after the probe`);
+    return m;
+  }
+
+  /** Every appliance of the pool with its health and bricks. */
+  async members(): Promise<Member[]> {
+    const [pool, bricks] = await Promise.all([this.opts.peers.list(), this.bricksByHost()]);
+    return pool.map((p: Peer) => {
+      const hostname = p.self ? this.opts.hostname : p.hostname;
+      const names = p.self ? [this.opts.hostname, 'localhost'] : p.hostnames;
+      return {
+        hostname,
+        uuid: p.uuid,
+        self: p.self,
+        connected: p.connected,
+        state: p.self ? 'Peer in Cluster' : p.state,
+        bricks: names.flatMap((n) => bricks.get(n) ?? []),
+        health: !p.connected ? 'unreachable' : p.self || p.state === 'Peer in Cluster' ? 'ok' : 'joining',
+      } satisfies Member;
+    });
+  }
+
+  /**
+   * Removes an appliance from the pool. Its bricks must be moved first
+   * (replace-brick onto another appliance, then heal): while it holds any,
+   * HOLDS_BRICKS lists them and nothing is changed.
+   */
+  async removeAppliance(hostname: string): Promise<void> {
+    const m = (await this.members()).find((x) => x.hostname === hostname && !x.self);
+    if (!m) throw new ClusterError('NOT_A_MEMBER', `${hostname} is not another member of this cluster`);
+    if (m.bricks.length > 0) {
+      throw new ClusterError('HOLDS_BRICKS', `${hostname} still holds bricks (${m.bricks.join(', ')}): move them to another appliance first`);
+    }
+    try {
+      await this.opts.peers.detach(hostname);
+    } catch (err) {
+      if (err instanceof GlusterError) throw new ClusterError('JOIN_FAILED', `peer detach ${hostname}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The first appliance creates the cluster: an id and the handle secret. */
+  private async ensureCluster(): Promise<ClusterRecord> {
+    const rec = await this.record();
+    if (rec) return rec;
+    let secretExists = true;
+    try {
+      if ((await readFile(this.opts.handleSecretFile)).length < 16) secretExists = false;
+    } catch {
+      secretExists = false;
+    }
+    // An appliance that served NFS alone keeps its secret, so its clients' handles stay valid.
+    if (!secretExists) await atomicWrite(this.opts.handleSecretFile, randomBytes(SECRET_BYTES), 0o600);
+    const created: ClusterRecord = { clusterId: randomUUID(), joinedAt: new Date().toISOString() };
+    await this.writeRecord(created);
+    return created;
+  }
+
+  private async writeRecord(rec: ClusterRecord): Promise<void> {
+    await atomicWrite(join(this.opts.stateDir, 'cluster.json'), Buffer.from(JSON.stringify(rec, null, 2)), 0o644);
+  }
+
+  private async bricksByHost(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const name of await this.opts.volumes.list()) {
+      const info = await this.opts.volumes.info(name);
+      for (const b of info.bricks) {
+        const { host } = splitBrick(b.name);
+        out.set(host, [...(out.get(host) ?? []), b.name]);
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Pure: the bricks of the shared state volume for the given appliances
+ * (in join order): replica 3 on the first three; replica 2 + arbiter is
+ * not possible with two (an arbiter needs a third host), so two appliances
+ * get replica 2 and the console warns that losing either stops changes.
+ */
+export function stateVolumeLayout(hosts: string[], brickDir: (host: string) => string): { bricks: string[]; replica: number } {
+  if (hosts.length === 0) throw new ClusterError('INVALID_ARGUMENT', 'no appliances');
+  const chosen = hosts.slice(0, 3);
+  return { bricks: chosen.map((h) => `${h}:${brickDir(h)}`), replica: chosen.length };
+}
+
+async function atomicWrite(path: string, data: Buffer, mode: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data, { mode, flush: true });
+  await rename(tmp, path);
+}
