@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import { fmt, killGroup, markdownTable, median, ratio } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -112,7 +113,7 @@ class Bench {
   }
 
   async cleanup(keep: boolean): Promise<void> {
-    for (const p of this.live) if (p.pid) kill(p, 'SIGKILL');
+    for (const p of this.live) if (p.pid) killGroup(p, 'SIGKILL');
     await run('ip', ['netns', 'del', this.ns]).catch(() => undefined);
     if (!keep && this.work) await rm(this.work, { recursive: true, force: true });
   }
@@ -145,8 +146,8 @@ class Bench {
   private async stop(child: ChildProcess, exited?: Promise<void>): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = exited ?? new Promise<void>((res) => child.once('exit', () => res()));
-    kill(child, 'SIGTERM');
-    const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 20_000);
     await done;
     clearTimeout(timer);
   }
@@ -284,26 +285,6 @@ LOG { Default_Log_Level = WARN; }
   }
 }
 
-function kill(child: ChildProcess, sig: NodeJS.Signals): void {
-  // The child leads its own process group (detached): signal the group,
-  // which holds exactly what this benchmark started.
-  try {
-    process.kill(-child.pid!, sig);
-  } catch {
-    /* already gone */
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return '—';
-  return x >= 100 ? Math.round(x).toString() : x.toFixed(1);
-}
-
 function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
   const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit', 'Cairn per server CPU-s', 'Ganesha per server CPU-s', 'ratio'];
   const lines = ROWS.map((r) => {
@@ -312,16 +293,13 @@ function table(cairn: Results, ganesha: Results, limit: Results, rounds: number)
     const l = median(limit[r.key] ?? []);
     const cc = median(cairn[`${r.key}:cpu`] ?? []);
     const gc = median(ganesha[`${r.key}:cpu`] ?? []);
-    return [r.label, r.unit, fmt(c), fmt(g), `${(c / g).toFixed(2)}x`, fmt(l), Number.isFinite(l) ? `${(c / l).toFixed(2)}x` : '—', fmt(cc), fmt(gc), `${(cc / gc).toFixed(2)}x`];
+    return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l), fmt(cc), fmt(gc), ratio(cc, gc)];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [
+  return markdownTable(
     `medians of ${rounds} rounds (alternating order); higher is better everywhere; "per server CPU-s" = the unit per second of CPU the server process used`,
-    row(head),
-    row(widths.map((w) => '-'.repeat(w))),
-    ...lines.map(row),
-  ].join('\n');
+    head,
+    lines,
+  );
 }
 
 async function main(): Promise<void> {
