@@ -1,0 +1,149 @@
+/**
+ * The gluster pool wired into the appliance's drivers, against a real
+ * glusterd (the lab's private namespaces): a gluster pool in the state
+ * becomes a started, tuned replica-3 volume; a share on it is served by
+ * the NfsDriver (gfapi backend, libnfs client) and by the SmbDriver
+ * (vfs_glusterfs, smbclient), the same files seen on both and on every
+ * brick; a pool that leaves the state keeps its volume and is reported;
+ * with glusterd stopped the pool is a problem and a local share is still
+ * served.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../../src/log.js';
+import { NfsDriver } from '../../../src/nfs/driver.js';
+import { GlusterPoolDriver } from '../../../src/pool/gluster/driver.js';
+import { LocalPoolDriver } from '../../../src/pool/local/driver.js';
+import { SmbDriver } from '../../../src/smb/driver.js';
+import { ntHash } from '../../../src/smb/users.js';
+import { DEFAULT_SMB, initialState, type Share, type State } from '../../../src/state/schema.js';
+import { Metrics } from '../../../src/system/metrics.js';
+import { tool } from '../../nfs/helpers/nfs-serve.js';
+import { makeClient } from '../../smb/client.js';
+import { GlusterLab, killAndWait, type LabBrick } from './lab.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const UID = 10001;
+
+function share(name: string, pool: string, path: string): Share {
+  return {
+    name,
+    pool,
+    path,
+    nfs: { enabled: true, clients: [{ match: '127.0.0.1', access: 'rw', squash: 'all_squash', anonUid: UID, anonGid: UID, secure: false }] },
+    smb: { ...DEFAULT_SMB, enabled: true, validUsers: ['alice'] },
+  };
+}
+
+test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB over vfs_glusterfs)', async (t) => {
+  const drivers: Array<{ close(): Promise<void> }> = [];
+  let dir: string | undefined;
+  // Registered before the lab: after-hooks run in order, so servers stop before glusterd goes.
+  t.after(async () => {
+    for (const d of drivers.reverse()) await d.close().catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const lab = await GlusterLab.start(t);
+  const bricks: LabBrick[] = [];
+  for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`gwd-${i}`, 512 << 20));
+
+  dir = await mkdtemp(join(tmpdir(), 'cairn-gluster-driver-'));
+  await chmod(dir, 0o755);
+  const log = createLogger('silent');
+  const state: State = initialState(dir);
+  state.pools.push({ id: 'gv', kind: 'gluster', label: 'replicated', replica: 3, arbiter: 0, bricks: bricks.map((b) => ({ host: lab.host, path: b.brickDir })) });
+  state.shares.push(share('vmstore', 'gv', 'vm/store'), share('docs', 'local', 'docs'));
+  state.users.push({ name: 'alice', uid: UID, fullName: 'Alice', passwordHash: 'scrypt$unused', ntHash: ntHash('alice-pw'), enabled: true });
+  const signal = new AbortController().signal;
+
+  // The pool driver creates, tunes and starts the volume, and makes the share directory.
+  const metrics = new Metrics();
+  const gluster = new GlusterPoolDriver({ cli: lab.cli, metrics, log });
+  drivers.push(gluster);
+  let r = await gluster.apply(state, signal);
+  assert.deepEqual(r.problems, []);
+  const info = await lab.volumes.info('gv');
+  assert.equal(info.state, 'Started');
+  assert.equal(info.replicaCount, 3);
+  assert.deepEqual(info.bricks.map((b) => b.name), bricks.map((b) => b.name));
+  assert.equal(info.options['features.shard'], 'on', 'virt group applied');
+  assert.equal(info.options['client.tcp-user-timeout'], '5');
+  assert.equal(info.options['performance.write-behind'], 'off', 'SMB serves it: write-behind off');
+  for (const b of bricks) assert.equal((await stat(join(b.brickDir, 'vm', 'store'))).mode & 0o777, 0o777, b.name);
+  // Idempotent: a second pass changes nothing and reports nothing.
+  r = await gluster.apply(state, signal);
+  assert.deepEqual(r.problems, []);
+  assert.equal((await lab.volumes.list()).filter((v) => v === 'gv').length, 1);
+  const text = await metrics.registry.metrics();
+  assert.match(text, new RegExp(`cairn_brick_healthy\\{pool="gv",brick="${bricks[0]!.name.replace(/[.]/g, '\\.')}"\\} 1`));
+  assert.ok((gluster.capacity('gv')?.totalBytes ?? 0) > 0, 'capacity known');
+
+  const local = new LocalPoolDriver();
+  assert.deepEqual((await local.apply(state, signal)).problems, []);
+
+  // NFS: the share is served from the volume through gfapi.
+  const nfs = new NfsDriver({ dataDir: dir, log, port: 0, host: '127.0.0.1' });
+  drivers.push(nfs);
+  r = await nfs.apply(state, signal);
+  assert.deepEqual(r.problems, []);
+  const nfsPort = nfs.listeningPort!;
+  const url = (exp: string, p: string) => `nfs://127.0.0.1/${exp}${p}?version=3&nfsport=${nfsPort}&mountport=${nfsPort}`;
+  const viaNfs = randomBytes((1 << 20) + 3);
+  await writeFile(join(dir, 'from-nfs.bin'), viaNfs);
+  let out = await tool('nfs-cp', [join(dir, 'from-nfs.bin'), url('vmstore', '/from-nfs.bin')]);
+  assert.equal(out.code, 0, out.stderr);
+  out = await tool('nfs-cp', [url('vmstore', '/from-nfs.bin'), join(dir, 'back-nfs.bin')]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(sha(await readFile(join(dir, 'back-nfs.bin'))), sha(viaNfs));
+  for (const b of bricks) {
+    const st = await stat(join(b.brickDir, 'vm', 'store', 'from-nfs.bin'));
+    assert.equal(st.uid, UID, `${b.name}: squashed to alice`);
+    assert.equal(sha(await readFile(join(b.brickDir, 'vm', 'store', 'from-nfs.bin'))), sha(viaNfs), b.name);
+  }
+
+  // SMB: the same share through vfs_glusterfs; NFS's file is there, SMB's lands on the bricks.
+  const smb = new SmbDriver({ dataDir: dir, log, port: 0 });
+  drivers.push(smb);
+  r = await smb.apply(state, signal);
+  assert.deepEqual(r.problems, []);
+  const client = await makeClient(join(dir, 'smbclient'), smb.listeningPort!);
+  const viaSmb = randomBytes((2 << 20) + 5);
+  await writeFile(join(dir, 'from-smb.bin'), viaSmb);
+  const cred = { user: 'alice', password: 'alice-pw', cwd: dir };
+  const s = await client.run('vmstore', 'put from-smb.bin from-smb.bin; get from-nfs.bin nfs-via-smb.bin; ls', cred);
+  assert.equal(s.status, null, s.out);
+  assert.match(s.out, /from-smb\.bin\s+A\s+2097157/);
+  assert.equal(sha(await readFile(join(dir, 'nfs-via-smb.bin'))), sha(viaNfs));
+  for (const b of bricks) assert.equal(sha(await readFile(join(b.brickDir, 'vm', 'store', 'from-smb.bin'))), sha(viaSmb), b.name);
+  out = await tool('nfs-cp', [url('vmstore', '/from-smb.bin'), join(dir, 'smb-via-nfs.bin')]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(sha(await readFile(join(dir, 'smb-via-nfs.bin'))), sha(viaSmb));
+
+  // A pool that leaves the state keeps its volume, and is reported.
+  const without: State = structuredClone(state);
+  without.pools = without.pools.filter((p) => p.id !== 'gv');
+  without.shares = without.shares.filter((x) => x.pool !== 'gv');
+  r = await gluster.apply(without, signal);
+  assert.equal(r.problems.length, 1, JSON.stringify(r.problems));
+  assert.equal(r.problems[0]!.objectKind, 'volume');
+  assert.equal(r.problems[0]!.objectId, 'gv');
+  assert.equal((await lab.volumes.info('gv')).state, 'Started');
+
+  // glusterd stopped: a clear problem for the pool, no throw; the local share is still served.
+  const glusterdPid = Number((await readFile(join(lab.dir, 'glusterd.pid'), 'utf8')).trim());
+  assert.ok(glusterdPid > 0);
+  await killAndWait([glusterdPid]);
+  r = await gluster.apply(state, signal);
+  assert.deepEqual(r.problems.map((p) => [p.objectKind, p.objectId]), [['pool', 'gv']]);
+  assert.match(r.problems[0]!.message, /glusterd is not running or not reachable/);
+  r = await nfs.apply(state, signal);
+  assert.deepEqual(r.problems, []);
+  await writeFile(join(dir, 'pools', 'local', 'docs', 'local.txt'), 'still here\n');
+  out = await tool('nfs-cat', [url('docs', '/local.txt')]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, 'still here\n');
+});
