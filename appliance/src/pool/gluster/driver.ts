@@ -144,6 +144,11 @@ export class GlusterPoolDriver implements Driver {
         problem('the pool has no bricks yet');
         return;
       }
+      if (pool.arbiter && pool.replica !== 2) {
+        // Gluster spells it `replica 3 arbiter 1`: two data bricks and an arbiter per set.
+        problem(`an arbiter goes with replica 2 (two copies + arbiter), not replica ${pool.replica}`);
+        return;
+      }
       await this.volumes.create({
         name,
         bricks: pool.bricks.map(brickName),

@@ -50,12 +50,15 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   const lab = await GlusterLab.start(t);
   const bricks: LabBrick[] = [];
   for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`gwd-${i}`, 512 << 20));
+  const arb: LabBrick[] = [];
+  for (let i = 1; i <= 3; i++) arb.push(await lab.addBrick(`gwa-${i}`, 512 << 20));
 
   dir = await mkdtemp(join(tmpdir(), 'cairn-gluster-driver-'));
   await chmod(dir, 0o755);
   const log = createLogger('silent');
   const state: State = initialState(dir);
   state.pools.push({ id: 'gv', kind: 'gluster', label: 'replicated', replica: 3, arbiter: 0, bricks: bricks.map((b) => ({ host: lab.host, path: b.brickDir })) });
+  state.pools.push({ id: 'ga', kind: 'gluster', label: 'replicated', replica: 2, arbiter: 1, bricks: arb.map((b) => ({ host: lab.host, path: b.brickDir })) });
   state.shares.push(share('vmstore', 'gv', 'vm/store'), share('docs', 'local', 'docs'));
   state.users.push({ name: 'alice', uid: UID, fullName: 'Alice', passwordHash: 'scrypt$unused', ntHash: ntHash('alice-pw'), enabled: true });
   const signal = new AbortController().signal;
@@ -74,6 +77,11 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.equal(info.options['client.tcp-user-timeout'], '5');
   assert.equal(info.options['performance.write-behind'], 'off', 'SMB serves it: write-behind off');
   for (const b of bricks) assert.equal((await stat(join(b.brickDir, 'vm', 'store'))).mode & 0o777, 0o777, b.name);
+  const ainfo = await lab.volumes.info('ga');
+  assert.equal(ainfo.state, 'Started');
+  assert.equal(ainfo.arbiterCount, 1, 'replica 2 + arbiter');
+  assert.deepEqual(ainfo.bricks.map((b) => b.isArbiter), [false, false, true]);
+  assert.equal(ainfo.options['performance.write-behind'], undefined, 'no SMB share on ga: write-behind left alone');
   // Idempotent: a second pass changes nothing and reports nothing.
   r = await gluster.apply(state, signal);
   assert.deepEqual(r.problems, []);
@@ -123,6 +131,18 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.equal(out.code, 0, out.stderr);
   assert.equal(sha(await readFile(join(dir, 'smb-via-nfs.bin'))), sha(viaSmb));
 
+  // A brick dies: that pool reports it (the other does not), and the share still reads.
+  const victim = (await lab.volumes.status('gv')).bricks.find((b) => b.brick === bricks[1]!.name)!;
+  assert.ok(victim.pid);
+  await killAndWait([victim.pid]);
+  r = await gluster.apply(state, signal);
+  assert.deepEqual(r.problems.map((p) => [p.objectKind, p.objectId]), [['pool', 'gv']]);
+  assert.match(r.problems[0]!.message, new RegExp(`1 of 3 brick\\(s\\) down: ${bricks[1]!.name}`));
+  assert.match(await metrics.registry.metrics(), new RegExp(`cairn_brick_healthy\\{pool="gv",brick="${bricks[1]!.name.replace(/[.]/g, '\\.')}"\\} 0`));
+  out = await tool('nfs-cp', [url('vmstore', '/from-smb.bin'), join(dir, 'degraded.bin')]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(sha(await readFile(join(dir, 'degraded.bin'))), sha(viaSmb));
+
   // A pool that leaves the state keeps its volume, and is reported.
   const without: State = structuredClone(state);
   without.pools = without.pools.filter((p) => p.id !== 'gv');
@@ -138,8 +158,8 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.ok(glusterdPid > 0);
   await killAndWait([glusterdPid]);
   r = await gluster.apply(state, signal);
-  assert.deepEqual(r.problems.map((p) => [p.objectKind, p.objectId]), [['pool', 'gv']]);
-  assert.match(r.problems[0]!.message, /glusterd is not running or not reachable/);
+  assert.deepEqual(r.problems.map((p) => [p.objectKind, p.objectId]), [['pool', 'gv'], ['pool', 'ga']]);
+  for (const p of r.problems) assert.match(p.message, /glusterd is not running or not reachable/);
   r = await nfs.apply(state, signal);
   assert.deepEqual(r.problems, []);
   await writeFile(join(dir, 'pools', 'local', 'docs', 'local.txt'), 'still here\n');
