@@ -62,7 +62,7 @@ export function glusterShareDir(share: Pick<Share, 'volume' | 'path'>): string {
 }
 
 /** Whether any replica set has two bricks on one host (gluster then wants `force`). */
-function needsForce(pool: GlusterPool): boolean {
+export function needsForce(pool: GlusterPool): boolean {
   const per = pool.replica + pool.arbiter;
   for (let i = 0; i < pool.bricks.length; i += per) {
     const hosts = pool.bricks.slice(i, i + per).map((b) => b.host);
