@@ -19,9 +19,10 @@
  *   (reported, never changed: add-brick and replace-brick are admin tasks),
  *   entries pending heal. Brick health and heal pending feed the metrics.
  * - Nothing is ever deleted: a volume whose pool left the state keeps
- *   running and is reported until an admin deletes it. Only volumes this
- *   process has seen as pools are reported that way (other volumes in the
- *   same glusterd are not Cairn's business).
+ *   running and is reported until an admin deletes it. Cairn's volumes
+ *   carry the option `user.cairn.pool = <pool id>` (glusterd accepts any
+ *   `user.*` key), so they are known as Cairn's across cairnd restarts;
+ *   other volumes in the same glusterd are not Cairn's business.
  * - An appliance whose state has no gluster pool never asks glusterd.
  */
 import type { Logger } from '../../log.js';
@@ -71,6 +72,9 @@ export function needsForce(pool: GlusterPool): boolean {
   return false;
 }
 
+/** The volume option that marks a volume as the one behind a Cairn pool. */
+export const POOL_MARK = 'user.cairn.pool';
+
 const brickName = (b: { host: string; path: string }) => `${b.host}:${b.path}`;
 const ROOT = { uid: 0, gid: 0, gids: [] };
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -108,11 +112,13 @@ export class GlusterPoolDriver implements Driver {
       for (const p of pools) this.capacities.delete(p.id);
       return { problems, summary: `${pools.length} gluster pool(s), glusterd unavailable` };
     }
-    for (const id of gone) {
-      if (existing.includes(id)) {
-        problems.push({ objectKind: 'volume', objectId: id, message: `Gluster volume ${id} is no longer in the state; it was left running with its data (delete it by hand when no longer needed)` });
-      } else {
-        this.seen.delete(id);
+    for (const id of gone) if (!existing.includes(id)) this.seen.delete(id);
+    for (const name of existing) {
+      if (pools.some((p) => volumeNameOf(p) === name)) continue;
+      let ours = this.seen.has(name);
+      if (!ours) ours = (await this.volumes.info(name).catch(() => undefined))?.options[POOL_MARK] !== undefined;
+      if (ours) {
+        problems.push({ objectKind: 'volume', objectId: name, message: `Gluster volume ${name} is no longer in the state; it was left running with its data (delete it by hand when no longer needed)` });
       }
     }
 
@@ -160,6 +166,7 @@ export class GlusterPoolDriver implements Driver {
       await this.volumes.applyVmDatastoreOptions(name);
     }
     let info: VolumeInfo = await this.volumes.info(name);
+    if (info.options[POOL_MARK] !== pool.id) await this.volumes.set(name, POOL_MARK, pool.id);
 
     const smbShares = state.shares.filter((s) => s.pool === pool.id && s.smb.enabled);
     if (smbShares.length && info.options['performance.write-behind'] !== 'off') {

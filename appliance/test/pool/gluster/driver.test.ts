@@ -76,6 +76,7 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.equal(info.options['features.shard'], 'on', 'virt group applied');
   assert.equal(info.options['client.tcp-user-timeout'], '5');
   assert.equal(info.options['performance.write-behind'], 'off', 'SMB serves it: write-behind off');
+  assert.equal(info.options['user.cairn.pool'], 'gv', 'marked as the volume of pool gv');
   for (const b of bricks) assert.equal((await stat(join(b.brickDir, 'vm', 'store'))).mode & 0o777, 0o777, b.name);
   const ainfo = await lab.volumes.info('ga');
   assert.equal(ainfo.state, 'Started');
@@ -152,6 +153,9 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.equal(r.problems[0]!.objectKind, 'volume');
   assert.equal(r.problems[0]!.objectId, 'gv');
   assert.equal((await lab.volumes.info('gv')).state, 'Started');
+  // Also after a restart of cairnd: the volume carries its pool mark.
+  r = await new GlusterPoolDriver({ cli: lab.cli }).apply(without, signal);
+  assert.deepEqual(r.problems.map((p) => [p.objectKind, p.objectId]), [['volume', 'gv']]);
 
   // glusterd stopped: a clear problem for the pool, no throw; the local share is still served.
   const glusterdPid = Number((await readFile(join(lab.dir, 'glusterd.pid'), 'utf8')).trim());
