@@ -15,7 +15,7 @@
  * Needs root, nfs-ganesha(-vfs), rpcbind, fio, gcc and libnfs-dev.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -58,6 +58,31 @@ const ROWS: Row[] = [
 
 type Results = Record<string, number[]>;
 
+/** utime + stime of a process, all its threads, in seconds (/proc/PID/stat). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The first process named `comm` at or below `pid` in the process tree. */
+async function findProcess(pid: number, comm: string): Promise<number | undefined> {
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.shift()!;
+    try {
+      if ((await readFile(`/proc/${p}/comm`, 'utf8')).trim() === comm) return p;
+      for (const t of await readdir(`/proc/${p}/task`)) {
+        const kids = (await readFile(`/proc/${p}/task/${t}/children`, 'utf8')).trim();
+        if (kids) todo.push(...kids.split(' ').map(Number));
+      }
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return undefined;
+}
+
 interface ClientResult {
   op: string;
   seconds: number;
@@ -71,6 +96,8 @@ class Bench {
   private data = '';
   private client = '';
   private readonly live = new Set<ChildProcess>();
+  /** The server process whose CPU time is measured. */
+  private serverPid = 0;
 
   constructor(private readonly sizes: Sizes) {}
 
@@ -134,6 +161,21 @@ class Bench {
     }
   }
 
+  /**
+   * One timed client run, also charging the server's CPU time to it: on a
+   * shared machine wall-clock rates mostly measure how much CPU a server got,
+   * so the table also shows work done per CPU-second of the server.
+   */
+  private async timed(r: Record<string, number>, key: string, url: string, args: string[][], rate: (xs: ClientResult[], wall: number) => number): Promise<void> {
+    const c0 = await cpuSeconds(this.serverPid);
+    const t0 = performance.now();
+    const xs = await Promise.all(args.map((a) => this.client1(url, a)));
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = (await cpuSeconds(this.serverPid)) - c0;
+    r[key] = rate(xs, wall);
+    r[`${key}:cpu`] = (r[key] * wall) / Math.max(cpu, 0.01);
+  }
+
   private async client1(url: string, args: string[]): Promise<ClientResult> {
     const { stdout } = await run('ip', ['netns', 'exec', this.ns, this.client, url, ...args], { timeout: 600_000, maxBuffer: 1 << 20 });
     const line = stdout.trim().split('\n').at(-1) ?? '';
@@ -155,27 +197,19 @@ class Bench {
     await this.client1(url, ['create', `${root}/warmdir`, '300', '16']);
     await this.client1(url, ['stat', `${root}/warmdir`, '300', '16']);
     await this.client1(url, ['readdir', `${root}/warmdir`]);
-    const w = await this.client1(url, ['seqwrite', big, String(s.seqMiB), '8']);
-    r.seqwrite = w.bytes / w.seconds / 1e6;
-    const rd = await this.client1(url, ['seqread', big, String(s.seqMiB), '8']);
-    r.seqread = rd.bytes / rd.seconds / 1e6;
-    const rr = await this.client1(url, ['randread', big, String(s.seqMiB), String(s.randOps), '16']);
-    r.randread = rr.ops / rr.seconds;
-    const c = await this.client1(url, ['create', dir, String(s.files), '16']);
-    r.create = c.ops / c.seconds;
-    const st = await this.client1(url, ['stat', dir, String(s.files), '16']);
-    r.stat = st.ops / st.seconds;
-    const ls = await this.client1(url, ['readdir', dir]);
-    r.readdir = ls.ops / ls.seconds;
+    const mbps = (xs: ClientResult[], wall: number) => (xs.length === 1 ? xs[0]!.bytes / xs[0]!.seconds : xs.reduce((a, x) => a + x.bytes, 0) / wall) / 1e6;
+    const opsps = (xs: ClientResult[], wall: number) => (xs.length === 1 ? xs[0]!.ops / xs[0]!.seconds : xs.reduce((a, x) => a + x.ops, 0) / wall);
+    await this.timed(r, 'seqwrite', url, [['seqwrite', big, String(s.seqMiB), '8']], mbps);
+    await this.timed(r, 'seqread', url, [['seqread', big, String(s.seqMiB), '8']], mbps);
+    await this.timed(r, 'randread', url, [['randread', big, String(s.seqMiB), String(s.randOps), '16']], opsps);
+    await this.timed(r, 'create', url, [['create', dir, String(s.files), '16']], opsps);
+    await this.timed(r, 'stat', url, [['stat', dir, String(s.files), '16']], opsps);
+    await this.timed(r, 'readdir', url, [['readdir', dir]], opsps);
     const n = s.clients;
-    const t0 = performance.now();
-    const seq = await Promise.all(
-      Array.from({ length: n }, (_, i) => this.client1(url, ['seqread', big, String(s.clientMiB), '4', String((i * s.clientMiB) % s.seqMiB)])),
-    );
-    r.seqread8 = seq.reduce((a, x) => a + x.bytes, 0) / ((performance.now() - t0) / 1000) / 1e6;
-    const t1 = performance.now();
-    const rnd = await Promise.all(Array.from({ length: n }, () => this.client1(url, ['randread', big, String(s.seqMiB), String(s.clientRandOps), '4'])));
-    r.randread8 = rnd.reduce((a, x) => a + x.ops, 0) / ((performance.now() - t1) / 1000);
+    const seqArgs = Array.from({ length: n }, (_, i) => ['seqread', big, String(s.clientMiB), '4', String((i * s.clientMiB) % s.seqMiB)]);
+    await this.timed(r, 'seqread8', url, seqArgs, mbps);
+    const rndArgs = Array.from({ length: n }, () => ['randread', big, String(s.seqMiB), String(s.clientRandOps), '4']);
+    await this.timed(r, 'randread8', url, rndArgs, opsps);
     return r;
   }
 
@@ -198,6 +232,7 @@ LOG { Default_Log_Level = WARN; }
       ['unshare', '-m', '--propagation', 'private', 'bash', join(benchSrc, 'ganesha-ns.sh'), conf, join(this.work, 'ganesha.log')],
       () => this.listening(2049),
     );
+    this.serverPid = (await findProcess(child.pid!, 'ganesha.nfsd')) ?? child.pid!;
     try {
       // FACTS.md: Ganesha's NFSv3 MOUNT path is the export's Path.
       return await this.workloads(`nfs://127.0.0.1${this.data}?version=3&nfsport=2049&mountport=20048`, '');
@@ -215,6 +250,7 @@ LOG { Default_Log_Level = WARN; }
     const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' };
     const args = ['node', bin, 'nfs-serve', '--dir', this.data, '--port', '3049', '--host', '127.0.0.1', '--backend', 'posix', '--log-level', 'warn'];
     const child = await this.start(args, () => this.listening(3049), env);
+    this.serverPid = (await findProcess(child.pid!, 'node')) ?? child.pid!;
     try {
       return await this.workloads('nfs://127.0.0.1/export?version=3&nfsport=3049&mountport=3049', '');
     } finally {
@@ -269,17 +305,19 @@ function fmt(x: number): string {
 }
 
 function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
-  const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit'];
+  const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit', 'Cairn per server CPU-s', 'Ganesha per server CPU-s', 'ratio'];
   const lines = ROWS.map((r) => {
     const c = median(cairn[r.key] ?? []);
     const g = median(ganesha[r.key] ?? []);
     const l = median(limit[r.key] ?? []);
-    return [r.label, r.unit, fmt(c), fmt(g), `${(c / g).toFixed(2)}x`, fmt(l), Number.isFinite(l) ? `${(c / l).toFixed(2)}x` : '—'];
+    const cc = median(cairn[`${r.key}:cpu`] ?? []);
+    const gc = median(ganesha[`${r.key}:cpu`] ?? []);
+    return [r.label, r.unit, fmt(c), fmt(g), `${(c / g).toFixed(2)}x`, fmt(l), Number.isFinite(l) ? `${(c / l).toFixed(2)}x` : '—', fmt(cc), fmt(gc), `${(cc / gc).toFixed(2)}x`];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    `medians of ${rounds} rounds (alternating order); higher is better everywhere`,
+    `medians of ${rounds} rounds (alternating order); higher is better everywhere; "per server CPU-s" = the unit per second of CPU the server process used`,
     row(head),
     row(widths.map((w) => '-'.repeat(w))),
     ...lines.map(row),
