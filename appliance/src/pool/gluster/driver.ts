@@ -93,7 +93,7 @@ export class GlusterPoolDriver implements Driver {
   }
 
   /** Usable capacity of a gluster pool as of the last apply (undefined before, or when unknown). */
-  capacity(poolId: string): Capacity | undefined {
+  poolCapacity(poolId: string): Capacity | undefined {
     return this.capacities.get(poolId);
   }
 

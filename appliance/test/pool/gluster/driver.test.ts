@@ -91,7 +91,7 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.match(text, new RegExp(`cairn_brick_healthy\\{pool="gv",brick="${bricks[0]!.name.replace(/[.]/g, '\\.')}"\\} 1`));
   assert.match(text, /cairn_heal_pending_entries\{pool="gv",brick="[^"]+"\} 0/);
   assert.match(text, /cairn_pool_capacity_bytes\{pool="gv"\} [1-9]/);
-  assert.ok((gluster.capacity('gv')?.totalBytes ?? 0) > 0, 'capacity known');
+  assert.ok((gluster.poolCapacity('gv')?.totalBytes ?? 0) > 0, 'capacity known');
 
   const local = new LocalPoolDriver();
   assert.deepEqual((await local.apply(state, signal)).problems, []);
