@@ -179,6 +179,9 @@ export class GlusterPoolDriver implements Driver {
     }
     signal.throwIfAborted();
 
+    if (info.replicaCount !== pool.replica + pool.arbiter || info.arbiterCount !== pool.arbiter) {
+      problem(`volume ${name} has replica ${info.replicaCount} with ${info.arbiterCount} arbiter(s) but the state says replica ${pool.replica} with ${pool.arbiter}`);
+    }
     const wanted = pool.bricks.map(brickName);
     const actual = info.bricks.map((b) => b.name);
     if (wanted.join(' ') !== actual.join(' ')) {

@@ -146,6 +146,16 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.equal(out.code, 0, out.stderr);
   assert.equal(sha(await readFile(join(dir, 'degraded.bin'))), sha(viaSmb));
 
+  // A state that disagrees with an existing volume's layout is reported, never "fixed".
+  const other: State = structuredClone(state);
+  const ga = other.pools.find((p) => p.id === 'ga')!;
+  if (ga.kind === 'gluster') Object.assign(ga, { replica: 3, arbiter: 0 });
+  r = await gluster.apply(other, signal);
+  const gaProblems = r.problems.filter((p) => p.objectId === 'ga').map((p) => p.message);
+  assert.equal(gaProblems.length, 1, JSON.stringify(gaProblems));
+  assert.match(gaProblems[0]!, /has replica 3 with 1 arbiter\(s\) but the state says replica 3 with 0/);
+  assert.equal((await lab.volumes.info('ga')).arbiterCount, 1);
+
   // A pool that leaves the state keeps its volume, and is reported.
   const without: State = structuredClone(state);
   without.pools = without.pools.filter((p) => p.id !== 'gv');
