@@ -146,6 +146,29 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   assert.equal(out.code, 0, out.stderr);
   assert.equal(sha(await readFile(join(dir, 'degraded.bin'))), sha(viaSmb));
 
+  // Written while the brick is down, and the self-heal daemon held off: once the brick is
+  // back, the pool reports entries pending heal (and the gauge shows them) until healed.
+  await lab.volumes.set('gv', 'cluster.self-heal-daemon', 'off');
+  out = await tool('nfs-cp', [join(dir, 'from-nfs.bin'), url('vmstore', '/while-down.bin')]);
+  assert.equal(out.code, 0, out.stderr);
+  await lab.volumes.start('gv', { force: true });
+  const until = async (what: string, ok: (msgs: string[]) => boolean) => {
+    const end = Date.now() + 60_000;
+    for (;;) {
+      r = await gluster.apply(state, signal);
+      const msgs = r.problems.filter((p) => p.objectId === 'gv').map((p) => p.message);
+      if (ok(msgs)) return msgs;
+      if (Date.now() > end) assert.fail(`${what}: ${JSON.stringify(msgs)}`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  };
+  const healing = await until('brick back, heal pending', (m) => m.length > 0 && !m.some((x) => /down/.test(x)));
+  assert.match(healing.join('; '), /\d+ entr(y|ies) pending heal/);
+  assert.match(await metrics.registry.metrics(), /cairn_heal_pending_entries\{pool="gv",brick="[^"]+"\} [1-9]/);
+  await lab.volumes.set('gv', 'cluster.self-heal-daemon', 'on');
+  await lab.volumes.triggerHeal('gv');
+  await until('healed', (m) => m.length === 0);
+
   // A state that disagrees with an existing volume's layout is reported, never "fixed".
   const other: State = structuredClone(state);
   const ga = other.pools.find((p) => p.id === 'ga')!;
