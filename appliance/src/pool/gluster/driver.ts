@@ -7,8 +7,9 @@
  *   order), replica N or `replica 3 arbiter 1` for replica 2 + arbiter,
  *   with `force` when two bricks of one replica set share a host (one
  *   appliance replicating across its own disks), then tuned as a VM
- *   datastore (VM_DATASTORE_OPTIONS) and started. A stopped volume is
- *   started.
+ *   datastore (VM_DATASTORE_OPTIONS) while still never started (the virt
+ *   profile turns on sharding, which must not meet existing files), and
+ *   started. A stopped volume is started; a started one is not re-tuned.
  * - A volume that SMB serves gets `performance.write-behind off`:
  *   vfs_glusterfs refuses volumes with write-behind on (vfs_glusterfs(8)).
  * - Share directories (`[volume/]path` inside the Gluster volume) are made
@@ -163,9 +164,11 @@ export class GlusterPoolDriver implements Driver {
         force: needsForce(pool),
       });
       this.opts.log?.info({ pool: pool.id, bricks: pool.bricks.length, replica: pool.replica, arbiter: pool.arbiter }, 'gluster volume created');
-      await this.volumes.applyVmDatastoreOptions(name);
     }
     let info: VolumeInfo = await this.volumes.info(name);
+    // Tuned only while it was never started: it holds no data yet, so turning on
+    // sharding (virt profile) is safe; a pass that failed after create retries here.
+    if (info.state === 'Created') await this.volumes.applyVmDatastoreOptions(name);
     if (info.options[POOL_MARK] !== pool.id) await this.volumes.set(name, POOL_MARK, pool.id);
 
     const smbShares = state.shares.filter((s) => s.pool === pool.id && s.smb.enabled);

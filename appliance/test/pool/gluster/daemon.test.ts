@@ -2,7 +2,8 @@
  * cairnd's reconciler with the real gluster pool and NFS drivers (in
  * process, glusterd in the lab): a gluster pool and a share committed to
  * the desired state become a started volume and an NFS export without any
- * other step, and the API shows the pool's capacity.
+ * other step (also when a crash left the volume created but never tuned
+ * or started), and the API shows the pool's capacity.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +33,9 @@ test('cairnd reconciles a gluster pool and a share on it into a started volume a
   const lab = await GlusterLab.start(t);
   const bricks: LabBrick[] = [];
   for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`gdm-${i}`, 512 << 20));
+  // As if an earlier cairnd died right after `volume create`: the reconciler
+  // must take the never-started volume on, tune it and start it.
+  await lab.volumes.create({ name: 'dv', bricks: bricks.map((b) => b.name), replica: 3, force: true });
   dir = await mkdtemp(join(tmpdir(), 'cairn-gluster-daemon-'));
   await chmod(dir, 0o755);
 
@@ -63,7 +67,10 @@ test('cairnd reconciles a gluster pool and a share on it into a started volume a
     if (Date.now() > deadline) assert.fail(`not reconciled: ${JSON.stringify(st)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  assert.equal((await lab.volumes.info('dv')).state, 'Started');
+  const info = await lab.volumes.info('dv');
+  assert.equal(info.state, 'Started');
+  assert.equal(info.options['features.shard'], 'on', 'tuned before its first start');
+  assert.equal(info.options['user.cairn.pool'], 'dv');
 
   const port = nfs!.listeningPort!;
   const url = `nfs://127.0.0.1/datastore/disk.img?version=3&nfsport=${port}&mountport=${port}`;
