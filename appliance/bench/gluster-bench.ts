@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { GlusterLab, replica3 } from '../test/pool/gluster/lab.js';
 import { openGfapiBackend } from '../src/nfs/backend/gfapi/index.js';
+import { fmt, killGroup, markdownTable, median, ratio } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -77,7 +78,7 @@ class Bench {
   }
 
   async cleanup(): Promise<void> {
-    for (const p of this.live) kill(p, 'SIGKILL');
+    for (const p of this.live) killGroup(p, 'SIGKILL');
     for (const c of this.cleanups.reverse()) await c().catch(() => undefined);
     if (this.work) await rm(this.work, { recursive: true, force: true });
   }
@@ -118,8 +119,8 @@ class Bench {
   private async stop(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = new Promise<void>((res) => child.once('exit', () => res()));
-    kill(child, 'SIGTERM');
-    const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 20_000);
     await done;
     clearTimeout(timer);
   }
@@ -222,35 +223,15 @@ LOG { Default_Log_Level = WARN; }
   }
 }
 
-function kill(child: ChildProcess, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid!, sig);
-  } catch {
-    /* gone */
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return '—';
-  return x >= 100 ? Math.round(x).toString() : x.toFixed(1);
-}
-
 function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
   const head = ['workload', 'unit', 'Cairn gfapi', 'Ganesha GLUSTER', 'Cairn/Ganesha', 'fio gfapi', 'Cairn/fio'];
   const lines = ROWS.map((r) => {
     const c = median(cairn[r.key] ?? []);
     const g = median(ganesha[r.key] ?? []);
     const l = median(limit[r.key] ?? []);
-    return [r.label, r.unit, fmt(c), fmt(g), `${(c / g).toFixed(2)}x`, fmt(l), Number.isFinite(l) ? `${(c / l).toFixed(2)}x` : '—'];
+    return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l)];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [`replica-3 volume on one host; medians of ${rounds} rounds (alternating order); higher is better`, row(head), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
+  return markdownTable(`replica-3 volume on one host; medians of ${rounds} rounds (alternating order); higher is better`, head, lines);
 }
 
 async function main(): Promise<void> {

@@ -15,11 +15,12 @@
  * Needs root, nfs-ganesha(-vfs), rpcbind, fio, gcc and libnfs-dev.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
+import { fmt, killGroup, markdownTable, median, ratio } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,6 +59,31 @@ const ROWS: Row[] = [
 
 type Results = Record<string, number[]>;
 
+/** utime + stime of a process, all its threads, in seconds (/proc/PID/stat). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The first process named `comm` at or below `pid` in the process tree. */
+async function findProcess(pid: number, comm: string): Promise<number | undefined> {
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.shift()!;
+    try {
+      if ((await readFile(`/proc/${p}/comm`, 'utf8')).trim() === comm) return p;
+      for (const t of await readdir(`/proc/${p}/task`)) {
+        const kids = (await readFile(`/proc/${p}/task/${t}/children`, 'utf8')).trim();
+        if (kids) todo.push(...kids.split(' ').map(Number));
+      }
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return undefined;
+}
+
 interface ClientResult {
   op: string;
   seconds: number;
@@ -71,6 +97,8 @@ class Bench {
   private data = '';
   private client = '';
   private readonly live = new Set<ChildProcess>();
+  /** The server process whose CPU time is measured. */
+  private serverPid = 0;
 
   constructor(private readonly sizes: Sizes) {}
 
@@ -85,7 +113,7 @@ class Bench {
   }
 
   async cleanup(keep: boolean): Promise<void> {
-    for (const p of this.live) if (p.pid) kill(p, 'SIGKILL');
+    for (const p of this.live) if (p.pid) killGroup(p, 'SIGKILL');
     await run('ip', ['netns', 'del', this.ns]).catch(() => undefined);
     if (!keep && this.work) await rm(this.work, { recursive: true, force: true });
   }
@@ -118,8 +146,8 @@ class Bench {
   private async stop(child: ChildProcess, exited?: Promise<void>): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const done = exited ?? new Promise<void>((res) => child.once('exit', () => res()));
-    kill(child, 'SIGTERM');
-    const timer = setTimeout(() => kill(child, 'SIGKILL'), 20_000);
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 20_000);
     await done;
     clearTimeout(timer);
   }
@@ -132,6 +160,21 @@ class Bench {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * One timed client run, also charging the server's CPU time to it: on a
+   * shared machine wall-clock rates mostly measure how much CPU a server got,
+   * so the table also shows work done per CPU-second of the server.
+   */
+  private async timed(r: Record<string, number>, key: string, url: string, args: string[][], rate: (xs: ClientResult[], wall: number) => number): Promise<void> {
+    const c0 = await cpuSeconds(this.serverPid);
+    const t0 = performance.now();
+    const xs = await Promise.all(args.map((a) => this.client1(url, a)));
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = (await cpuSeconds(this.serverPid)) - c0;
+    r[key] = rate(xs, wall);
+    r[`${key}:cpu`] = (r[key] * wall) / Math.max(cpu, 0.01);
   }
 
   private async client1(url: string, args: string[]): Promise<ClientResult> {
@@ -155,27 +198,19 @@ class Bench {
     await this.client1(url, ['create', `${root}/warmdir`, '300', '16']);
     await this.client1(url, ['stat', `${root}/warmdir`, '300', '16']);
     await this.client1(url, ['readdir', `${root}/warmdir`]);
-    const w = await this.client1(url, ['seqwrite', big, String(s.seqMiB), '8']);
-    r.seqwrite = w.bytes / w.seconds / 1e6;
-    const rd = await this.client1(url, ['seqread', big, String(s.seqMiB), '8']);
-    r.seqread = rd.bytes / rd.seconds / 1e6;
-    const rr = await this.client1(url, ['randread', big, String(s.seqMiB), String(s.randOps), '16']);
-    r.randread = rr.ops / rr.seconds;
-    const c = await this.client1(url, ['create', dir, String(s.files), '16']);
-    r.create = c.ops / c.seconds;
-    const st = await this.client1(url, ['stat', dir, String(s.files), '16']);
-    r.stat = st.ops / st.seconds;
-    const ls = await this.client1(url, ['readdir', dir]);
-    r.readdir = ls.ops / ls.seconds;
+    const mbps = (xs: ClientResult[], wall: number) => (xs.length === 1 ? xs[0]!.bytes / xs[0]!.seconds : xs.reduce((a, x) => a + x.bytes, 0) / wall) / 1e6;
+    const opsps = (xs: ClientResult[], wall: number) => (xs.length === 1 ? xs[0]!.ops / xs[0]!.seconds : xs.reduce((a, x) => a + x.ops, 0) / wall);
+    await this.timed(r, 'seqwrite', url, [['seqwrite', big, String(s.seqMiB), '8']], mbps);
+    await this.timed(r, 'seqread', url, [['seqread', big, String(s.seqMiB), '8']], mbps);
+    await this.timed(r, 'randread', url, [['randread', big, String(s.seqMiB), String(s.randOps), '16']], opsps);
+    await this.timed(r, 'create', url, [['create', dir, String(s.files), '16']], opsps);
+    await this.timed(r, 'stat', url, [['stat', dir, String(s.files), '16']], opsps);
+    await this.timed(r, 'readdir', url, [['readdir', dir]], opsps);
     const n = s.clients;
-    const t0 = performance.now();
-    const seq = await Promise.all(
-      Array.from({ length: n }, (_, i) => this.client1(url, ['seqread', big, String(s.clientMiB), '4', String((i * s.clientMiB) % s.seqMiB)])),
-    );
-    r.seqread8 = seq.reduce((a, x) => a + x.bytes, 0) / ((performance.now() - t0) / 1000) / 1e6;
-    const t1 = performance.now();
-    const rnd = await Promise.all(Array.from({ length: n }, () => this.client1(url, ['randread', big, String(s.seqMiB), String(s.clientRandOps), '4'])));
-    r.randread8 = rnd.reduce((a, x) => a + x.ops, 0) / ((performance.now() - t1) / 1000);
+    const seqArgs = Array.from({ length: n }, (_, i) => ['seqread', big, String(s.clientMiB), '4', String((i * s.clientMiB) % s.seqMiB)]);
+    await this.timed(r, 'seqread8', url, seqArgs, mbps);
+    const rndArgs = Array.from({ length: n }, () => ['randread', big, String(s.seqMiB), String(s.clientRandOps), '4']);
+    await this.timed(r, 'randread8', url, rndArgs, opsps);
     return r;
   }
 
@@ -198,6 +233,7 @@ LOG { Default_Log_Level = WARN; }
       ['unshare', '-m', '--propagation', 'private', 'bash', join(benchSrc, 'ganesha-ns.sh'), conf, join(this.work, 'ganesha.log')],
       () => this.listening(2049),
     );
+    this.serverPid = (await findProcess(child.pid!, 'ganesha.nfsd')) ?? child.pid!;
     try {
       // FACTS.md: Ganesha's NFSv3 MOUNT path is the export's Path.
       return await this.workloads(`nfs://127.0.0.1${this.data}?version=3&nfsport=2049&mountport=20048`, '');
@@ -215,6 +251,7 @@ LOG { Default_Log_Level = WARN; }
     const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' };
     const args = ['node', bin, 'nfs-serve', '--dir', this.data, '--port', '3049', '--host', '127.0.0.1', '--backend', 'posix', '--log-level', 'warn'];
     const child = await this.start(args, () => this.listening(3049), env);
+    this.serverPid = (await findProcess(child.pid!, 'node')) ?? child.pid!;
     try {
       return await this.workloads('nfs://127.0.0.1/export?version=3&nfsport=3049&mountport=3049', '');
     } finally {
@@ -248,42 +285,21 @@ LOG { Default_Log_Level = WARN; }
   }
 }
 
-function kill(child: ChildProcess, sig: NodeJS.Signals): void {
-  // The child leads its own process group (detached): signal the group,
-  // which holds exactly what this benchmark started.
-  try {
-    process.kill(-child.pid!, sig);
-  } catch {
-    /* already gone */
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return '—';
-  return x >= 100 ? Math.round(x).toString() : x.toFixed(1);
-}
-
 function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
-  const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit'];
+  const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit', 'Cairn per server CPU-s', 'Ganesha per server CPU-s', 'ratio'];
   const lines = ROWS.map((r) => {
     const c = median(cairn[r.key] ?? []);
     const g = median(ganesha[r.key] ?? []);
     const l = median(limit[r.key] ?? []);
-    return [r.label, r.unit, fmt(c), fmt(g), `${(c / g).toFixed(2)}x`, fmt(l), Number.isFinite(l) ? `${(c / l).toFixed(2)}x` : '—'];
+    const cc = median(cairn[`${r.key}:cpu`] ?? []);
+    const gc = median(ganesha[`${r.key}:cpu`] ?? []);
+    return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l), fmt(cc), fmt(gc), ratio(cc, gc)];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [
-    `medians of ${rounds} rounds (alternating order); higher is better everywhere`,
-    row(head),
-    row(widths.map((w) => '-'.repeat(w))),
-    ...lines.map(row),
-  ].join('\n');
+  return markdownTable(
+    `medians of ${rounds} rounds (alternating order); higher is better everywhere; "per server CPU-s" = the unit per second of CPU the server process used`,
+    head,
+    lines,
+  );
 }
 
 async function main(): Promise<void> {

@@ -93,6 +93,20 @@ function clusterService(dataDir: string): ClusterService {
   });
 }
 
+/**
+ * Drivers of other pool kinds (pool/gluster) may offer `poolCapacity(id)`:
+ * the capacity they measured on their last pass, undefined when unknown.
+ */
+function capacityFromDrivers(drivers: Driver[], poolId: string): { totalBytes: number; usedBytes: number; freeBytes: number } | undefined {
+  for (const d of drivers) {
+    const f = (d as { poolCapacity?: unknown }).poolCapacity;
+    if (typeof f !== 'function') continue;
+    const c = f.call(d, poolId) as ReturnType<typeof capacityFromDrivers>;
+    if (c) return c;
+  }
+  return undefined;
+}
+
 /** Opens the state, turning a broken document into one clear line (exit 78). */
 async function openStore(dataDir: string, log: Logger): Promise<StateStore> {
   try {
@@ -155,7 +169,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     tasks,
     metrics,
     audit,
-    poolCapacity: (id) => local.capacity(store.state, id),
+    poolCapacity: async (id) => (await local.capacity(store.state, id)) ?? capacityFromDrivers(extra, id),
     listDisks,
     cluster: clusterService(dataDir),
   };

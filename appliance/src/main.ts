@@ -72,8 +72,10 @@ async function runDaemon(argv: string[]): Promise<number> {
   const { startDaemon } = await loadDaemon();
   const { NfsDriver } = await import('./nfs/driver.js');
   const { SmbDriver } = await import('./smb/driver.js');
+  const { GlusterPoolDriver } = await import('./pool/gluster/driver.js');
   const daemon = await startDaemon(opts, undefined, {
-    drivers: ({ dataDir, log }) => [
+    drivers: ({ dataDir, log, metrics }) => [
+      new GlusterPoolDriver({ log: log.child({ component: 'gluster' }), metrics }),
       new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),
       new SmbDriver({ dataDir, log: log.child({ component: 'smb' }), port: opts.smbPort }),
     ],

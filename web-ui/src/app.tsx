@@ -18,6 +18,7 @@ import { Users } from './pages/users.js';
 import { Tokens } from './pages/tokens.js';
 import { SettingsPage } from './pages/settings.js';
 import { History } from './pages/history.js';
+import { Account } from './pages/account.js';
 
 export interface PageProps {
   params: Record<string, string>;
@@ -42,6 +43,7 @@ export const ROUTES: Route[] = [
   { path: '/tokens', title: 'API tokens', page: Tokens, nav: 'API tokens' },
   { path: '/settings', title: 'Settings', page: SettingsPage, nav: 'Settings' },
   { path: '/history', title: 'History', page: History, nav: 'History' },
+  { path: '/account', title: 'Your account', page: Account },
 ];
 
 function useHash() {
@@ -150,10 +152,10 @@ export function App() {
           </ul>
         </nav>
         <div class="who">
-          <span>
+          <a href="#/account" aria-label={`Your account: ${session.user.name}`} aria-current={current === '/account' ? 'page' : undefined}>
             {session.user.name}
-            {session.user.role === 'read-only' && <span class="badge muted">read-only</span>}
-          </span>
+          </a>
+          {session.user.role === 'read-only' && <span class="badge muted">read-only</span>}
           <button type="button" class="small" onClick={() => void logout()}>
             Sign out
           </button>

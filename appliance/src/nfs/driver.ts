@@ -9,7 +9,11 @@
  * - One backend per exported directory, kept open while the share is
  *   exported (its fd cache lives there) and closed when the share goes.
  *   Shares on a local pool use the posix backend rooted at the share's own
- *   directory, so no handle or `..` reaches outside the share.
+ *   directory, so no handle or `..` reaches outside the share. Shares on a
+ *   gluster pool use the gfapi backend on the pool's volume (named after
+ *   the pool id), rooted at the share's directory inside it (made by the
+ *   pool/gluster driver, which runs first); one backend per volume and
+ *   directory, and all of them share the volume's one glfs_t.
  * - The file handle secret lives in DATA_DIR/nfs/fh-secret: handles stay
  *   valid across restarts. When the appliance joins a cluster, the cluster
  *   module writes the cluster-wide secret to this same file (daemon.ts
@@ -19,6 +23,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { glusterShareDir, volfileServerOf, volumeNameOf } from '../pool/gluster/driver.js';
 import { localSharePath } from '../pool/local/driver.js';
 import type { Driver, DriverResult, Problem } from '../reconcile/driver.js';
 import type { Share, State } from '../state/schema.js';
@@ -37,6 +42,15 @@ export interface NfsDriverOptions {
   rpcbind?: boolean;
   /** How a directory becomes a backend (tests may swap it). */
   openBackend?: (dir: string) => Promise<Backend>;
+  /** The glusterd libgfapi asks for volume files; default: the pool's first brick host. */
+  glusterVolfileServer?: string;
+  /** How a directory of a Gluster volume becomes a backend (default: gfapi). */
+  openGlusterBackend?: (volume: string, volfileServer: string, subdir: string) => Promise<Backend>;
+}
+
+async function openGfapi(volume: string, volfileServer: string, subdir: string): Promise<Backend> {
+  const { openGfapiBackend } = await import('./backend/gfapi/index.js');
+  return openGfapiBackend({ volume, volfileServer, subdir });
 }
 
 /** The export path clients mount for a share. */
@@ -81,21 +95,35 @@ export class NfsDriver implements Driver {
         problems.push({ objectKind: 'share', objectId: share.name, message: `NFS: pool ${share.pool} does not exist` });
         continue;
       }
-      if (pool.kind !== 'local') {
-        problems.push({ objectKind: 'share', objectId: share.name, message: `NFS: shares on ${pool.kind} pools are not served by this appliance yet` });
+      let key: string;
+      let open: () => Promise<Backend>;
+      try {
+        if (pool.kind === 'local') {
+          const dir = localSharePath(pool, share);
+          key = dir;
+          open = () => (this.opts.openBackend ?? openPosixBackend)(dir);
+        } else {
+          const volume = volumeNameOf(pool);
+          const server = volfileServerOf(pool, this.opts.glusterVolfileServer);
+          const subdir = glusterShareDir(share);
+          key = `gluster:${volume}@${server}:${subdir}`;
+          open = () => (this.opts.openGlusterBackend ?? openGfapi)(volume, server, subdir);
+        }
+      } catch (e) {
+        problems.push({ objectKind: 'share', objectId: share.name, message: `NFS: ${(e as Error).message}` });
         continue;
       }
-      const dir = localSharePath(pool, share);
       try {
-        let backend = this.backends.get(dir);
+        let backend = this.backends.get(key);
         if (!backend) {
-          backend = await (this.opts.openBackend ?? openPosixBackend)(dir);
-          this.backends.set(dir, backend);
+          backend = await open();
+          this.backends.set(key, backend);
         }
-        used.add(dir);
+        used.add(key);
         specs.push({ path: exportPathOf(share), backend, clients: clientRulesOf(share) });
       } catch (e) {
-        problems.push({ objectKind: 'share', objectId: share.name, message: `NFS: cannot open ${dir}: ${(e as Error).message}` });
+        const where = key.startsWith('gluster:') ? key.slice('gluster:'.length) : key;
+        problems.push({ objectKind: 'share', objectId: share.name, message: `NFS: cannot open ${where}: ${(e as Error).message}` });
       }
     }
 

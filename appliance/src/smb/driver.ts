@@ -11,29 +11,44 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { glusterShareDir, volfileServerOf, volumeNameOf } from '../pool/gluster/driver.js';
 import { localSharePath } from '../pool/local/driver.js';
 import type { Driver, DriverResult, Problem } from '../reconcile/driver.js';
-import type { State } from '../state/schema.js';
+import type { Pool, Share, State } from '../state/schema.js';
 import { SambaService } from './samba.js';
-import type { SmbDesired, SmbShare } from './types.js';
+import type { SmbDesired, SmbShare, SmbShareBackend } from './types.js';
 
 export interface SmbDriverOptions {
   dataDir: string;
   log: Logger;
   /** smbd's port: 445 on the appliance; 0 = a free port picked at start (tests). */
   port: number;
+  /** The glusterd vfs_glusterfs asks for volume files; default: the pool's first brick host. */
+  glusterVolfileServer?: string;
+}
+
+/** Where a share's files are for Samba: a local directory, or a directory of a Gluster volume (vfs_glusterfs). */
+function backendOf(pool: Pool, share: Share, glusterVolfileServer?: string): SmbShareBackend {
+  if (pool.kind === 'local') return { kind: 'local', path: localSharePath(pool, share) };
+  return { kind: 'gluster', volume: volumeNameOf(pool), volfileServers: [volfileServerOf(pool, glusterVolfileServer)], path: glusterShareDir(share) };
 }
 
 /** The SMB part of the state document, in Samba's terms. */
-export function smbDesiredOf(state: State, port: number): SmbDesired {
+export function smbDesiredOf(state: State, port: number, opts: { glusterVolfileServer?: string } = {}): SmbDesired {
   const shares: SmbShare[] = [];
   for (const s of state.shares) {
     if (!s.smb.enabled) continue;
     const pool = state.pools.find((p) => p.id === s.pool);
-    if (!pool || pool.kind !== 'local') continue; // reported by smbProblemsOf
+    if (!pool) continue; // reported by smbProblemsOf
+    let backend: SmbShareBackend;
+    try {
+      backend = backendOf(pool, s, opts.glusterVolfileServer);
+    } catch {
+      continue; // reported by smbProblemsOf
+    }
     shares.push({
       name: s.name,
-      backend: { kind: 'local', path: localSharePath(pool, s) },
+      backend,
       readOnly: s.smb.readOnly,
       browseable: s.smb.browseable,
       guestOk: s.smb.guestOk,
@@ -63,9 +78,14 @@ function smbProblemsOf(state: State): Problem[] {
   for (const s of state.shares) {
     if (!s.smb.enabled) continue;
     const pool = state.pools.find((p) => p.id === s.pool);
-    if (!pool) problems.push({ objectKind: 'share', objectId: s.name, message: `SMB: pool ${s.pool} does not exist` });
-    else if (pool.kind !== 'local') {
-      problems.push({ objectKind: 'share', objectId: s.name, message: `SMB: shares on ${pool.kind} pools are not served by this appliance yet` });
+    if (!pool) {
+      problems.push({ objectKind: 'share', objectId: s.name, message: `SMB: pool ${s.pool} does not exist` });
+      continue;
+    }
+    try {
+      backendOf(pool, s);
+    } catch (e) {
+      problems.push({ objectKind: 'share', objectId: s.name, message: `SMB: ${(e as Error).message}` });
     }
   }
   return problems;
@@ -110,7 +130,7 @@ export class SmbDriver implements Driver {
     const wanted = state.shares.some((s) => s.smb.enabled);
     if (!wanted && !this.started) return { problems, summary: 'SMB off (no shares)' };
     this.port ??= this.opts.port === 0 ? await freePort() : this.opts.port;
-    const desired = smbDesiredOf(state, this.port);
+    const desired = smbDesiredOf(state, this.port, { glusterVolfileServer: this.opts.glusterVolfileServer });
     signal.throwIfAborted();
     if (!this.started) {
       await this.service.start();

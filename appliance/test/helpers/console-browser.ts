@@ -43,7 +43,7 @@ export async function launchConsoleBrowser(viewport = { width: 1280, height: 800
     throw e;
   }
   const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(20_000);
   return {
     context,
     page,

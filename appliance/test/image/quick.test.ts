@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import { bootImage, buildImage, BUILD_TIMEOUT_MS, getJson, imageCmdline, whySkip, type Guest } from './qemu.js';
 
 const SHELL_TIMEOUT_MS = 300_000;
-const CAIRND_TIMEOUT_MS = 240_000;
+// Node loading cairnd under TCG takes 1–2.5 min on a quiet machine; far more under load.
+const CAIRND_TIMEOUT_MS = 420_000;
 
 /** Runs `cmd` in the guest's shell; resolves with what it printed after the marker. `$((0))` keeps the typed echo from matching. */
 async function inGuest(guest: Guest, key: string, cmd: string, timeoutMs = 60_000): Promise<string> {
@@ -28,7 +29,11 @@ async function waitHealthy(guest: Guest): Promise<{ status: string }> {
       const { status, body } = await getJson(`http://127.0.0.1:${guest.ports.http}/api/v1/health`, 10_000);
       if (status === 200) return body as { status: string };
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`cairnd did not answer on the forwarded port within ${CAIRND_TIMEOUT_MS / 1000} s: ${(e as Error).message}\n${guest.serial().slice(-2000)}`);
+      if (Date.now() > deadline) {
+        // What cairnd itself said, for the failure message.
+        const log = await inGuest(guest, 'cairnd-log', 'tail -c 1500 /run/cairnd.log | tr "\\n" " "', 30_000).catch(() => '(no answer)');
+        throw new Error(`cairnd did not answer on the forwarded port within ${CAIRND_TIMEOUT_MS / 1000} s: ${(e as Error).message}\ncairnd.log: ${log}\n${guest.serial().slice(-2000)}`);
+      }
     }
     await new Promise((r) => setTimeout(r, 2000));
   }

@@ -151,9 +151,13 @@ export function Alert({ kind = 'error', children }: { kind?: 'error' | 'info' | 
 export function FormError({ error, fields: given }: { error: unknown; fields?: FieldErrors }) {
   const fields = given ?? (error instanceof ApiError ? error.fields : {});
   const [unshown, setUnshown] = useState<string[]>([]);
+  // Callers may build `fields` afresh on every render: depend on its keys, and
+  // set state only when the list really changes (or this would render forever).
+  const keys = Object.keys(fields).join('\n');
   useEffect(() => {
-    setUnshown(Object.keys(fields).filter((k) => k !== '' && !document.querySelector(`[data-field="${CSS.escape(k)}"]`)));
-  }, [error, fields]);
+    const next = Object.keys(fields).filter((k) => k !== '' && !document.querySelector(`[data-field="${CSS.escape(k)}"]`));
+    setUnshown((cur) => (cur.length === next.length && cur.every((k, i) => k === next[i]) ? cur : next));
+  }, [error, keys]);
   if (!error) return null;
   const shown = Object.keys(fields).filter((k) => k !== '' && !unshown.includes(k));
   const whole = fields[''] ?? [];

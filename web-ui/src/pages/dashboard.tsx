@@ -14,6 +14,7 @@ import { dateTime } from '../lib/format.js';
 import { describe } from '../lib/errors.js';
 import { bytes, bytesPerSecond, count, duration } from '../lib/format.js';
 import { parseProm, pushPoint, type Scrape } from '../lib/prom.js';
+import { brickHealth, brickKey, type BrickHealth } from '../lib/bricks.js';
 import { quantityRate, quantityValue, type Quantity } from '../lib/throughput.js';
 import { listOf, poolState, taskFinished, type Health, type Pool, type ReconcileStatus, type Share, type Task } from '../types.js';
 
@@ -26,6 +27,7 @@ const emptyPlots = (): Plots => ({ nfsRead: [], nfsWrite: [], nfsOps: [], smbRea
 function useThroughput() {
   const [plots, setPlots] = useState<Plots>(emptyPlots);
   const [missing, setMissing] = useState<Set<Quantity>>(new Set());
+  const [bricks, setBricks] = useState<Map<string, BrickHealth>>(new Map());
   const [error, setError] = useState<unknown>(null);
   const prev = useRef<Scrape | null>(null);
   useEffect(() => {
@@ -37,6 +39,7 @@ function useThroughput() {
         const p = prev.current;
         prev.current = cur;
         setError(null);
+        setBricks(brickHealth(cur));
         if (p) {
           const absent = new Set<Quantity>();
           setPlots((old) => {
@@ -62,7 +65,7 @@ function useThroughput() {
       clearTimeout(timer);
     };
   }, []);
-  return { plots, missing, error };
+  return { plots, missing, bricks, error };
 }
 
 export function poolCapacity(p: Pool): { used: number; total: number } | null {
@@ -78,7 +81,7 @@ function Reconcile({ admin }: { admin: boolean }) {
   const r = status.data?.reconcile;
   const behind = status.data && r && r.appliedRevision !== status.data.revision;
   return (
-    <div class="tile">
+    <div class="tile wide">
       <h2>Configuration</h2>
       {r ? (
         <>
@@ -91,6 +94,16 @@ function Reconcile({ admin }: { admin: boolean }) {
             {r.lastRunAt ? `, last applied ${dateTime(r.lastRunAt)}` : ''}
             {r.nextRetryAt ? `, retry at ${dateTime(r.nextRetryAt)}` : ''}
           </p>
+          {r.drivers.length > 0 && (
+            <ul class="plain drivers" aria-label="Components">
+              {r.drivers.map((dr) => (
+                <li key={dr.name}>
+                  <Badge state={dr.ok ? 'ok' : 'failed'} /> {dr.name}
+                  {dr.summary || dr.error ? <span class="muted"> — {dr.error ?? dr.summary}</span> : null}
+                </li>
+              ))}
+            </ul>
+          )}
           <Problems problems={r.problems} />
         </>
       ) : (
@@ -122,7 +135,7 @@ export function Dashboard({ session }: PageProps) {
   const pools = useLoad(async () => listOf<Pool>(await get(paths.pools), 'pools'), [], 5000);
   const shares = useLoad(async () => listOf<Share>(await get(paths.shares), 'shares'), [], 15000);
   const tasks = useLoad(async () => listOf<Task>(await get(paths.tasks).catch(() => [])), [], 5000);
-  const { plots, missing, error: metricsError } = useThroughput();
+  const { plots, missing, bricks: brickMetrics, error: metricsError } = useThroughput();
   const note = (qs: Quantity[]) =>
     qs.every((q) => missing.has(q)) ? 'not measured by this appliance yet' : qs.every((q) => plots[q].length === 0) ? 'waiting for data…' : undefined;
   const h = health.data;
@@ -165,13 +178,14 @@ export function Dashboard({ session }: PageProps) {
         {(pools.data ?? []).map((p) => {
           const cap = poolCapacity(p);
           const bricks = p.bricks ?? [];
-          const down = bricks.filter((b) => /down|fail|offline|missing/i.test(b.state ?? b.status ?? ''));
-          const heal = p.status?.healPending ?? bricks.reduce((n, b) => n + (b.healPending ?? 0), 0);
+          const metricOf = (b: (typeof bricks)[number]) => brickMetrics.get(brickKey(p.id, b.host, b.path));
+          const down = bricks.filter((b) => /down|fail|offline|missing/i.test(b.state ?? b.status ?? '') || metricOf(b)?.healthy === false);
+          const heal = p.status?.healPending ?? bricks.reduce((n, b) => n + (b.healPending ?? metricOf(b)?.healPending ?? 0), 0);
           return (
             <div class="pool-line" key={p.id}>
               <div>
                 <strong>{p.id}</strong> <span class={`badge ${p.kind === 'local' ? 'warn' : 'ok'}`}>{p.label ?? (p.kind === 'local' ? 'unreplicated' : 'replicated')}</span>{' '}
-                <Badge state={poolState(p)} />
+                <Badge state={down.length && poolState(p) === 'online' ? 'degraded' : poolState(p)} />
               </div>
               {cap ? (
                 <>

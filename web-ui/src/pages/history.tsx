@@ -11,12 +11,31 @@ import { listOf, revNumber, type Revision } from '../types.js';
 
 export function History({ session }: PageProps) {
   const revs = useLoad(async () => listOf<Revision>(await get(paths.history), 'revisions'));
+  // Older pages (the API answers 50 at a time, newest first; `before` pages back).
+  const [older, setOlder] = useState<Revision[]>([]);
+  const [olderBusy, setOlderBusy] = useState(false);
+  const [olderDone, setOlderDone] = useState(false);
   const [open, setOpen] = useState<number | null>(null);
   const [rollingBack, setRollingBack] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   const admin = session.user.role !== 'read-only';
-  const sorted = [...(revs.data ?? [])].sort((a, b) => (revNumber(b) ?? 0) - (revNumber(a) ?? 0));
+  const byNumber = new Map<number, Revision>();
+  for (const r of [...(revs.data ?? []), ...older]) byNumber.set(revNumber(r) ?? 0, r);
+  const sorted = [...byNumber.values()].sort((a, b) => (revNumber(b) ?? 0) - (revNumber(a) ?? 0));
+  const oldest = revNumber(sorted[sorted.length - 1] ?? {});
+  const loadOlder = () => {
+    if (!oldest) return;
+    setOlderBusy(true);
+    get<unknown>(`${paths.history}?before=${oldest}`)
+      .then((v) => {
+        const more = listOf<Revision>(v, 'revisions');
+        if (more.length === 0) setOlderDone(true);
+        setOlder((o) => [...o, ...more]);
+      })
+      .catch((e: unknown) => setMessage({ kind: 'error', text: describe(e) }))
+      .finally(() => setOlderBusy(false));
+  };
   const latest = revNumber(sorted[0] ?? {});
   return (
     <>
@@ -55,6 +74,11 @@ export function History({ session }: PageProps) {
           );
         })}
       </ol>
+      {oldest !== undefined && oldest > 1 && !olderDone && (
+        <button type="button" onClick={loadOlder} disabled={olderBusy}>
+          {olderBusy ? 'Loading…' : 'Show older revisions'}
+        </button>
+      )}
       {rollingBack !== null && (
         <Confirm
           title={`Roll back to revision ${rollingBack}?`}
@@ -68,6 +92,8 @@ export function History({ session }: PageProps) {
             post(paths.rollback, { revision: n })
               .then(() => {
                 setMessage({ kind: 'ok', text: `Rolled back to revision ${n}.` });
+                setOlder([]);
+                setOlderDone(false);
                 revs.reload();
               })
               .catch((e: unknown) => setMessage({ kind: 'error', text: describe(e) }))

@@ -4,7 +4,9 @@
  * whose progress (heal) shows here until it ends.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { get, paths, post, schemas } from '../api.js';
+import { get, metricsText, paths, post, schemas } from '../api.js';
+import { brickHealth, brickKey } from '../lib/bricks.js';
+import { parseProm } from '../lib/prom.js';
 import type { PageProps } from '../app.js';
 import { CapacityBar } from '../components/chart.js';
 import { useLoad, useSubmit } from '../components/hooks.js';
@@ -21,6 +23,8 @@ export function Pools({ session }: PageProps) {
   const pools = useLoad(async () => listOf<Pool>(await get(paths.pools), 'pools'), [], 5000);
   const disks = useLoad(async () => listOf<Disk>(await get(paths.disks), 'disks'), [], 10000);
   const tasks = useLoad(async () => listOf<Task>(await get(paths.tasks), 'tasks'), [], 5000);
+  // Brick state and heal backlog come from /metrics when the pool view does not carry them.
+  const health = useLoad(async () => brickHealth(parseProm(await metricsText().catch(() => ''))), [], 5000);
   const [action, setAction] = useState<Action | null>(null);
   const [followed, setFollowed] = useState<Array<{ id: string; title: string }>>([]);
   const [can, setCan] = useState({ replace: false, add: false });
@@ -86,7 +90,9 @@ export function Pools({ session }: PageProps) {
                 </thead>
                 <tbody>
                   {bricks.map((b) => {
-                    const state = b.state ?? b.status ?? 'unknown';
+                    const m = health.data?.get(brickKey(p.id, b.host, b.path));
+                    const state = b.state ?? b.status ?? (m?.healthy === undefined ? 'unknown' : m.healthy ? 'online' : 'down');
+                    const heal = b.healPending ?? m?.healPending;
                     const failed = /down|fail|offline|missing/i.test(state);
                     return (
                       <tr key={`${b.host}:${b.path}`} class={failed ? 'failed' : ''}>
@@ -99,7 +105,7 @@ export function Pools({ session }: PageProps) {
                         <td>
                           <Badge state={state} />
                         </td>
-                        <td>{b.healPending ?? '—'}</td>
+                        <td>{heal ?? '—'}</td>
                         <td>
                           {admin && failed && (
                             <button type="button" class="small danger" disabled={!can.replace} onClick={() => setAction({ kind: 'replace', pool: p, brick: b })} aria-label={`Replace brick ${b.host}:${b.path}`}>

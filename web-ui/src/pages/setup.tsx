@@ -128,6 +128,7 @@ function PoolStep({ onNext }: { onNext: () => void }) {
           no disks.
         </p>
         {loadError ? <Alert kind="info">No disks to offer: {describe(loadError)}</Alert> : null}
+        {!disks && !loadError && <p class="muted" aria-busy="true">Looking for disks…</p>}
         {disks && disks.length === 0 && <p class="muted">No unused disks were found.</p>}
         {disks && disks.length > 0 && !canCreate && (
           <p class="muted">

@@ -13,7 +13,7 @@
  * to the concurrency wanted, e.g. 16 for a server.
  */
 import { randomBytes } from 'node:crypto';
-import { openPosixExport, type JsSetAttrs, type PosixExport } from '@cairn/native';
+import { openPosixExport, tuneMallocForIo, type JsSetAttrs, type PosixExport } from '@cairn/native';
 import type {
   Attrs,
   Backend,
@@ -40,6 +40,12 @@ export interface PosixBackendOptions {
    * Larger copies go to a worker, beside the event loop.
    */
   syncIoMax?: number;
+  /**
+   * Keep freed 1 MiB I/O buffers in the process's malloc heap instead of
+   * returning them to the kernel (native tuneMallocForIo; process-wide,
+   * default true): a third less CPU per GiB read in measurements.
+   */
+  tuneMalloc?: boolean;
 }
 
 /** FSINFO rtmax/wtmax: the native side refuses larger calls. */
@@ -275,6 +281,7 @@ class PosixBackend implements Backend {
 
 /** Serves `dir` (a directory; the process needs CAP_DAC_READ_SEARCH, i.e. root). */
 export async function openPosixBackend(dir: string, opts: PosixBackendOptions = {}): Promise<Backend> {
+  if (opts.tuneMalloc ?? true) tuneMallocForIo();
   const env = Number(process.env.CAIRN_POSIX_SYNC_IO_MAX);
   const syncIoMax = opts.syncIoMax ?? (Number.isFinite(env) && process.env.CAIRN_POSIX_SYNC_IO_MAX ? env : SYNC_IO_MAX);
   return new PosixBackend(await openPosixExport(dir, opts.fdCacheSize), syncIoMax);

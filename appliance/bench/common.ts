@@ -1,0 +1,36 @@
+/** What the NFS benchmarks (nfs-bench.ts, gluster-bench.ts) share: process groups, medians, tables. */
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * Signals a child that leads its own process group (spawned detached): the
+ * group holds exactly what the benchmark started.
+ */
+export function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return '—';
+  return x >= 100 ? Math.round(x).toString() : x.toFixed(1);
+}
+
+/** `a/b` as a ratio cell ("1.23x"), or a dash when there is no b. */
+export function ratio(a: number, b: number): string {
+  return Number.isFinite(b) ? `${(a / b).toFixed(2)}x` : '—';
+}
+
+/** A Markdown table with padded columns, under a caption line. */
+export function markdownTable(caption: string, head: string[], lines: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [caption, row(head), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
+}
