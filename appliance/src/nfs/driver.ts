@@ -30,6 +30,7 @@ import type { Share, State } from '../state/schema.js';
 import type { Backend } from './backend/backend.js';
 import { openPosixBackend } from './backend/posix/index.js';
 import type { ClientRule, ExportSpec } from './exports.js';
+import { loadHandleSecret } from './backend/filehandle.js';
 import { NfsServer } from './server.js';
 
 export interface NfsDriverOptions {
@@ -74,6 +75,8 @@ export class NfsDriver implements Driver {
   private server?: NfsServer;
   private port?: number;
   private wantedPort?: number;
+  /** The handle secret the running server signs with (to notice the cluster's replacing it). */
+  private secretInUse?: Buffer;
   private readonly backends = new Map<string, Backend>();
 
   constructor(private readonly opts: NfsDriverOptions) {}
@@ -128,15 +131,26 @@ export class NfsDriver implements Driver {
     }
 
     const port = this.opts.port ?? state.settings.nfs.port;
+    const secretFile = join(this.opts.dataDir, 'nfs', 'fh-secret');
     if (this.server && this.wantedPort !== port) {
       await this.server.stop();
       this.server = undefined;
     }
+    // Joining a cluster replaces the secret (cluster/cluster.ts acceptJoin,
+    // then a reconcile): restart so this appliance's handles are the
+    // cluster's. Its clients' old handles go stale once; a failover later does not.
+    if (this.server && this.secretInUse && !(await loadHandleSecret(secretFile)).equals(this.secretInUse)) {
+      this.opts.log.info('nfs: the file handle secret changed (joined a cluster): restarting the NFS server');
+      await this.server.stop();
+      this.server = undefined;
+    }
     if (!this.server) {
-      const server = new NfsServer({ handleSecretFile: join(this.opts.dataDir, 'nfs', 'fh-secret'), log: this.opts.log, exports: specs });
+      const secret = await loadHandleSecret(secretFile);
+      const server = new NfsServer({ handleSecret: secret, log: this.opts.log, exports: specs });
       try {
         const bound = await server.start({ host: this.opts.host ?? '0.0.0.0', port, rpcbind: this.opts.rpcbind ?? false });
         this.server = server;
+        this.secretInUse = secret;
         this.wantedPort = port;
         this.port = bound.port;
         this.opts.log.info({ port: bound.port, exports: specs.map((s) => s.path) }, 'nfs listening');

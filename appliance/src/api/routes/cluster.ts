@@ -138,6 +138,8 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
       async (req) => {
         const r = await need(ctx).acceptJoin(req.body);
         ctx.audit.record({ who: `cluster:${req.body.inviter}`, action: 'join cluster', target: r.clusterId, ip: req.ip });
+        // The NFS driver notices the cluster's handle secret on its next pass.
+        void ctx.reconciler?.trigger();
         return r;
       },
     );
