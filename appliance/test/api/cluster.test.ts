@@ -163,6 +163,14 @@ test('POST /cluster/join: the token is the credential; wrong, expired and reused
   const expired = await s.api.app.inject({ method: 'POST', url, payload: joinBody(t2) });
   assert.equal(expired.statusCode, 403);
   assert.equal(expired.json().error.code, 'join_token_expired');
+
+  // Failures count per address (the test API allows 5 per minute): then even a right token waits.
+  assert.equal((await s.api.app.inject({ method: 'POST', url, payload: joinBody('AAAA-CCCC') })).statusCode, 403);
+  const t3 = (await s.api.admin({ method: 'POST', url: '/api/v1/cluster/join-token' })).json().token as string;
+  const limited = await s.api.app.inject({ method: 'POST', url, payload: joinBody(t3) });
+  assert.equal(limited.statusCode, 429);
+  assert.equal(limited.json().error.code, 'rate_limited');
+  assert.ok(Number(limited.headers['retry-after']) > 0);
 });
 
 test('POST /cluster/members: calls the new appliance, then probes it; errors from B come back with their codes', async (t) => {

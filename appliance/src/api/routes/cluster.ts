@@ -11,7 +11,9 @@
  * POST /cluster/join is the one route here without a session or API token:
  * the join token (random, single use, 15 min, known only to whoever read
  * it on B's console) is its credential, checked by JoinTokens.consume
- * before anything is written. The route-table test lists it as public.
+ * before anything is written; failed attempts count per address like
+ * failed logins (429 rate_limited past the limit). The route-table test
+ * lists it as public.
  *
  * Errors: the catalog's cluster codes (join_token_invalid, holds_bricks, …);
  * glusterd not running is glusterd_unavailable (503) at once, since the
@@ -23,6 +25,7 @@ import type { ApiContext, ClusterApi } from '../context.js';
 import { whoOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { Empty } from '../schemas.js';
+import { ClusterError } from '../../cluster/errors.js';
 
 const MemberSchema = Type.Object(
   {
@@ -136,7 +139,22 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
         },
       },
       async (req) => {
-        const r = await need(ctx).acceptJoin(req.body);
+        const c = need(ctx);
+        // Guessing a 100-bit token is hopeless; still, a caller that keeps
+        // failing is refused for a while, as logins are.
+        const key = `join-ip:${req.ip}`;
+        const wait = ctx.loginLimiter.retryAfterMs(key);
+        if (wait > 0) {
+          const secs = String(Math.ceil(wait / 1000));
+          throw new ApiError('rate_limited', `too many failed join attempts: retry in ${secs} s`, [], { 'retry-after': secs });
+        }
+        let r;
+        try {
+          r = await c.acceptJoin(req.body);
+        } catch (err) {
+          if (err instanceof ClusterError && (err.code === 'JOIN_TOKEN_INVALID' || err.code === 'JOIN_TOKEN_EXPIRED')) ctx.loginLimiter.fail(key);
+          throw err;
+        }
         ctx.audit.record({ who: `cluster:${req.body.inviter}`, action: 'join cluster', target: r.clusterId, ip: req.ip });
         // The NFS driver notices the cluster's handle secret on its next pass.
         void ctx.reconciler?.trigger();
