@@ -25,6 +25,8 @@ export interface NfsServerOptions {
   exports?: ExportSpec[];
   /** Largest RPC record accepted (default 1 MiB + 64 KiB). */
   maxRecord?: number;
+  /** Pooled 1 MiB READ buffers kept per listening port (transport.ts DEFAULT_READ_BUFFERS). */
+  readBuffers?: number;
 }
 
 export interface ListenOptions {
@@ -78,7 +80,7 @@ export class NfsServer {
   }
 
   private async listen(host: string, port: number): Promise<number> {
-    const server = createRpcServer(this.dispatcher!, this.opts.log, { maxRecord: this.opts.maxRecord });
+    const server = createRpcServer(this.dispatcher!, this.opts.log, { maxRecord: this.opts.maxRecord, readBuffers: this.opts.readBuffers });
     server.on('connection', (sock) => {
       this.sockets.add(sock);
       sock.on('close', () => this.sockets.delete(sock));

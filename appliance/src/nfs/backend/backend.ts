@@ -193,9 +193,12 @@ export interface Backend {
   /**
    * Reads up to `count` bytes at `offset`. Returns a Buffer owned by the
    * caller (the server may send it without copying); `eof` is true when
-   * the read reached the end of the file.
+   * the read reached the end of the file. `into`, when given (at least
+   * `count` bytes, lent by the server from a pool), may be read into and
+   * returned as a view of it; a backend may ignore it and return its own
+   * Buffer. Either way it keeps no reference to `into` after returning.
    */
-  read(cred: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }>;
+  read(cred: Cred, handle: Buffer, offset: bigint, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }>;
   /** The data Buffer may be a view into the RPC record: do not keep it after returning. */
   write(
     cred: Cred,

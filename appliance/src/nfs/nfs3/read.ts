@@ -6,7 +6,10 @@
  *   struct READ3resfail { post_op_attr file_attributes; };
  *
  * The data Buffer from the backend is sent by reference (XdrWriter.opaqueRef),
- * never copied into the reply. Counts above rtmax are cut to rtmax.
+ * never copied into the reply. Large reads go into a buffer lent by the
+ * transport (ctx.replyBuffers), which takes it back once the reply has been
+ * written: no fresh 1 MiB allocation, and no garbage, per READ. Counts above
+ * rtmax are cut to rtmax.
  */
 import type { Attrs } from '../backend/backend.js';
 import type { FileHandleArg, ProcEntry } from '../rpc/program.js';
@@ -32,7 +35,8 @@ export const read: ProcEntry<Args, Res> = {
   handles: (a) => [a.file],
   async handler(ctx, a) {
     try {
-      const res = await ctx.backend.read(ctx.cred, a.file.backend, a.offset, Math.min(a.count, MAX_IO));
+      const count = Math.min(a.count, MAX_IO);
+      const res = await ctx.backend.read(ctx.cred, a.file.backend, a.offset, count, ctx.replyBuffers?.take(count));
       return { status: nfsstat3.NFS3_OK, attrs: res.attrs, eof: res.eof, data: res.data };
     } catch (e) {
       return { status: statusOf(ctx, e, this.name), attrs: await attrsOrNone(ctx, a.file.backend) };

@@ -18,7 +18,7 @@ import { XdrWriter } from '../xdr/writer.js';
 import { parseCred, type Identity } from './auth.js';
 import { DuplicateRequestCache } from './drc.js';
 import { accept_stat, decodeCall, encodeAccepted, encodeAuthError, encodeProgMismatch, type RpcCall } from './message.js';
-import { CAN_BE_DUP, MAKES_WRITE, type CallContext, type ProcEntry, type Program, type ServerState } from './program.js';
+import { CAN_BE_DUP, MAKES_WRITE, type CallContext, type ProcEntry, type Program, type ReplyBuffers, type ServerState } from './program.js';
 import { recordHeader } from './record.js';
 
 const NO_BACKEND = new Proxy({} as Backend, {
@@ -48,9 +48,10 @@ export class Dispatcher {
   /**
    * Handles one record. Resolves to the reply as buffers to write in order
    * (record marking header included), or undefined when nothing is to be
-   * sent (not a call).
+   * sent (not a call). `buffers` lends the call pooled reply buffers: the
+   * caller must keep them untouched until the reply has been written.
    */
-  async handle(record: Buffer, client: Client): Promise<Buffer[] | undefined> {
+  async handle(record: Buffer, client: Client, buffers?: ReplyBuffers): Promise<Buffer[] | undefined> {
     const head = decodeCall(record);
     if (head.kind === 'ignore') {
       this.stats.garbage++;
@@ -76,7 +77,7 @@ export class Dispatcher {
     const identity = parseCred(call.cred, call.verf);
     if (typeof identity === 'number') return frame((w) => encodeAuthError(w, call.xid, identity));
 
-    if (!(entry.flags & CAN_BE_DUP)) return this.run(call, entry, identity, client);
+    if (!(entry.flags & CAN_BE_DUP)) return this.run(call, entry, identity, client, buffers);
     const argBytes = call.args.buf.subarray(call.args.offset);
     const key = DuplicateRequestCache.key(client.address, call.xid, call.prog, call.vers, call.proc, argBytes);
     const earlier = this.drc.lookup(key);
@@ -91,7 +92,7 @@ export class Dispatcher {
     return reply;
   }
 
-  private async run(call: RpcCall, entry: ProcEntry, identity: Identity, client: Client): Promise<Buffer[]> {
+  private async run(call: RpcCall, entry: ProcEntry, identity: Identity, client: Client, replyBuffers?: ReplyBuffers): Promise<Buffer[]> {
     let args: unknown;
     try {
       args = entry.decode(call.args);
@@ -108,6 +109,7 @@ export class Dispatcher {
       server: this.state,
       cred: { uid: identity.uid, gid: identity.gid, gids: identity.gids },
       backend: NO_BACKEND,
+      replyBuffers,
     };
     let result: unknown;
     const refused = entry.handles ? this.admit(ctx, entry, args) : undefined;

@@ -44,6 +44,18 @@ export interface ServerState {
   mounts: Map<string, Set<string>>;
 }
 
+/**
+ * Large buffers the transport lends one call for the bulk data of its reply
+ * (READ data). A buffer from `take` belongs to the call until the socket
+ * write carrying its reply has completed; only then does the transport put
+ * it back in its pool. `take` returns undefined when the size is not worth
+ * a pooled buffer or the call already holds one (the caller allocates).
+ * Calls whose reply may be kept and sent again (CAN_BE_DUP) get none.
+ */
+export interface ReplyBuffers {
+  take(n: number): Buffer | undefined;
+}
+
 export interface CallContext {
   xid: number;
   client: Client;
@@ -55,6 +67,8 @@ export interface CallContext {
   /** The caller's credentials after the export's squashing. */
   cred: Cred;
   backend: Backend;
+  /** Set by the transport (not for CAN_BE_DUP procedures). */
+  replyBuffers?: ReplyBuffers;
 }
 
 export interface ProcEntry<A = any, R = any> {

@@ -5,11 +5,17 @@
  * at most MAX_IN_FLIGHT calls (MAX_IN_FLIGHT_BYTES of them) running, and
  * reading pauses while the peer does not read its replies — so a slow or half-open client holds only its
  * own connection, never the event loop or the others.
+ *
+ * Buffers: big records (1 MiB WRITEs) are gathered into pooled buffers
+ * (record.ts), and big READ replies are read into buffers lent from a
+ * second pool (ReplyLease); a lent buffer returns to its pool only from the
+ * write callback of the reply that carried it — while the reply waits in
+ * the socket's queue the buffer is not reused.
  */
 import { Server, type Socket, createServer } from 'node:net';
 import type { Client } from '../exports.js';
 import type { Dispatcher } from './dispatch.js';
-import type { Logger } from './program.js';
+import type { Logger, ReplyBuffers } from './program.js';
 import { BufferPool, RecordDecoder, RecordTooLargeError } from './record.js';
 
 export const MAX_IN_FLIGHT = 128;
@@ -22,19 +28,58 @@ const MAX_UNSENT = 8 * 1024 * 1024;
 /** Connections silent this long are closed (clients reconnect). */
 const IDLE_MS = 15 * 60_000;
 
+/** READ replies at least this big get a pooled buffer (smaller ones come from the backend's slabs). */
+const LEND_MIN = 64 * 1024;
+/** Size of a lent READ buffer: rtmax. */
+const LEND_SIZE = 1024 * 1024;
+/** Lent READ buffers kept for reuse per server (more in flight are allocated and dropped). */
+export const DEFAULT_READ_BUFFERS = 32;
+
 export interface TransportOptions {
   maxRecord?: number;
+  /** Pooled READ buffers kept (DEFAULT_READ_BUFFERS; 0 = none lent). */
+  readBuffers?: number;
+}
+
+/** The pooled buffer one call holds, given back once its reply is written. */
+class ReplyLease implements ReplyBuffers {
+  private held?: Buffer;
+
+  constructor(private readonly pool: BufferPool) {}
+
+  take(n: number): Buffer | undefined {
+    if (this.held || n < LEND_MIN || n > this.pool.size) return undefined;
+    this.held = this.pool.get();
+    return this.held;
+  }
+
+  /** The reply is on the wire (or was never sent): the buffer may be reused. */
+  release(): void {
+    if (this.held) this.pool.put(this.held);
+    this.held = undefined;
+  }
+
+  /** The write failed: the buffer may still be referenced by the dead socket; let GC have it. */
+  drop(): void {
+    this.held = undefined;
+  }
+
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
 }
 
 export function createRpcServer(dispatcher: Dispatcher, log: Logger, opts: TransportOptions = {}): Server {
   const maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
   const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
   const pool = new BufferPool(maxRecord);
-  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool));
+  const readBuffers = opts.readBuffers ?? DEFAULT_READ_BUFFERS;
+  const readPool = readBuffers > 0 ? new BufferPool(LEND_SIZE, LEND_MIN, readBuffers) : undefined;
+  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool, readPool));
   return server;
 }
 
-function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool): void {
+function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool, readPool?: BufferPool): void {
   const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
   let inFlight = 0;
   let inFlightBytes = 0;
@@ -63,7 +108,8 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
       // (replies are encoded afresh; backends keep no WRITE data, backend.ts).
       release?.();
     };
-    dispatcher.handle(record, client).then(
+    const lease = readPool ? new ReplyLease(readPool) : undefined;
+    dispatcher.handle(record, client, lease).then(
       (reply) => {
         settle();
         if (reply && !socket.destroyed) {
@@ -73,16 +119,21 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
             socket.cork();
             process.nextTick(uncork);
           }
-          for (const b of reply) socket.write(b);
+          const last = reply.length - 1;
+          for (let i = 0; i < last; i++) socket.write(reply[i]!);
+          // Chunks leave in order: when the last is written, all are.
+          if (lease?.holding) socket.write(reply[last]!, (err) => (err ? lease.drop() : lease.release()));
+          else socket.write(reply[last]!);
           if (socket.writableLength > MAX_UNSENT && !waitingDrain) {
             waitingDrain = true;
             socket.pause();
           }
-        }
+        } else lease?.release();
         resumeIfIdle();
       },
       (err: unknown) => {
         settle();
+        lease?.release();
         log.error({ err, client: client.address }, 'RPC call failed inside the server; closing the connection');
         socket.destroy();
       },

@@ -19,12 +19,12 @@ export interface TestServer {
 
 export async function startTestServer(
   t: TestContext,
-  opts: { clients?: ClientRule[]; backend?: Backend; exports?: (backend: Backend) => ExportSpec[]; maxRecord?: number } = {},
+  opts: { clients?: ClientRule[]; backend?: Backend; exports?: (backend: Backend) => ExportSpec[]; maxRecord?: number; readBuffers?: number } = {},
 ): Promise<TestServer> {
   const backend = opts.backend ?? new MemoryBackend();
   const secret = randomBytes(32);
   const exports = opts.exports?.(backend) ?? [{ path: '/export', backend, clients: opts.clients ?? [{ match: '*', squash: 'no_root_squash' }] }];
-  const server = new NfsServer({ handleSecret: secret, log: quietLog, exports, maxRecord: opts.maxRecord });
+  const server = new NfsServer({ handleSecret: secret, log: quietLog, exports, maxRecord: opts.maxRecord, readBuffers: opts.readBuffers });
   const { port } = await server.start({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
     await server.stop();

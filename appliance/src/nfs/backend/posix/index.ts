@@ -149,10 +149,12 @@ class PosixBackend implements Backend {
     return { target, attrs: rec.attrs() };
   }
 
-  async read(cred: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
-    // The native side preads straight into this Buffer, which then goes to
-    // the caller (and onto the socket) without another copy.
-    const into = this.slab.take(Math.max(0, Math.min(count, POSIX_MAX_IO)));
+  async read(cred: Cred, handle: Buffer, offset: bigint, count: number, lent?: Buffer): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
+    // The native side preads straight into this Buffer (the caller's, when
+    // it lent one big enough), which then goes to the caller (and onto the
+    // socket) without another copy.
+    const want = Math.max(0, Math.min(count, POSIX_MAX_IO));
+    const into = lent && lent.length >= want ? lent.subarray(0, want) : this.slab.take(want);
     const fast = into.length <= this.syncIoMax ? this.ex.tryRead(cred.uid, cred.gid, cred.gids, handle, offset, into) : null;
     const rec = new ResultRecord(fast ?? (await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into)));
     const n = rec.u32();
