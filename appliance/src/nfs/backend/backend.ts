@@ -48,6 +48,23 @@ export const MAX_BACKEND_HANDLE = 48;
 
 export type FileType = 'reg' | 'dir' | 'blk' | 'chr' | 'lnk' | 'sock' | 'fifo';
 
+/** S_IFMT and the file types of st_mode (sys/stat.h), for backends that read a POSIX mode. */
+export const S_IFMT = 0o170000;
+const TYPE_OF_MODE: Record<number, FileType> = {
+  0o100000: 'reg',
+  0o040000: 'dir',
+  0o060000: 'blk',
+  0o020000: 'chr',
+  0o120000: 'lnk',
+  0o140000: 'sock',
+  0o010000: 'fifo',
+};
+
+/** The file type in a POSIX st_mode (an unknown type reads as a regular file). */
+export function fileTypeOfMode(mode: number): FileType {
+  return TYPE_OF_MODE[mode & S_IFMT] ?? 'reg';
+}
+
 /** nfstime3 */
 export interface Time {
   sec: number;

@@ -26,6 +26,8 @@
 import { openGfapiVolume, type GfapiVolume, type GfCred, type GfStat } from '@cairn/native';
 import {
   ACCESS,
+  fileTypeOfMode,
+  S_IFMT,
   type Attrs,
   type Backend,
   type CreateHow,
@@ -68,16 +70,6 @@ const HANDLE_VERSION = 1;
 const GFID_LEN = 16;
 const HANDLE_LEN = 1 + 16 + GFID_LEN;
 
-const S_IFMT = 0o170000;
-const TYPES: Record<number, FileType> = {
-  0o100000: 'reg',
-  0o040000: 'dir',
-  0o060000: 'blk',
-  0o020000: 'chr',
-  0o120000: 'lnk',
-  0o140000: 'sock',
-  0o010000: 'fifo',
-};
 const TYPE_BITS: Record<'blk' | 'chr' | 'sock' | 'fifo', number> = {
   blk: 0o060000,
   chr: 0o020000,
@@ -181,7 +173,7 @@ export class GfapiBackend implements Backend {
 
   private attrs(s: GfStat): Attrs {
     return {
-      type: TYPES[s.mode & S_IFMT] ?? 'reg',
+      type: fileTypeOfMode(s.mode),
       mode: s.mode & 0o7777,
       nlink: s.nlink,
       uid: s.uid,

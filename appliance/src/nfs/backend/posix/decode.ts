@@ -3,18 +3,8 @@
  * (layout documented on `Out` in native/src/posix_backend.rs). One Buffer
  * per call is cheaper than building JS objects field by field in Node-API.
  */
-import type { Attrs, FileType, PreOpAttrs, Time, Wcc } from '../backend.js';
+import { fileTypeOfMode, type Attrs, type PreOpAttrs, type Time, type Wcc } from '../backend.js';
 
-const S_IFMT = 0o170000;
-const TYPES: Record<number, FileType> = {
-  0o100000: 'reg',
-  0o040000: 'dir',
-  0o060000: 'blk',
-  0o020000: 'chr',
-  0o120000: 'lnk',
-  0o140000: 'sock',
-  0o010000: 'fifo',
-};
 
 export class ResultRecord {
   private at = 0;
@@ -64,7 +54,7 @@ export class ResultRecord {
     const mtime = this.time();
     const ctime = this.time();
     return {
-      type: TYPES[mode & S_IFMT] ?? 'reg',
+      type: fileTypeOfMode(mode),
       mode: mode & 0o7777,
       nlink,
       uid,
