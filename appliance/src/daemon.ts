@@ -31,6 +31,7 @@ import { StateStore, StoreError } from './state/store.js';
 import { StateValidationError } from './state/validate.js';
 import { Audit } from './system/audit.js';
 import { listBlockDevices as listDisks } from './pool/gluster/disks.js';
+import { glusterBrickOps } from './pool/gluster/brick-ops.js';
 import { ClusterService } from './cluster/cluster.js';
 import { HttpJoinTransport } from './cluster/http-transport.js';
 import { GlusterCli } from './pool/gluster/cli.js';
@@ -171,6 +172,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     audit,
     poolCapacity: async (id) => (await local.capacity(store.state, id)) ?? capacityFromDrivers(extra, id),
     listDisks,
+    bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster: clusterService(dataDir),
   };
   const app = await buildApp(ctx);

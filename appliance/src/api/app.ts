@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { poolRoutes } from './routes/pools.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { settingsRoutes } from './routes/settings.js';
+import { poolTaskRoutes } from './routes/pool-tasks.js';
 import { sharesRoutes } from './routes/shares.js';
 import { stateRoutes } from './routes/state.js';
 import { metricsRoute, systemRoutes } from './routes/system.js';
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(groupRoutes(deps));
       await api.register(sharesRoutes(deps));
       await api.register(poolRoutes(deps));
+      await api.register(poolTaskRoutes(deps));
       await api.register(settingsRoutes(deps));
       await api.register(stateRoutes(deps));
       await api.register(systemRoutes(deps));

@@ -15,6 +15,7 @@ import type { Mutator, Revision, StateStore } from '../state/store.js';
 import type { Role } from '../state/schema.js';
 import type { Audit } from '../system/audit.js';
 import type { BlockDevice } from '../pool/gluster/disks.js';
+import type { BrickOps } from '../pool/gluster/brick-ops.js';
 import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
@@ -48,6 +49,8 @@ export interface ApiContext {
   poolCapacity?: (poolId: string) => Promise<PoolCapacity | undefined>;
   /** Block devices (pool/gluster/disks.ts is the one place that runs lsblk). */
   listDisks: () => Promise<BlockDevice[]>;
+  /** Disks and Gluster for the brick tasks (add disks, replace brick); absent: those routes answer 503. */
+  bricks?: BrickOps;
   /** Several appliances (cluster/): absent when cairnd runs without it; the routes then answer 503. */
   cluster?: ClusterApi;
   /** Password hashing cost (tests lower it). */

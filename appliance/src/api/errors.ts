@@ -25,6 +25,7 @@ export const ERRORS = {
   route_not_found: { status: 404, message: 'no such API route' },
   already_exists: { status: 409, message: 'an object with this name already exists' },
   in_use: { status: 409, message: 'the object is still in use' },
+  disk_in_use: { status: 409, message: 'the disk holds a filesystem, partitions or a mount: send wipe: true to erase it (never a mounted disk)' },
   last_admin: { status: 409, message: 'the appliance must keep at least one enabled admin' },
   setup_done: { status: 409, message: 'the appliance is already set up: log in instead' },
   conflict: { status: 409, message: 'the state changed meanwhile: reload and retry' },
@@ -97,6 +98,10 @@ export function catalogCodeOf(err: unknown): ErrorCode | undefined {
         return 'unavailable';
       case 'INVALID_ARGUMENT':
         return 'bad_request';
+      case 'DISK_IN_USE':
+        return 'disk_in_use';
+      case 'DISK_NOT_FOUND':
+        return 'not_found';
       default:
         return 'internal';
     }

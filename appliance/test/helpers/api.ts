@@ -18,6 +18,7 @@ import { TokenStore } from '../../src/auth/tokens.js';
 import { createLogger } from '../../src/log.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import type { Driver } from '../../src/reconcile/driver.js';
+import type { BrickOps } from '../../src/pool/gluster/brick-ops.js';
 import { initialState } from '../../src/state/schema.js';
 import { StateStore } from '../../src/state/store.js';
 import { Audit } from '../../src/system/audit.js';
@@ -50,6 +51,10 @@ export interface TestApiOptions {
   consoleDir?: string;
   /** The cluster service the cluster routes use (absent: they answer 503). */
   cluster?: ClusterApi;
+  /** Disk and Gluster operations of the brick tasks (fakes; absent: those routes answer 503). */
+  bricks?: BrickOps;
+  /** The block devices GET /disks and the brick tasks see (default: vdb and a CD-ROM). */
+  listDisks?: ApiContext['listDisks'];
 }
 
 export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<TestApi> {
@@ -93,12 +98,15 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
     metrics: new Metrics(),
     audit: new Audit(log),
     poolCapacity: async () => ({ totalBytes: 1000, usedBytes: 400, freeBytes: 600 }),
-    listDisks: async () => [
+    listDisks:
+      opts.listDisks ??
+      (async () => [
       { name: 'vdb', path: '/dev/vdb', sizeBytes: 1 << 30, type: 'disk', model: 'QEMU', serial: null, fstype: null, pttype: null, mountpoints: [], rotational: false, readOnly: false, children: [] },
       { name: 'sr0', path: '/dev/sr0', sizeBytes: 1 << 20, type: 'rom', model: null, serial: null, fstype: null, pttype: null, mountpoints: [], rotational: false, readOnly: true, children: [] },
-    ],
+      ]),
     scrypt: CHEAP_SCRYPT,
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    ...(opts.bricks ? { bricks: opts.bricks } : {}),
   };
   const app = await buildApp({ ...ctx, consoleDir: opts.consoleDir ?? join(dir, 'no-console') });
   t.after(async () => {

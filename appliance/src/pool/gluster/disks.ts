@@ -157,6 +157,30 @@ export interface PrepareBrickOptions {
 }
 
 /**
+ * Why `device` cannot become a brick, thrown as DISK_NOT_FOUND,
+ * INVALID_ARGUMENT or DISK_IN_USE; changes nothing. Returns what a
+ * `wipe` would erase (null: nothing), so a caller can check several disks
+ * before touching any.
+ */
+export async function checkDisk(device: string, wipe = false): Promise<{ dev: BlockDevice; signature: string | null }> {
+  const dev = await inspect(device);
+  if (dev.type === 'part' || dev.type === 'rom') {
+    throw new GlusterError('INVALID_ARGUMENT', `${device} is a ${dev.type}: give a whole disk`);
+  }
+  if (dev.readOnly) throw new GlusterError('DISK_IN_USE', `${device} is read-only`);
+  const mounts = await mountedDevices();
+  const mounted = [dev, ...dev.children].flatMap((d) => [...d.mountpoints, ...(mounts.has(d.path) ? [mounts.get(d.path)!] : [])]);
+  if (mounted.length > 0) {
+    throw new GlusterError('DISK_IN_USE', `${device} is mounted at ${[...new Set(mounted)].join(', ')}`);
+  }
+  const signature = dev.children.length > 0 ? `${dev.children.length} partition(s)` : await probeSignature(device);
+  if (signature !== null && !wipe) {
+    throw new GlusterError('DISK_IN_USE', `${device} holds ${signature}: pass wipe to erase it`);
+  }
+  return { dev, signature };
+}
+
+/**
  * Formats `device` as XFS (`-i size=512`), mounts it at
  * DATA_DIR/bricks/<id> and makes the `brick` directory. Refuses disks in use.
  */
@@ -164,21 +188,8 @@ export async function prepareBrick(opts: PrepareBrickOptions): Promise<Brick> {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(opts.id)) {
     throw new GlusterError('INVALID_ARGUMENT', `brick id ${JSON.stringify(opts.id)}: use a-z, 0-9 and -`);
   }
-  const dev = await inspect(opts.device);
-  if (dev.type === 'part' || dev.type === 'rom') {
-    throw new GlusterError('INVALID_ARGUMENT', `${opts.device} is a ${dev.type}: give a whole disk`);
-  }
-  if (dev.readOnly) throw new GlusterError('DISK_IN_USE', `${opts.device} is read-only`);
-  const mounts = await mountedDevices();
-  const mounted = [dev, ...dev.children].flatMap((d) => [...d.mountpoints, ...(mounts.has(d.path) ? [mounts.get(d.path)!] : [])]);
-  if (mounted.length > 0) {
-    throw new GlusterError('DISK_IN_USE', `${opts.device} is mounted at ${[...new Set(mounted)].join(', ')}`);
-  }
-  const signature = dev.children.length > 0 ? `${dev.children.length} partition(s)` : await probeSignature(opts.device);
+  const { dev, signature } = await checkDisk(opts.device, opts.wipe);
   if (signature !== null) {
-    if (!opts.wipe) {
-      throw new GlusterError('DISK_IN_USE', `${opts.device} holds ${signature}: pass wipe to erase it`);
-    }
     for (const child of dev.children) await must('wipefs', ['-a', child.path]);
     await must('wipefs', ['-a', opts.device]);
   }
