@@ -184,11 +184,12 @@ function DiskAction({ action, spare, onCancel, onStarted }: { action: Action; sp
   const [chosen, setChosen] = useState<string[]>([]);
   const [confirm, setConfirm] = useState('');
   const title = action.kind === 'replace' ? `Replace brick ${action.brick.host}:${action.brick.path}` : `Add disks to ${action.pool.id}`;
+  // The admin typed "erase": the API erases what the disks hold only when told (wipe).
   const { busy, error, fields, run } = useSubmit(async () => {
     const res =
       action.kind === 'replace'
-        ? await post(paths.poolReplaceBrick(action.pool.id), { brick: { host: action.brick.host, path: action.brick.path }, disk: chosen[0] })
-        : await post(paths.poolAddDisks(action.pool.id), { disks: chosen });
+        ? await post(paths.poolReplaceBrick(action.pool.id), { brick: { host: action.brick.host, path: action.brick.path }, disk: chosen[0], wipe: true })
+        : await post(paths.poolAddDisks(action.pool.id), { disks: chosen, wipe: true });
     onStarted(taskIdOf(res), title);
   });
   const single = action.kind === 'replace';
