@@ -19,7 +19,7 @@ function fakeOps(opts: { used?: Record<string, string>; volumes?: string[]; heal
     },
     prepareBrick: async (device, id, wipe) => {
       calls.push(`prepare ${device}${wipe ? ' wipe' : ''}`);
-      return { brickDir: `/data/bricks/${id}/brick` };
+      return { id, device, mountPoint: `/data/bricks/${id}`, brickDir: `/data/bricks/${id}/brick` };
     },
     volumeExists: async (v) => (opts.volumes ?? ['tank']).includes(v),
     addBrick: async (v, bricks, o) => void calls.push(`add-brick ${v} ${bricks.length}${o.force ? ' force' : ''}`),

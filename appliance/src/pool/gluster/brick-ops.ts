@@ -18,7 +18,7 @@ export interface BrickOps {
   /** Throws GlusterError DISK_NOT_FOUND / DISK_IN_USE / INVALID_ARGUMENT; changes nothing. */
   checkDisk(device: string, wipe: boolean): Promise<void>;
   /** XFS on the disk, mounted under DATA_DIR/bricks/<id>; returns its brick directory. */
-  prepareBrick(device: string, id: string, wipe: boolean): Promise<Pick<Brick, 'brickDir'>>;
+  prepareBrick(device: string, id: string, wipe: boolean): Promise<Brick>;
   /** Whether the pool's Gluster volume exists yet (a pool without bricks has none). */
   volumeExists(volume: string): Promise<boolean>;
   addBrick(volume: string, bricks: string[], opts: { force: boolean }): Promise<void>;
@@ -33,6 +33,7 @@ export interface GlusterBrickOpsOptions {
   host: string;
   dataDir: string;
   cli?: GlusterCli;
+  healPollMs?: number;
 }
 
 export function glusterBrickOps(opts: GlusterBrickOpsOptions): BrickOps {
@@ -45,5 +46,6 @@ export function glusterBrickOps(opts: GlusterBrickOpsOptions): BrickOps {
     addBrick: (volume, bricks, o) => volumes.addBrick(volume, bricks, { force: o.force }),
     replaceBrick: (volume, oldBrick, newBrick) => volumes.replaceBrick(volume, oldBrick, newBrick),
     heal: (volume) => volumes.heal(volume),
+    ...(opts.healPollMs ? { healPollMs: opts.healPollMs } : {}),
   };
 }

@@ -161,6 +161,11 @@ export class GlusterLab {
     }
   }
 
+  /** Takes a brick prepared elsewhere (an API task) into the teardown: unmounted and detached with the others. */
+  adopt(b: LabBrick): void {
+    this.bricks.push(b);
+  }
+
   /** Pids of every process in the namespace (glusterd, bricks, self-heal daemon). */
   async pids(): Promise<number[]> {
     const { stdout } = await run('ip', ['netns', 'pids', this.netns]);
