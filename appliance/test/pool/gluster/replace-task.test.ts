@@ -1,7 +1,8 @@
 // POST /api/v1/pools/:id/replace-brick against a real glusterd (GlusterLab):
 // a replica-3 pool loses a brick's disk, the API replaces it with a fresh
 // loop disk as a task, the task follows heal to 0, the state and the
-// volume list the new brick, and the files written before are on its disk.
+// volume list the new brick, and the files written before are on its disk;
+// then three disks are added (add-brick) through POST /pools/:id/disks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,7 @@ import { createLoopDisk, detachLoopDisk, listBlockDevices } from '../../../src/p
 
 const root: Cred = { uid: 0, gid: 0, gids: [] };
 
-test('replace-brick task: a dead disk replaced through the API, heal followed to 0, data on the new brick', { timeout: 240_000 }, async (t) => {
+test('brick tasks: a dead disk replaced through the API (heal followed to 0, data on the new brick), then three disks added', { timeout: 240_000 }, async (t) => {
   const lab = await GlusterLab.start(t);
   const bricks = await replica3(lab, 'tank', 1 << 30, 'general');
 
@@ -31,18 +32,27 @@ test('replace-brick task: a dead disk replaced through the API, heal followed to
     files.set(`f${i}`, data);
   }
 
-  // The new disk: a blank loop device (so no wipe is needed).
-  const loopFile = join(lab.dir, 'new-disk.img');
-  const device = await createLoopDisk(loopFile, 1 << 30);
-  let adopted = false;
-  t.after(() => (adopted ? undefined : detachLoopDisk(device).catch(() => undefined)));
+  // New disks: blank loop devices (so no wipe is needed); the lab unmounts
+  // and detaches them once a task made them bricks, the test otherwise.
+  const loops = new Map<string, { file: string; adopted: boolean }>();
+  const newDisk = async (name: string) => {
+    const file = join(lab.dir, `${name}.img`);
+    const dev = await createLoopDisk(file, 1 << 30);
+    loops.set(dev, { file, adopted: false });
+    return dev;
+  };
+  t.after(async () => {
+    for (const [dev, l] of loops) if (!l.adopted) await detachLoopDisk(dev).catch(() => undefined);
+  });
+  const device = await newDisk('new-disk');
   const real = glusterBrickOps({ host: lab.host, dataDir: lab.dir, cli: lab.cli, healPollMs: 1000 });
   const ops: BrickOps = {
     ...real,
     prepareBrick: async (dev, id, wipe) => {
       const brick = await real.prepareBrick(dev, id, wipe);
-      lab.adopt({ ...brick, loopFile, name: `${lab.host}:${brick.brickDir}` });
-      adopted = true;
+      const l = loops.get(dev)!;
+      lab.adopt({ ...brick, loopFile: l.file, name: `${lab.host}:${brick.brickDir}` });
+      l.adopted = true;
       return brick;
     },
   };
@@ -84,4 +94,21 @@ test('replace-brick task: a dead disk replaced through the API, heal followed to
   const heal = await lab.volumes.heal('tank');
   assert.equal(heal.pending, 0);
   for (const [name, data] of files) assert.ok((await readFile(join(fresh.path, name))).equals(data), `${name} re-replicated onto the new brick`);
+
+  // Add three disks: one more replica set through add-brick, recorded in the state.
+  const more = [await newDisk('more-1'), await newDisk('more-2'), await newDisk('more-3')];
+  const add = await api.admin({ method: 'POST', url: '/api/v1/pools/tank/disks', payload: { disks: more } });
+  assert.equal(add.statusCode, 202, add.body);
+  const added = await api.ctx.tasks.wait(add.json().id);
+  assert.equal(added?.state, 'done', added?.error);
+  const grown = api.ctx.store.state.pools.find((p) => p.id === 'tank');
+  assert.ok(grown?.kind === 'gluster');
+  assert.equal(grown.bricks.length, 6);
+  const info = await lab.volumes.info('tank');
+  assert.deepEqual(info.bricks.map((x) => x.name), grown.bricks.map((x) => `${x.host}:${x.path}`));
+  assert.equal(info.replicaCount, 3);
+  // A disk that is now a mounted brick is refused, nothing changes.
+  const again = await api.admin({ method: 'POST', url: '/api/v1/pools/tank/disks', payload: { disks: more, wipe: true } });
+  assert.equal(again.statusCode, 409, again.body);
+  assert.deepEqual(again.json().error.fields.map((f: { path: string }) => f.path), ['disks.0', 'disks.1', 'disks.2']);
 });
