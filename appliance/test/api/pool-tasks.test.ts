@@ -6,7 +6,7 @@ import type { HealState } from '../../src/pool/gluster/volumes.js';
 import { buildTestApi, type TestApi } from '../helpers/api.js';
 
 /** Fakes at the disks/volumes boundary: records every call; disks by path say how they are used. */
-function fakeOps(opts: { used?: Record<string, string>; volumes?: string[]; heal?: HealState[] } = {}) {
+function fakeOps(opts: { used?: Record<string, string>; volumes?: string[]; heal?: HealState[]; failAdd?: boolean } = {}) {
   const calls: string[] = [];
   const heals = [...(opts.heal ?? [])];
   const ops: BrickOps = {
@@ -21,8 +21,12 @@ function fakeOps(opts: { used?: Record<string, string>; volumes?: string[]; heal
       calls.push(`prepare ${device}${wipe ? ' wipe' : ''}`);
       return { id, device, mountPoint: `/data/bricks/${id}`, brickDir: `/data/bricks/${id}/brick` };
     },
+    releaseBrick: async (b) => void calls.push(`release ${b.device}`),
     volumeExists: async (v) => (opts.volumes ?? ['tank']).includes(v),
-    addBrick: async (v, bricks, o) => void calls.push(`add-brick ${v} ${bricks.length}${o.force ? ' force' : ''}`),
+    addBrick: async (v, bricks, o) => {
+      calls.push(`add-brick ${v} ${bricks.length}${o.force ? ' force' : ''}`);
+      if (opts.failAdd) throw new GlusterError('GLUSTER_FAILED', 'volume add-brick: failed: Brick may be containing or be contained by an existing brick');
+    },
     replaceBrick: async (v, a, b) => void calls.push(`replace-brick ${v} ${a} ${b.split(':')[0]}`),
     heal: async () => {
       calls.push('heal');
@@ -184,4 +188,21 @@ test('replace brick with a brick path; bad input refused with field paths; cance
   const pool = api.ctx.store.state.pools.find((p) => p.id === 'tank');
   assert.ok(pool?.kind === 'gluster');
   assert.deepEqual(pool.bricks[0], { host: 'nas2', path: '/data/bricks/n1/brick' });
+});
+
+test('add disks: when Gluster refuses add-brick the task fails with its words, the new bricks are unmounted, the state is unchanged', async (t) => {
+  const f = fakeOps({ failAdd: true });
+  const api = await setup(t, f);
+  const rev = api.ctx.store.revision;
+  const res = await api.admin({ method: 'POST', url: '/api/v1/pools/tank/disks', payload: { disks: ['/dev/vdb', '/dev/vdc', '/dev/vdd'] } });
+  assert.equal(res.statusCode, 202, res.body);
+  const task = await api.ctx.tasks.wait(res.json().id);
+  assert.equal(task?.state, 'failed');
+  assert.match(task!.error!, /add-brick: failed: Brick may be/);
+  assert.deepEqual(f.calls.slice(3), ['add-brick tank 3 force', 'release /dev/vdb', 'release /dev/vdc', 'release /dev/vdd']);
+  assert.equal(api.ctx.store.revision, rev);
+  // The pool is free again for the next try.
+  const again = await api.admin({ method: 'POST', url: '/api/v1/pools/tank/disks', payload: { disks: ['/dev/vdb', '/dev/vdc', '/dev/vdd'] } });
+  assert.equal(again.statusCode, 202);
+  await api.ctx.tasks.wait(again.json().id);
 });

@@ -17,6 +17,8 @@
  * Everything a request can get wrong is checked before the task starts
  * (pool, disks, the brick) and answered with field paths; nothing is
  * touched then. Disks are erased only when the body says `wipe: true`.
+ * A task that fails or is cancelled before Gluster took its new bricks
+ * unmounts them again (the disks stay formatted, holding nothing).
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +26,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { BrickSchema, type GlusterPool, type State } from '../../state/schema.js';
 import type { BrickOps } from '../../pool/gluster/brick-ops.js';
+import type { Brick } from '../../pool/gluster/disks.js';
 import { needsForce, volumeNameOf } from '../../pool/gluster/driver.js';
 import { GlusterError } from '../../pool/gluster/errors.js';
 import type { FieldError } from '../../state/validate.js';
@@ -139,21 +142,29 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
         claim(id);
         const who = whoOf(req);
         const task = ctx.tasks.start('pool-add-disks', `Add ${disks.length} disk(s) to pool ${id}`, who, async (t) => {
+          const prepared: Brick[] = [];
           try {
             const steps = disks.length + 1;
             const bricks: BrickRef[] = [];
-            for (const [i, device] of disks.entries()) {
+            let exists: boolean;
+            try {
+              for (const [i, device] of disks.entries()) {
+                t.signal.throwIfAborted();
+                t.progress(i / steps, `preparing ${device} (${i + 1} of ${disks.length})`);
+                const b = await ops.prepareBrick(device, brickId(id), wipe);
+                prepared.push(b);
+                bricks.push({ host: ops.host, path: b.brickDir });
+              }
               t.signal.throwIfAborted();
-              t.progress(i / steps, `preparing ${device} (${i + 1} of ${disks.length})`);
-              const b = await ops.prepareBrick(device, brickId(id), wipe);
-              bricks.push({ host: ops.host, path: b.brickDir });
-            }
-            t.signal.throwIfAborted();
-            const volume = volumeNameOf(pool);
-            const exists = await ops.volumeExists(volume);
-            if (exists) {
-              t.progress(disks.length / steps, `adding ${bricks.length} brick(s) to volume ${volume}`);
-              await ops.addBrick(volume, bricks.map(brickName), { force: needsForce({ ...pool, bricks }) });
+              const volume = volumeNameOf(pool);
+              exists = await ops.volumeExists(volume);
+              if (exists) {
+                t.progress(disks.length / steps, `adding ${bricks.length} brick(s) to volume ${volume}`);
+                await ops.addBrick(volume, bricks.map(brickName), { force: needsForce({ ...pool, bricks }) });
+              }
+            } catch (e) {
+              for (const b of prepared) await ops.releaseBrick(b).catch(() => undefined);
+              throw e;
             }
             const rev = await ctx.store.update(who, `add disks to pool ${id}`, (s) => {
               const p = s.pools.find((x) => x.id === id);
@@ -208,15 +219,22 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
           const volume = volumeNameOf(pool);
           let replaced: BrickRef;
           try {
+            let prepared: Brick | undefined;
             if (disk !== undefined) {
               t.progress(0.05, `preparing ${disk}`);
-              replaced = { host: ops.host, path: (await ops.prepareBrick(disk, brickId(id), wipe)).brickDir };
+              prepared = await ops.prepareBrick(disk, brickId(id), wipe);
+              replaced = { host: ops.host, path: prepared.brickDir };
             } else {
               replaced = newBrick!;
             }
-            t.signal.throwIfAborted();
-            t.progress(0.15, `replacing ${brickName(old)} with ${brickName(replaced)}`);
-            await ops.replaceBrick(volume, brickName(old), brickName(replaced));
+            try {
+              t.signal.throwIfAborted();
+              t.progress(0.15, `replacing ${brickName(old)} with ${brickName(replaced)}`);
+              await ops.replaceBrick(volume, brickName(old), brickName(replaced));
+            } catch (e) {
+              if (prepared) await ops.releaseBrick(prepared).catch(() => undefined);
+              throw e;
+            }
             const rev = await ctx.store.update(who, `replace brick of pool ${id}`, (s) => {
               const p = s.pools.find((x) => x.id === id);
               const i = p?.kind === 'gluster' ? p.bricks.findIndex((b) => b.host === old.host && b.path === old.path) : -1;

@@ -8,7 +8,7 @@
  * replace-brick run here, as admin tasks, and the state is updated after
  * Gluster agreed (the driver then finds volume and state equal again).
  */
-import { checkDisk, prepareBrick, type Brick } from './disks.js';
+import { checkDisk, prepareBrick, releaseBrick, type Brick } from './disks.js';
 import { GlusterCli } from './cli.js';
 import { GlusterVolumes, type HealState } from './volumes.js';
 
@@ -19,6 +19,8 @@ export interface BrickOps {
   checkDisk(device: string, wipe: boolean): Promise<void>;
   /** XFS on the disk, mounted under DATA_DIR/bricks/<id>; returns its brick directory. */
   prepareBrick(device: string, id: string, wipe: boolean): Promise<Brick>;
+  /** Unmounts a prepared brick that Gluster never got (a task failed or was cancelled first). */
+  releaseBrick(brick: Brick): Promise<void>;
   /** Whether the pool's Gluster volume exists yet (a pool without bricks has none). */
   volumeExists(volume: string): Promise<boolean>;
   addBrick(volume: string, bricks: string[], opts: { force: boolean }): Promise<void>;
@@ -42,6 +44,7 @@ export function glusterBrickOps(opts: GlusterBrickOpsOptions): BrickOps {
     host: opts.host,
     checkDisk: async (device, wipe) => void (await checkDisk(device, wipe)),
     prepareBrick: (device, id, wipe) => prepareBrick({ device, id, wipe, dataDir: opts.dataDir }),
+    releaseBrick: (brick) => releaseBrick(brick),
     volumeExists: async (volume) => (await volumes.list()).includes(volume),
     addBrick: (volume, bricks, o) => volumes.addBrick(volume, bricks, { force: o.force }),
     replaceBrick: (volume, oldBrick, newBrick) => volumes.replaceBrick(volume, oldBrick, newBrick),
