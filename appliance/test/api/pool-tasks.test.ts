@@ -206,3 +206,18 @@ test('add disks: when Gluster refuses add-brick the task fails with its words, t
   assert.equal(again.statusCode, 202);
   await api.ctx.tasks.wait(again.json().id);
 });
+
+test('first boot: an empty gluster pool, then its disks through the task (the driver creates the volume)', async (t) => {
+  const f = fakeOps({ volumes: [] });
+  const api = await setup(t, f);
+  const pool = await api.admin({ method: 'POST', url: '/api/v1/pools', payload: { id: 'data', kind: 'gluster', replica: 2, bricks: [] } });
+  assert.equal(pool.statusCode, 201, pool.body);
+  const res = await api.admin({ method: 'POST', url: '/api/v1/pools/data/disks', payload: { disks: ['/dev/vdb', '/dev/vdc'], wipe: true } });
+  assert.equal(res.statusCode, 202, res.body);
+  const task = await api.ctx.tasks.wait(res.json().id);
+  assert.equal(task?.state, 'done', task?.error);
+  const data = api.ctx.store.state.pools.find((p) => p.id === 'data');
+  assert.ok(data?.kind === 'gluster');
+  assert.deepEqual(data.bricks.map((b) => b.host), ['nas1', 'nas1']);
+  assert.deepEqual(f.calls, ['prepare /dev/vdb wipe', 'prepare /dev/vdc wipe']);
+});
