@@ -34,3 +34,36 @@ export function markdownTable(caption: string, head: string[], lines: string[][]
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [caption, row(head), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
 }
+
+/** Figures per workload key, one per round. */
+export type Results = Record<string, number[]>;
+
+export interface Contenders {
+  cairn: () => Promise<Record<string, number>>;
+  ganesha: () => Promise<Record<string, number>>;
+  /** The ceiling (fio on the same storage), run after both servers each round. */
+  limit: { label: string; run: () => Promise<Record<string, number>> };
+}
+
+/**
+ * Runs `rounds` rounds of Cairn and Ganesha, alternating which goes first
+ * (FACTS.md: figures swing 2–4x on a shared machine), then the limit;
+ * progress goes to stderr, the figures are collected per workload.
+ */
+export async function runRounds(rounds: number, c: Contenders): Promise<{ cairn: Results; ganesha: Results; limit: Results }> {
+  const results = { cairn: {} as Results, ganesha: {} as Results, limit: {} as Results };
+  const add = (into: Results, r: Record<string, number>) => {
+    for (const [k, v] of Object.entries(r)) (into[k] ??= []).push(v);
+    process.stderr.write(`  ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)])))}\n`);
+  };
+  for (let i = 0; i < rounds; i++) {
+    const order = i % 2 === 0 ? (['ganesha', 'cairn'] as const) : (['cairn', 'ganesha'] as const);
+    for (const who of order) {
+      process.stderr.write(`round ${i + 1}/${rounds}: ${who}…\n`);
+      add(results[who], await c[who]());
+    }
+    process.stderr.write(`round ${i + 1}/${rounds}: ${c.limit.label}…\n`);
+    add(results.limit, await c.limit.run());
+  }
+  return results;
+}

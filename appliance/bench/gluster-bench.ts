@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { GlusterLab, replica3 } from '../test/pool/gluster/lab.js';
 import { openGfapiBackend } from '../src/nfs/backend/gfapi/index.js';
-import { fmt, killGroup, markdownTable, median, ratio } from './common.js';
+import { fmt, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,7 +48,6 @@ const ROWS = [
   { key: 'readdir', label: 'READDIRPLUS of the large directory', unit: 'entries/s' },
 ] as const;
 
-type Results = Record<string, number[]>;
 interface ClientResult {
   seconds: number;
   bytes: number;
@@ -242,25 +241,14 @@ async function main(): Promise<void> {
   const onSignal = () => void bench.cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const results = { cairn: {} as Results, ganesha: {} as Results, limit: {} as Results };
-  const add = (into: Results, r: Record<string, number>) => {
-    for (const [k, v] of Object.entries(r)) (into[k] ??= []).push(v);
-  };
+  let results;
   try {
     await bench.setup();
-    for (let i = 0; i < rounds; i++) {
-      const order = i % 2 === 0 ? (['ganesha', 'cairn'] as const) : (['cairn', 'ganesha'] as const);
-      for (const who of order) {
-        process.stderr.write(`round ${i + 1}/${rounds}: ${who}…\n`);
-        const r = who === 'cairn' ? await bench.cairn() : await bench.ganesha();
-        process.stderr.write(`  ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)])))}\n`);
-        add(results[who], r);
-      }
-      process.stderr.write(`round ${i + 1}/${rounds}: fio gfapi…\n`);
-      const f = await bench.fio();
-      process.stderr.write(`  ${JSON.stringify(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Math.round(v)])))}\n`);
-      add(results.limit, f);
-    }
+    results = await runRounds(rounds, {
+      cairn: () => bench.cairn(),
+      ganesha: () => bench.ganesha(),
+      limit: { label: 'fio gfapi', run: () => bench.fio() },
+    });
   } finally {
     await bench.cleanup();
   }

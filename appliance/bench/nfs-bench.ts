@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { fmt, killGroup, markdownTable, median, ratio } from './common.js';
+import { fmt, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,7 +57,6 @@ const ROWS: Row[] = [
   { key: 'randread8', label: '8 clients: 4 KiB random reads', unit: 'IOPS' },
 ];
 
-type Results = Record<string, number[]>;
 
 /** utime + stime of a process, all its threads, in seconds (/proc/PID/stat). */
 async function cpuSeconds(pid: number): Promise<number> {
@@ -311,23 +310,14 @@ async function main(): Promise<void> {
   const onSignal = () => void bench.cleanup(false).finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const results = { cairn: {} as Results, ganesha: {} as Results, limit: {} as Results };
-  const add = (into: Results, r: Record<string, number>) => {
-    for (const [k, v] of Object.entries(r)) (into[k] ??= []).push(v);
-  };
+  let results;
   try {
     await bench.setup();
-    for (let i = 0; i < rounds; i++) {
-      const order = i % 2 === 0 ? (['ganesha', 'cairn'] as const) : (['cairn', 'ganesha'] as const);
-      for (const who of order) {
-        process.stderr.write(`round ${i + 1}/${rounds}: ${who}…\n`);
-        const r = who === 'cairn' ? await bench.cairn() : await bench.ganesha();
-        process.stderr.write(`  ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)])))}\n`);
-        add(results[who], r);
-      }
-      process.stderr.write(`round ${i + 1}/${rounds}: fio…\n`);
-      add(results.limit, await bench.fio());
-    }
+    results = await runRounds(rounds, {
+      cairn: () => bench.cairn(),
+      ganesha: () => bench.ganesha(),
+      limit: { label: 'fio', run: () => bench.fio() },
+    });
   } finally {
     await bench.cleanup(values.keep ?? false);
   }
