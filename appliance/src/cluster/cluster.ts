@@ -48,6 +48,8 @@ import type { GlusterPeers, Peer } from '../pool/gluster/peers.js';
 import { splitBrick } from '../pool/gluster/xml.js';
 import type { GlusterVolumes } from '../pool/gluster/volumes.js';
 import { ClusterError } from './errors.js';
+import type { SharedStateStatus } from './state-sync.js';
+import { ensureStateVolume } from './state-volume.js';
 import { JoinTokens, type IssuedToken } from './tokens.js';
 
 /** Sent by A to B's cairnd (B's API route passes it to acceptJoin). */
@@ -64,6 +66,8 @@ export interface JoinReply {
   /** The name A must probe B by (resolvable by every member). */
   hostname: string;
   clusterId: string;
+  /** Where B keeps its brick of the `cairn-state` volume (absolute path on B). */
+  stateBrick?: string;
 }
 
 /** How A reaches B's cairnd. */
@@ -102,12 +106,20 @@ export interface ClusterServiceOptions {
   tokens?: JoinTokens;
   /** Wait for a probed peer to be "Peer in Cluster", default 30 s. */
   joinTimeoutMs?: number;
+  /**
+   * This appliance's brick directory for the shared state volume. With it,
+   * adding the 2nd and 3rd appliance creates / grows `cairn-state`
+   * (state-volume.ts); without it (older tests) no state volume is made.
+   */
+  stateBrick?: string;
+  log?: { info(o: object, msg: string): void };
 }
 
 const SECRET_BYTES = 32;
 
 export class ClusterService {
   private readonly tokens: JoinTokens;
+  private sync: { status(): SharedStateStatus } | undefined;
 
   constructor(private readonly opts: ClusterServiceOptions) {
     this.tokens = opts.tokens ?? new JoinTokens();
@@ -115,6 +127,15 @@ export class ClusterService {
 
   get hostname(): string {
     return this.opts.hostname;
+  }
+
+  /** The shared state's sync (daemon.ts wires it), for the API's view. */
+  attachStateSync(sync: { status(): SharedStateStatus } | undefined): void {
+    this.sync = sync;
+  }
+
+  sharedState(): SharedStateStatus | undefined {
+    return this.sync?.status();
   }
 
   /** The cluster this appliance belongs to, if any. */
@@ -149,7 +170,7 @@ export class ClusterService {
     }
     await atomicWrite(this.opts.handleSecretFile, secret, 0o600);
     await this.writeRecord({ clusterId: req.clusterId, joinedAt: new Date().toISOString() });
-    return { hostname: this.opts.hostname, clusterId: req.clusterId };
+    return { hostname: this.opts.hostname, clusterId: req.clusterId, ...(this.opts.stateBrick ? { stateBrick: this.opts.stateBrick } : {}) };
   }
 
   /** On A: adds the appliance at `address` that shows `token`. Returns it as a member. */
@@ -170,6 +191,17 @@ export class ClusterService {
     } catch (err) {
       if (err instanceof GlusterError) throw new ClusterError('JOIN_FAILED', `peer probe of ${reply.hostname}: ${err.message}`);
       throw err;
+    }
+    if (this.opts.stateBrick) {
+      try {
+        const did = await ensureStateVolume(this.opts.volumes, { hostname: this.opts.hostname, stateBrick: this.opts.stateBrick }, reply);
+        if (did !== 'unchanged') this.opts.log?.info({ volume: 'cairn-state', did, newcomer: reply.hostname }, 'cluster: state volume updated');
+      } catch (err) {
+        if (err instanceof GlusterError) {
+          throw new ClusterError('JOIN_FAILED', `${reply.hostname} joined the pool, but the shared state volume could not be made: ${err.message}`);
+        }
+        throw err;
+      }
     }
     const m = (await this.members()).find((x) => x.hostname === reply.hostname);
     if (!m) throw new ClusterError('JOIN_FAILED', `${reply.hostname} is not listed in the pool after the probe`);

@@ -40,12 +40,28 @@ const MemberSchema = Type.Object(
   { title: 'ClusterMember' },
 );
 
+const SharedStateSchema = Type.Object(
+  {
+    volume: Type.String(),
+    phase: Type.Union([Type.Literal('standalone'), Type.Literal('waiting'), Type.Literal('synced'), Type.Literal('error')]),
+    mounted: Type.Boolean(),
+    revision: Type.Union([Type.Integer(), Type.Null()], { description: "the cluster document's revision applied here" }),
+    origin: Type.Union([Type.String(), Type.Null()], { description: 'the appliance that wrote it' }),
+    at: Type.Union([Type.String(), Type.Null()]),
+    lastCheckAt: Type.Union([Type.String(), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+  },
+  { title: 'ClusterSharedState' },
+);
+
 const ClusterView = Type.Object(
   {
     hostname: Type.String({ description: 'this appliance' }),
     clusterId: Type.Union([Type.String(), Type.Null()], { description: 'null until the appliance adds or joins another' }),
     joinedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     members: Type.Array(MemberSchema),
+    quorum: Type.Boolean({ description: 'this appliance reaches more than half of the members (glusterd view); without it, changes to cluster-wide objects are refused here' }),
+    sharedState: Type.Union([SharedStateSchema, Type.Null()], { description: 'the shared desired state on the cairn-state volume; null when this cairnd runs no sync' }),
   },
   { title: 'Cluster' },
 );
@@ -76,7 +92,10 @@ const JoinBody = Type.Object(
   { additionalProperties: false, title: 'JoinRequest' },
 );
 
-const JoinReplyView = Type.Object({ hostname: Type.String(), clusterId: Type.String() }, { title: 'JoinReply' });
+const JoinReplyView = Type.Object(
+  { hostname: Type.String(), clusterId: Type.String(), stateBrick: Type.Optional(Type.String({ description: "this appliance's brick directory for the cairn-state volume" })) },
+  { title: 'JoinReply' },
+);
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) });
 
@@ -95,7 +114,15 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
       async () => {
         const c = need(ctx);
         const [rec, members] = await Promise.all([c.record(), c.members()]);
-        return { hostname: c.hostname, clusterId: rec?.clusterId ?? null, joinedAt: rec?.joinedAt ?? null, members };
+        const reached = members.filter((m) => m.self || m.connected).length;
+        return {
+          hostname: c.hostname,
+          clusterId: rec?.clusterId ?? null,
+          joinedAt: rec?.joinedAt ?? null,
+          members,
+          quorum: reached * 2 > members.length,
+          sharedState: c.sharedState?.() ?? null,
+        };
       },
     );
 
