@@ -19,9 +19,9 @@
  * ends it and releases the lock. Gluster's FUSE client passes flock to the
  * bricks' features/locks translator, so the lock holds across appliances
  * (checked by the lab test). A lock that cannot be had within
- * `lockTimeoutMs` (a brick majority unreachable, or a writer hung) is
- * STATE_UNAVAILABLE; Gluster refusing the write itself (EROFS: client
- * quorum lost; ENOTCONN/EIO: bricks gone) is NO_QUORUM.
+ * `lockTimeoutMs` (a brick majority unreachable, or a writer hung), and
+ * Gluster refusing the lock or the write itself (EROFS: client quorum
+ * lost; ENOTCONN/EIO: bricks gone), are NO_QUORUM.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
@@ -155,7 +155,8 @@ export class SharedStateFile {
       if (/Read-only|Transport endpoint|Input\/output/i.test(stderr)) {
         throw new ClusterError('NO_QUORUM', `cannot lock the cluster state (${stderr.trim()}): ${NO_QUORUM_HINT}`);
       }
-      throw new ClusterError('STATE_UNAVAILABLE', `the cluster state lock was not granted within ${timeoutMs} ms${stderr ? ` (${stderr.trim()})` : ''}: ${NO_QUORUM_HINT}`);
+      // Not granted in time: a brick majority gone (the usual case) or a writer hung elsewhere.
+      throw new ClusterError('NO_QUORUM', `the cluster state lock was not granted within ${timeoutMs} ms${stderr ? ` (${stderr.trim()})` : ''}: ${NO_QUORUM_HINT}`);
     }
     try {
       return await fn();

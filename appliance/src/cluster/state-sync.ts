@@ -76,6 +76,12 @@ export interface SharedStateStatus {
   at: string | null;
   lastCheckAt: string | null;
   error: string | null;
+  /**
+   * Whether this appliance could write the shared document last time it
+   * tried: false after Gluster refused a write or its lock (minority side)
+   * until a later lock probe (every 5 s) or write succeeds; null before any.
+   */
+  writable: boolean | null;
 }
 
 export class ClusterStateSync {
@@ -89,6 +95,8 @@ export class ClusterStateSync {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private lastVolumeCheck = 0;
+  private writable: boolean | null = null;
+  private lastWriteProbe = 0;
   private stopped = false;
 
   constructor(private readonly opts: ClusterStateSyncOptions) {
@@ -122,6 +130,7 @@ export class ClusterStateSync {
       at: this.applied?.at ?? null,
       lastCheckAt: this.lastCheckAt,
       error: this.error,
+      writable: this.writable,
     };
   }
 
@@ -169,6 +178,10 @@ export class ClusterStateSync {
         return;
       }
       if (head.revision !== this.applied?.revision) await this.adopt(head);
+      if (this.writable === false && Date.now() - this.lastWriteProbe > 5000) {
+        this.lastWriteProbe = Date.now();
+        await this.file.withLock(async () => undefined).then(() => (this.writable = true), () => undefined);
+      }
       this.phase = 'synced';
       this.setError(null);
     } catch (e) {
@@ -223,8 +236,13 @@ export class ClusterStateSync {
     try {
       const head = await this.file.write(this.applied.revision, shared, { who: meta.who, origin: this.opts.hostname, message: meta.message });
       this.remember(head);
+      this.writable = true;
     } catch (e) {
       if (e instanceof ClusterError && e.code === 'STATE_CONFLICT') setImmediate(() => void this.check());
+      if (e instanceof ClusterError && e.code === 'NO_QUORUM') {
+        this.writable = false;
+        this.lastWriteProbe = Date.now();
+      }
       throw e;
     }
   }

@@ -50,6 +50,7 @@ const SharedStateSchema = Type.Object(
     at: Type.Union([Type.String(), Type.Null()]),
     lastCheckAt: Type.Union([Type.String(), Type.Null()]),
     error: Type.Union([Type.String(), Type.Null()]),
+    writable: Type.Union([Type.Boolean(), Type.Null()], { description: 'false after Gluster refused a write here (minority side), until a lock probe succeeds again' }),
   },
   { title: 'ClusterSharedState' },
 );
@@ -60,7 +61,7 @@ const ClusterView = Type.Object(
     clusterId: Type.Union([Type.String(), Type.Null()], { description: 'null until the appliance adds or joins another' }),
     joinedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     members: Type.Array(MemberSchema),
-    quorum: Type.Boolean({ description: 'this appliance reaches more than half of the members (glusterd view); without it, changes to cluster-wide objects are refused here' }),
+    quorum: Type.Boolean({ description: 'this appliance reaches more than half of the members (glusterd view) and its last write to the shared state was not refused; without it, changes to cluster-wide objects are refused here' }),
     sharedState: Type.Union([SharedStateSchema, Type.Null()], { description: 'the shared desired state on the cairn-state volume; null when this cairnd runs no sync' }),
   },
   { title: 'Cluster' },
@@ -115,13 +116,15 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
         const c = need(ctx);
         const [rec, members] = await Promise.all([c.record(), c.members()]);
         const reached = members.filter((m) => m.self || m.connected).length;
+        const shared = c.sharedState?.() ?? null;
         return {
           hostname: c.hostname,
           clusterId: rec?.clusterId ?? null,
           joinedAt: rec?.joinedAt ?? null,
           members,
-          quorum: reached * 2 > members.length,
-          sharedState: c.sharedState?.() ?? null,
+          // glusterd notices a cut link only after ~10 s; a refused write says so at once.
+          quorum: reached * 2 > members.length && shared?.writable !== false,
+          sharedState: shared,
         };
       },
     );
