@@ -109,6 +109,7 @@ function clusterService(dataDir: string, store: StateStore, log: Logger): { clus
     access: glusterStateVolumeAccess(volumes, hostname),
     clustered: async () => (await cluster.record()) !== undefined,
     log: clog,
+    record: { stateBrick: join(dataDir, 'cluster', 'state-brick'), brickDir: process.env.CAIRN_BRICK_DIR || join(dataDir, 'bricks') },
   });
   cluster.attachStateSync(sync);
   return { cluster, sync };

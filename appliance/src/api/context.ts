@@ -28,6 +28,9 @@ export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinT
   readonly hostname: string;
   /** The shared desired state's sync status (cluster/state-sync.ts), when this cairnd runs one. */
   sharedState?(): SharedStateStatus | undefined;
+  /** Removal with brick moves (cluster/evacuate.ts); without them DELETE only detaches appliances that hold no bricks. */
+  planRemoval?: ClusterService['planRemoval'];
+  evacuate?: ClusterService['evacuate'];
 };
 
 export interface PoolCapacity {

@@ -45,7 +45,6 @@ export const ERRORS = {
   glusterd_unavailable: { status: 503, message: 'glusterd is not running on this appliance: start it (systemctl start glusterd) and retry' },
   cluster_no_quorum: { status: 503, message: 'this appliance does not reach a majority of the cluster: changes to cluster-wide objects are refused here' },
   cluster_state_unavailable: { status: 503, message: "the cluster's shared state is not reachable from this appliance yet" },
-  no_brick_target: { status: 409, message: "no other appliance has room for this appliance's bricks" },
   cluster_unavailable: { status: 503, message: 'this cairnd runs without cluster support' },
 } as const;
 
@@ -89,7 +88,6 @@ const CLUSTER_CODES: Record<ClusterErrorCode, ErrorCode> = {
   NO_QUORUM: 'cluster_no_quorum',
   STATE_UNAVAILABLE: 'cluster_state_unavailable',
   STATE_CONFLICT: 'conflict',
-  NO_BRICK_TARGET: 'no_brick_target',
   INVALID_ARGUMENT: 'bad_request',
 };
 

@@ -34,7 +34,11 @@
  * its first brick (the one that created it) writes its own cluster-wide
  * part as revision 1; the others wait for it.
  */
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { writeFileAtomic } from '../state/atomic.js';
+import type { MemberRecord } from './evacuate.js';
 import type { State } from '../state/schema.js';
 import type { StateStore } from '../state/store.js';
 import { ClusterError } from './errors.js';
@@ -62,6 +66,8 @@ export interface ClusterStateSyncOptions {
   log?: Logger;
   pollMs?: number;
   lockTimeoutMs?: number;
+  /** Published in this appliance's member record (members/<hostname>.json on the volume, every 30 s). */
+  record?: { stateBrick?: string; brickDir?: string };
 }
 
 export interface SharedStateStatus {
@@ -97,6 +103,7 @@ export class ClusterStateSync {
   private lastVolumeCheck = 0;
   private writable: boolean | null = null;
   private lastWriteProbe = 0;
+  private lastRecordAt = 0;
   private stopped = false;
 
   constructor(private readonly opts: ClusterStateSyncOptions) {
@@ -178,6 +185,10 @@ export class ClusterStateSync {
         return;
       }
       if (head.revision !== this.applied?.revision) await this.adopt(head);
+      if (Date.now() - this.lastRecordAt > 30_000) {
+        this.lastRecordAt = Date.now();
+        await this.publishRecord().catch((e: unknown) => this.opts.log?.warn({ err: e }, 'cluster: cannot publish the member record'));
+      }
       if (this.writable === false && Date.now() - this.lastWriteProbe > 5000) {
         this.lastWriteProbe = Date.now();
         await this.file.withLock(async () => undefined).then(() => (this.writable = true), () => undefined);
@@ -188,6 +199,30 @@ export class ClusterStateSync {
       this.phase = 'error';
       this.setError((e as Error).message);
     }
+  }
+
+  /** Each appliance writes only its own record, so no lock is needed. */
+  private async publishRecord(): Promise<void> {
+    const rec: MemberRecord = { hostname: this.opts.hostname, ...this.opts.record, at: new Date().toISOString() };
+    await mkdir(join(this.opts.mountDir, 'members'), { recursive: true });
+    await writeFileAtomic(join(this.opts.mountDir, 'members', `${this.opts.hostname}.json`), `${JSON.stringify(rec)}\n`, 0o644);
+  }
+
+  /** Every member record on the volume (empty when it is not mounted). */
+  async memberRecords(): Promise<Map<string, MemberRecord>> {
+    const out = new Map<string, MemberRecord>();
+    if (!this.mounted) return out;
+    const dir = join(this.opts.mountDir, 'members');
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      try {
+        const r = JSON.parse(await readFile(join(dir, f), 'utf8')) as MemberRecord;
+        if (typeof r.hostname === 'string') out.set(r.hostname, r);
+      } catch {
+        /* a record being replaced or unreadable: skipped */
+      }
+    }
+    return out;
   }
 
   private setError(msg: string | null): void {

@@ -93,3 +93,50 @@ export async function isGlusterMount(dir: string): Promise<boolean> {
     return f[4] === esc && l.includes(' - fuse.glusterfs ');
   });
 }
+
+/**
+ * Lowers a volume's replica count by removing one brick of each replica
+ * set (`remove-brick VOL replica N BRICK… force`): no data moves, the
+ * remaining copies hold everything. Used for the state volume when an
+ * appliance leaves and no other can take its brick.
+ */
+export async function reduceReplica(volumes: GlusterVolumes, volume: string, replica: number, bricks: string[]): Promise<void> {
+  await volumes.cli.run(['volume', 'remove-brick', volume, 'replica', String(replica), ...bricks, 'force']);
+}
+
+/** Starts migrating the data of whole replica sets away (`remove-brick … start`). */
+export async function removeBrickStart(volumes: GlusterVolumes, volume: string, bricks: string[]): Promise<void> {
+  await volumes.cli.run(['volume', 'remove-brick', volume, ...bricks, 'start']);
+}
+
+export interface RemoveBrickProgress {
+  /** Gluster's aggregate status: "in progress", "completed", "failed", … */
+  status: string;
+  files: number;
+  bytes: number;
+  failures: number;
+}
+
+/** Progress of a `remove-brick … start` (the aggregate over the nodes). */
+export async function removeBrickStatus(volumes: GlusterVolumes, volume: string, bricks: string[]): Promise<RemoveBrickProgress> {
+  const out = await volumes.cli.run(['volume', 'remove-brick', volume, ...bricks, 'status']);
+  const agg = findKey(out, 'aggregate') as Record<string, unknown> | undefined;
+  const n = (k: string) => Number(agg?.[k] ?? 0) || 0;
+  return { status: String(agg?.['statusStr'] ?? 'unknown'), files: n('files'), bytes: n('size'), failures: n('failures') };
+}
+
+/** Drops the migrated sets from the volume (`remove-brick … commit`). */
+export async function removeBrickCommit(volumes: GlusterVolumes, volume: string, bricks: string[]): Promise<void> {
+  await volumes.cli.run(['volume', 'remove-brick', volume, ...bricks, 'commit']);
+}
+
+function findKey(v: unknown, key: string): unknown {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (key in o) return o[key];
+  for (const x of Object.values(o)) {
+    const f = findKey(x, key);
+    if (f !== undefined) return f;
+  }
+  return undefined;
+}
