@@ -51,6 +51,7 @@ import { ClusterError } from './errors.js';
 import { planEvacuation, runEvacuation, type EvacuationPlan, type MemberRecord, type Move, type Progress, type VolumeLayout } from './evacuate.js';
 import type { SharedStateStatus } from './state-sync.js';
 import { ensureStateVolume } from './state-volume.js';
+import { joinTokenWithPin, splitJoinToken } from './tls.js';
 import { JoinTokens, type IssuedToken } from './tokens.js';
 
 /** Sent by A to B's cairnd (B's API route passes it to acceptJoin). */
@@ -116,6 +117,11 @@ export interface ClusterServiceOptions {
   log?: { info(o: object, msg: string): void };
   /** How often a brick move polls heal (default 3 s). */
   healPollMs?: number;
+  /**
+   * This appliance's TLS identity for cairnd-to-cairnd calls (tls.ts): with
+   * it, join tokens carry the certificate's pin and the HTTPS port.
+   */
+  tls?: () => { pin: string; port: number } | undefined;
 }
 
 /** The part of the state sync the cluster service uses. */
@@ -157,12 +163,19 @@ export class ClusterService {
     }
   }
 
-  /** On B: a token to type into A's console. Refused once B has peers. */
-  async issueJoinToken(): Promise<IssuedToken> {
+  /**
+   * On B: a token to type into A's console. Refused once B has peers. With
+   * a TLS identity, the token is `SECRET.PIN`: A then joins over HTTPS and
+   * pins B's certificate (tls.ts).
+   */
+  async issueJoinToken(): Promise<IssuedToken & { fingerprint?: string; clusterPort?: number }> {
     if ((await this.opts.peers.status()).length > 0) {
       throw new ClusterError('ALREADY_IN_CLUSTER', `${this.opts.hostname} is already in a cluster: remove it there first`);
     }
-    return this.tokens.issue();
+    const issued = this.tokens.issue();
+    const tls = this.opts.tls?.();
+    if (!tls) return issued;
+    return { token: joinTokenWithPin(issued.token, tls.pin), expiresAt: issued.expiresAt, fingerprint: tls.pin, clusterPort: tls.port };
   }
 
   /** On B: A asks to add us. Checks the token, then stores the cluster's id and secret. */
@@ -172,7 +185,7 @@ export class ClusterService {
     }
     const secret = Buffer.from(String(req.handleSecret ?? ''), 'base64');
     if (secret.length < 16) throw new ClusterError('INVALID_ARGUMENT', 'join request without a handle secret');
-    this.tokens.consume(req.token);
+    this.tokens.consume(splitJoinToken(String(req.token ?? '')).secret);
     const own = await this.record();
     if (own && own.clusterId !== req.clusterId && (await this.opts.peers.status()).length > 0) {
       throw new ClusterError('ALREADY_IN_CLUSTER', `${this.opts.hostname} belongs to cluster ${own.clusterId}`);

@@ -63,12 +63,23 @@ async function appliance(lab: Lab, name: string): Promise<Appliance> {
   const { token } = await tokens.create({ name: 'lab', role: 'admin', createdBy: 'admin' });
   const c = await startCairndOn(node, { dataDir });
   const api = async (method: string, path: string, body?: unknown, timeoutMs = 60_000) => {
-    const res = await fetch(`${c.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const call = () =>
+      fetch(`${c.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    let res: Response;
+    try {
+      res = await call();
+    } catch (e) {
+      // Say why (a dead cairnd shows in its log), and retry a GET once (a reused keep-alive connection may just have been closed).
+      const why = `${method} ${path} on ${name}: ${(e as Error).message} (${String((e as { cause?: unknown }).cause)})\n${c.log().split('\n').slice(-15).join('\n')}`;
+      if (method !== 'GET') throw new Error(why);
+      process.stderr.write(`${why}\n`);
+      res = await call();
+    }
     const text = await res.text();
     return { status: res.status, json: text ? JSON.parse(text) : undefined };
   };
