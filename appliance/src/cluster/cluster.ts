@@ -26,19 +26,34 @@
  * on every appliance of the volume.
  *
  * The shared desired state (volumes, shares, users): a small replicated
- * Gluster volume, `cairn-state` (replica 3, or replica 2 + arbiter, one brick
- * per appliance on the first three; see stateVolumeLayout), holding the
- * state document; every cairnd reads it through gfapi and writes it with
- * the document store's temp-file + fsync + rename, under a POSIX lock on
- * the document (Gluster's features/locks is cluster-wide). Why not "cairnd
+ * Gluster volume, `cairn-state` (replica 2 with the second appliance,
+ * replica 3 from the third, one brick per appliance under
+ * DATA_DIR/cluster/state-brick; state-volume.ts), FUSE-mounted on every
+ * appliance at DATA_DIR/cluster/state, holding the cluster's document
+ * (state-file.ts): written with temp-file + fsync + rename under a lock
+ * (flock through Gluster's features/locks, cluster-wide), with numbered
+ * revisions; read every second by every cairnd (state-sync.ts), which
+ * merges it into its own document (shared-state.ts says exactly which
+ * parts are the cluster's: gluster pools with their volumes and shares,
+ * users, groups; and which stay local: settings, local pools and their
+ * shares, disks, the cluster record, sessions, tokens). Why not "cairnd
  * with a single writer per change": that needs us to choose the writer,
  * to push the change to every peer and to reconcile peers that were down
  * — a replication protocol of our own. The Gluster volume gives quorum
  * (cluster.quorum-type auto: a minority side cannot write, so no split
- * brain), self-heal for an appliance that was away, and the same
- * failure behaviour as the data itself; CTDB's recovery lock for clustered
- * Samba needs such a small volume anyway. Each appliance keeps only its own
- * local facts (its disks, its cluster record) in its local state.
+ * brain; its cairnd answers 503 cluster_no_quorum), self-heal for an
+ * appliance that was away, and the same failure behaviour as the data
+ * itself; CTDB's recovery lock for clustered Samba needs such a small
+ * volume anyway.
+ *
+ * Removing an appliance moves its bricks first (evacuate.ts): each onto
+ * another appliance outside its replica set (replace-brick, then heal),
+ * or a whole replica set by remove-brick; refused when a copy would be
+ * lost. Each appliance publishes where it takes moved bricks in
+ * members/<hostname>.json on the state volume.
+ *
+ * Between cairnds: HTTPS with a self-signed certificate per appliance;
+ * the join token carries its pin (tls.ts, http-transport.ts).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';

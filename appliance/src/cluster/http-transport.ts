@@ -5,7 +5,12 @@
  * and checks the token itself, see api/routes/cluster.ts).
  *
  * Addresses: `host`, `host:port`, `[v6]:port`, or a full `http(s)://…`
- * base URL. Without a scheme, http and cairnd's default port 8080.
+ * base URL. A token that carries B's certificate pin (`SECRET.PIN`,
+ * tls.ts) is sent over HTTPS only — `https://…` as given, else
+ * https://host:8443 (or host:port) — after B's certificate matched the pin;
+ * only the SECRET part goes in the request. A token without a pin (an
+ * older cairnd, or one whose HTTPS listener failed): http, default port
+ * 8080.
  *
  * B's refusals come back as the catalog's codes and become ClusterErrors
  * again, so A's API answers with the same code B gave (a wrong token on B
