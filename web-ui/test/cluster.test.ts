@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addMemberFieldErrors, clusterUnavailable, memberHealth, tokenValidity } from '../src/lib/cluster.js';
+import { addMemberFieldErrors, clusterUnavailable, joinMessage, memberHealth, tokenValidity } from '../src/lib/cluster.js';
 import { toApiError } from '../src/lib/errors.js';
 
 const err = (status: number, code: string, message: string, fields: Array<{ path: string; message: string }> = []) => toApiError(status, { error: { code, message, fields } });
@@ -15,7 +15,7 @@ test('cluster: no glusterd or no cluster support is a sentence, other errors are
 
 test('cluster: add-appliance errors beside the field they are about', () => {
   assert.deepEqual(addMemberFieldErrors(err(403, 'join_token_invalid', 'http://10.0.0.2:8080: the join token does not match')), {
-    token: ['Http://10.0.0.2:8080: the join token does not match.'],
+    token: ['The appliance at http://10.0.0.2:8080 answered: the join token does not match.'],
   });
   assert.deepEqual(Object.keys(addMemberFieldErrors(err(403, 'join_token_expired', 'expired'))), ['token']);
   assert.deepEqual(Object.keys(addMemberFieldErrors(err(502, 'join_unreachable', 'cairnd at http://127.0.0.1:1 did not answer (ECONNREFUSED)'))), ['address']);
@@ -40,4 +40,16 @@ test('cluster: member health', () => {
   assert.deepEqual(memberHealth({ self: true, health: 'ok', connected: true, state: 'Peer in Cluster' }), { badge: 'ok', text: 'this appliance' });
   assert.equal(memberHealth({ self: false, health: 'unreachable', connected: false, state: 'Peer in Cluster' }).badge, 'unavailable');
   assert.equal(memberHealth({ self: false, health: 'joining', connected: true, state: 'Accepted peer request' }).text, 'joining (Accepted peer request)');
+});
+
+test('cluster: join errors read as sentences about the other appliance', () => {
+  assert.equal(
+    joinMessage('Cairnd at http://127.0.0.1:1 did not answer (fetch failed).'),
+    'No cairnd answered at http://127.0.0.1:1 (fetch failed). Check the address and that the appliance is on.',
+  );
+  assert.equal(
+    joinMessage('Http://nas2:8080: the join token has expired: show a new one on the appliance being added.'),
+    'The appliance at http://nas2:8080 answered: the join token has expired: show a new one on the appliance being added.',
+  );
+  assert.equal(joinMessage('Too many failed attempts.'), 'Too many failed attempts.');
 });

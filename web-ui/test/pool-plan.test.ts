@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diskLabel, disksFieldErrors, emptyGlusterPool, layoutProblem, layoutsFor } from '../src/lib/pool-plan.js';
-import { diskIsSpare } from '../src/lib/disks.js';
+import { diskIsSpare, diskOfBrick, poolOfDisk } from '../src/lib/disks.js';
 
 test('first pool: layouts that divide the disk count, safest first', () => {
   const keys = (n: number) => layoutsFor(n).map((l) => `${l.replica}+${l.arbiter}`);
@@ -47,4 +47,22 @@ test('disks offered: unused whole disks and loop devices, nothing mounted, forma
   assert.equal(diskIsSpare({ ...base, path: '/dev/sr0', name: 'sr0', type: 'rom' }), false);
   assert.equal(diskIsSpare({ ...base, sizeBytes: 0 }), false);
   assert.equal(diskLabel({ ...base, path: '/dev/loop7', type: 'loop', model: null }, () => '1 GiB'), '/dev/loop7 — 1 GiB (a file, loop device)');
+});
+
+test('a brick sits on the disk mounted under it; a disk belongs to the pool of its bricks', () => {
+  const disks = [
+    { path: '/dev/vda', mountpoints: ['/'], children: [{ path: '/dev/vda1', mountpoints: ['/var'] }] },
+    { path: '/dev/vdb', mountpoints: ['/var/lib/cairn/bricks/data-1'] },
+    { path: '/dev/vdc', mountpoints: ['/var/lib/cairn/bricks/data-10'] },
+    { path: '/dev/vdd', mountpoints: [] },
+  ];
+  assert.equal(diskOfBrick('/var/lib/cairn/bricks/data-1/brick', disks), '/dev/vdb');
+  assert.equal(diskOfBrick('/var/lib/cairn/bricks/data-10/brick', disks), '/dev/vdc');
+  // The longest mount wins; the root filesystem never names a brick's disk.
+  assert.equal(diskOfBrick('/var/other/brick', disks), '/dev/vda');
+  assert.equal(diskOfBrick('/srv/brick', disks), undefined);
+  const pools = [{ id: 'local' }, { id: 'data', bricks: [{ path: '/var/lib/cairn/bricks/data-10/brick' }] }];
+  assert.equal(poolOfDisk(disks[2]!, pools, disks), 'data');
+  assert.equal(poolOfDisk(disks[1]!, pools, disks), undefined);
+  assert.equal(poolOfDisk(disks[0]!, pools, disks), undefined);
 });

@@ -25,6 +25,21 @@ const TOKEN_CODES = new Set(['join_token_invalid', 'join_token_expired']);
 const ADDRESS_CODES = new Set(['join_unreachable', 'bad_request', 'already_in_cluster', 'join_failed']);
 
 /**
+ * The join error's words made plain: "<url>: <what B said>" and "cairnd at
+ * <url> did not answer (<cause>)" as sentences about the other appliance.
+ */
+export function joinMessage(message: string): string {
+  const unreachable = /^cairnd at (\S+) did not answer \((.*)\)\.?$/i.exec(message);
+  if (unreachable) return `No cairnd answered at ${unreachable[1]} (${unreachable[2]}). Check the address and that the appliance is on.`;
+  const said = /^(https?:\/\/[^\s:]+(?::\d+)?)\/?: (.*)$/i.exec(message);
+  if (said) {
+    const rest = said[2]!.replace(/\.$/, '');
+    return `The appliance at ${said[1]!.replace(/^http/i, 'http')} answered: ${rest}.`;
+  }
+  return message;
+}
+
+/**
  * The API's error for POST /cluster/members {address, token}, beside the
  * field it is about: token errors beside the token, an appliance that does
  * not answer (or cannot be probed) beside the address. Field errors the API
@@ -35,7 +50,7 @@ export function addMemberFieldErrors(e: ErrorLike): Record<string, string[]> {
   for (const [k, v] of Object.entries(e.fields)) if (v.length) (out[k] ??= []).push(...v);
   if (Object.keys(out).length) return out;
   const field = e.code && TOKEN_CODES.has(e.code) ? 'token' : e.code && ADDRESS_CODES.has(e.code) ? 'address' : '';
-  if (field) out[field] = [e.message];
+  if (field) out[field] = [joinMessage(e.message)];
   return out;
 }
 

@@ -29,3 +29,31 @@ export function diskIsSpare(d: DiskLike): boolean {
 export function diskKind(d: DiskLike): string {
   return d.type === 'loop' ? 'a file (loop device)' : '';
 }
+
+/** Every mountpoint of a disk and its partitions. */
+export function mountsOf(d: DiskLike): string[] {
+  return [d.mountpoint, ...(d.mountpoints ?? []), ...(d.children ?? []).flatMap(mountsOf)].filter((m): m is string => !!m);
+}
+
+const within = (path: string, mount: string) => path === mount || path.startsWith(mount.endsWith('/') ? mount : `${mount}/`);
+
+/**
+ * The disk a brick directory lives on (a brick is `<mount>/brick`), by the
+ * disks' mountpoints as this appliance sees them; undefined for bricks of
+ * other appliances or on the system disk's root.
+ */
+export function diskOfBrick(brickPath: string, disks: DiskLike[]): string | undefined {
+  let best: { path: string; len: number } | undefined;
+  for (const d of disks) {
+    for (const m of mountsOf(d)) {
+      if (m === '/' || !within(brickPath, m)) continue;
+      if (!best || m.length > best.len) best = { path: d.path, len: m.length };
+    }
+  }
+  return best?.path;
+}
+
+/** The pool whose bricks sit on disk `d` (one of `disks`), if any. */
+export function poolOfDisk(d: DiskLike, pools: Array<{ id: string; bricks?: Array<{ path: string }> }>, disks: DiskLike[]): string | undefined {
+  return pools.find((p) => (p.bricks ?? []).some((b) => diskOfBrick(b.path, disks) === d.path))?.id;
+}

@@ -171,7 +171,8 @@ function AddAppliance({ onAdded }: { onAdded: (name: string) => void }) {
         <p class="hint">On the new appliance, open its console's Cluster page and show a join token; then type its address and that token here.</p>
         <TextField label="Address of the new appliance" name="address" value={address} onValue={setAddress} errors={fields} placeholder="nas2.example.lan or 192.168.1.12:8080" autoComplete="off" spellcheck={false} />
         <TextField label="Join token shown on it" name="token" value={token} onValue={setToken} errors={fields} autoComplete="off" spellcheck={false} />
-        <FormError error={error} fields={fields} />
+        {/* An error shown beside its field is read out there (focus moves to it); others show here. */}
+        {Object.keys(fields).length === 0 && <FormError error={error} />}
         <button class="primary" type="submit" disabled={busy}>
           {busy ? 'Adding… (up to half a minute)' : 'Add the appliance'}
         </button>

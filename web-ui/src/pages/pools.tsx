@@ -18,6 +18,7 @@ import { Alert, Badge, Check, Empty, FormError, PageHeader, Problems, TextField 
 import { describe } from '../lib/errors.js';
 import { bytes, dateTime } from '../lib/format.js';
 import { diskLabel as labelOf, disksFieldErrors } from '../lib/pool-plan.js';
+import { diskOfBrick, mountsOf, poolOfDisk } from '../lib/disks.js';
 import { brickPending, healOf, healSummary, refreshMs, type HealView } from '../lib/heal.js';
 import { diskIsSpare, diskKind, listOf, poolState, taskFinished, type Brick, type Disk, type Pool, type Task } from '../types.js';
 import { poolCapacity } from './dashboard.js';
@@ -120,7 +121,7 @@ export function Pools({ session }: PageProps) {
                             {b.host}:{b.path}
                           </code>
                         </td>
-                        <td>{b.disk ?? '—'}</td>
+                        <td>{b.disk ?? diskOfBrick(b.path, disks.data ?? []) ?? '—'}</td>
                         <td>
                           <Badge state={state} />
                         </td>
@@ -185,7 +186,7 @@ export function Pools({ session }: PageProps) {
                   </td>
                   <td>{bytes(d.sizeBytes)}</td>
                   <td>{[d.model, d.serial, diskKind(d)].filter(Boolean).join(' ') || '—'}</td>
-                  <td>{d.pool ?? (diskIsSpare(d) ? 'spare' : mountsOf(d).join(', ') || 'in use')}</td>
+                  <td>{d.pool ?? usedBy(d, pools.data ?? [], disks.data ?? [])}</td>
                   <td>
                     <Badge state={d.state ?? (diskIsSpare(d) ? 'spare' : 'online')} />
                   </td>
@@ -199,9 +200,12 @@ export function Pools({ session }: PageProps) {
   );
 }
 
-/** Where a disk and its partitions are mounted. */
-function mountsOf(d: Disk): string[] {
-  return [d.mountpoint, ...(d.mountpoints ?? []), ...(d.children ?? []).flatMap(mountsOf)].filter((m): m is string => !!m);
+/** "pool data", "spare", or where the disk is mounted. */
+function usedBy(d: Disk, pools: Pool[], all: Disk[]): string {
+  const pool = poolOfDisk(d, pools, all);
+  if (pool) return `pool ${pool}`;
+  if (diskIsSpare(d)) return 'spare';
+  return mountsOf(d).join(', ') || 'in use';
 }
 
 /** Heal progress of one pool: the sentence, and a bar while entries are pending. */
