@@ -85,8 +85,10 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   let browser: ConsoleBrowser | undefined;
   let d: RunningCairnd | undefined;
   let finished = false;
+  const pageErrors: string[] = [];
   first.push(async () => {
     if (browser && !finished) await browser.shot('gluster-failure').catch(() => {});
+    if (!finished && pageErrors.length) console.error('page errors:', pageErrors);
     await browser?.close();
   });
   first.push(async () => d?.stop());
@@ -101,13 +103,15 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   last.push(() => rm(dir, { recursive: true, force: true }));
   for (let i = 0; i < 7; i++) loops.push(await createLoopDisk(join(dir, `disk${i}.img`), DISK_BYTES));
   const [setupDisks, moreDisks, spareDisk] = [loops.slice(0, 3), loops.slice(3, 6), loops[6]!];
+  // Too small for XFS: refused before anything is erased.
+  const small = await createLoopDisk(join(dir, 'small.img'), 128 << 20);
+  loops.push(small);
 
   await mkdir(dataDir, { mode: 0o755 });
   d = await startCairndVia(inNamespacesOf(lab.anchorPid), ['--data-dir', dataDir, '--host', lab.host, '--port', '0'], { CAIRN_CLUSTER_HOSTNAME: lab.host });
   browser = await launchConsoleBrowser();
   const b = browser;
   const { page } = b;
-  const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   const api = async <T>(path: string): Promise<T> => {
     const r = await page.request.get(`${d!.url}/api/v1${path}`);
@@ -120,12 +124,25 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   // --- First boot: three disks become a replica-3 pool -------------------------
   await setUpAndSignIn(page, d, dataDir);
   const poolForm = page.getByRole('form', { name: 'Storage pool' });
-  for (const dev of setupDisks) await poolForm.locator('label').filter({ hasText: new RegExp(`^${dev} — `) }).click();
+  const pick = (dev: string) => poolForm.locator('label').filter({ hasText: new RegExp(`^${dev} — `) }).click();
+  await pick(setupDisks[0]!);
+  await pick(setupDisks[1]!);
+  await pick(small);
   assert.equal(await poolForm.getByLabel('Copies').inputValue(), '3+0', 'three disks: three copies by default');
   await poolForm.getByRole('alert').filter({ hasText: 'will be erased' }).waitFor();
   // Nothing happens before "erase" is typed.
   assert.equal(await poolForm.getByRole('button', { name: 'Erase the disks and create the pool' }).isDisabled(), true);
   await poolForm.getByLabel('Type "erase" to confirm').fill('erase');
+  await poolForm.getByRole('button', { name: 'Erase the disks and create the pool' }).click();
+  // The API refuses the small disk before any task: its reason shows beside it.
+  const tooSmall = poolForm.locator(`[data-field="disks.${small}"]`);
+  await tooSmall.waitFor();
+  assert.match(await tooSmall.innerText(), /^Is too small \(128 MiB\): a brick needs at least 300 MiB\.$/);
+  await b.shot('gl-01-setup-small-disk');
+  assert.equal(await poolForm.locator('section.task').count(), 0, 'no task started');
+  // Retried with another disk: the empty pool made by the first try is reused.
+  await pick(small);
+  await pick(setupDisks[2]!);
   await b.shot('gl-01-setup-disks');
   await poolForm.getByRole('button', { name: 'Erase the disks and create the pool' }).click();
   const setupTask = poolForm.locator('section.task');
@@ -266,11 +283,16 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
     'no appliance was added',
   );
 
-  // A narrow screen: the cluster page does not scroll sideways.
+  // A narrow screen: neither page scrolls sideways (wide tables scroll inside themselves).
   await page.setViewportSize({ width: 390, height: 844 });
-  const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
-  assert.ok(overflow <= 1, `no sideways scrolling on a narrow screen (overflow ${overflow}px)`);
+  const overflow = async () => (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+  assert.ok((await overflow()) <= 1, `no sideways scrolling on a narrow screen (overflow ${await overflow()}px)`);
   await b.shot('gl-10-cluster-narrow');
+  await page.getByRole('link', { name: 'Pools and disks', exact: true }).click();
+  await card.getByText('replica 3, 6 bricks').waitFor();
+  const wide = await page.evaluate(`[...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 8).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`);
+  assert.ok((await overflow()) <= 1, `pools: no sideways scrolling on a narrow screen (overflow ${await overflow()}px: ${JSON.stringify(wide)})`);
+  await b.shot('gl-11-pools-narrow');
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   finished = true;
   t.diagnostic(`run time ${((Date.now() - started) / 1000).toFixed(1)} s`);
