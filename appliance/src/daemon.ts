@@ -163,7 +163,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     health,
     store,
     tokens,
-    sessions: new SessionStore(),
+    sessions: await SessionStore.open(join(dataDir, 'auth'), { onError: (e) => log.warn(e.message) }),
     setup,
     loginLimiter: new FailureLimiter(10, 5 * 60_000),
     reconciler,
@@ -242,6 +242,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       }
       await tasks.close();
       await audit.flush();
+      await ctx.sessions.flush();
       log.info('cairnd stopped');
     })();
     return closing;
