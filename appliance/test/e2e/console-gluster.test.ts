@@ -242,6 +242,11 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   });
   assert.equal((await lab.volumes.heal('data')).pending, 0);
   await card.getByRole('button', { name: /^Replace brick/ }).waitFor({ state: 'detached', timeout: 30_000 });
+  // Heal progress, where this cairnd's GET /pools/:id reports it (heal: null or absent shows nothing).
+  const withHeal = await api<{ heal?: { pending: number } | null }>('/pools/data');
+  const healLine = card.getByRole('status', { name: 'Heal progress of data' });
+  if (withHeal.heal) await healLine.filter({ hasText: /waiting to heal|Nothing waiting to heal/ }).waitFor();
+  else assert.equal(await healLine.count(), 0);
 
   // --- Cluster: a join token; refused joins with their reasons beside the fields
   await page.getByRole('link', { name: 'Cluster', exact: true }).click();
