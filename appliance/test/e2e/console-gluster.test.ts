@@ -8,8 +8,9 @@
  * - first boot picks three disks: an empty replica-3 pool, then the disks
  *   as a task whose progress shows; the reconciler makes the volume;
  * - Pools and disks: add three more disks (add-brick) with progress;
- * - a brick process dies: the brick shows down, Replace swaps it for a
- *   fresh disk and the task follows heal to the end;
+ * - a brick's disk vanishes (detached, its process killed, unmounted):
+ *   the brick shows down, Replace swaps it for a fresh disk and the task
+ *   follows heal to the end;
  * - Cluster: a join token shown with its validity; adding an appliance
  *   with a wrong token or an address where no cairnd answers is refused
  *   with the API's sentence beside the field.
@@ -20,9 +21,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { launchConsoleBrowser, type ConsoleBrowser } from '../helpers/console-browser.js';
 import { inNamespacesOf, setupTokenOf, startCairndVia, withoutGlusterd } from '../helpers/console-cairnd.js';
@@ -30,6 +33,7 @@ import type { RunningCairnd } from '../helpers/cairnd.js';
 import { GlusterLab, killAndWait } from '../pool/gluster/lab.js';
 import { createLoopDisk, detachLoopDisk } from '../../src/pool/gluster/disks.js';
 
+const run = promisify(execFile);
 const PASSWORD = 'correct horse battery staple';
 const DISK_BYTES = 512 << 20;
 
@@ -211,7 +215,16 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   const before = await lab.volumes.status('data', { detail: false });
   const pid = before.bricks.find((x) => x.brick === victimName)?.pid;
   assert.ok(pid, `brick ${victimName} runs (${JSON.stringify(before.bricks)})`);
+  // The disk goes away for good (a restarted brick process or a re-mount
+  // by filesystem UUID must not bring it back): detached (cleared once
+  // unused), the brick process killed, unmounted in cairnd's namespace.
+  const inLab = (...args: string[]) => run('nsenter', ['-t', String(lab.anchorPid), '-m', '--', ...args]);
+  const victimMount = victim.path.replace(/\/brick$/, '');
+  const victimDisk = (await inLab('findmnt', '-n', '-o', 'SOURCE', victimMount)).stdout.trim();
+  assert.ok(loops.includes(victimDisk), `${victimMount} is on one of the test's disks (${victimDisk})`);
+  await detachLoopDisk(victimDisk);
   await killAndWait([pid]);
+  await inLab('umount', '-l', victimMount);
   // The driver notices on its next pass: ask for one from the dashboard.
   await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
   await page.getByRole('button', { name: 'Apply now' }).click();

@@ -27,11 +27,11 @@ type Action = { kind: 'replace'; pool: Pool; brick: Brick } | { kind: 'add'; poo
 
 export function Pools({ session }: PageProps) {
   const [every, setEvery] = useState(5000);
-  // The list, then each gluster pool on its own: only GET /pools/:id carries heal progress.
+  // The list; a gluster pool the list shows without heal progress is asked on its own (GET /pools/:id).
   const pools = useLoad(
     async (signal) => {
       const list = listOf<Pool>(await get(paths.pools, { signal }), 'pools');
-      const full = await Promise.all(list.map((p) => (p.kind === 'gluster' ? get<Pool>(paths.pool(p.id), { signal }).catch(() => p) : p)));
+      const full = await Promise.all(list.map((p) => (p.kind === 'gluster' && !('heal' in p) ? get<Pool>(paths.pool(p.id), { signal }).catch(() => p) : p)));
       setEvery(Math.min(5000, refreshMs(full.map(healOf))));
       return full;
     },
