@@ -16,8 +16,7 @@
  *   with the API's sentence beside the field.
  *
  * Each result is checked through the API and against Gluster itself
- * (volume info and status). A second test runs cairnd where no glusterd
- * answers: the Cluster page says so in a sentence.
+ * (volume info and status). console-cluster.test.ts adds an appliance.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +27,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { launchConsoleBrowser, type ConsoleBrowser } from '../helpers/console-browser.js';
-import { inNamespacesOf, setupTokenOf, startCairndVia, withoutGlusterd } from '../helpers/console-cairnd.js';
+import { inNamespacesOf, setupTokenOf, startCairndVia } from '../helpers/console-cairnd.js';
 import type { RunningCairnd } from '../helpers/cairnd.js';
 import { GlusterLab, killAndWait } from '../pool/gluster/lab.js';
 import { createLoopDisk, detachLoopDisk } from '../../src/pool/gluster/disks.js';
@@ -314,36 +313,4 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   finished = true;
   t.diagnostic(`run time ${((Date.now() - started) / 1000).toFixed(1)} s`);
-});
-
-test('console: the Cluster page without glusterd says so in a sentence', { timeout: 60_000 }, async (t) => {
-  const steps = cleanupList(t);
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-console-nogl-'));
-  let d: RunningCairnd | undefined;
-  let b: ConsoleBrowser | undefined;
-  steps.push(async () => b?.close());
-  steps.push(async () => d?.stop());
-  steps.push(() => rm(dir, { recursive: true, force: true }));
-  d = await startCairndVia(withoutGlusterd(), ['--data-dir', dir, '--host', '127.0.0.1', '--port', '0']);
-  b = await launchConsoleBrowser();
-  const { page } = b;
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await setUpAndSignIn(page, d, dir);
-  await page.getByRole('button', { name: 'Use the local pool' }).click();
-  await page.getByRole('button', { name: 'Skip' }).click();
-  await page.getByRole('button', { name: 'Open the dashboard' }).click();
-  await page.getByRole('link', { name: 'Cluster', exact: true }).click();
-  await page.getByRole('heading', { name: 'Cluster', exact: true }).waitFor();
-  const said = page.getByRole('status').filter({ hasText: 'Gluster (glusterd) is not running on this appliance' });
-  await said.waitFor();
-  assert.match(await said.innerText(), /Start glusterd \(systemctl start glusterd\) and reload this page\./);
-  // Nothing is offered that could only fail.
-  assert.equal(await page.getByRole('form', { name: 'Add an appliance' }).count(), 0);
-  assert.equal(await page.getByRole('button', { name: 'Show a join token' }).count(), 0);
-  const r = await page.request.get(`${d.url}/api/v1/cluster`);
-  assert.equal(r.status(), 503);
-  assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'glusterd_unavailable');
-  await b.shot('cluster-no-glusterd');
-  assert.deepEqual(pageErrors, []);
 });
