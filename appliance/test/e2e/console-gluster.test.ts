@@ -176,8 +176,11 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   await page.getByRole('heading', { name: 'Pools and disks' }).waitFor();
   const card = page.locator('section.pool').filter({ has: page.getByRole('heading', { name: /^data/ }) });
   await card.getByText('replica 3, 3 bricks').waitFor();
-  await card.getByRole('button', { name: 'Add disks' }).click();
+  // By keyboard: Enter opens the form and focus lands on its heading.
+  await card.getByRole('button', { name: 'Add disks' }).press('Enter');
   const add = page.getByRole('form', { name: 'Add disks to data' });
+  await add.waitFor();
+  await page.waitForFunction(`document.activeElement?.tagName === 'H3' && document.activeElement.textContent === 'Add disks to data'`);
   await add.getByText('Disks join the pool in sets of 3').waitFor();
   await add.locator('label').filter({ hasText: new RegExp(`^${moreDisks[0]} — `) }).click();
   // Two disks do not make a replica set: refused on the page already.
