@@ -51,6 +51,14 @@ export interface CreateVolumeSpec {
  * client and server quorum). The timeouts decide how long writers stall
  * when a node vanishes: with defaults ~68 s, with
  * client.tcp-user-timeout 5 about 5.5 s (measured, see FACTS).
+ *
+ * Quorum: `cluster.quorum-type auto` — with 2 of 3 bricks down, writes
+ * AND reads fail with ENOTCONN (NFS3ERR_JUKEBOX). Gluster 10 has no option
+ * for reads without quorum (`cluster.quorum-reads` "has been removed");
+ * the only way to get them, a quorum-count of 1, lets the one brick left
+ * serve bytes it missed without an error (the blame sits in the xattrs of
+ * the bricks that are down), so it is not used: see
+ * test/pool/gluster/failure.test.ts for the measurements.
  */
 export const VM_DATASTORE_OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['cluster.quorum-type', 'auto'],
