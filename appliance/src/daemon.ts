@@ -32,6 +32,7 @@ import { StateValidationError } from './state/validate.js';
 import { Audit } from './system/audit.js';
 import { listBlockDevices as listDisks } from './pool/gluster/disks.js';
 import { glusterBrickOps } from './pool/gluster/brick-ops.js';
+import type { HealProgress } from './pool/gluster/heal.js';
 import { ClusterService } from './cluster/cluster.js';
 import { HttpJoinTransport } from './cluster/http-transport.js';
 import { GlusterCli } from './pool/gluster/cli.js';
@@ -108,6 +109,17 @@ function capacityFromDrivers(drivers: Driver[], poolId: string): { totalBytes: n
   return undefined;
 }
 
+/** Drivers that heal pools (pool/gluster) offer `poolHeal(id)`: progress, or null when nothing is pending. */
+function healFromDrivers(drivers: Driver[], poolId: string): HealProgress | null {
+  for (const d of drivers) {
+    const f = (d as { poolHeal?: unknown }).poolHeal;
+    if (typeof f !== 'function') continue;
+    const h = f.call(d, poolId) as HealProgress | null;
+    if (h) return h;
+  }
+  return null;
+}
+
 /** Opens the state, turning a broken document into one clear line (exit 78). */
 async function openStore(dataDir: string, log: Logger): Promise<StateStore> {
   try {
@@ -171,6 +183,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     metrics,
     audit,
     poolCapacity: async (id) => (await local.capacity(store.state, id)) ?? capacityFromDrivers(extra, id),
+    poolHeal: (id) => healFromDrivers(extra, id),
     listDisks,
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster: clusterService(dataDir),

@@ -16,6 +16,7 @@ import type { Role } from '../state/schema.js';
 import type { Audit } from '../system/audit.js';
 import type { BlockDevice } from '../pool/gluster/disks.js';
 import type { BrickOps } from '../pool/gluster/brick-ops.js';
+import type { HealProgress } from '../pool/gluster/heal.js';
 import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
@@ -47,6 +48,8 @@ export interface ApiContext {
   audit: Audit;
   /** Capacity of a pool when its driver can tell. */
   poolCapacity?: (poolId: string) => Promise<PoolCapacity | undefined>;
+  /** Heal progress of a gluster pool (null: nothing pending, or not a gluster pool). */
+  poolHeal?: (poolId: string) => HealProgress | null;
   /** Block devices (pool/gluster/disks.ts is the one place that runs lsblk). */
   listDisks: () => Promise<BlockDevice[]>;
   /** Disks and Gluster for the brick tasks (add disks, replace brick); absent: those routes answer 503. */
