@@ -348,6 +348,11 @@ impl Export {
     self.wrap(&posix::name_to_handle(dirfd, name)?)
   }
 
+  /// As `handle_at`, for a name of any bytes (filename3 is opaque).
+  fn handle_at_c(&self, dirfd: RawFd, name: &CStr) -> OsResult<Vec<u8>> {
+    self.wrap(&posix::name_to_handle_c(dirfd, name)?)
+  }
+
   fn is_root(&self, o: &Obj) -> bool {
     o.dev == self.root.dev && o.ino == self.root.ino
   }
@@ -1259,6 +1264,9 @@ fn sip(key: (u64, u64), parts: &[&[u8]]) -> u64 {
   }
   h.finish()
 }
+
+mod xdr_dir;
+pub use xdr_dir::{DirArgs, WireHandles};
 
 #[cfg(test)]
 mod tests;
