@@ -134,6 +134,13 @@ impl PosixExport {
     to_js(&env, self.ex.try_lookup(&cred(uid, gid, gids), dir, &name)).map(|o| o.map(Buffer::from))
   }
 
+  /// `guard` = [ctime sec, nsec] for the SETATTR guard.
+  #[napi]
+  pub fn try_setattr(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], set: JsSetAttrs, guard: Option<Vec<u32>>) -> Result<Option<Buffer>> {
+    let g = guard.filter(|g| g.len() == 2).map(|g| (g[0], g[1]));
+    to_js(&env, self.ex.try_setattr(&cred(uid, gid, gids), handle, &SetAttrs::from(&set), g)).map(|o| o.map(Buffer::from))
+  }
+
   #[napi]
   pub fn try_access(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], mask: u32) -> Result<Option<Buffer>> {
     to_js(&env, self.ex.try_access(&cred(uid, gid, gids), handle, mask)).map(|o| o.map(Buffer::from))

@@ -533,6 +533,24 @@ impl Export {
     Ok(Some(out.0))
   }
 
+  /// SETATTR of a cached object when it cannot wait for the disk: mode,
+  /// owner and times change only the inode we hold; a size only when it
+  /// frees no blocks (the same size, or a file with none allocated, like
+  /// the truncation to 0 that follows a CREATE with O_TRUNC).
+  pub fn try_setattr(&self, cred: &Cred, h: &[u8], set: &SetAttrs, guard: Option<(u32, u32)>) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if let Some(size) = set.size {
+      if o.kind != Kind::Reg || o.path_only || !o.writable {
+        return Ok(None);
+      }
+      let st = fstat(o.fd.as_raw_fd())?;
+      if st.size != size && st.blocks != 0 {
+        return Ok(None);
+      }
+    }
+    self.setattr(cred, h, set, guard).map(Some)
+  }
+
   pub fn try_access(&self, cred: &Cred, h: &[u8], mask: u32) -> OsResult<Option<Vec<u8>>> {
     if self.cache.get(h).is_none() {
       return Ok(None);

@@ -129,7 +129,9 @@ class PosixBackend implements Backend {
 
   async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
     const guard = guardCtime ? [guardCtime.sec, guardCtime.nsec] : undefined;
-    return new ResultRecord(await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, jsSet(set), guard)).wcc();
+    const js = jsSet(set);
+    const rec = this.ex.trySetattr(cred.uid, cred.gid, cred.gids, handle, js, guard) ?? (await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, js, guard));
+    return new ResultRecord(rec).wcc();
   }
 
   async lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult> {
