@@ -11,6 +11,7 @@ import type { SetupToken } from '../auth/setup.js';
 import type { TokenStore } from '../auth/tokens.js';
 import type { FailureLimiter } from '../auth/rate-limit.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import type { SharedStateStatus } from '../cluster/state-sync.js';
 import type { Mutator, Revision, StateStore } from '../state/store.js';
 import type { Role } from '../state/schema.js';
 import type { Audit } from '../system/audit.js';
@@ -26,6 +27,11 @@ import type { ClusterService } from '../cluster/cluster.js';
 export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
   /** This appliance's host name, as the other members reach it. */
   readonly hostname: string;
+  /** The shared desired state's sync status (cluster/state-sync.ts), when this cairnd runs one. */
+  sharedState?(): SharedStateStatus | undefined;
+  /** Removal with brick moves (cluster/evacuate.ts); without them DELETE only detaches appliances that hold no bricks. */
+  planRemoval?: ClusterService['planRemoval'];
+  evacuate?: ClusterService['evacuate'];
 };
 
 export interface PoolCapacity {
