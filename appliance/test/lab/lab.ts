@@ -197,6 +197,46 @@ export class LabNode {
   }
 
   /**
+   * argv prefix that enters the node's namespaces but keeps the caller's
+   * environment (for services that set their own, like SambaService and
+   * CtdbService with `commandPrefix`). nsenter execs, so a spawned child's
+   * pid is the program's own.
+   */
+  nsPrefix(): string[] {
+    return ['nsenter', '-t', String(this.state.holderPid), '-m', '-n', '-u', '--'];
+  }
+
+  /**
+   * Mounts a Gluster volume through FUSE inside the node only, at `dir`
+   * (created). The glusterfs client lives in the node's mount namespace and
+   * dies with the node's processes.
+   */
+  async mountVolume(volume: string, dir: string, server = this.name): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await this.exec(['mount', '-t', 'glusterfs', '-o', `log-file=/var/log/glusterfs/fuse-${volume}.log`, `${server}:/${volume}`, dir], 60_000);
+  }
+
+  /**
+   * Bind-mounts the host directory `src` (created) on `dst` inside the node
+   * only (`dst` is created in the node if missing), e.g. a private
+   * /etc/ctdb per node for daemons with compiled-in paths.
+   */
+  async bindMount(src: string, dst: string): Promise<void> {
+    await mkdir(src, { recursive: true });
+    await this.exec(['mkdir', '-p', dst]);
+    await this.exec(['mount', '--bind', src, dst]);
+  }
+
+  /**
+   * The hard failure: the link is cut first, then every process of the node
+   * but the holder is killed (by mount namespace). Returns when they are gone.
+   */
+  async failHard(): Promise<void> {
+    await this.cutLink();
+    await this.killAll();
+  }
+
+  /**
    * Spawns a long-running command inside the node (detached, stopped by
    * pid at teardown with the rest of the node's processes).
    */
@@ -261,6 +301,15 @@ export class Lab {
   /** Re-attaches to a lab built by another process (the shell CLI). */
   static async open(dir: string): Promise<Lab> {
     return new Lab(JSON.parse(await readFile(join(dir, 'lab.json'), 'utf8')) as LabState);
+  }
+
+  /**
+   * An address on the lab's subnet that no node or host uses (for floating
+   * addresses): `index` 0.. maps to .101…; prefix length 24.
+   */
+  spareAddress(index: number): string {
+    if (!Number.isInteger(index) || index < 0 || index > 100) throw new Error(`spare address index ${index} out of range`);
+    return `${this.state.subnet}.${101 + index}`;
   }
 
   async save(): Promise<void> {
