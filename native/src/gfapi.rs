@@ -25,6 +25,7 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
 use std::ptr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const GFID_LEN: usize = 16;
 
@@ -266,16 +267,37 @@ type Gfid = [u8; GFID_LEN];
 
 /// A cached open file and the attributes last seen for it. Reads and
 /// writes report the attributes in their own reply when libgfapi fills
-/// them; a write that write-behind acknowledged early carries none, and
-/// asking the bricks (a stat that waits behind the queued writes) cost a
-/// round trip per WRITE. Then the attributes last seen are brought
-/// forward with what this write did — size at least its end, mtime and
-/// ctime now — like Ganesha's mdcache does for its own writes; WRITE's
-/// post-op attributes are a hint the client may refresh with GETATTR
-/// (RFC 1813 §2.6), and GETATTR always asks the volume.
+/// them, but on 10.3 it does not for reads of a sharded file (the `virt`
+/// profile) nor for writes that write-behind acknowledged early; asking
+/// the bricks instead (a stat that waits behind the queued writes) cost a
+/// round trip per READ and WRITE. Then the attributes last seen, if
+/// younger than ATTR_TTL, are brought forward with what this call showed
+/// — a write's end extends the size and sets mtime and ctime to now, data
+/// read extends the size — as Ganesha's mdcache does for its own I/O.
+/// READ/WRITE post-op attributes are a hint the client may refresh with
+/// GETATTR (RFC 1813 §2.6), and GETATTR always asks the volume; ATTR_TTL
+/// is md-cache's default timeout, so a change made through another
+/// client shows up as soon as it would through md-cache.
 struct OpenFile {
   fd: Fd,
-  attrs: Mutex<Option<Stat>>,
+  attrs: Mutex<Option<(Stat, Instant)>>,
+}
+
+const ATTR_TTL: Duration = Duration::from_secs(1);
+
+impl OpenFile {
+  fn seen(&self) -> Option<Stat> {
+    let a = self.attrs.lock().unwrap();
+    a.as_ref().filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
+  }
+
+  fn saw(&self, st: Stat) {
+    *self.attrs.lock().unwrap() = Some((st, Instant::now()));
+  }
+
+  fn forget_attrs(&self) {
+    *self.attrs.lock().unwrap() = None;
+  }
 }
 
 /// The attributes in a read/write/fsync reply, when libgfapi filled them
@@ -323,6 +345,17 @@ const MAX_OPEN_FDS: usize = 512;
 /// instead of a new opendir + seekdir + fetch. Oldest dropped first.
 const MAX_DIR_STREAMS: usize = 64;
 
+/// Names found to be directories, per (parent, name, caller's uid), kept
+/// for DENTRY_TTL: resolving a path (what clients do before nearly every
+/// operation: LOOKUP of each component) then costs a stat of the kept
+/// directory object, usually answered by md-cache, instead of a lookup
+/// round trip each. md-cache's own timeout bounds how late a rename or
+/// rmdir through another client is seen; ours (renames, removes) drop the
+/// entry at once. Per uid, because LOOKUP checks the caller's search
+/// permission on the parent. Files are not kept (see MAX_OBJECTS).
+const DENTRY_TTL: Duration = Duration::from_secs(1);
+const MAX_DENTRIES: usize = 16384;
+
 /// A directory stream stopped after the entry whose cookie is `at`.
 struct Parked {
   dir: Gfid,
@@ -338,6 +371,7 @@ pub struct Volume {
   objs: Mutex<HashMap<Gfid, Known>>,
   fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
   dirs: Mutex<VecDeque<Parked>>,
+  dentries: Mutex<HashMap<(Gfid, String, u32), (Gfid, Instant)>>,
   /// GFIDs this process removed (last link). libgfapi may still resolve
   /// them for a moment from its inode table; NFS wants ESTALE at once.
   /// GFIDs are never reused, so a bounded set is enough.
@@ -478,6 +512,7 @@ impl Volume {
         objs: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
         dirs: Mutex::new(VecDeque::new()),
+        dentries: Mutex::new(HashMap::new()),
         gone: Mutex::new(HashSet::new()),
       })
     }
@@ -582,10 +617,25 @@ impl Volume {
   }
 
   pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<(Gfid, Stat)> {
-    let c = if name == "." || name == ".." { cstr(name)? } else { check_name(name)? };
+    let dots = name == "." || name == "..";
+    let c = if dots { cstr(name)? } else { check_name(name)? };
     let d = self.obj(dir)?;
     if d.kind != libc::S_IFDIR {
       return Err(OsError::new(libc::ENOTDIR, format!("lookup {name} in a non-directory")));
+    }
+    let pg = key(dir)?;
+    let dkey = (pg, name.to_string(), cred.uid);
+    if !dots {
+      let hit = self.dentries.lock().unwrap().get(&dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g);
+      if let Some(g) = hit {
+        stats::cache(Cache::DentryHit);
+        if let Ok(st) = self.stat(&g) {
+          if st.is_dir() {
+            return Ok((g, st));
+          }
+        }
+        self.dentries.lock().unwrap().remove(&dkey);
+      }
     }
     set_cred(cred);
     let mut st = zero_stat();
@@ -596,7 +646,22 @@ impl Volume {
     if o.is_null() {
       return Err(e);
     }
-    self.keep(o, &st)
+    let (g, st) = self.keep(o, &st)?;
+    if !dots && st.is_dir() {
+      let mut m = self.dentries.lock().unwrap();
+      if m.len() >= MAX_DENTRIES {
+        m.clear();
+      }
+      m.insert(dkey, (g, Instant::now()));
+    }
+    Ok((g, st))
+  }
+
+  /// Forgets what `name` in `dir` was (after remove, rename).
+  fn unname(&self, dir: &[u8], name: &str) {
+    if let Ok(pg) = key(dir) {
+      self.dentries.lock().unwrap().retain(|(p, n, _), _| !(*p == pg && n == name));
+    }
   }
 
   /// Which of R_OK, W_OK, X_OK `cred` is granted on the object.
@@ -653,7 +718,7 @@ impl Volume {
     if p.is_null() {
       return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
-    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(Stat::from)) };
+    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))) };
     let mut m = self.fds.lock().unwrap();
     if m.len() >= MAX_OPEN_FDS {
       m.clear();
@@ -721,15 +786,20 @@ impl Volume {
     if n < 0 {
       return Err(self.stale(&key(gfid)?, OsError::last("glfs_pread")));
     }
-    let st = match reply_attrs(&post) {
-      Some(st) => {
-        *of.attrs.lock().unwrap() = Some(st);
-        st
-      }
-      None => self.stat(gfid)?,
+    let n = n as usize;
+    let end = offset + n as u64;
+    let st = match reply_attrs(&post).or_else(|| of.seen()) {
+      // A full read that ends where the file did when last seen is
+      // checked against the volume: the file may have grown since.
+      Some(st) if n < buf.len() || end < st.size || post.ino != 0 => st,
+      _ => self.stat(gfid)?,
     };
-    let eof = offset + n as u64 >= st.size;
-    Ok((n as usize, eof, st))
+    let mut st = st;
+    st.size = st.size.max(end);
+    of.saw(st);
+    // A short read is the end of the file (regular files on Gluster).
+    let eof = n < buf.len() || end >= st.size;
+    Ok((n, eof, st))
   }
 
   /// Reads up to `count` bytes; returns the data, eof and the file's attributes.
@@ -781,8 +851,7 @@ impl Volume {
     let after = match reply_attrs(&post) {
       Some(st) => st,
       None => {
-        let seen = *of.attrs.lock().unwrap();
-        let mut st = match seen {
+        let mut st = match of.seen() {
           Some(st) => st,
           None => self.stat(gfid)?,
         };
@@ -796,7 +865,7 @@ impl Volume {
         st
       }
     };
-    *of.attrs.lock().unwrap() = Some(after);
+    of.saw(after);
     Ok((known_before, after))
   }
 
@@ -810,7 +879,7 @@ impl Volume {
       Some(st) => st,
       None => self.stat(gfid)?,
     };
-    *of.attrs.lock().unwrap() = Some(after);
+    of.saw(after);
     Ok((after, after))
   }
 
@@ -826,8 +895,11 @@ impl Volume {
       let (mut a, mut b) = (zero_gstat(), zero_gstat());
       // SAFETY: fd is live.
       errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
-      *of.attrs.lock().unwrap() = None;
+      of.forget_attrs();
+      // Let go of the inode (see MAX_OBJECTS): the next read or write opens afresh.
+      self.fds.lock().unwrap().remove(&g);
     }
+    drop(cached);
     let (k, fetched) = self.obj_stat(gfid)?;
     let before = match fetched {
       Some(st) => Stat::from(&st),
@@ -840,7 +912,9 @@ impl Volume {
     }
     set_cred(cred);
     let r = (|| {
-      if let Some(size) = set.size {
+      // POSIX truncate changes nothing, not even the times, when the size
+      // stays (O_TRUNC of a new, empty file sends exactly that).
+      if let Some(size) = set.size.filter(|&z| z != before.size) {
         // SAFETY: the object is live.
         errno_or(timed(Call::Truncate, || unsafe { glfs_h_truncate(self.fs, k.obj.0, size as libc::off_t) }) != 0, || "glfs_h_truncate".into())?;
       }
@@ -989,6 +1063,7 @@ impl Volume {
     if !is_dir && dir_wanted {
       return Err(OsError::new(libc::ENOTDIR, format!("rmdir {name}: not a directory")));
     }
+    self.unname(dir, name);
     set_cred(cred);
     // SAFETY: d live, c valid.
     let rc = timed(Call::Unlink, || unsafe { glfs_h_unlink(self.fs, d.obj.0, c.as_ptr()) });
@@ -1008,6 +1083,8 @@ impl Volume {
     let td = self.obj(to_dir)?;
     let source = self.lookup(cred, from_dir, from).ok();
     let replaced = self.lookup(cred, to_dir, to).ok();
+    self.unname(from_dir, from);
+    self.unname(to_dir, to);
     set_cred(cred);
     // SAFETY: objects live, names valid.
     let rc = timed(Call::Rename, || unsafe { glfs_h_rename(self.fs, fd.obj.0, f.as_ptr(), td.obj.0, t.as_ptr()) });
