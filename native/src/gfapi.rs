@@ -372,6 +372,15 @@ pub struct Volume {
   fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
   dirs: Mutex<VecDeque<Parked>>,
   dentries: Mutex<HashMap<(Gfid, String, u32), (Gfid, Instant)>>,
+  /// Attributes of non-directories as the volume last reported them
+  /// (lookup, READDIRPLUS, create, stat, I/O replies that carry them),
+  /// served by GETATTR for ATTR_TTL: the LOOKUP or READDIRPLUS that came
+  /// just before already asked the volume, as Ganesha's mdcache does (60 s
+  /// there). Within md-cache's own 1 s, a stat through the client stack
+  /// could answer the same. Every change made through this volume object
+  /// drops the entry (attributes we bring forward ourselves, with this
+  /// host's clock, are never served by GETATTR).
+  seen: Mutex<HashMap<Gfid, (Stat, Instant)>>,
   /// GFIDs this process removed (last link). libgfapi may still resolve
   /// them for a moment from its inode table; NFS wants ESTALE at once.
   /// GFIDs are never reused, so a bounded set is enough.
@@ -513,6 +522,7 @@ impl Volume {
         fds: Mutex::new(HashMap::new()),
         dirs: Mutex::new(VecDeque::new()),
         dentries: Mutex::new(HashMap::new()),
+        seen: Mutex::new(HashMap::new()),
         gone: Mutex::new(HashSet::new()),
       })
     }
@@ -536,15 +546,41 @@ impl Volume {
     m.insert(g, k);
   }
 
-  /// Keeps a directory object just found or made (lookup, mkdir) for later calls.
+  /// Keeps a directory object just found or made (lookup, mkdir) for
+  /// later calls, and a non-directory's attributes (see `seen`).
   fn keep(&self, o: *mut glfs_object, st: &libc::stat) -> OsResult<(Gfid, Stat)> {
     let o = Obj(o);
     let g = self.extract(&o)?;
     let kind = st.st_mode & libc::S_IFMT;
+    let stat = Stat::from(st);
     if kind == libc::S_IFDIR {
       self.remember(g, Known { obj: Arc::new(o), kind });
+    } else {
+      self.note(&g, &stat);
     }
-    Ok((g, Stat::from(st)))
+    Ok((g, stat))
+  }
+
+  /// Records a non-directory's attributes as seen now.
+  fn note(&self, g: &Gfid, st: &Stat) {
+    if st.is_dir() {
+      return;
+    }
+    let mut m = self.seen.lock().unwrap();
+    if m.len() >= MAX_OBJECTS {
+      m.clear();
+    }
+    m.insert(*g, (*st, Instant::now()));
+  }
+
+  /// A non-directory's attributes seen less than ATTR_TTL ago.
+  fn fresh(&self, g: &Gfid) -> Option<Stat> {
+    let m = self.seen.lock().unwrap();
+    m.get(g).filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
+  }
+
+  fn unnote(&self, g: &Gfid) {
+    self.seen.lock().unwrap().remove(g);
   }
 
   /// The object behind a GFID; a GFID that is gone is ESTALE.
@@ -586,6 +622,7 @@ impl Volume {
     }
     self.objs.lock().unwrap().remove(g);
     self.fds.lock().unwrap().remove(g);
+    self.unnote(g);
     OsError::new(libc::ESTALE, format!("{}: object no longer exists", e.context))
   }
 
@@ -603,10 +640,17 @@ impl Volume {
   /// Attributes: a file's come with making its object; a kept directory
   /// object's from md-cache when it holds them, else from a brick.
   pub fn stat(&self, gfid: &[u8]) -> OsResult<Stat> {
+    let g = key(gfid)?;
+    if let Some(st) = self.fresh(&g) {
+      stats::cache(Cache::AttrHit);
+      return Ok(st);
+    }
     let (k, fetched) = self.obj_stat(gfid)?;
     if let Some(st) = fetched {
       // Making the object fetched them: no second round trip.
-      return Ok(Stat::from(&st));
+      let st = Stat::from(&st);
+      self.note(&g, &st);
+      return Ok(st);
     }
     let mut st = zero_stat();
     // SAFETY: the object is live.
@@ -729,6 +773,7 @@ impl Volume {
   /// Drops the cached fd of an object (after remove/rename-over).
   pub fn forget(&self, gfid: &[u8]) {
     if let Ok(g) = key(gfid) {
+      self.unnote(&g);
       self.fds.lock().unwrap().remove(&g);
       self.objs.lock().unwrap().remove(&g);
       self.dirs.lock().unwrap().retain(|p| p.dir != g);
@@ -797,6 +842,9 @@ impl Volume {
     let mut st = st;
     st.size = st.size.max(end);
     of.saw(st);
+    if post.ino != 0 {
+      self.note(&key(gfid)?, &st);
+    }
     // A short read is the end of the file (regular files on Gluster).
     let eof = n < buf.len() || end >= st.size;
     Ok((n, eof, st))
@@ -866,6 +914,10 @@ impl Volume {
       }
     };
     of.saw(after);
+    match reply_attrs(&post) {
+      Some(st) => self.note(&key(gfid)?, &st),
+      None => self.unnote(&key(gfid)?),
+    }
     Ok((known_before, after))
   }
 
@@ -875,11 +927,15 @@ impl Volume {
     let mut post = zero_gstat();
     // SAFETY: fd is live.
     errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut pre, &mut post) }) != 0, || "glfs_fsync".into())?;
-    let after = match reply_attrs(&post) {
+    let after = match reply_attrs(&post).or_else(|| of.seen()) {
       Some(st) => st,
       None => self.stat(gfid)?,
     };
     of.saw(after);
+    match reply_attrs(&post) {
+      Some(st) => self.note(&key(gfid)?, &st),
+      None => self.unnote(&key(gfid)?),
+    }
     Ok((after, after))
   }
 
@@ -900,11 +956,22 @@ impl Volume {
       self.fds.lock().unwrap().remove(&g);
     }
     drop(cached);
-    let (k, fetched) = self.obj_stat(gfid)?;
-    let before = match fetched {
-      Some(st) => Stat::from(&st),
-      None => self.stat(gfid)?,
+    let (mut held, before) = match self.fresh(&g) {
+      Some(st) => (None, st),
+      None => {
+        let (k, fetched) = self.obj_stat(gfid)?;
+        let st = match fetched {
+          Some(st) => Stat::from(&st),
+          None => self.stat(gfid)?,
+        };
+        (Some(k), st)
+      }
     };
+    let truncate = set.size.filter(|&z| z != before.size);
+    let changes = truncate.is_some() || set.mode.is_some() || set.uid.is_some() || set.gid.is_some() || set.atime.is_some() || set.mtime.is_some();
+    if changes && held.is_none() {
+      held = Some(self.obj(gfid)?);
+    }
     if let Some(ct) = guard {
       if before.ctime != ct {
         return Err(OsError::new(crate::errno::ENOT_SYNC, "ctime changed since the guard"));
@@ -914,7 +981,7 @@ impl Volume {
     let r = (|| {
       // POSIX truncate changes nothing, not even the times, when the size
       // stays (O_TRUNC of a new, empty file sends exactly that).
-      if let Some(size) = set.size.filter(|&z| z != before.size) {
+      if let (Some(size), Some(k)) = (truncate, &held) {
         // SAFETY: the object is live.
         errno_or(timed(Call::Truncate, || unsafe { glfs_h_truncate(self.fs, k.obj.0, size as libc::off_t) }) != 0, || "glfs_h_truncate".into())?;
       }
@@ -944,7 +1011,7 @@ impl Volume {
         st.st_mtime_nsec = n as i64;
         valid |= GFAPI_SET_ATTR_MTIME;
       }
-      if valid != 0 {
+      if let (true, Some(k)) = (valid != 0, &held) {
         // SAFETY: the object is live, st initialised.
         errno_or(timed(Call::Setattrs, || unsafe { glfs_h_setattrs(self.fs, k.obj.0, &mut st, valid) }) != 0, || "glfs_h_setattrs".into())?;
       }
@@ -956,6 +1023,9 @@ impl Volume {
     // right after may still be served from md-cache, and costs a round
     // trip): what the bricks now hold, up to the ctime, which is ours.
     let mut after = before;
+    if !changes {
+      return Ok((before, after));
+    }
     after.ctime = now();
     if valid & GFAPI_SET_ATTR_MODE != 0 {
       after.mode = (after.mode & libc::S_IFMT) | (sent.st_mode & 0o7777);
@@ -975,9 +1045,11 @@ impl Volume {
     if valid & GFAPI_SET_ATTR_MTIME != 0 {
       after.mtime = (sent.st_mtime, sent.st_mtime_nsec as u32);
     }
-    if set.size.is_some_and(|z| z != before.size) && valid & GFAPI_SET_ATTR_MTIME == 0 {
+    if truncate.is_some() && valid & GFAPI_SET_ATTR_MTIME == 0 {
       after.mtime = after.ctime;
     }
+    // `after` is ours (ctime from this host's clock): GETATTR asks the volume.
+    self.unnote(&g);
     Ok((before, after))
   }
 
@@ -1072,6 +1144,8 @@ impl Volume {
     r?;
     if is_dir || st.nlink <= 1 {
       self.removed(&gfid);
+    } else {
+      self.unnote(&gfid);
     }
     Ok(())
   }
@@ -1091,6 +1165,12 @@ impl Volume {
     let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
     set_cred(&root_cred());
     r?;
+    if let Some((src, _)) = &source {
+      self.unnote(src);
+    }
+    if let Some((old, _)) = &replaced {
+      self.unnote(old);
+    }
     if let (Some((old, st)), Some((src, _))) = (replaced, source) {
       let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
       if old != src && (is_dir || st.nlink <= 1) {
@@ -1113,6 +1193,7 @@ impl Volume {
     let r = errno_or(rc != 0, || format!("link {name}"));
     set_cred(&root_cred());
     r?;
+    self.unnote(&key(target)?);
     self.stat(target)
   }
 
@@ -1199,6 +1280,9 @@ impl Volume {
               let mut g = [0u8; GFID_LEN];
               if glfs_h_extract_handle(op, g.as_mut_ptr(), GFID_LEN as c_int) == GFID_LEN as c_int {
                 e.gfid = Some(g);
+                if let Some(st) = &e.stat {
+                  self.note(&g, st);
+                }
               }
             }
           }
