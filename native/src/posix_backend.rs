@@ -26,6 +26,15 @@
 //! components and every *at call that could follow a final symlink uses
 //! O_NOFOLLOW / AT_SYMLINK_NOFOLLOW; `..` of the root is the root.
 //!
+//! Mount points inside the export are not crossed (like knfsd and Ganesha
+//! without `crossmnt`/`nohide`): another filesystem, or a bind mount of
+//! the same one — which could show what lies outside the export — is not
+//! served. READDIR lists a mount point's name (the covered directory's
+//! entry), READDIRPLUS gives it no attributes and no handle, and LOOKUP of
+//! it fails with EACCES (NFS3ERR_ACCES: refused by policy; knfsd would
+//! return the covered directory, which a process cannot open, and XDEV is
+//! RFC 1813's error for links and renames).
+//!
 //! Credentials (rule 5): objects are opened by handle with the process's
 //! identity (open_by_handle_at needs CAP_DAC_READ_SEARCH), then the call
 //! itself runs under [`AsCaller`], so the kernel checks permissions. Reads
@@ -108,6 +117,43 @@ fn stat_at(dirfd: RawFd, name: &CStr) -> OsResult<St> {
     return Err(OsError::last(format!("stat {}", name.to_string_lossy())));
   }
   Ok(St::from(&st))
+}
+
+/// stat of the entry `name` of `dirfd` (a final symlink not followed), or
+/// None when it is a mount point (not served, see the module doc).
+fn stat_entry(dirfd: RawFd, name: &CStr) -> OsResult<Option<St>> {
+  // SAFETY: sx is plain data the kernel fills; name is NUL-terminated.
+  let mut sx: libc::statx = unsafe { std::mem::zeroed() };
+  let flags = libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT;
+  if unsafe { libc::statx(dirfd, name.as_ptr(), flags, libc::STATX_BASIC_STATS, &mut sx) } < 0 {
+    return Err(OsError::last(format!("stat {}", name.to_string_lossy())));
+  }
+  let root = libc::STATX_ATTR_MOUNT_ROOT as u64;
+  if sx.stx_attributes_mask & root != 0 && sx.stx_attributes & root != 0 {
+    return Ok(None);
+  }
+  Ok(Some(St::from(&sx)))
+}
+
+/// An O_PATH fd of the entry `name` of `dirfd`, never through a mount
+/// point (EACCES, see the module doc). `cached`: only from the dentry
+/// cache (EAGAIN when the lookup would need the disk).
+fn open_entry(dirfd: RawFd, name: &CStr, cached: bool) -> OsResult<OwnedFd> {
+  // SAFETY: open_how is plain data; zero is "no flags".
+  let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+  how.flags = (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
+  how.resolve = libc::RESOLVE_NO_XDEV | if cached { libc::RESOLVE_CACHED } else { 0 };
+  // SAFETY: how is a valid open_how of the size we pass; name is NUL-terminated.
+  let fd = unsafe { libc::syscall(libc::SYS_openat2, dirfd, name.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
+  if fd < 0 {
+    let e = OsError::last(format!("lookup {}", name.to_string_lossy()));
+    if e.errno == libc::EXDEV {
+      return Err(OsError::new(libc::EACCES, format!("{} is a mount point: other filesystems are not served", name.to_string_lossy())));
+    }
+    return Err(e);
+  }
+  // SAFETY: a new fd we own.
+  Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 fn open_at(dirfd: RawFd, name: &CStr, flags: i32, mode: u32) -> OsResult<OwnedFd> {
@@ -513,18 +559,11 @@ impl Export {
     let cname = name_ok(name)?;
     let (h, st) = {
       let _c = AsCaller::enter(cred)?;
-      // SAFETY: open_how is plain data; zero is "no flags".
-      let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-      how.flags = (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
-      how.resolve = libc::RESOLVE_CACHED | libc::RESOLVE_BENEATH;
-      // SAFETY: how is a valid open_how of the size we pass.
-      let fd = unsafe { libc::syscall(libc::SYS_openat2, d.fd.as_raw_fd(), cname.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
-      if fd < 0 {
-        let e = OsError::last(format!("lookup {}", show(name)));
-        return if matches!(e.errno, libc::EAGAIN | libc::ENOSYS | libc::E2BIG) { Ok(None) } else { Err(e) };
-      }
-      // SAFETY: a new fd we own.
-      let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+      let fd = match open_entry(d.fd.as_raw_fd(), &cname, true) {
+        Ok(fd) => fd,
+        Err(e) if matches!(e.errno, libc::EAGAIN | libc::ENOSYS | libc::E2BIG) => return Ok(None),
+        Err(e) => return Err(e),
+      };
       let h = self.handle_at(fd.as_raw_fd(), "")?;
       let st = fstat(fd.as_raw_fd())?;
       self.remember(&h, fd, &st);
@@ -712,7 +751,7 @@ impl Export {
     } else {
       let (fd, h, st) = {
         let _c = AsCaller::enter(cred)?;
-        let fd = open_at(d.fd.as_raw_fd(), &cname, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+        let fd = open_entry(d.fd.as_raw_fd(), &cname, false)?;
         let st = fstat(fd.as_raw_fd())?;
         let h = self.handle_at(fd.as_raw_fd(), "")?;
         (fd, h, st)
@@ -1225,8 +1264,8 @@ impl Export {
           } else {
             // SAFETY: name came from getdents64 and has no NUL.
             let cname = unsafe { CStr::from_bytes_with_nul_unchecked(&name_bytes[..=name_len]) };
-            match stat_at(raw, cname) {
-              Ok(st) if st.dev == self.root.dev => self.handle_at_c(raw, cname).ok().map(|h| (h, st)),
+            match stat_entry(raw, cname) {
+              Ok(Some(st)) => self.handle_at_c(raw, cname).ok().map(|h| (h, st)),
               _ => None, // vanished meanwhile, or a mount point (not crossed)
             }
           };

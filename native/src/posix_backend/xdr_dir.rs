@@ -142,10 +142,7 @@ impl Export {
       b"." => fstat(raw).ok().map(|st| (dh.to_vec(), st)),
       b".." if at_root => fstat(raw).ok().map(|st| (self.root_handle.clone(), st)),
       _ => {
-        let st = super::stat_at(raw, name).ok()?;
-        if st.dev != self.root.dev {
-          return None;
-        }
+        let st = super::stat_entry(raw, name).ok()??;
         let h = self.handle_at_c(raw, name).ok()?;
         Some((h, st))
       }
