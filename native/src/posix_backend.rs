@@ -316,6 +316,8 @@ pub struct Export {
   /// pwritev2(RWF_NOWAIT) works for buffered writes on this filesystem
   /// (ext4 says EOPNOTSUPP; then try_write stops trying).
   nowait_writes: std::sync::atomic::AtomicBool,
+  /// Directory streams left open where a READDIR(PLUS) page ended (xdr_dir.rs).
+  streams: xdr_dir::DirStreams,
 }
 
 impl Export {
@@ -342,6 +344,7 @@ impl Export {
       umask: process_umask(),
       cache: FdCache::new(cache_size),
       nowait_writes: std::sync::atomic::AtomicBool::new(true),
+      streams: xdr_dir::DirStreams::default(),
     };
     ex.root_handle = ex.wrap(&kh)?;
     Ok(ex)
@@ -357,6 +360,7 @@ impl Export {
 
   pub fn close(&self) {
     self.cache.clear();
+    self.streams.clear();
   }
 
   fn mac(&self, kh: &[u8]) -> [u8; 8] {
