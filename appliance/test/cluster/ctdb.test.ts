@@ -69,6 +69,7 @@ test('three appliances: CTDB + clustered Samba, the node holding a public addres
     for (const n of nodes) {
       await cp(n.driver.ctdbService.paths.logFile, join(artifacts, `${n.node.name}-ctdb.log`)).catch(() => undefined);
       await cp(n.driver.sambaService.paths.logDir, join(artifacts, `${n.node.name}-samba-log`), { recursive: true }).catch(() => undefined);
+      await cp(join(n.node.state.dir, 'log', `fuse-${LOCK_VOLUME}.log`), join(artifacts, `${n.node.name}-fuse-${LOCK_VOLUME}.log`)).catch(() => undefined);
     }
     for (const n of nodes) await n.driver.close().catch(() => undefined);
     await lab.down();
