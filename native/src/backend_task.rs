@@ -11,7 +11,7 @@
 
 use crate::creds::Cred;
 use crate::errno::{to_js, OsError, OsResult};
-use crate::posix_backend::{CreateHow, Export, NodeType, SetAttrs, Stable, MAX_IO};
+use crate::posix_backend::{CreateHow, DirArgs, Export, NodeType, SetAttrs, Stable, WireHandles, MAX_IO};
 use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
@@ -132,6 +132,13 @@ impl PosixExport {
   #[napi]
   pub fn try_lookup(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, dir: &[u8], name: String) -> Result<Option<Buffer>> {
     to_js(&env, self.ex.try_lookup(&cred(uid, gid, gids), dir, &name)).map(|o| o.map(Buffer::from))
+  }
+
+  /// `guard` = [ctime sec, nsec] for the SETATTR guard.
+  #[napi]
+  pub fn try_setattr(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], set: JsSetAttrs, guard: Option<Vec<u32>>) -> Result<Option<Buffer>> {
+    let g = guard.filter(|g| g.len() == 2).map(|g| (g[0], g[1]));
+    to_js(&env, self.ex.try_setattr(&cred(uid, gid, gids), handle, &SetAttrs::from(&set), g)).map(|o| o.map(Buffer::from))
   }
 
   #[napi]
@@ -303,6 +310,38 @@ impl PosixExport {
     let (ex, h, c, v) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), verifier.to_vec());
     let cookie = u64_of(&cookie);
     OpTask::new(Box::new(move || ex.readdir(&c, &h, cookie, &v, max_entries as usize, plus)), None)
+  }
+
+  /// READDIR (`plus` false) or READDIRPLUS as the complete XDR result
+  /// (`READDIR3res` / `READDIRPLUS3res`: NFS3_OK or NFS3ERR_TOOSMALL),
+  /// bounded by `dircount`/`maxcount`, with wire handles made from
+  /// `exportId` and `fhSecret` as HandleCodec makes them (xdr_dir.rs).
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  #[allow(clippy::too_many_arguments)]
+  pub fn readdir_xdr(
+    &self,
+    uid: u32,
+    gid: u32,
+    gids: Vec<u32>,
+    dir: Buffer,
+    cookie: BigInt,
+    verifier: Buffer,
+    dircount: u32,
+    maxcount: u32,
+    plus: bool,
+    export_id: u32,
+    fh_secret: Buffer,
+  ) -> AsyncTask<OpTask> {
+    let (ex, h, c, v) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), verifier.to_vec());
+    let cookie = u64_of(&cookie);
+    let wire = WireHandles::new(export_id, &fh_secret);
+    OpTask::new(
+      Box::new(move || {
+        let args = DirArgs { cookie, verf: &v, dircount, maxcount, plus };
+        ex.readdir_xdr(&c, &h, &args, &wire)
+      }),
+      None,
+    )
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]

@@ -348,6 +348,11 @@ impl Export {
     self.wrap(&posix::name_to_handle(dirfd, name)?)
   }
 
+  /// As `handle_at`, for a name of any bytes (filename3 is opaque).
+  fn handle_at_c(&self, dirfd: RawFd, name: &CStr) -> OsResult<Vec<u8>> {
+    self.wrap(&posix::name_to_handle_c(dirfd, name)?)
+  }
+
   fn is_root(&self, o: &Obj) -> bool {
     o.dev == self.root.dev && o.ino == self.root.ino
   }
@@ -526,6 +531,24 @@ impl Export {
     let mut out = Out::new();
     out.handle(&h).attrs(&st, self.fsid).wcc(None, dst.as_ref(), self.fsid);
     Ok(Some(out.0))
+  }
+
+  /// SETATTR of a cached object when it cannot wait for the disk: mode,
+  /// owner and times change only the inode we hold; a size only when it
+  /// frees no blocks (the same size, or a file with none allocated, like
+  /// the truncation to 0 that follows a CREATE with O_TRUNC).
+  pub fn try_setattr(&self, cred: &Cred, h: &[u8], set: &SetAttrs, guard: Option<(u32, u32)>) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if let Some(size) = set.size {
+      if o.kind != Kind::Reg || o.path_only || !o.writable {
+        return Ok(None);
+      }
+      let st = fstat(o.fd.as_raw_fd())?;
+      if st.size != size && st.blocks != 0 {
+        return Ok(None);
+      }
+    }
+    self.setattr(cred, h, set, guard).map(Some)
   }
 
   pub fn try_access(&self, cred: &Cred, h: &[u8], mask: u32) -> OsResult<Option<Vec<u8>>> {
@@ -1259,6 +1282,9 @@ fn sip(key: (u64, u64), parts: &[&[u8]]) -> u64 {
   }
   h.finish()
 }
+
+mod xdr_dir;
+pub use xdr_dir::{DirArgs, WireHandles};
 
 #[cfg(test)]
 mod tests;

@@ -488,3 +488,90 @@ async function freeSubnet(): Promise<string> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A full cairnd (`cairnd run`) inside a lab node, its API on the node's address. */
+export interface LabCairnd {
+  node: LabNode;
+  dataDir: string;
+  /** e.g. http://10.x.y.11:8080 */
+  url: string;
+  pid: number;
+  /** The last lines cairnd printed (JSON logs and stderr). */
+  log(): string;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 15 s: closing gfapi takes ~10 s). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface LabCairndOptions {
+  /** Default: NODE_DIR/cairn (on the host's filesystem, seen by the node). */
+  dataDir?: string;
+  /** API port on the node's address, default 8080 (each node has its own network namespace). */
+  port?: number;
+  /** NFS port, default 2049. */
+  nfsPort?: number;
+  /** More `cairnd run` flags. */
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * Starts `cairnd run --data-dir DIR --host NODE_IP` inside `node` (its
+ * glusterd, hostname and /etc/hosts are the node's) and waits until its
+ * API listens. Stopped by pid with the node's other processes at teardown.
+ */
+export async function startCairndOn(node: LabNode, opts: LabCairndOptions = {}): Promise<LabCairnd> {
+  const { CAIRND } = await import('../helpers/cairnd.js');
+  const dataDir = opts.dataDir ?? join(node.state.dir, 'cairn');
+  await mkdir(dataDir, { recursive: true });
+  const port = opts.port ?? 8080;
+  const proc = node.spawn([
+    process.execPath, CAIRND, 'run', '--data-dir', dataDir, '--host', node.ip, '--port', String(port),
+    '--nfs-port', String(opts.nfsPort ?? 2049), '--smb-port', '0', '--no-rpcbind', ...(opts.args ?? []),
+  ]);
+  const lines: string[] = [];
+  const keep = (l: string) => {
+    lines.push(l);
+    if (lines.length > 200) lines.shift();
+  };
+  let exited: number | null | undefined;
+  proc.on('exit', (code, signal) => {
+    exited = code ?? -1;
+    keep(`cairnd exited: code ${code} signal ${signal}`);
+  });
+  proc.stderr!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach(keep));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cairnd on ${node.name} did not listen:\n${lines.join('\n')}`)), opts.timeoutMs ?? 60_000);
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        keep(line);
+        if (line.includes('"cairnd listening"')) {
+          clearTimeout(timer);
+          resolve(`http://${node.ip}:${port}`);
+        }
+      }
+    });
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`cairnd on ${node.name} exited before listening:\n${lines.join('\n')}`));
+    });
+  });
+  return {
+    node,
+    dataDir,
+    url,
+    pid: proc.pid!,
+    log: () => lines.join('\n'),
+    async stop(graceMs = 15_000) {
+      if (exited !== undefined) return;
+      proc.kill('SIGTERM');
+      const deadline = Date.now() + graceMs;
+      while (exited === undefined && Date.now() < deadline) await sleep(100);
+      if (exited === undefined) await killAndWait([proc.pid!]);
+    },
+  };
+}

@@ -154,6 +154,28 @@ export interface ReadDirResult {
   dirAttrs?: Attrs;
 }
 
+/**
+ * What a backend needs to make the server's wire file handles (nfs_fh3,
+ * filehandle.ts) itself: the export's id and the handle secret. Only for
+ * `readdirXdr`; the format is HandleCodec's, and a backend that makes
+ * handles must make exactly those bytes.
+ */
+export interface WireHandleKey {
+  exportId: number;
+  secret: Buffer;
+}
+
+/** READDIR3args / READDIRPLUS3args, as the client sent them. */
+export interface ReadDirXdrArgs {
+  cookie: bigint;
+  verifier: Buffer;
+  /** READDIRPLUS dircount (0 = no separate bound); unused for READDIR. */
+  dircount: number;
+  /** READDIRPLUS maxcount, or READDIR count. */
+  maxcount: number;
+  plus: boolean;
+}
+
 /** FSSTAT3resok, in host terms. */
 export interface FsStat {
   totalBytes: bigint;
@@ -261,6 +283,21 @@ export interface Backend {
     maxEntries: number,
     plus: boolean,
   ): Promise<ReadDirResult>;
+
+  /**
+   * Optional fast path of READDIR (`plus` false) and READDIRPLUS: the
+   * complete `READDIR3res` / `READDIRPLUS3res` (RFC 1813 §3.3.16–17) as
+   * XDR, status word included — NFS3_OK with its resok, or
+   * NFS3ERR_TOOSMALL with the directory's post_op_attr — ready to follow
+   * the RPC reply header. Entries, cookies, verifier and eof as `readdir`
+   * gives them; the reply fits `maxcount` (capped at 1 MiB) and, for
+   * READDIRPLUS, the entries' `entry3` sizes fit `dircount` (beyond the
+   * first entry), as nfs3/readdir.ts and readdirplus.ts count them; at most
+   * 4096 entries. Handles in entryplus3 are wire handles made with `fh`.
+   * Other failures throw as every method does. Backends without it are
+   * served through `readdir`, one JS object per entry.
+   */
+  readdirXdr?(cred: Cred, dir: Buffer, args: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer>;
 
   fsstat(handle: Buffer): Promise<FsStat>;
   fsinfo(handle: Buffer): Promise<FsInfo>;

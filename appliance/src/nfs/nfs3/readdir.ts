@@ -24,6 +24,8 @@ interface Args {
 }
 export interface ReaddirRes {
   status: nfsstat3;
+  /** The whole READDIR3res from the backend's fast path (Backend.readdirXdr). */
+  xdr?: Buffer;
   dirAttrs?: Attrs;
   verf?: Buffer;
   entries?: DirEntry[];
@@ -47,6 +49,11 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
   handles: (a) => [a.dir],
   async handler(ctx, a) {
     try {
+      if (ctx.backend.readdirXdr) {
+        const args = { cookie: a.cookie, verifier: a.verf, dircount: 0, maxcount: a.count, plus: false };
+        const xdr = await ctx.backend.readdirXdr(ctx.cred, a.dir.backend, args, ctx.server.codec.wireKey(ctx.export!.id));
+        return { status: xdr.readUInt32BE(0), xdr };
+      }
       const room = a.count - READDIR_OVERHEAD;
       if (room < entry3Size('x')) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: await attrsOrNone(ctx, a.dir.backend) };
       const want = Math.min(MAX_ENTRIES_PER_CALL, Math.floor(room / 24));
@@ -68,6 +75,10 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
   },
   fail: (status) => ({ status }),
   encode(w, res) {
+    if (res.xdr) {
+      w.raw(res.xdr);
+      return;
+    }
     w.u32(res.status);
     encodePostOpAttr(w, res.dirAttrs);
     if (res.status !== nfsstat3.NFS3_OK) return;

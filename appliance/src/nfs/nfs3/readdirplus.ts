@@ -36,6 +36,8 @@ interface PlusEntry {
 }
 interface Res {
   status: nfsstat3;
+  /** The whole READDIRPLUS3res from the backend's fast path (Backend.readdirXdr). */
+  xdr?: Buffer;
   dirAttrs?: Attrs;
   verf?: Buffer;
   entries?: PlusEntry[];
@@ -60,6 +62,11 @@ export const readdirplus: ProcEntry<Args, Res> = {
   handles: (a) => [a.dir],
   async handler(ctx, a) {
     try {
+      if (ctx.backend.readdirXdr) {
+        const args = { cookie: a.cookie, verifier: a.verf, dircount: a.dircount, maxcount: a.maxcount, plus: true };
+        const xdr = await ctx.backend.readdirXdr(ctx.cred, a.dir.backend, args, ctx.server.codec.wireKey(ctx.export!.id));
+        return { status: xdr.readUInt32BE(0), xdr };
+      }
       const room = a.maxcount - READDIR_OVERHEAD;
       const dirRoom = a.dircount > 0 ? a.dircount : room;
       if (room < 200) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: await attrsOrNone(ctx, a.dir.backend) };
@@ -89,6 +96,10 @@ export const readdirplus: ProcEntry<Args, Res> = {
   },
   fail: (status) => ({ status }),
   encode(w, res) {
+    if (res.xdr) {
+      w.raw(res.xdr);
+      return;
+    }
     w.u32(res.status);
     encodePostOpAttr(w, res.dirAttrs);
     if (res.status !== nfsstat3.NFS3_OK) return;

@@ -97,6 +97,23 @@ export class XdrWriter {
     return this;
   }
 
+  /**
+   * Bytes already XDR-encoded elsewhere (a whole result body), appended as
+   * they are: by reference when big, else copied. A multiple of 4 bytes.
+   */
+  raw(data: Buffer): this {
+    if (data.length < REF_THRESHOLD) {
+      this.ensure(data.length);
+      data.copy(this.buf, this.pos);
+      this.pos += data.length;
+      return this;
+    }
+    this.flush();
+    this.done.push(data);
+    this.doneBytes += data.length;
+    return this;
+  }
+
   private flush(): void {
     if (this.pos === 0) return;
     this.done.push(this.buf.subarray(0, this.pos));

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openPosixBackend } from '../../../src/nfs/backend/posix/index.js';
 import { backendConformance, rejectsWith, ROOT, USER } from './conformance.js';
+import { listAll } from '../helpers/readdir-xdr.js';
 
 const run = promisify(execFile);
 
@@ -136,6 +137,12 @@ test('posix: 100,000 entries listed in pages with cookies (READDIR and READDIRPL
     assert.equal(names.size, n + 2, `plus=${plus}`);
     assert.ok(calls >= n / page, `${calls} calls`);
   }
+  // The READDIRPLUS fast path (readdirXdr) over the same directory.
+  const fast = await listAll(b, big, true, 32768, 8192);
+  assert.equal(new Set(fast.entries.map((e) => e.name.toString())).size, n + 2);
+  assert.equal(fast.entries.length, n + 2);
+  assert.ok(fast.pages.length > 100, `${fast.pages.length} pages`);
+  assert.ok(fast.entries.every((e) => e.fh && e.attrs));
   assert.equal((await readdir(join(dir, 'big'))).length, n);
 });
 

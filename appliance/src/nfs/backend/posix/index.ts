@@ -24,10 +24,12 @@ import type {
   FsInfo,
   FsStat,
   ReadDirResult,
+  ReadDirXdrArgs,
   SetAttrs,
   StableHow,
   Time,
   Wcc,
+  WireHandleKey,
 } from '../backend.js';
 import { ResultRecord } from './decode.js';
 
@@ -127,7 +129,9 @@ class PosixBackend implements Backend {
 
   async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
     const guard = guardCtime ? [guardCtime.sec, guardCtime.nsec] : undefined;
-    return new ResultRecord(await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, jsSet(set), guard)).wcc();
+    const js = jsSet(set);
+    const rec = this.ex.trySetattr(cred.uid, cred.gid, cred.gids, handle, js, guard) ?? (await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, js, guard));
+    return new ResultRecord(rec).wcc();
   }
 
   async lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult> {
@@ -242,6 +246,12 @@ class PosixBackend implements Backend {
       entries[i] = e;
     }
     return { entries, eof, verifier: newVerf, dirAttrs };
+  }
+
+  /** One native task builds the whole XDR reply (native/src/posix_backend/xdr_dir.rs). */
+  async readdirXdr(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer> {
+    const verf = a.verifier.length === 8 ? a.verifier : NO_VERIFIER;
+    return this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, verf, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
   }
 
   async fsstat(handle: Buffer): Promise<FsStat> {
