@@ -32,10 +32,17 @@
  *    appliance), with prefix length and interface name;
  *  - `lockDir`: where this appliance has the lock volume mounted through
  *    FUSE — the same path on every appliance (ctdbd compares the lock path
- *    between nodes). Suggested: FUSE-mount `cairn-state` (it already is the
- *    small replica-3 volume every appliance has) at /run/cairn/cluster-lock
- *    before calling apply, with CTDB_LOCK_VOLUME_OPTIONS (smb/ctdb.ts) set on
- *    the volume so a dead leader's lock is released within seconds;
+ *    between nodes; the lock file is `lockDir/.ctdb-cluster-lock`). Use the
+ *    `cairn-state` mount that state-sync.ts already keeps at
+ *    DATA_DIR/cluster/state (daemon.ts; DATA_DIR is /var/lib/cairn on every
+ *    appliance): it is the small replicated volume every member mounts.
+ *    Add the server-side entries of CTDB_LOCK_VOLUME_OPTIONS (smb/ctdb.ts:
+ *    server.tcp-user-timeout, server.keepalive-*) to STATE_VOLUME_OPTIONS
+ *    so a dead leader's fcntl lock is released within seconds. Caveat: with
+ *    two appliances the state volume is replica 2 with quorum on the first
+ *    brick; if the first appliance dies, the survivor cannot take the lock
+ *    and CTDB cannot recover — clustered SMB fails over reliably from three
+ *    appliances on (or replica 2 + arbiter);
  *  - `netbiosName`: the cluster's name (≤ 15 characters), the same everywhere.
  * A removed appliance must first be set to null in every member's `nodes`
  * (ctdb reloadnodes runs on apply), then have its ctdbd stopped.
