@@ -35,6 +35,7 @@ import { glusterBrickOps } from './pool/gluster/brick-ops.js';
 import { ClusterService } from './cluster/cluster.js';
 import { HttpJoinTransport } from './cluster/http-transport.js';
 import { GlusterCli } from './pool/gluster/cli.js';
+import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
 import { GlusterPeers } from './pool/gluster/peers.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
 import { SystemDriver } from './system/driver.js';
@@ -174,6 +175,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     listDisks,
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster: clusterService(dataDir),
+    // `create push-pem` verifies both volumes by mounting them: give it time.
+    replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
   };
   const app = await buildApp(ctx);
   try {

@@ -20,12 +20,16 @@ import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
 import type { ClusterService } from '../cluster/cluster.js';
+import type { GeoRepReplication } from '../pool/gluster/georep.js';
 
 /** What the cluster routes use of cluster/ClusterService (tests hand in fakes). */
 export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
   /** This appliance's host name, as the other members reach it. */
   readonly hostname: string;
 };
+
+/** What the replication routes use of pool/gluster/georep.ts (tests hand in fakes). */
+export type ReplicationApi = Pick<GeoRepReplication, 'list' | 'get' | 'setUp' | 'pause' | 'resume' | 'checkpoint' | 'remove'>;
 
 export interface PoolCapacity {
   totalBytes: number;
@@ -53,6 +57,8 @@ export interface ApiContext {
   bricks?: BrickOps;
   /** Several appliances (cluster/): absent when cairnd runs without it; the routes then answer 503. */
   cluster?: ClusterApi;
+  /** Geo-replication to remote appliances: absent when cairnd runs without Gluster; the routes then answer 503. */
+  replication?: ReplicationApi;
   /** Password hashing cost (tests lower it). */
   scrypt?: { N: number; r: number; p: number };
 }

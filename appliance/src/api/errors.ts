@@ -44,6 +44,9 @@ export const ERRORS = {
   join_failed: { status: 502, message: 'Gluster could not add or remove the appliance' },
   glusterd_unavailable: { status: 503, message: 'glusterd is not running on this appliance: start it (systemctl start glusterd) and retry' },
   cluster_unavailable: { status: 503, message: 'this cairnd runs without cluster support' },
+  // Geo-replication (pool/gluster/georep.ts).
+  replication_failed: { status: 502, message: 'Gluster refused the geo-replication command: check ssh to the remote appliance and its volume' },
+  replication_unavailable: { status: 503, message: 'this cairnd runs without geo-replication support' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
