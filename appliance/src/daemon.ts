@@ -32,6 +32,7 @@ import { StateValidationError } from './state/validate.js';
 import { Audit } from './system/audit.js';
 import { listBlockDevices as listDisks } from './pool/gluster/disks.js';
 import { glusterBrickOps } from './pool/gluster/brick-ops.js';
+import type { HealProgress } from './pool/gluster/heal.js';
 import { ClusterService } from './cluster/cluster.js';
 import { HttpJoinTransport } from './cluster/http-transport.js';
 import { ClusterStateSync } from './cluster/state-sync.js';
@@ -39,6 +40,7 @@ import { ensureTlsIdentity } from './cluster/tls.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { glusterStateVolumeAccess } from './cluster/state-volume.js';
 import { GlusterCli } from './pool/gluster/cli.js';
+import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
 import { GlusterPeers } from './pool/gluster/peers.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
 import { SystemDriver } from './system/driver.js';
@@ -161,6 +163,17 @@ function capacityFromDrivers(drivers: Driver[], poolId: string): { totalBytes: n
   return undefined;
 }
 
+/** Drivers that heal pools (pool/gluster) offer `poolHeal(id)`: progress, or null when nothing is pending. */
+function healFromDrivers(drivers: Driver[], poolId: string): HealProgress | null {
+  for (const d of drivers) {
+    const f = (d as { poolHeal?: unknown }).poolHeal;
+    if (typeof f !== 'function') continue;
+    const h = f.call(d, poolId) as HealProgress | null;
+    if (h) return h;
+  }
+  return null;
+}
+
 /** Opens the state, turning a broken document into one clear line (exit 78). */
 async function openStore(dataDir: string, log: Logger): Promise<StateStore> {
   try {
@@ -221,7 +234,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     health,
     store,
     tokens,
-    sessions: new SessionStore(),
+    sessions: await SessionStore.open(join(dataDir, 'auth'), { onError: (e) => log.warn(e.message) }),
     setup,
     loginLimiter: new FailureLimiter(10, 5 * 60_000),
     reconciler,
@@ -229,9 +242,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     metrics,
     audit,
     poolCapacity: async (id) => (await local.capacity(store.state, id)) ?? capacityFromDrivers(extra, id),
+    poolHeal: (id) => healFromDrivers(extra, id),
     listDisks,
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster,
+    // `create push-pem` verifies both volumes by mounting them: give it time.
+    replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
   };
   const app = await buildApp(ctx);
   try {
@@ -309,6 +325,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       }
       await tasks.close();
       await audit.flush();
+      await ctx.sessions.flush();
       log.info('cairnd stopped');
     })();
     return closing;

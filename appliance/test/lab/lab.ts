@@ -197,6 +197,46 @@ export class LabNode {
   }
 
   /**
+   * argv prefix that enters the node's namespaces but keeps the caller's
+   * environment (for services that set their own, like SambaService and
+   * CtdbService with `commandPrefix`). nsenter execs, so a spawned child's
+   * pid is the program's own.
+   */
+  nsPrefix(): string[] {
+    return ['nsenter', '-t', String(this.state.holderPid), '-m', '-n', '-u', '--'];
+  }
+
+  /**
+   * Mounts a Gluster volume through FUSE inside the node only, at `dir`
+   * (created). The glusterfs client lives in the node's mount namespace and
+   * dies with the node's processes.
+   */
+  async mountVolume(volume: string, dir: string, server = this.name): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await this.exec(['mount', '-t', 'glusterfs', '-o', `log-file=/var/log/glusterfs/fuse-${volume}.log`, `${server}:/${volume}`, dir], 60_000);
+  }
+
+  /**
+   * Bind-mounts the host directory `src` (created) on `dst` inside the node
+   * only (`dst` is created in the node if missing), e.g. a private
+   * /etc/ctdb per node for daemons with compiled-in paths.
+   */
+  async bindMount(src: string, dst: string): Promise<void> {
+    await mkdir(src, { recursive: true });
+    await this.exec(['mkdir', '-p', dst]);
+    await this.exec(['mount', '--bind', src, dst]);
+  }
+
+  /**
+   * The hard failure: the link is cut first, then every process of the node
+   * but the holder is killed (by mount namespace). Returns when they are gone.
+   */
+  async failHard(): Promise<void> {
+    await this.cutLink();
+    await this.killAll();
+  }
+
+  /**
    * Spawns a long-running command inside the node (detached, stopped by
    * pid at teardown with the rest of the node's processes).
    */
@@ -263,6 +303,15 @@ export class Lab {
     return new Lab(JSON.parse(await readFile(join(dir, 'lab.json'), 'utf8')) as LabState);
   }
 
+  /**
+   * An address on the lab's subnet that no node or host uses (for floating
+   * addresses): `index` 0.. maps to .101…; prefix length 24.
+   */
+  spareAddress(index: number): string {
+    if (!Number.isInteger(index) || index < 0 || index > 100) throw new Error(`spare address index ${index} out of range`);
+    return `${this.state.subnet}.${101 + index}`;
+  }
+
   async save(): Promise<void> {
     await writeFile(join(this.state.dir, 'lab.json'), JSON.stringify(this.state, null, 2));
   }
@@ -287,7 +336,9 @@ export class Lab {
       return;
     }
     for (const n of state.nodes) {
-      const pids = await pidsInMountNs(n.holderPid).catch(() => []);
+      // By network namespace too: gsyncd runs its workers under
+      // `unshare -m` (a mount namespace of their own) in the node's network.
+      const pids = [...new Set([...(await pidsInNetNs(n.holderPid).catch(() => [])), ...(await pidsInMountNs(n.holderPid).catch(() => []))])];
       await killAndWait(pids.length ? pids : [n.holderPid]);
     }
     for (const n of state.nodes) {
@@ -394,6 +445,23 @@ export async function pidsInMountNs(holderPid: number): Promise<number[]> {
     if (!/^\d+$/.test(e)) continue;
     try {
       if ((await readlink(`/proc/${e}/ns/mnt`)) === ns) out.push(Number(e));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Pids whose network namespace is the one of `holderPid` (holder included). */
+export async function pidsInNetNs(holderPid: number): Promise<number[]> {
+  const ns = await readlink(`/proc/${holderPid}/ns/net`);
+  // A recycled holder pid in the host's namespace must never mean "everything".
+  if (ns === (await readlink('/proc/self/ns/net'))) return [];
+  const out: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if ((await readlink(`/proc/${e}/ns/net`)) === ns) out.push(Number(e));
     } catch {
       /* exited meanwhile */
     }
