@@ -94,10 +94,11 @@ function clusterService(dataDir: string, store: StateStore, log: Logger, tls: ()
   const cli = new GlusterCli({ timeoutMs: 20_000 });
   const hostname = process.env.CAIRN_CLUSTER_HOSTNAME || osHostname();
   const volumes = new GlusterVolumes(cli);
+  const peers = new GlusterPeers(cli);
   const clog = log.child({ component: 'cluster' });
   const cluster = new ClusterService({
     hostname,
-    peers: new GlusterPeers(cli),
+    peers,
     volumes,
     transport: new HttpJoinTransport(),
     stateDir: join(dataDir, 'cluster'),
@@ -112,7 +113,7 @@ function clusterService(dataDir: string, store: StateStore, log: Logger, tls: ()
     hostname,
     mountDir: join(dataDir, 'cluster', 'state'),
     access: glusterStateVolumeAccess(volumes, hostname),
-    clustered: async () => (await cluster.record()) !== undefined,
+    clustered: async () => (await cluster.record()) !== undefined && (await peers.status()).length > 0,
     log: clog,
     record: { stateBrick: join(dataDir, 'cluster', 'state-brick'), brickDir: process.env.CAIRN_BRICK_DIR || join(dataDir, 'bricks') },
   });
