@@ -24,7 +24,9 @@ use crate::errno::{OsError, OsResult, EBADCOOKIE};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::ffi::CStr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// nfsstat3 values this module answers with.
 const NFS3_OK: u32 = 0;
@@ -63,6 +65,58 @@ impl WireHandles {
     fh.extend_from_slice(&m.finalize().into_bytes()[..8]);
     fh.extend_from_slice(backend);
     fh
+  }
+}
+
+/// Directory streams kept open between the pages of a listing. A client
+/// lists a directory page after page, each call resuming at the last
+/// cookie it got; reopening the directory and seeking to that cookie costs
+/// an open, a close and, on ext4, rebuilding the hash-ordered batch of
+/// entries around the cookie. So a page that ends before the directory does
+/// leaves its stream here — the fd at its kernel position plus the
+/// records already read but not sent — keyed by directory handle, caller
+/// and the cookie it resumes after. A stream is used by one call at a time
+/// (taken out, put back), and dropped when unused for STREAM_TTL or when
+/// MAX_STREAMS newer ones exist.
+#[derive(Default)]
+pub struct DirStreams(Mutex<Vec<DirStream>>);
+
+struct DirStream {
+  dir: Vec<u8>,
+  cred: Cred,
+  resume: u64,
+  fd: OwnedFd,
+  pending: Vec<u8>,
+  at: Instant,
+}
+
+const MAX_STREAMS: usize = 16;
+const STREAM_TTL: Duration = Duration::from_secs(30);
+
+impl DirStreams {
+  fn take(&self, dir: &[u8], cred: &Cred, resume: u64) -> Option<DirStream> {
+    let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    v.retain(|s| s.at.elapsed() < STREAM_TTL);
+    let i = v.iter().position(|s| s.resume == resume && s.dir == dir && s.cred == *cred)?;
+    Some(v.swap_remove(i))
+  }
+
+  fn put(&self, s: DirStream) {
+    let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    if v.len() >= MAX_STREAMS {
+      let oldest = (0..v.len()).min_by_key(|&i| v[i].at).expect("not empty");
+      v.swap_remove(oldest);
+    }
+    v.push(s);
+  }
+
+  pub fn clear(&self) {
+    self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+  }
+
+  #[cfg(test)]
+  fn len(&self) -> usize {
+    self.0.lock().unwrap().len()
   }
 }
 
@@ -142,10 +196,7 @@ impl Export {
       b"." => fstat(raw).ok().map(|st| (dh.to_vec(), st)),
       b".." if at_root => fstat(raw).ok().map(|st| (self.root_handle.clone(), st)),
       _ => {
-        let st = super::stat_at(raw, name).ok()?;
-        if st.dev != self.root.dev {
-          return None;
-        }
+        let st = super::stat_entry(raw, name).ok()??;
         let h = self.handle_at_c(raw, name).ok()?;
         Some((h, st))
       }
@@ -174,71 +225,95 @@ impl Export {
     let (mut used, mut dir_used, mut count) = (0usize, 0usize, 0usize);
     let mut eof = false;
     let mut nothing_fit = false;
+    let mut resume = a.cookie;
+    let mut keep: Option<(OwnedFd, Vec<u8>)> = None;
     {
       let _c = AsCaller::enter(cred)?;
-      let fd = super::open_at(d.fd.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-      let raw = fd.as_raw_fd();
-      if a.cookie != 0 && unsafe { libc::lseek(raw, a.cookie as i64, libc::SEEK_SET) } < 0 {
-        return Err(OsError::new(EBADCOOKIE, "cookie out of range"));
-      }
-      // getdents64 fills the whole buffer: size it to about what fits.
-      let mut buf = vec![0u8; (room / 2).clamp(4096, 64 * 1024)];
-      'outer: loop {
-        // SAFETY: getdents64 fills at most buf.len() bytes.
-        let n = unsafe { libc::syscall(libc::SYS_getdents64, raw, buf.as_mut_ptr(), buf.len()) };
-        if n < 0 {
-          return Err(OsError::last("getdents64"));
+      let (fd, pending) = match (a.cookie != 0).then(|| self.streams.take(dh, cred, a.cookie)).flatten() {
+        Some(s) => (s.fd, s.pending),
+        None => {
+          let fd = super::open_at(d.fd.as_raw_fd(), c".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+          if a.cookie != 0 && unsafe { libc::lseek(fd.as_raw_fd(), a.cookie as i64, libc::SEEK_SET) } < 0 {
+            return Err(OsError::new(EBADCOOKIE, "cookie out of range"));
+          }
+          (fd, Vec::new())
         }
-        if n == 0 {
-          eof = true;
+      };
+      let raw = fd.as_raw_fd();
+      // getdents64 fills the whole buffer: size it to about what fits. The
+      // records of the stream's last page that were not sent come first.
+      let mut buf = pending;
+      let mut n = buf.len();
+      let cap = (room / 2).clamp(4096, 64 * 1024).max(n);
+      buf.resize(cap, 0);
+      let mut pos = 0usize;
+      loop {
+        if pos >= n {
+          // SAFETY: getdents64 fills at most buf.len() bytes.
+          let got = unsafe { libc::syscall(libc::SYS_getdents64, raw, buf.as_mut_ptr(), buf.len()) };
+          if got < 0 {
+            return Err(OsError::last("getdents64"));
+          }
+          if got == 0 {
+            eof = true;
+            break;
+          }
+          (n, pos) = (got as usize, 0);
+        }
+        let start = pos;
+        let rec = &buf[pos..n];
+        let ino = u64::from_ne_bytes(rec[0..8].try_into().unwrap());
+        let off = u64::from_ne_bytes(rec[8..16].try_into().unwrap());
+        let reclen = u16::from_ne_bytes(rec[16..18].try_into().unwrap()) as usize;
+        let name_field = &rec[19..reclen];
+        let name_len = name_field.iter().position(|&b| b == 0).unwrap_or(name_field.len());
+        // SAFETY: getdents64 NUL-terminates d_name inside the record.
+        let cname = unsafe { CStr::from_bytes_with_nul_unchecked(&name_field[..=name_len]) };
+        let name = cname.to_bytes();
+        let stop_here = |buf: &Vec<u8>| Some(buf[start..n].to_vec());
+        if count == MAX_ENTRIES {
+          keep = stop_here(&buf).map(|p| (fd, p));
+          break; // more follow: not eof
+        }
+        let fileid = if name == b".." && at_root { self.root.ino } else { ino };
+        let dsize = entry3_size(name.len());
+        if count > 0 && dir_used + dsize > dir_room {
+          keep = stop_here(&buf).map(|p| (fd, p));
           break;
         }
-        let (n, mut pos) = (n as usize, 0usize);
-        while pos < n {
-          if count == MAX_ENTRIES {
-            break 'outer; // more follow: not eof
-          }
-          let rec = &buf[pos..n];
-          let ino = u64::from_ne_bytes(rec[0..8].try_into().unwrap());
-          let off = u64::from_ne_bytes(rec[8..16].try_into().unwrap());
-          let reclen = u16::from_ne_bytes(rec[16..18].try_into().unwrap()) as usize;
-          let name_field = &rec[19..reclen];
-          let name_len = name_field.iter().position(|&b| b == 0).unwrap_or(name_field.len());
-          pos += reclen;
-          // SAFETY: getdents64 NUL-terminates d_name inside the record.
-          let cname = unsafe { CStr::from_bytes_with_nul_unchecked(&name_field[..=name_len]) };
-          let name = cname.to_bytes();
-          let fileid = if name == b".." && at_root { self.root.ino } else { ino };
-          let dsize = entry3_size(name.len());
-          if count > 0 && dir_used + dsize > dir_room {
-            break 'outer;
-          }
-          let (size, plus) = if a.plus {
-            let p = self.plus_of(&d, dh, at_root, cname).map(|(h, st)| (fh.encode(&h), st));
-            let extra = 4 + 4 + p.as_ref().map_or(0, |(w, _)| 84 + 4 + w.len() + pad4(w.len()));
-            (dsize + extra, p)
-          } else {
-            (dsize, None)
-          };
-          if used + size > room {
-            nothing_fit = count == 0;
-            break 'outer;
-          }
-          used += size;
-          dir_used += dsize;
-          count += 1;
-          ents.u32(1).u64(fileid).opaque(name).u64(off);
-          if a.plus {
-            match &plus {
-              Some((w, st)) => {
-                ents.u32(1).fattr3(st, self.fsid).u32(1).opaque(w);
-              }
-              None => {
-                ents.u32(0).u32(0);
-              }
+        let (size, plus) = if a.plus {
+          let p = self.plus_of(&d, dh, at_root, cname).map(|(h, st)| (fh.encode(&h), st));
+          let extra = 4 + 4 + p.as_ref().map_or(0, |(w, _)| 84 + 4 + w.len() + pad4(w.len()));
+          (dsize + extra, p)
+        } else {
+          (dsize, None)
+        };
+        if used + size > room {
+          nothing_fit = count == 0;
+          keep = stop_here(&buf).map(|p| (fd, p));
+          break;
+        }
+        used += size;
+        dir_used += dsize;
+        count += 1;
+        resume = off;
+        ents.u32(1).u64(fileid).opaque(name).u64(off);
+        if a.plus {
+          match &plus {
+            Some((w, st)) => {
+              ents.u32(1).fattr3(st, self.fsid).u32(1).opaque(w);
+            }
+            None => {
+              ents.u32(0).u32(0);
             }
           }
         }
+        pos += reclen;
+      }
+    }
+    if let Some((fd, pending)) = keep {
+      if !nothing_fit {
+        self.streams.put(DirStream { dir: dh.to_vec(), cred: cred.clone(), resume, fd, pending, at: Instant::now() });
       }
     }
     if nothing_fit {
@@ -275,6 +350,60 @@ mod tests {
     assert_eq!(&fh[..6], &[1, 3, 0, 0, 0, 7]);
     assert_eq!(&fh[6..14], &[0xd6, 0xa8, 0x27, 0x8e, 0x19, 0x94, 0xe2, 0x22]);
     assert_eq!(&fh[14..], b"abc");
+  }
+
+  #[test]
+  fn pages_resume_on_kept_streams_and_list_every_name_once() {
+    if unsafe { libc::geteuid() } != 0 {
+      return; // open_by_handle_at needs CAP_DAC_READ_SEARCH
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..500 {
+      std::fs::write(dir.path().join(format!("entry-{i}")), b"").unwrap();
+    }
+    let ex = Export::open(dir.path().to_str().unwrap(), 64).unwrap();
+    let root = ex.root_handle().to_vec();
+    let wire = WireHandles::new(1, b"0123456789abcdef");
+    let cred = Cred::root();
+    let (mut cookie, mut verf, mut names, mut pages) = (0u64, vec![0u8; 8], std::collections::HashSet::new(), 0);
+    loop {
+      let x = ex.readdir_xdr(&cred, &root, &DirArgs { cookie, verf: &verf, dircount: 0, maxcount: 2048, plus: true }, &wire).unwrap();
+      pages += 1;
+      assert_eq!(u32::from_be_bytes(x[0..4].try_into().unwrap()), NFS3_OK);
+      // status, post_op_attr (TRUE + 84), verifier, then entries.
+      let mut at = 4 + 4 + 84;
+      verf = x[at..at + 8].to_vec();
+      at += 8;
+      let rd = |at: &mut usize, n: usize| {
+        let v = &x[*at..*at + n];
+        *at += n;
+        v.to_vec()
+      };
+      while rd(&mut at, 4) == [0, 0, 0, 1] {
+        rd(&mut at, 8);
+        let len = u32::from_be_bytes(rd(&mut at, 4).try_into().unwrap()) as usize;
+        let name = rd(&mut at, len + pad4(len));
+        assert!(names.insert(name[..len].to_vec()), "every name once");
+        cookie = u64::from_be_bytes(rd(&mut at, 8).try_into().unwrap());
+        if rd(&mut at, 4) == [0, 0, 0, 1] {
+          rd(&mut at, 84);
+        }
+        if rd(&mut at, 4) == [0, 0, 0, 1] {
+          let l = u32::from_be_bytes(rd(&mut at, 4).try_into().unwrap()) as usize;
+          rd(&mut at, l + pad4(l));
+        }
+      }
+      if rd(&mut at, 4) == [0, 0, 0, 1] {
+        break;
+      }
+      assert_eq!(ex.streams.len(), 1, "the page's stream is kept for the next");
+    }
+    assert_eq!(names.len(), 502);
+    assert!(pages > 10);
+    assert_eq!(ex.streams.len(), 0, "no stream kept after eof");
+    // A cookie of an earlier page still works (fresh stream, seek).
+    let again = ex.readdir_xdr(&cred, &root, &DirArgs { cookie, verf: &verf, dircount: 0, maxcount: 2048, plus: false }, &wire).unwrap();
+    assert_eq!(u32::from_be_bytes(again[0..4].try_into().unwrap()), NFS3_OK);
   }
 
   #[test]

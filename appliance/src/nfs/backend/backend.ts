@@ -71,6 +71,15 @@ export interface Time {
   nsec: number;
 }
 
+/**
+ * A filename3. Names are opaque bytes on the wire (RFC 1813 §2.5): a name
+ * whose bytes are valid UTF-8 is a string (exactly those bytes); any other
+ * name is a Buffer of its bytes — passed only to backends that declare
+ * `rawNames` (the protocol layer answers NFS3ERR_INVAL to the others,
+ * rather than act on a different, lossily decoded name).
+ */
+export type Name = string | Buffer;
+
 /** fattr3, in host terms. */
 export interface Attrs {
   type: FileType;
@@ -137,7 +146,10 @@ export interface EntryResult {
 }
 
 export interface DirEntry {
+  /** The name (lossily decoded when `nameBytes` is set). */
   name: string;
+  /** The exact bytes of a name that is not valid UTF-8 (rawNames backends). */
+  nameBytes?: Buffer;
   fileid: bigint;
   /** Opaque position to resume after this entry; never 0. */
   cookie: bigint;
@@ -217,6 +229,13 @@ export interface Backend {
   /** 'posix', 'gfapi', 'memory': shown in logs and metrics. */
   readonly kind: string;
 
+  /**
+   * The backend takes names that are not valid UTF-8 as Buffers (`Name`)
+   * and reports such names in `DirEntry.nameBytes`. Optional; without it,
+   * names are always strings and such names are refused before the call.
+   */
+  readonly rawNames?: boolean;
+
   /** Handle of the export root. */
   root(): Promise<Buffer>;
 
@@ -224,7 +243,7 @@ export interface Backend {
   /** `guardCtime`: fail with `ENOT_SYNC` unless the ctime still equals it (SETATTR guard). */
   setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc>;
   /** `..` of the root is the root. */
-  lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult>;
+  lookup(cred: Cred, dir: Buffer, name: Name): Promise<EntryResult>;
   /** The subset of `mask` (ACCESS bits) that `cred` is granted. */
   access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }>;
   readlink(cred: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }>;
@@ -251,22 +270,22 @@ export interface Backend {
   /** Changes when the server restarts; in WRITE and COMMIT replies (8 bytes). */
   readonly writeVerifier: Buffer;
 
-  create(cred: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult>;
-  mkdir(cred: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult>;
-  symlink(cred: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult>;
+  create(cred: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult>;
+  mkdir(cred: Cred, dir: Buffer, name: Name, attrs: SetAttrs): Promise<EntryResult>;
+  symlink(cred: Cred, dir: Buffer, name: Name, target: string, attrs: SetAttrs): Promise<EntryResult>;
   mknod(
     cred: Cred,
     dir: Buffer,
-    name: string,
+    name: Name,
     type: 'blk' | 'chr' | 'sock' | 'fifo',
     attrs: SetAttrs,
     rdev?: { major: number; minor: number },
   ): Promise<EntryResult>;
-  remove(cred: Cred, dir: Buffer, name: string): Promise<Wcc>;
-  rmdir(cred: Cred, dir: Buffer, name: string): Promise<Wcc>;
+  remove(cred: Cred, dir: Buffer, name: Name): Promise<Wcc>;
+  rmdir(cred: Cred, dir: Buffer, name: Name): Promise<Wcc>;
   /** Replaces an existing `toName` atomically, as rename(2). */
-  rename(cred: Cred, fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<{ from: Wcc; to: Wcc }>;
-  link(cred: Cred, handle: Buffer, dir: Buffer, name: string): Promise<{ attrs: Attrs; dir: Wcc }>;
+  rename(cred: Cred, fromDir: Buffer, fromName: Name, toDir: Buffer, toName: Name): Promise<{ from: Wcc; to: Wcc }>;
+  link(cred: Cred, handle: Buffer, dir: Buffer, name: Name): Promise<{ attrs: Attrs; dir: Wcc }>;
 
   /**
    * Entries after `cookie` (0 = from the start; `.` and `..` included at

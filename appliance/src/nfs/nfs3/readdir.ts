@@ -37,7 +37,7 @@ export const READDIR_OVERHEAD = 4 + 4 + 84 + 8 + 4 + 4;
 /** Most entries asked of a backend in one call. */
 export const MAX_ENTRIES_PER_CALL = 4096;
 
-export function entry3Size(name: string): number {
+export function entry3Size(name: string | Buffer): number {
   const n = Buffer.byteLength(name);
   return 4 + 8 + 4 + n + pad4(n) + 8;
 }
@@ -61,7 +61,7 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
       const entries: DirEntry[] = [];
       let used = 0;
       for (const e of res.entries) {
-        const size = entry3Size(e.name);
+        const size = entry3Size(e.nameBytes ?? e.name);
         if (used + size > room) break;
         used += size;
         entries.push(e);
@@ -84,7 +84,7 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
     if (res.status !== nfsstat3.NFS3_OK) return;
     w.fixedOpaque(res.verf!);
     for (const e of res.entries!) {
-      w.bool(true).u64(e.fileid).string(e.name).u64(e.cookie);
+      w.bool(true).u64(e.fileid).string(e.nameBytes ?? e.name).u64(e.cookie);
     }
     w.bool(false).bool(res.eof!);
   },

@@ -29,7 +29,7 @@ interface Args {
 }
 interface PlusEntry {
   fileid: bigint;
-  name: string;
+  name: string | Buffer;
   cookie: bigint;
   attrs?: Attrs;
   handle?: Buffer;
@@ -46,7 +46,7 @@ interface Res {
 
 function plusSize(e: DirEntry): number {
   const fh = e.handle ? 4 + FH_HEADER + e.handle.length + pad4(FH_HEADER + e.handle.length) : 0;
-  return entry3Size(e.name) + 4 + (e.attrs ? 84 : 0) + 4 + fh;
+  return entry3Size(e.nameBytes ?? e.name) + 4 + (e.attrs ? 84 : 0) + 4 + fh;
 }
 
 export const readdirplus: ProcEntry<Args, Res> = {
@@ -81,11 +81,11 @@ export const readdirplus: ProcEntry<Args, Res> = {
       let dirUsed = 0;
       for (const e of res.entries) {
         const size = plusSize(e);
-        const dsize = entry3Size(e.name);
+        const dsize = entry3Size(e.nameBytes ?? e.name);
         if (used + size > room || (entries.length > 0 && dirUsed + dsize > dirRoom)) break;
         used += size;
         dirUsed += dsize;
-        entries.push({ fileid: e.fileid, name: e.name, cookie: e.cookie, attrs: e.attrs, handle: e.handle && wireHandle(ctx, e.handle) });
+        entries.push({ fileid: e.fileid, name: e.nameBytes ?? e.name, cookie: e.cookie, attrs: e.attrs, handle: e.handle && wireHandle(ctx, e.handle) });
       }
       if (entries.length === 0 && res.entries.length > 0) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: res.dirAttrs };
       const eof = res.eof && entries.length === res.entries.length;

@@ -78,8 +78,9 @@ export class XdrWriter {
     return this.fixedOpaque(data);
   }
 
-  string(s: string): this {
-    return this.opaque(Buffer.from(s, 'utf8'));
+  /** A string as UTF-8, or (filename3, path3) bytes already. */
+  string(s: string | Buffer): this {
+    return this.opaque(typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
   }
 
   /** opaque<> whose bytes are sent from `data` itself, not copied. */
