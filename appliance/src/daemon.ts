@@ -38,6 +38,7 @@ import { HttpJoinTransport } from './cluster/http-transport.js';
 import { ClusterStateSync } from './cluster/state-sync.js';
 import { glusterStateVolumeAccess } from './cluster/state-volume.js';
 import { GlusterCli } from './pool/gluster/cli.js';
+import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
 import { GlusterPeers } from './pool/gluster/peers.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
 import { SystemDriver } from './system/driver.js';
@@ -212,6 +213,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     listDisks,
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster,
+    // `create push-pem` verifies both volumes by mounting them: give it time.
+    replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
   };
   const app = await buildApp(ctx);
   try {

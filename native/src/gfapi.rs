@@ -25,6 +25,7 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
 use std::ptr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const GFID_LEN: usize = 16;
 
@@ -266,16 +267,37 @@ type Gfid = [u8; GFID_LEN];
 
 /// A cached open file and the attributes last seen for it. Reads and
 /// writes report the attributes in their own reply when libgfapi fills
-/// them; a write that write-behind acknowledged early carries none, and
-/// asking the bricks (a stat that waits behind the queued writes) cost a
-/// round trip per WRITE. Then the attributes last seen are brought
-/// forward with what this write did — size at least its end, mtime and
-/// ctime now — like Ganesha's mdcache does for its own writes; WRITE's
-/// post-op attributes are a hint the client may refresh with GETATTR
-/// (RFC 1813 §2.6), and GETATTR always asks the volume.
+/// them, but on 10.3 it does not for reads of a sharded file (the `virt`
+/// profile) nor for writes that write-behind acknowledged early; asking
+/// the bricks instead (a stat that waits behind the queued writes) cost a
+/// round trip per READ and WRITE. Then the attributes last seen, if
+/// younger than ATTR_TTL, are brought forward with what this call showed
+/// — a write's end extends the size and sets mtime and ctime to now, data
+/// read extends the size — as Ganesha's mdcache does for its own I/O.
+/// READ/WRITE post-op attributes are a hint the client may refresh with
+/// GETATTR (RFC 1813 §2.6), and GETATTR always asks the volume; ATTR_TTL
+/// is md-cache's default timeout, so a change made through another
+/// client shows up as soon as it would through md-cache.
 struct OpenFile {
   fd: Fd,
-  attrs: Mutex<Option<Stat>>,
+  attrs: Mutex<Option<(Stat, Instant)>>,
+}
+
+const ATTR_TTL: Duration = Duration::from_secs(1);
+
+impl OpenFile {
+  fn seen(&self) -> Option<Stat> {
+    let a = self.attrs.lock().unwrap();
+    a.as_ref().filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
+  }
+
+  fn saw(&self, st: Stat) {
+    *self.attrs.lock().unwrap() = Some((st, Instant::now()));
+  }
+
+  fn forget_attrs(&self) {
+    *self.attrs.lock().unwrap() = None;
+  }
 }
 
 /// The attributes in a read/write/fsync reply, when libgfapi filled them
@@ -323,6 +345,17 @@ const MAX_OPEN_FDS: usize = 512;
 /// instead of a new opendir + seekdir + fetch. Oldest dropped first.
 const MAX_DIR_STREAMS: usize = 64;
 
+/// Names found to be directories, per (parent, name, caller's uid), kept
+/// for DENTRY_TTL: resolving a path (what clients do before nearly every
+/// operation: LOOKUP of each component) then costs a stat of the kept
+/// directory object, usually answered by md-cache, instead of a lookup
+/// round trip each. md-cache's own timeout bounds how late a rename or
+/// rmdir through another client is seen; ours (renames, removes) drop the
+/// entry at once. Per uid, because LOOKUP checks the caller's search
+/// permission on the parent. Files are not kept (see MAX_OBJECTS).
+const DENTRY_TTL: Duration = Duration::from_secs(1);
+const MAX_DENTRIES: usize = 16384;
+
 /// A directory stream stopped after the entry whose cookie is `at`.
 struct Parked {
   dir: Gfid,
@@ -338,6 +371,16 @@ pub struct Volume {
   objs: Mutex<HashMap<Gfid, Known>>,
   fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
   dirs: Mutex<VecDeque<Parked>>,
+  dentries: Mutex<HashMap<(Gfid, String, u32), (Gfid, Instant)>>,
+  /// Attributes of non-directories as the volume last reported them
+  /// (lookup, READDIRPLUS, create, stat, I/O replies that carry them),
+  /// served by GETATTR for ATTR_TTL: the LOOKUP or READDIRPLUS that came
+  /// just before already asked the volume, as Ganesha's mdcache does (60 s
+  /// there). Within md-cache's own 1 s, a stat through the client stack
+  /// could answer the same. Every change made through this volume object
+  /// drops the entry (attributes we bring forward ourselves, with this
+  /// host's clock, are never served by GETATTR).
+  seen: Mutex<HashMap<Gfid, (Stat, Instant)>>,
   /// GFIDs this process removed (last link). libgfapi may still resolve
   /// them for a moment from its inode table; NFS wants ESTALE at once.
   /// GFIDs are never reused, so a bounded set is enough.
@@ -478,6 +521,8 @@ impl Volume {
         objs: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
         dirs: Mutex::new(VecDeque::new()),
+        dentries: Mutex::new(HashMap::new()),
+        seen: Mutex::new(HashMap::new()),
         gone: Mutex::new(HashSet::new()),
       })
     }
@@ -501,15 +546,41 @@ impl Volume {
     m.insert(g, k);
   }
 
-  /// Keeps a directory object just found or made (lookup, mkdir) for later calls.
+  /// Keeps a directory object just found or made (lookup, mkdir) for
+  /// later calls, and a non-directory's attributes (see `seen`).
   fn keep(&self, o: *mut glfs_object, st: &libc::stat) -> OsResult<(Gfid, Stat)> {
     let o = Obj(o);
     let g = self.extract(&o)?;
     let kind = st.st_mode & libc::S_IFMT;
+    let stat = Stat::from(st);
     if kind == libc::S_IFDIR {
       self.remember(g, Known { obj: Arc::new(o), kind });
+    } else {
+      self.note(&g, &stat);
     }
-    Ok((g, Stat::from(st)))
+    Ok((g, stat))
+  }
+
+  /// Records a non-directory's attributes as seen now.
+  fn note(&self, g: &Gfid, st: &Stat) {
+    if st.is_dir() {
+      return;
+    }
+    let mut m = self.seen.lock().unwrap();
+    if m.len() >= MAX_OBJECTS {
+      m.clear();
+    }
+    m.insert(*g, (*st, Instant::now()));
+  }
+
+  /// A non-directory's attributes seen less than ATTR_TTL ago.
+  fn fresh(&self, g: &Gfid) -> Option<Stat> {
+    let m = self.seen.lock().unwrap();
+    m.get(g).filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
+  }
+
+  fn unnote(&self, g: &Gfid) {
+    self.seen.lock().unwrap().remove(g);
   }
 
   /// The object behind a GFID; a GFID that is gone is ESTALE.
@@ -551,6 +622,7 @@ impl Volume {
     }
     self.objs.lock().unwrap().remove(g);
     self.fds.lock().unwrap().remove(g);
+    self.unnote(g);
     OsError::new(libc::ESTALE, format!("{}: object no longer exists", e.context))
   }
 
@@ -568,10 +640,17 @@ impl Volume {
   /// Attributes: a file's come with making its object; a kept directory
   /// object's from md-cache when it holds them, else from a brick.
   pub fn stat(&self, gfid: &[u8]) -> OsResult<Stat> {
+    let g = key(gfid)?;
+    if let Some(st) = self.fresh(&g) {
+      stats::cache(Cache::AttrHit);
+      return Ok(st);
+    }
     let (k, fetched) = self.obj_stat(gfid)?;
     if let Some(st) = fetched {
       // Making the object fetched them: no second round trip.
-      return Ok(Stat::from(&st));
+      let st = Stat::from(&st);
+      self.note(&g, &st);
+      return Ok(st);
     }
     let mut st = zero_stat();
     // SAFETY: the object is live.
@@ -582,10 +661,25 @@ impl Volume {
   }
 
   pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<(Gfid, Stat)> {
-    let c = if name == "." || name == ".." { cstr(name)? } else { check_name(name)? };
+    let dots = name == "." || name == "..";
+    let c = if dots { cstr(name)? } else { check_name(name)? };
     let d = self.obj(dir)?;
     if d.kind != libc::S_IFDIR {
       return Err(OsError::new(libc::ENOTDIR, format!("lookup {name} in a non-directory")));
+    }
+    let pg = key(dir)?;
+    let dkey = (pg, name.to_string(), cred.uid);
+    if !dots {
+      let hit = self.dentries.lock().unwrap().get(&dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g);
+      if let Some(g) = hit {
+        stats::cache(Cache::DentryHit);
+        if let Ok(st) = self.stat(&g) {
+          if st.is_dir() {
+            return Ok((g, st));
+          }
+        }
+        self.dentries.lock().unwrap().remove(&dkey);
+      }
     }
     set_cred(cred);
     let mut st = zero_stat();
@@ -596,7 +690,22 @@ impl Volume {
     if o.is_null() {
       return Err(e);
     }
-    self.keep(o, &st)
+    let (g, st) = self.keep(o, &st)?;
+    if !dots && st.is_dir() {
+      let mut m = self.dentries.lock().unwrap();
+      if m.len() >= MAX_DENTRIES {
+        m.clear();
+      }
+      m.insert(dkey, (g, Instant::now()));
+    }
+    Ok((g, st))
+  }
+
+  /// Forgets what `name` in `dir` was (after remove, rename).
+  fn unname(&self, dir: &[u8], name: &str) {
+    if let Ok(pg) = key(dir) {
+      self.dentries.lock().unwrap().retain(|(p, n, _), _| !(*p == pg && n == name));
+    }
   }
 
   /// Which of R_OK, W_OK, X_OK `cred` is granted on the object.
@@ -653,7 +762,7 @@ impl Volume {
     if p.is_null() {
       return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
-    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(Stat::from)) };
+    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))) };
     let mut m = self.fds.lock().unwrap();
     if m.len() >= MAX_OPEN_FDS {
       m.clear();
@@ -664,6 +773,7 @@ impl Volume {
   /// Drops the cached fd of an object (after remove/rename-over).
   pub fn forget(&self, gfid: &[u8]) {
     if let Ok(g) = key(gfid) {
+      self.unnote(&g);
       self.fds.lock().unwrap().remove(&g);
       self.objs.lock().unwrap().remove(&g);
       self.dirs.lock().unwrap().retain(|p| p.dir != g);
@@ -721,15 +831,23 @@ impl Volume {
     if n < 0 {
       return Err(self.stale(&key(gfid)?, OsError::last("glfs_pread")));
     }
-    let st = match reply_attrs(&post) {
-      Some(st) => {
-        *of.attrs.lock().unwrap() = Some(st);
-        st
-      }
-      None => self.stat(gfid)?,
+    let n = n as usize;
+    let end = offset + n as u64;
+    let st = match reply_attrs(&post).or_else(|| of.seen()) {
+      // A full read that ends where the file did when last seen is
+      // checked against the volume: the file may have grown since.
+      Some(st) if n < buf.len() || end < st.size || post.ino != 0 => st,
+      _ => self.stat(gfid)?,
     };
-    let eof = offset + n as u64 >= st.size;
-    Ok((n as usize, eof, st))
+    let mut st = st;
+    st.size = st.size.max(end);
+    of.saw(st);
+    if post.ino != 0 {
+      self.note(&key(gfid)?, &st);
+    }
+    // A short read is the end of the file (regular files on Gluster).
+    let eof = n < buf.len() || end >= st.size;
+    Ok((n, eof, st))
   }
 
   /// Reads up to `count` bytes; returns the data, eof and the file's attributes.
@@ -781,8 +899,7 @@ impl Volume {
     let after = match reply_attrs(&post) {
       Some(st) => st,
       None => {
-        let seen = *of.attrs.lock().unwrap();
-        let mut st = match seen {
+        let mut st = match of.seen() {
           Some(st) => st,
           None => self.stat(gfid)?,
         };
@@ -796,7 +913,11 @@ impl Volume {
         st
       }
     };
-    *of.attrs.lock().unwrap() = Some(after);
+    of.saw(after);
+    match reply_attrs(&post) {
+      Some(st) => self.note(&key(gfid)?, &st),
+      None => self.unnote(&key(gfid)?),
+    }
     Ok((known_before, after))
   }
 
@@ -806,11 +927,15 @@ impl Volume {
     let mut post = zero_gstat();
     // SAFETY: fd is live.
     errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut pre, &mut post) }) != 0, || "glfs_fsync".into())?;
-    let after = match reply_attrs(&post) {
+    let after = match reply_attrs(&post).or_else(|| of.seen()) {
       Some(st) => st,
       None => self.stat(gfid)?,
     };
-    *of.attrs.lock().unwrap() = Some(after);
+    of.saw(after);
+    match reply_attrs(&post) {
+      Some(st) => self.note(&key(gfid)?, &st),
+      None => self.unnote(&key(gfid)?),
+    }
     Ok((after, after))
   }
 
@@ -826,13 +951,27 @@ impl Volume {
       let (mut a, mut b) = (zero_gstat(), zero_gstat());
       // SAFETY: fd is live.
       errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
-      *of.attrs.lock().unwrap() = None;
+      of.forget_attrs();
+      // Let go of the inode (see MAX_OBJECTS): the next read or write opens afresh.
+      self.fds.lock().unwrap().remove(&g);
     }
-    let (k, fetched) = self.obj_stat(gfid)?;
-    let before = match fetched {
-      Some(st) => Stat::from(&st),
-      None => self.stat(gfid)?,
+    drop(cached);
+    let (mut held, before) = match self.fresh(&g) {
+      Some(st) => (None, st),
+      None => {
+        let (k, fetched) = self.obj_stat(gfid)?;
+        let st = match fetched {
+          Some(st) => Stat::from(&st),
+          None => self.stat(gfid)?,
+        };
+        (Some(k), st)
+      }
     };
+    let truncate = set.size.filter(|&z| z != before.size);
+    let changes = truncate.is_some() || set.mode.is_some() || set.uid.is_some() || set.gid.is_some() || set.atime.is_some() || set.mtime.is_some();
+    if changes && held.is_none() {
+      held = Some(self.obj(gfid)?);
+    }
     if let Some(ct) = guard {
       if before.ctime != ct {
         return Err(OsError::new(crate::errno::ENOT_SYNC, "ctime changed since the guard"));
@@ -840,7 +979,9 @@ impl Volume {
     }
     set_cred(cred);
     let r = (|| {
-      if let Some(size) = set.size {
+      // POSIX truncate changes nothing, not even the times, when the size
+      // stays (O_TRUNC of a new, empty file sends exactly that).
+      if let (Some(size), Some(k)) = (truncate, &held) {
         // SAFETY: the object is live.
         errno_or(timed(Call::Truncate, || unsafe { glfs_h_truncate(self.fs, k.obj.0, size as libc::off_t) }) != 0, || "glfs_h_truncate".into())?;
       }
@@ -870,7 +1011,7 @@ impl Volume {
         st.st_mtime_nsec = n as i64;
         valid |= GFAPI_SET_ATTR_MTIME;
       }
-      if valid != 0 {
+      if let (true, Some(k)) = (valid != 0, &held) {
         // SAFETY: the object is live, st initialised.
         errno_or(timed(Call::Setattrs, || unsafe { glfs_h_setattrs(self.fs, k.obj.0, &mut st, valid) }) != 0, || "glfs_h_setattrs".into())?;
       }
@@ -882,6 +1023,9 @@ impl Volume {
     // right after may still be served from md-cache, and costs a round
     // trip): what the bricks now hold, up to the ctime, which is ours.
     let mut after = before;
+    if !changes {
+      return Ok((before, after));
+    }
     after.ctime = now();
     if valid & GFAPI_SET_ATTR_MODE != 0 {
       after.mode = (after.mode & libc::S_IFMT) | (sent.st_mode & 0o7777);
@@ -901,9 +1045,11 @@ impl Volume {
     if valid & GFAPI_SET_ATTR_MTIME != 0 {
       after.mtime = (sent.st_mtime, sent.st_mtime_nsec as u32);
     }
-    if set.size.is_some_and(|z| z != before.size) && valid & GFAPI_SET_ATTR_MTIME == 0 {
+    if truncate.is_some() && valid & GFAPI_SET_ATTR_MTIME == 0 {
       after.mtime = after.ctime;
     }
+    // `after` is ours (ctime from this host's clock): GETATTR asks the volume.
+    self.unnote(&g);
     Ok((before, after))
   }
 
@@ -989,6 +1135,7 @@ impl Volume {
     if !is_dir && dir_wanted {
       return Err(OsError::new(libc::ENOTDIR, format!("rmdir {name}: not a directory")));
     }
+    self.unname(dir, name);
     set_cred(cred);
     // SAFETY: d live, c valid.
     let rc = timed(Call::Unlink, || unsafe { glfs_h_unlink(self.fs, d.obj.0, c.as_ptr()) });
@@ -997,6 +1144,8 @@ impl Volume {
     r?;
     if is_dir || st.nlink <= 1 {
       self.removed(&gfid);
+    } else {
+      self.unnote(&gfid);
     }
     Ok(())
   }
@@ -1008,12 +1157,20 @@ impl Volume {
     let td = self.obj(to_dir)?;
     let source = self.lookup(cred, from_dir, from).ok();
     let replaced = self.lookup(cred, to_dir, to).ok();
+    self.unname(from_dir, from);
+    self.unname(to_dir, to);
     set_cred(cred);
     // SAFETY: objects live, names valid.
     let rc = timed(Call::Rename, || unsafe { glfs_h_rename(self.fs, fd.obj.0, f.as_ptr(), td.obj.0, t.as_ptr()) });
     let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
     set_cred(&root_cred());
     r?;
+    if let Some((src, _)) = &source {
+      self.unnote(src);
+    }
+    if let Some((old, _)) = &replaced {
+      self.unnote(old);
+    }
     if let (Some((old, st)), Some((src, _))) = (replaced, source) {
       let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
       if old != src && (is_dir || st.nlink <= 1) {
@@ -1036,6 +1193,7 @@ impl Volume {
     let r = errno_or(rc != 0, || format!("link {name}"));
     set_cred(&root_cred());
     r?;
+    self.unnote(&key(target)?);
     self.stat(target)
   }
 
@@ -1122,6 +1280,9 @@ impl Volume {
               let mut g = [0u8; GFID_LEN];
               if glfs_h_extract_handle(op, g.as_mut_ptr(), GFID_LEN as c_int) == GFID_LEN as c_int {
                 e.gfid = Some(g);
+                if let Some(st) = &e.stat {
+                  self.note(&g, st);
+                }
               }
             }
           }

@@ -80,7 +80,7 @@ static CALL_SLOTS: [Slot; N] = [SLOT; N];
 static OP_SLOTS: [Slot; M] = [SLOT; M];
 static IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
 static MAX_IN_FLIGHT: AtomicU64 = AtomicU64::new(0);
-static CACHE_HITS: [AtomicU64; 4] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+static CACHE_HITS: [AtomicU64; 6] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
 /// Caches whose hits are counted.
 #[derive(Clone, Copy)]
@@ -89,6 +89,8 @@ pub enum Cache {
   ObjMiss = 1,
   FdHit = 2,
   FdMiss = 3,
+  DentryHit = 4,
+  AttrHit = 5,
 }
 
 pub fn cache(c: Cache) {
@@ -143,14 +145,16 @@ pub fn json() -> String {
   let calls: Vec<String> = CALLS.iter().filter_map(|(n, c)| row(n, &CALL_SLOTS[*c as usize])).collect();
   let h = |i: usize| CACHE_HITS[i].load(Relaxed);
   format!(
-    "{{\"ops\":{{{}}},\"calls\":{{{}}},\"maxInFlight\":{},\"cache\":{{\"objHit\":{},\"objMiss\":{},\"fdHit\":{},\"fdMiss\":{}}}}}",
+    "{{\"ops\":{{{}}},\"calls\":{{{}}},\"maxInFlight\":{},\"cache\":{{\"objHit\":{},\"objMiss\":{},\"fdHit\":{},\"fdMiss\":{},\"dentryHit\":{},\"attrHit\":{}}}}}",
     ops.join(","),
     calls.join(","),
     MAX_IN_FLIGHT.load(Relaxed),
     h(0),
     h(1),
     h(2),
-    h(3)
+    h(3),
+    h(4),
+    h(5)
   )
 }
 

@@ -20,6 +20,7 @@ import { Tokens } from './pages/tokens.js';
 import { SettingsPage } from './pages/settings.js';
 import { History } from './pages/history.js';
 import { Account } from './pages/account.js';
+import { Replication } from './pages/replication.js';
 
 export interface PageProps {
   params: Record<string, string>;
@@ -43,6 +44,7 @@ export const ROUTES: Route[] = [
   { path: '/shares/:name', title: 'Edit share', page: ShareEdit },
   { path: '/users', title: 'Users and groups', page: Users, nav: 'Users and groups' },
   { path: '/tokens', title: 'API tokens', page: Tokens, nav: 'API tokens' },
+  { path: '/replication', title: 'Replication', page: Replication, nav: 'Replication' },
   { path: '/settings', title: 'Settings', page: SettingsPage, nav: 'Settings' },
   { path: '/history', title: 'History', page: History, nav: 'History' },
   { path: '/account', title: 'Your account', page: Account },

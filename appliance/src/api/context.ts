@@ -22,6 +22,7 @@ import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
 import type { ClusterService } from '../cluster/cluster.js';
+import type { GeoRepReplication } from '../pool/gluster/georep.js';
 
 /** What the cluster routes use of cluster/ClusterService (tests hand in fakes). */
 export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
@@ -33,6 +34,9 @@ export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinT
   planRemoval?: ClusterService['planRemoval'];
   evacuate?: ClusterService['evacuate'];
 };
+
+/** What the replication routes use of pool/gluster/georep.ts (tests hand in fakes). */
+export type ReplicationApi = Pick<GeoRepReplication, 'list' | 'get' | 'setUp' | 'pause' | 'resume' | 'checkpoint' | 'remove'>;
 
 export interface PoolCapacity {
   totalBytes: number;
@@ -62,6 +66,8 @@ export interface ApiContext {
   bricks?: BrickOps;
   /** Several appliances (cluster/): absent when cairnd runs without it; the routes then answer 503. */
   cluster?: ClusterApi;
+  /** Geo-replication to remote appliances: absent when cairnd runs without Gluster; the routes then answer 503. */
+  replication?: ReplicationApi;
   /** Password hashing cost (tests lower it). */
   scrypt?: { N: number; r: number; p: number };
 }

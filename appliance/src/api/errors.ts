@@ -46,6 +46,9 @@ export const ERRORS = {
   cluster_no_quorum: { status: 503, message: 'this appliance does not reach a majority of the cluster: changes to cluster-wide objects are refused here' },
   cluster_state_unavailable: { status: 503, message: "the cluster's shared state is not reachable from this appliance yet" },
   cluster_unavailable: { status: 503, message: 'this cairnd runs without cluster support' },
+  // Geo-replication (pool/gluster/georep.ts).
+  replication_failed: { status: 502, message: 'Gluster refused the geo-replication command: check ssh to the remote appliance and its volume' },
+  replication_unavailable: { status: 503, message: 'this cairnd runs without geo-replication support' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

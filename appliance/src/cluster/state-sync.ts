@@ -204,6 +204,8 @@ export class ClusterStateSync {
   /** Each appliance writes only its own record, so no lock is needed. */
   private async publishRecord(): Promise<void> {
     const rec: MemberRecord = { hostname: this.opts.hostname, ...this.opts.record, at: new Date().toISOString() };
+    // glusterd makes a new brick's directory but not its parents.
+    if (rec.brickDir) await mkdir(rec.brickDir, { recursive: true });
     await mkdir(join(this.opts.mountDir, 'members'), { recursive: true });
     await writeFileAtomic(join(this.opts.mountDir, 'members', `${this.opts.hostname}.json`), `${JSON.stringify(rec)}\n`, 0o644);
   }

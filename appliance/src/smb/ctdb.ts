@@ -560,13 +560,19 @@ export class CtdbService {
     this.stderrTail = '';
     const child = spawn(file!, rest, { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
-    // In the foreground ctdbd logs to stderr (not to `[logging] location`):
-    // keep it in the log file, and its tail for error messages.
+    // In the foreground ctdbd logs to stderr (not to `[logging] location`),
+    // without timestamps: keep it in the log file with the time each line
+    // arrived, and its tail for error messages.
     const logStream = createWriteStream(this.paths.logFile, { flags: 'a' });
     logStream.on('error', () => undefined);
+    let partial = '';
     child.stderr!.on('data', (d: Buffer) => {
-      this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
-      logStream.write(d);
+      const text = d.toString();
+      this.stderrTail = (this.stderrTail + text).slice(-4000);
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      const at = new Date().toISOString();
+      if (lines.length) logStream.write(lines.map((l) => `${at} ${l}\n`).join(''));
     });
     child.stderr!.once('close', () => logStream.end());
     this.exited = new Promise((r) => child.once('exit', () => r()));

@@ -124,9 +124,13 @@ export async function findNssWrapper(): Promise<string> {
   throw new SambaError('libnss_wrapper.so not found: install the Debian package libnss-wrapper');
 }
 
-/** smb.conf parameters whose change needs a restart rather than a reload. */
+/**
+ * smb.conf parameters whose change needs a restart rather than a reload:
+ * the listening sockets, and clustering (smbd attaches its databases to
+ * ctdbd or to local files only at start).
+ */
 function bindKey(model: SmbConfModel): string {
-  return JSON.stringify([model.global['smb ports'], model.global.interfaces ?? '']);
+  return JSON.stringify([model.global['smb ports'], model.global.interfaces ?? '', model.global.clustering ?? 'no', model.global['ctdbd socket'] ?? '']);
 }
 
 export class SambaService {
@@ -268,7 +272,7 @@ export class SambaService {
     // 5. smbd.
     if (this.supervise && this.wanted) {
       if (this.isRunning() && bindChanged) {
-        this.log.info('smb port or interfaces changed: restarting smbd');
+        this.log.info('smb port, interfaces or clustering changed: restarting smbd');
         await this.terminate();
         await this.launch().catch((e: Error) => result.problems.push({ path: 'server', message: e.message }));
       } else if (this.isRunning() && result.configChanged) {
@@ -464,7 +468,7 @@ export class SambaService {
     for (const line of text.split('\n')) {
       if (/^\s*\[/.test(line) && !/^\s*\[global\]/.test(line)) break;
       const m = /^\s*([^=#;]+?)\s*=\s*(.*)$/.exec(line);
-      if (m && (m[1] === 'smb ports' || m[1] === 'interfaces')) global[m[1]] = m[2]!;
+      if (m && ['smb ports', 'interfaces', 'clustering', 'ctdbd socket'].includes(m[1]!)) global[m[1]!] = m[2]!;
     }
     return { global, shares: {} };
   }

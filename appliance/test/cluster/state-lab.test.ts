@@ -12,12 +12,17 @@
  *  - node3's link is cut: a change through node3 is refused with 503
  *    `cluster_no_quorum` (its document unchanged), while node1 (majority)
  *    still changes the state; after the link returns node3 catches up.
+ *  - removing node3 is refused (409 holds_bricks: its replica-3 brick has
+ *    nowhere to go); node4 joins; removing node3 again runs as a task that
+ *    replace-bricks its data and state bricks onto node4, follows heal
+ *    (progress shown), updates every appliance's pool, and detaches node3;
+ *    the 16 MiB file is on node4's new brick and node4 serves the share.
  *
  * Root only (namespaces, loop devices, FUSE); skipped otherwise.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -92,18 +97,23 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 const nfsUrl = (ip: string, path: string) => `nfs://${ip}${path}?version=3&nfsport=2049&mountport=2049`;
 
-test('three full cairnds share one desired state: a share made on node1 is served by node2; a cut-off node cannot write', { skip: !isRoot && 'needs root', timeout: 420_000 }, async (t) => {
+test('full cairnds share one desired state: a share made on node1 is served by node2; a cut-off node cannot write; a removed node\'s bricks move first', { skip: !isRoot && 'needs root', timeout: 420_000 }, async (t) => {
   const tmp = await mkdtemp(join(tmpdir(), 'cairn-state-lab-'));
   t.after(() => rm(tmp, { recursive: true, force: true }));
   const t0 = Date.now();
-  const lab = await Lab.up(3);
+  const lab = await Lab.up(4);
   t.after(() => lab.down());
-  const [n1, n2, n3] = await Promise.all(['node1', 'node2', 'node3'].map((n) => appliance(lab, n))) as [Appliance, Appliance, Appliance];
+  // CAIRN_LAB_LOGS=DIR keeps the nodes' Gluster logs (the lab itself is removed).
   t.after(async () => {
-    if (process.env['CAIRN_LAB_LOGS']) for (const a of [n1, n2, n3]) t.diagnostic(`---- ${a.c.node.name}\n${a.c.log()}`);
+    const keep = process.env['CAIRN_LAB_LOGS'];
+    if (keep) for (const n of lab.nodes) await cp(join(n.state.dir, 'log'), join(keep, n.name), { recursive: true }).catch(() => undefined);
   });
-  const logs = () => [n1, n2, n3].map((a) => `---- ${a.c.node.name}\n${a.c.log().split('\n').slice(-25).join('\n')}`).join('\n');
-  t.diagnostic(`lab up, 3 cairnd listening in ${Date.now() - t0} ms`);
+  const [n1, n2, n3, n4] = await Promise.all(['node1', 'node2', 'node3', 'node4'].map((n) => appliance(lab, n))) as [Appliance, Appliance, Appliance, Appliance];
+  t.after(async () => {
+    if (process.env['CAIRN_LAB_LOGS']) for (const a of [n1, n2, n3, n4]) t.diagnostic(`---- ${a.c.node.name}\n${a.c.log()}`);
+  });
+  const logs = () => [n1, n2, n3, n4].map((a) => `---- ${a.c.node.name}\n${a.c.log().split('\n').slice(-25).join('\n')}`).join('\n');
+  t.diagnostic(`lab up, 4 cairnd listening in ${Date.now() - t0} ms`);
 
   // ---- join through the API ------------------------------------------------
   for (const b of [n2, n3]) {
@@ -122,6 +132,7 @@ test('three full cairnds share one desired state: a share made on node1 is serve
     }, 60_000, logs);
     assert.equal(st.members.length, 3);
     assert.equal(st.quorum, true);
+    assert.equal(st.sharedState.writable !== false, true);
   }
   t.diagnostic(`joined and synced at ${Date.now() - t0} ms`);
 
@@ -135,7 +146,7 @@ test('three full cairnds share one desired state: a share made on node1 is serve
   await until('node2 takes the lock once node1 let go', async () => (await lab.node('node2').exec(['flock', '--nonblock', lockOf(n2), 'true'])) !== undefined, 20_000);
 
   // ---- a pool and a share made on node1 ----------------------------------
-  const bricks = lab.nodes.map((n) => ({ host: n.name, path: join(n.state.brickRoot, 'vm') }));
+  const bricks = lab.nodes.slice(0, 3).map((n) => ({ host: n.name, path: join(n.state.brickRoot, 'vm') }));
   const pool = await n1.api('POST', '/pools', { id: 'vm', kind: 'gluster', replica: 3, bricks });
   assert.equal(pool.status, 201, JSON.stringify(pool.json));
   const client = { match: '*', access: 'rw', squash: 'no_root_squash', secure: false };
@@ -188,5 +199,52 @@ test('three full cairnds share one desired state: a share made on node1 is serve
   assert.equal(again.status, 201, JSON.stringify(again.json));
   await until('node1 sees carol', async () => (await n1.api('GET', '/users')).json.items.some((u: { name: string }) => u.name === 'carol'), 10_000, logs);
 
-  for (const a of [n1, n2, n3]) await a.c.stop(3000);
+  // ---- removing an appliance moves its bricks first ------------------------
+  const refusedRemoval = await n1.api('DELETE', '/cluster/members/node3');
+  assert.equal(refusedRemoval.status, 409, JSON.stringify(refusedRemoval.json));
+  assert.equal(refusedRemoval.json.error.code, 'holds_bricks');
+  assert.match(refusedRemoval.json.error.message, /volume vm: no other appliance can take brick node3:.*add an appliance first/);
+
+  const tok4 = await n4.api('POST', '/cluster/join-token');
+  const added4 = await n1.api('POST', '/cluster/members', { address: n4.c.node.ip, token: tok4.json.token }, 120_000);
+  assert.equal(added4.status, 201, JSON.stringify(added4.json));
+  await until('node4 synced', async () => (await n4.api('GET', '/cluster')).json.sharedState?.phase === 'synced', 60_000, logs);
+  assert.ok((await n4.api('GET', '/shares')).json.items.some((s: { name: string }) => s.name === 'vms'), 'node4 adopted the cluster state');
+  const big = join(tmp, 'big.bin');
+  await run('dd', ['if=/dev/urandom', `of=${big}`, 'bs=1M', 'count=16', 'status=none']);
+  await run('nfs-cp', [big, nfsUrl(n1.c.node.ip, '/vms/big.bin')], { timeout: 60_000, killSignal: 'SIGKILL' });
+
+  const tRemove = Date.now();
+  const started = await n1.api('DELETE', '/cluster/members/node3');
+  assert.equal(started.status, 202, JSON.stringify(started.json));
+  const seen = new Set<string>();
+  const task = await until('the removal task ends', async () => {
+    const r = (await n1.api('GET', `/tasks/${started.json.id}`)).json;
+    seen.add(`${Math.round(r.progress * 100)}% ${r.message}`);
+    return r.state !== 'running' && r;
+  }, 300_000, logs);
+  t.diagnostic(`removal of node3 took ${Date.now() - tRemove} ms; progress seen:\n  ${[...seen].join('\n  ')}`);
+  assert.equal(task.state, 'done', JSON.stringify(task));
+  assert.ok([...seen].some((m) => /healing onto node4/.test(m)), 'heal progress was shown');
+
+  const cluster = (await n1.api('GET', '/cluster')).json;
+  assert.deepEqual(cluster.members.map((m: { hostname: string }) => m.hostname).sort(), ['node1', 'node2', 'node4']);
+  const vmInfo = JSON.stringify(await lab.node('node1').cli.run(['volume', 'info', 'vm']));
+  assert.ok(!vmInfo.includes('node3:') && vmInfo.includes('node4:'), vmInfo);
+  const stateInfo = JSON.stringify(await lab.node('node1').cli.run(['volume', 'info', 'cairn-state']));
+  assert.ok(!stateInfo.includes('node3:') && stateInfo.includes('node4:'), stateInfo);
+  for (const a of [n1, n2, n4]) {
+    await until(`${a.c.node.name}'s pool vm lists node4's brick`, async () => {
+      const pool = (await a.api('GET', '/pools/vm')).json;
+      return pool.bricks.some((b: { host: string }) => b.host === 'node4') && !pool.bricks.some((b: { host: string }) => b.host === 'node3');
+    }, 10_000, logs);
+  }
+  // The data is on node4's new brick, and node4 serves it.
+  const moved = (await n1.api('GET', '/pools/vm')).json.bricks.find((b: { host: string }) => b.host === 'node4');
+  const onBrick = await readFile(join(moved.path, 'vms', 'big.bin'));
+  assert.deepEqual(onBrick, await readFile(big), 'the moved brick holds the file, healed');
+  const { stdout: cat4 } = await run('nfs-cat', [nfsUrl(n4.c.node.ip, '/vms/hello.txt')], { timeout: 20_000, killSignal: 'SIGKILL' });
+  assert.equal(cat4, 'written through node1\n');
+
+  for (const a of [n1, n2, n3, n4]) await a.c.stop(3000);
 });

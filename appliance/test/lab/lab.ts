@@ -336,7 +336,9 @@ export class Lab {
       return;
     }
     for (const n of state.nodes) {
-      const pids = await pidsInMountNs(n.holderPid).catch(() => []);
+      // By network namespace too: gsyncd runs its workers under
+      // `unshare -m` (a mount namespace of their own) in the node's network.
+      const pids = [...new Set([...(await pidsInNetNs(n.holderPid).catch(() => [])), ...(await pidsInMountNs(n.holderPid).catch(() => []))])];
       await killAndWait(pids.length ? pids : [n.holderPid]);
     }
     for (const n of state.nodes) {
@@ -443,6 +445,23 @@ export async function pidsInMountNs(holderPid: number): Promise<number[]> {
     if (!/^\d+$/.test(e)) continue;
     try {
       if ((await readlink(`/proc/${e}/ns/mnt`)) === ns) out.push(Number(e));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Pids whose network namespace is the one of `holderPid` (holder included). */
+export async function pidsInNetNs(holderPid: number): Promise<number[]> {
+  const ns = await readlink(`/proc/${holderPid}/ns/net`);
+  // A recycled holder pid in the host's namespace must never mean "everything".
+  if (ns === (await readlink('/proc/self/ns/net'))) return [];
+  const out: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if ((await readlink(`/proc/${e}/ns/net`)) === ns) out.push(Number(e));
     } catch {
       /* exited meanwhile */
     }

@@ -72,7 +72,7 @@ export function Cluster({ session }: PageProps) {
                 </tr>
               </thead>
               <tbody>
-                {c.members.map((m) => {
+                {[...c.members].sort((x, y) => Number(y.self) - Number(x.self) || x.hostname.localeCompare(y.hostname)).map((m) => {
                   const h = memberHealth(m);
                   return (
                     <tr key={m.uuid || m.hostname} data-member={m.hostname}>

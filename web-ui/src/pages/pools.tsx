@@ -6,7 +6,7 @@
  * estimate of the time left) is reloaded every 3 s while entries are
  * pending.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, metricsText, paths, post, schemas } from '../api.js';
 import { brickHealth, brickKey } from '../lib/bricks.js';
 import { parseProm } from '../lib/prom.js';
@@ -27,11 +27,11 @@ type Action = { kind: 'replace'; pool: Pool; brick: Brick } | { kind: 'add'; poo
 
 export function Pools({ session }: PageProps) {
   const [every, setEvery] = useState(5000);
-  // The list, then each gluster pool on its own: only GET /pools/:id carries heal progress.
+  // The list; a gluster pool the list shows without heal progress is asked on its own (GET /pools/:id).
   const pools = useLoad(
     async (signal) => {
       const list = listOf<Pool>(await get(paths.pools, { signal }), 'pools');
-      const full = await Promise.all(list.map((p) => (p.kind === 'gluster' ? get<Pool>(paths.pool(p.id), { signal }).catch(() => p) : p)));
+      const full = await Promise.all(list.map((p) => (p.kind === 'gluster' && !('heal' in p) ? get<Pool>(paths.pool(p.id), { signal }).catch(() => p) : p)));
       setEvery(Math.min(5000, refreshMs(full.map(healOf))));
       return full;
     },
@@ -224,6 +224,9 @@ function HealLine({ pool, heal }: { pool: string; heal: HealView }) {
 function DiskAction({ action, spare, onCancel, onStarted }: { action: Action; spare: Disk[]; onCancel: () => void; onStarted: (taskId: string | undefined, title: string) => void }) {
   const [chosen, setChosen] = useState<string[]>([]);
   const [confirm, setConfirm] = useState('');
+  // Keyboard and screen reader users land in the form that just opened.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
   const title = action.kind === 'replace' ? `Replace brick ${action.brick.host}:${action.brick.path}` : `Add disks to ${action.pool.id}`;
   // The admin typed "erase": the API erases what the disks hold only when told (wipe).
   const { busy, error, fields, run } = useSubmit(async () => {
@@ -249,7 +252,9 @@ function DiskAction({ action, spare, onCancel, onStarted }: { action: Action; sp
         if (ok) void run();
       }}
     >
-      <h3>{title}</h3>
+      <h3 ref={heading} tabIndex={-1}>
+        {title}
+      </h3>
       {spare.length === 0 ? (
         <Alert kind="info">There is no spare disk. Add one to the appliance first.</Alert>
       ) : (

@@ -53,15 +53,41 @@ export const STATE_VOLUME_OPTIONS: ReadonlyArray<readonly [string, string]> = [
 export async function createStateVolume(volumes: GlusterVolumes, bricks: string[]): Promise<boolean> {
   if ((await volumes.list()).includes(STATE_VOLUME)) return false;
   if (bricks.length < 2 || bricks.length > 3) throw new GlusterError('INVALID_ARGUMENT', `the state volume takes 2 or 3 bricks, not ${bricks.length}`);
-  await volumes.create({ name: STATE_VOLUME, bricks, replica: bricks.length as 2 | 3, force: true });
+  // Retried like growStateVolume: the newcomer's glusterd may not be ready right after its probe.
+  for (let i = 1; ; i++) {
+    try {
+      await volumes.create({ name: STATE_VOLUME, bricks, replica: bricks.length as 2 | 3, force: true });
+      break;
+    } catch (err) {
+      await new Promise((r) => setTimeout(r, 2000));
+      if ((await volumes.list().catch(() => [] as string[])).includes(STATE_VOLUME)) break;
+      if (i >= 5) throw err;
+    }
+  }
   for (const [k, v] of STATE_VOLUME_OPTIONS) await volumes.set(STATE_VOLUME, k, v);
   await volumes.start(STATE_VOLUME);
   return true;
 }
 
-/** Raises the state volume from replica 2 to 3 with `brick` (the third appliance's). */
-export async function growStateVolume(volumes: GlusterVolumes, brick: string): Promise<void> {
-  await volumes.addBrick(STATE_VOLUME, [brick], { replica: 3, force: true });
+/**
+ * Raises the state volume from replica 2 to 3 with `brick` (the third
+ * appliance's). Right after its probe, the newcomer's glusterd may still
+ * be importing the pool's volumes and fail the commit ("Commit failed on
+ * …", seen in the lab): retried a few times, each time only if the brick
+ * is not in the volume yet.
+ */
+export async function growStateVolume(volumes: GlusterVolumes, brick: string, attempts = 5): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await volumes.addBrick(STATE_VOLUME, [brick], { replica: 3, force: true });
+      break;
+    } catch (err) {
+      await new Promise((r) => setTimeout(r, 2000));
+      const info = await volumes.info(STATE_VOLUME).catch(() => undefined);
+      if (info?.bricks.some((b) => b.name === brick)) break;
+      if (i >= attempts) throw err;
+    }
+  }
   await volumes.triggerHeal(STATE_VOLUME, { full: true }).catch(() => undefined);
 }
 
