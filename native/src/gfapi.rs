@@ -1067,11 +1067,14 @@ impl Volume {
   }
 
   /// Creates a regular file (`exclusive`: fail with EEXIST if it exists).
-  /// Not `glfs_h_creat_open`: on 10.3, times set on a file while the fd
-  /// from that call is open (or soon after it closed) are later found
-  /// reverted to the creation time, which breaks EXCLUSIVE create's
-  /// verifier (RFC 1813 §3.3.8). The first WRITE opens the file instead.
-  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool) -> OsResult<(Gfid, Stat)> {
+  /// `keep_open`: also open it now and keep the fd (from the object the
+  /// create returned: no lookup), for the WRITE that usually follows.
+  /// Not `glfs_h_creat_open`: on 10.3 (virt profile), times set on a file
+  /// made by that call are later found reverted to the creation time,
+  /// which breaks EXCLUSIVE create's verifier (RFC 1813 §3.3.8) and
+  /// `cp -p`; a file made by glfs_h_creat and opened by glfs_h_open keeps
+  /// them (gfapi.test.ts, gfapi-cache.test.ts).
+  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool, keep_open: bool) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     set_cred(cred);
@@ -1079,9 +1082,27 @@ impl Volume {
     let flags = libc::O_CREAT | libc::O_RDWR | if exclusive { libc::O_EXCL } else { 0 };
     // SAFETY: d live, c valid.
     let o = timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) });
-    let r = self.made(o, &st, &format!("create {name}"));
     set_cred(&root_cred());
-    r
+    if o.is_null() {
+      return Err(OsError::last(format!("create {name}")));
+    }
+    let o = Obj(o);
+    let g = self.extract(&o)?;
+    let stat = Stat::from(&st);
+    self.note(&g, &stat);
+    if keep_open {
+      // SAFETY: o is live; opened as root like every cached fd.
+      let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) });
+      if !p.is_null() {
+        let of = OpenFile { fd: Fd(p), attrs: Mutex::new(Some((stat, Instant::now()))) };
+        let mut m = self.fds.lock().unwrap();
+        if m.len() >= MAX_OPEN_FDS {
+          m.clear();
+        }
+        m.entry(g).or_insert_with(|| Arc::new(of));
+      }
+    }
+    Ok((g, stat))
   }
 
   pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32) -> OsResult<(Gfid, Stat)> {

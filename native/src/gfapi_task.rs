@@ -376,10 +376,12 @@ impl GfapiVolume {
     op("setattr", move || v.setattr(&c, &g, &s, guard), prepost)
   }
 
+  /// `keepOpen`: open the new file now and keep the fd for the WRITE that
+  /// usually follows.
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
+  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool, keep_open: Option<bool>) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op("create", move || Ok((v.create(&c, &d, &name, mode, exclusive)?, v.dir_after(&d))), made)
+    op("create", move || Ok((v.create(&c, &d, &name, mode, exclusive, keep_open.unwrap_or(false))?, v.dir_after(&d))), made)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]

@@ -346,7 +346,7 @@ export class GfapiBackend implements Backend {
     let made = true;
     try {
       // Exclusive even for UNCHECKED: a new file is then known to be empty.
-      e = await this.vol.create(cred(c), d, name, mode, true);
+      e = await this.vol.create(cred(c), d, name, mode, true, true);
     } catch (err) {
       // UNCHECKED on an existing file: it is opened (and maybe truncated) instead.
       if (how.mode !== 'unchecked' || (err as { code?: string }).code !== 'EEXIST') throw err;
