@@ -25,6 +25,7 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
 use std::ptr;
 use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub const GFID_LEN: usize = 16;
@@ -281,6 +282,8 @@ type Gfid = [u8; GFID_LEN];
 struct OpenFile {
   fd: Fd,
   attrs: Mutex<Option<(Stat, Instant)>>,
+  /// Written UNSTABLE since the last fsync through it.
+  dirty: AtomicBool,
 }
 
 const ATTR_TTL: Duration = Duration::from_secs(1);
@@ -762,7 +765,7 @@ impl Volume {
     if p.is_null() {
       return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
-    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))) };
+    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))), dirty: AtomicBool::new(false) };
     let mut m = self.fds.lock().unwrap();
     if m.len() >= MAX_OPEN_FDS {
       m.clear();
@@ -895,6 +898,8 @@ impl Volume {
       // SAFETY: fd is live.
       let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.fd.0, &mut p, &mut post) } else { glfs_fsync(of.fd.0, &mut p, &mut post) } });
       errno_or(rc != 0, || "glfs_fsync".into())?;
+    } else {
+      of.dirty.store(true, Ordering::Release);
     }
     let after = match reply_attrs(&post) {
       Some(st) => st,
@@ -923,6 +928,7 @@ impl Volume {
 
   pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {
     let of = self.fd(gfid)?;
+    of.dirty.store(false, Ordering::Release);
     let mut pre = zero_gstat();
     let mut post = zero_gstat();
     // SAFETY: fd is live.
@@ -944,16 +950,30 @@ impl Volume {
   /// RFC 1813 §3.3.2). Returns the attributes before and after.
   pub fn setattr(&self, cred: &Cred, gfid: &[u8], set: &SetAttr, guard: Option<(i64, u32)>) -> OsResult<(Stat, Stat)> {
     let g = key(gfid)?;
-    // Writes still held by write-behind would land after this setattr and
-    // overwrite the times (and size) it sets: flush them first.
     let cached = self.cached_fd(gfid);
+    let only_size = set.mode.is_none() && set.uid.is_none() && set.gid.is_none() && set.atime.is_none() && set.mtime.is_none();
+    if let (true, Some(z), None) = (only_size, set.size, guard) {
+      // O_TRUNC of a file just made (SETATTR size 0 after CREATE): the
+      // size it was last seen with, our own writes included, is already it.
+      if let Some(st) = cached.as_ref().and_then(|of| of.seen()).or_else(|| self.fresh(&g)) {
+        if st.size == z {
+          return Ok((st, st));
+        }
+      }
+    }
     if let Some(of) = &cached {
-      let (mut a, mut b) = (zero_gstat(), zero_gstat());
-      // SAFETY: fd is live.
-      errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
+      // Writes still held by write-behind would land after this setattr
+      // and overwrite the times (and size) it sets: flush them first.
+      if of.dirty.swap(false, Ordering::AcqRel) {
+        let (mut a, mut b) = (zero_gstat(), zero_gstat());
+        // SAFETY: fd is live.
+        errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
+      }
       of.forget_attrs();
-      // Let go of the inode (see MAX_OBJECTS): the next read or write opens afresh.
-      self.fds.lock().unwrap().remove(&g);
+      if !only_size {
+        // Let go of the inode (see MAX_OBJECTS): the next read or write opens afresh.
+        self.fds.lock().unwrap().remove(&g);
+      }
     }
     drop(cached);
     let (mut held, before) = match self.fresh(&g) {
@@ -1094,7 +1114,7 @@ impl Volume {
       // SAFETY: o is live; opened as root like every cached fd.
       let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) });
       if !p.is_null() {
-        let of = OpenFile { fd: Fd(p), attrs: Mutex::new(Some((stat, Instant::now()))) };
+        let of = OpenFile { fd: Fd(p), attrs: Mutex::new(Some((stat, Instant::now()))), dirty: AtomicBool::new(false) };
         let mut m = self.fds.lock().unwrap();
         if m.len() >= MAX_OPEN_FDS {
           m.clear();
