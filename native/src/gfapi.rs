@@ -375,14 +375,15 @@ pub struct Volume {
   fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
   dirs: Mutex<VecDeque<Parked>>,
   dentries: Mutex<HashMap<(Gfid, String, u32), (Gfid, Instant)>>,
-  /// Attributes of non-directories as the volume last reported them
-  /// (lookup, READDIRPLUS, create, stat, I/O replies that carry them),
-  /// served by GETATTR for ATTR_TTL: the LOOKUP or READDIRPLUS that came
-  /// just before already asked the volume, as Ganesha's mdcache does (60 s
-  /// there). Within md-cache's own 1 s, a stat through the client stack
-  /// could answer the same. Every change made through this volume object
-  /// drops the entry (attributes we bring forward ourselves, with this
-  /// host's clock, are never served by GETATTR).
+  /// Attributes as the volume last reported them (lookup, READDIRPLUS,
+  /// create, stat, I/O replies that carry them), served by GETATTR and by
+  /// LOOKUP of a kept directory name for ATTR_TTL: the LOOKUP or
+  /// READDIRPLUS that came just before already asked the volume, as
+  /// Ganesha's mdcache does (60 s there). Within md-cache's own 1 s, a
+  /// stat through the client stack could answer the same. Every change
+  /// made through this volume object drops the entries of what it changed,
+  /// the directory included (attributes we bring forward ourselves, with
+  /// this host's clock, are never served by GETATTR).
   seen: Mutex<HashMap<Gfid, (Stat, Instant)>>,
   /// GFIDs this process removed (last link). libgfapi may still resolve
   /// them for a moment from its inode table; NFS wants ESTALE at once.
@@ -550,7 +551,7 @@ impl Volume {
   }
 
   /// Keeps a directory object just found or made (lookup, mkdir) for
-  /// later calls, and a non-directory's attributes (see `seen`).
+  /// later calls, and the object's attributes (see `seen`).
   fn keep(&self, o: *mut glfs_object, st: &libc::stat) -> OsResult<(Gfid, Stat)> {
     let o = Obj(o);
     let g = self.extract(&o)?;
@@ -558,17 +559,13 @@ impl Volume {
     let stat = Stat::from(st);
     if kind == libc::S_IFDIR {
       self.remember(g, Known { obj: Arc::new(o), kind });
-    } else {
-      self.note(&g, &stat);
     }
+    self.note(&g, &stat);
     Ok((g, stat))
   }
 
-  /// Records a non-directory's attributes as seen now.
+  /// Records an object's attributes as the volume reported them now.
   fn note(&self, g: &Gfid, st: &Stat) {
-    if st.is_dir() {
-      return;
-    }
     let mut m = self.seen.lock().unwrap();
     if m.len() >= MAX_OBJECTS {
       m.clear();
@@ -576,7 +573,7 @@ impl Volume {
     m.insert(*g, (*st, Instant::now()));
   }
 
-  /// A non-directory's attributes seen less than ATTR_TTL ago.
+  /// An object's attributes seen less than ATTR_TTL ago.
   fn fresh(&self, g: &Gfid) -> Option<Stat> {
     let m = self.seen.lock().unwrap();
     m.get(g).filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
@@ -658,9 +655,11 @@ impl Volume {
     let mut st = zero_stat();
     // SAFETY: the object is live.
     if timed(Call::Stat, || unsafe { glfs_h_stat(self.fs, k.obj.0, &mut st) }) != 0 {
-      return Err(self.stale(&key(gfid)?, OsError::last("glfs_h_stat")));
+      return Err(self.stale(&g, OsError::last("glfs_h_stat")));
     }
-    Ok(Stat::from(&st))
+    let st = Stat::from(&st);
+    self.note(&g, &st);
+    Ok(st)
   }
 
   pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<(Gfid, Stat)> {
@@ -1083,6 +1082,7 @@ impl Volume {
   /// The directory's attributes after a change, when they can be had
   /// (md-cache keeps the parent's attributes from the reply of the change).
   pub fn dir_after(&self, dir: &[u8]) -> Option<Stat> {
+    self.unnote(&key(dir).ok()?);
     self.stat(dir).ok()
   }
 
@@ -1206,6 +1206,8 @@ impl Volume {
     let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
     set_cred(&root_cred());
     r?;
+    self.unnote(&key(from_dir)?);
+    self.unnote(&key(to_dir)?);
     if let Some((src, _)) = &source {
       self.unnote(src);
     }
@@ -1235,6 +1237,7 @@ impl Volume {
     set_cred(&root_cred());
     r?;
     self.unnote(&key(target)?);
+    self.unnote(&key(dir)?);
     self.stat(target)
   }
 
