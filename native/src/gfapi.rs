@@ -359,6 +359,9 @@ const MAX_DIR_STREAMS: usize = 64;
 const DENTRY_TTL: Duration = Duration::from_secs(1);
 const MAX_DENTRIES: usize = 16384;
 
+/// (parent directory, name, caller's uid).
+type DentryKey = (Gfid, String, u32);
+
 /// A directory stream stopped after the entry whose cookie is `at`.
 struct Parked {
   dir: Gfid,
@@ -374,7 +377,7 @@ pub struct Volume {
   objs: Mutex<HashMap<Gfid, Known>>,
   fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
   dirs: Mutex<VecDeque<Parked>>,
-  dentries: Mutex<HashMap<(Gfid, String, u32), (Gfid, Instant)>>,
+  dentries: Mutex<HashMap<DentryKey, (Gfid, Instant)>>,
   /// Attributes as the volume last reported them (lookup, READDIRPLUS,
   /// create, stat, I/O replies that carry them), served by GETATTR and by
   /// LOOKUP of a kept directory name for ATTR_TTL: the LOOKUP or
