@@ -29,7 +29,7 @@ export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinT
 };
 
 /** What the replication routes use of pool/gluster/georep.ts (tests hand in fakes). */
-export type ReplicationApi = Pick<GeoRepReplication, 'list' | 'get' | 'setUp' | 'pause' | 'resume' | 'checkpoint' | 'remove'>;
+export type ReplicationApi = Pick<GeoRepReplication, 'list' | 'get' | 'setUp' | 'pause' | 'resume' | 'checkpoint' | 'restart' | 'remove'>;
 
 export interface PoolCapacity {
   totalBytes: number;

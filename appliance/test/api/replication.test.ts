@@ -81,6 +81,10 @@ test('pause, resume, checkpoint and delete a session; unknown sessions are not_f
   assert.equal(cp.statusCode, 200);
   assert.deepEqual(cp.json().checkpoint, { time: new Date(2026, 10, 28, 21, 41, 20).toISOString(), completed: false });
   assert.equal((await api.reader({ method: 'POST', url: `${one}/pause` })).statusCode, 403);
+  const restarted = await api.admin({ method: 'POST', url: `${one}/restart` });
+  assert.equal(restarted.statusCode, 200, restarted.body);
+  assert.equal(restarted.json().state, 'active');
+  assert.deepEqual(geo.calls.slice(-2), ['stop gv0 node4::backup force', 'start gv0 node4::backup']);
 
   const missing = await api.admin({ method: 'POST', url: `${BASE}/gv0/node9/backup/pause` });
   assert.equal(missing.statusCode, 404);

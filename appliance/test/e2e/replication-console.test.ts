@@ -6,7 +6,7 @@
  * test/cluster/georep-lab.test.ts covers that). Asserted: the nav entry,
  * the lab's session with state, "in sync" and the last synced time; the
  * page refreshing by itself when the lag changes; a create refused with the
- * API's field error beside the field, then accepted; pause and resume;
+ * API's field error beside the field, then accepted; pause, resume and restart;
  * delete through the confirmation. Screenshots go to test-artifacts/console/.
  */
 import { test } from 'node:test';
@@ -82,6 +82,9 @@ test('console: Replication page shows lag and last synced, refreshes, creates, p
   await dr.locator('.badge').filter({ hasText: 'paused' }).waitFor();
   await dr.getByRole('button', { name: 'Resume replication of gv0' }).click();
   await dr.locator('.badge').filter({ hasText: 'active' }).waitFor();
+  await dr.getByRole('button', { name: 'Restart replication of gv0' }).click();
+  for (let i = 0; i < 100 && geo.calls.at(-1) !== 'start gv0 nas-b::dr'; i++) await page.waitForTimeout(100);
+  assert.deepEqual(geo.calls.slice(-2), ['stop gv0 nas-b::dr force', 'start gv0 nas-b::dr']);
 
   // Delete, confirmed.
   await dr.getByRole('button', { name: 'Delete replication of gv0' }).click();

@@ -70,7 +70,7 @@ export function Replication({ session }: PageProps) {
     setSshPort('');
     list.reload();
   });
-  const act = (s: Session, verb: 'pause' | 'resume' | 'checkpoint') =>
+  const act = (s: Session, verb: 'pause' | 'resume' | 'checkpoint' | 'restart') =>
     post(`${one(s)}/${verb}`)
       .then(() => (setActionError(null), list.reload()))
       .catch((e: unknown) => setActionError(e));
@@ -145,6 +145,15 @@ export function Replication({ session }: PageProps) {
                       )}{' '}
                       <button type="button" class="small" onClick={() => void act(s, 'checkpoint')} aria-label={`Set a checkpoint on replication of ${s.volume}`}>
                         Checkpoint
+                      </button>{' '}
+                      <button
+                        type="button"
+                        class="small"
+                        onClick={() => void act(s, 'restart')}
+                        aria-label={`Restart replication of ${s.volume}`}
+                        title="Stop and start: new workers replay the changes since the last sync (for a session that stays behind)"
+                      >
+                        Restart
                       </button>{' '}
                       <button type="button" class="small danger" onClick={() => setDeleting(s)} aria-label={`Delete replication of ${s.volume}`}>
                         Delete

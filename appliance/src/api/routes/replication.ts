@@ -11,6 +11,7 @@
  *   POST   …/resume
  *   POST   …/checkpoint                               status then says when every
  *                                                     change up to now has synced
+ *   POST   …/restart                                  stop (force) and start again
  *   DELETE …                                          stop (force) and delete
  *
  * Before POST /replication/sessions, root of this appliance must reach root
@@ -144,6 +145,7 @@ export function replicationRoutes(ctx: ApiContext): FastifyPluginAsync {
       ['pause', 'Pause a session (workers stop syncing; changes queue up)', (r: ReplicationApi, t: GeoRepTarget) => r.pause(t)],
       ['resume', 'Resume a paused session', (r: ReplicationApi, t: GeoRepTarget) => r.resume(t)],
       ['checkpoint', 'Set a checkpoint at the current time: the session reports when everything up to it has synced', (r: ReplicationApi, t: GeoRepTarget) => r.checkpoint(t)],
+      ['restart', 'Stop and start a session: new workers replay the changelogs since the last sync (for a worker that no longer progresses)', (r: ReplicationApi, t: GeoRepTarget) => r.restart(t)],
     ] as const) {
       app.post<{ Params: Params }>(
         `/replication/sessions/:volume/:remoteHost/:remoteVolume/${verb}`,
