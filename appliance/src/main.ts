@@ -73,13 +73,16 @@ async function runDaemon(argv: string[]): Promise<number> {
   const { NfsDriver } = await import('./nfs/driver.js');
   const { SmbDriver } = await import('./smb/driver.js');
   const { GlusterPoolDriver } = await import('./pool/gluster/driver.js');
+  // The gluster driver's watch asks for a pass when a brick dies or heal ends.
+  let reconcile: (() => void) | undefined;
   const daemon = await startDaemon(opts, undefined, {
     drivers: ({ dataDir, log, metrics }) => [
-      new GlusterPoolDriver({ log: log.child({ component: 'gluster' }), metrics }),
+      new GlusterPoolDriver({ log: log.child({ component: 'gluster' }), metrics, requestReconcile: () => reconcile?.() }),
       new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),
       new SmbDriver({ dataDir, log: log.child({ component: 'smb' }), port: opts.smbPort }),
     ],
   });
+  reconcile = () => void daemon.reconciler.trigger();
   return new Promise<number>((resolve) => {
     onSignal = (signal) => {
       daemon.close(signal).then(

@@ -13,6 +13,7 @@ import { Setup } from './pages/setup.js';
 import { Login } from './pages/login.js';
 import { Dashboard } from './pages/dashboard.js';
 import { Pools } from './pages/pools.js';
+import { Cluster } from './pages/cluster.js';
 import { Shares, ShareEdit } from './pages/shares.js';
 import { Users } from './pages/users.js';
 import { Tokens } from './pages/tokens.js';
@@ -37,6 +38,7 @@ interface Route {
 export const ROUTES: Route[] = [
   { path: '/', title: 'Dashboard', page: Dashboard, nav: 'Dashboard' },
   { path: '/pools', title: 'Pools and disks', page: Pools, nav: 'Pools and disks' },
+  { path: '/cluster', title: 'Cluster', page: Cluster, nav: 'Cluster' },
   { path: '/shares', title: 'Shares', page: Shares, nav: 'Shares' },
   { path: '/shares/new', title: 'New share', page: ShareEdit },
   { path: '/shares/:name', title: 'Edit share', page: ShareEdit },

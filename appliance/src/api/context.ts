@@ -11,11 +11,13 @@ import type { SetupToken } from '../auth/setup.js';
 import type { TokenStore } from '../auth/tokens.js';
 import type { FailureLimiter } from '../auth/rate-limit.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import type { SharedStateStatus } from '../cluster/state-sync.js';
 import type { Mutator, Revision, StateStore } from '../state/store.js';
 import type { Role } from '../state/schema.js';
 import type { Audit } from '../system/audit.js';
 import type { BlockDevice } from '../pool/gluster/disks.js';
 import type { BrickOps } from '../pool/gluster/brick-ops.js';
+import type { HealProgress } from '../pool/gluster/heal.js';
 import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
@@ -26,6 +28,11 @@ import type { GeoRepReplication } from '../pool/gluster/georep.js';
 export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
   /** This appliance's host name, as the other members reach it. */
   readonly hostname: string;
+  /** The shared desired state's sync status (cluster/state-sync.ts), when this cairnd runs one. */
+  sharedState?(): SharedStateStatus | undefined;
+  /** Removal with brick moves (cluster/evacuate.ts); without them DELETE only detaches appliances that hold no bricks. */
+  planRemoval?: ClusterService['planRemoval'];
+  evacuate?: ClusterService['evacuate'];
 };
 
 /** What the replication routes use of pool/gluster/georep.ts (tests hand in fakes). */
@@ -51,6 +58,8 @@ export interface ApiContext {
   audit: Audit;
   /** Capacity of a pool when its driver can tell. */
   poolCapacity?: (poolId: string) => Promise<PoolCapacity | undefined>;
+  /** Heal progress of a gluster pool (null: nothing pending, or not a gluster pool). */
+  poolHeal?: (poolId: string) => HealProgress | null;
   /** Block devices (pool/gluster/disks.ts is the one place that runs lsblk). */
   listDisks: () => Promise<BlockDevice[]>;
   /** Disks and Gluster for the brick tasks (add disks, replace brick); absent: those routes answer 503. */

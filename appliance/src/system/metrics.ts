@@ -8,6 +8,8 @@
  *   metrics.poolCapacityBytes.set({ pool: 'local' }, total);
  *   metrics.brickHealthy.set({ pool, brick: 'host:/path' }, 1);
  *   metrics.healPending.set({ pool, brick }, entries);
+ *   metrics.healPendingTotal.set({ pool }, entries);
+ *   metrics.healEtaSeconds.set({ pool }, seconds);
  * Label values are bounded sets (procedures, exports, pools, bricks), never
  * client addresses or file names.
  */
@@ -77,6 +79,27 @@ export class Metrics {
     name: 'cairn_heal_pending_entries',
     help: 'entries waiting for self-heal, per brick (gluster heal info)',
     labelNames: ['pool', 'brick'] as const,
+    registers: [this.registry],
+  });
+
+  readonly healPendingTotal = new Gauge({
+    name: 'cairn_heal_pending_total_entries',
+    help: 'entries waiting for self-heal in the pool (per replica set the largest brick count, summed)',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+
+  readonly healEtaSeconds = new Gauge({
+    name: 'cairn_heal_eta_seconds',
+    help: 'estimated seconds until self-heal is done at the current rate (absent when unknown)',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+
+  readonly brickRestarts = new Counter({
+    name: 'cairn_brick_restarts_total',
+    help: 'volume start force runs by the gluster driver to bring dead brick processes back',
+    labelNames: ['pool'] as const,
     registers: [this.registry],
   });
 

@@ -16,10 +16,30 @@ const Capacity = Type.Union(
   { description: 'null when the pool is not (yet) available' },
 );
 
+export const HealSchema = Type.Union(
+  [
+    Type.Object(
+      {
+        pending: Type.Integer({ minimum: 0, description: 'entries waiting for self-heal (files, directories, 64 MiB shards; per replica set the largest brick count, summed)' }),
+        perBrick: Type.Array(
+          Type.Object({ brick: Type.String({ description: 'host:/path' }), pending: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+          { description: 'entries in each reachable brick heal index; bricks that cannot be asked (down) are left out' },
+        ),
+        ratePerSec: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'entries healed per second over the last minute; null until two samples exist' }),
+        etaSeconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'seconds left at that rate; null while pending does not fall (e.g. a brick is down)' }),
+        sampledAt: Type.String({ format: 'date-time', description: 'when the counts were read (every 5 s while heal is pending)' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Null(),
+  ],
+  { description: 'self-heal progress; null when nothing is pending or the pool is not a gluster pool' },
+);
+
 export const PoolViewSchema = Type.Union(
   [
-    Type.Object({ ...LocalPoolSchema.properties, capacity: Capacity, problems: Problems }),
-    Type.Object({ ...GlusterPoolSchema.properties, capacity: Capacity, problems: Problems }),
+    Type.Object({ ...LocalPoolSchema.properties, capacity: Capacity, heal: HealSchema, problems: Problems }),
+    Type.Object({ ...GlusterPoolSchema.properties, capacity: Capacity, heal: HealSchema, problems: Problems }),
   ],
   { title: 'Pool' },
 );
@@ -58,6 +78,7 @@ export function poolRoutes(ctx: ApiContext): FastifyPluginAsync {
     const view = async (p: Pool) => ({
       ...p,
       capacity: (await ctx.poolCapacity?.(p.id).catch(() => undefined)) ?? null,
+      heal: p.kind === 'gluster' ? (ctx.poolHeal?.(p.id) ?? null) : null,
       problems: problemsOf(ctx, 'pool', p.id),
     });
 

@@ -13,11 +13,14 @@
  * The brick directory is `<mount>/brick`, not the mount point itself: if
  * the disk is ever missing, the empty mount point has no `brick`
  * directory and the brick process refuses to start instead of filling
- * the root filesystem.
+ * the root filesystem. Each prepared brick is recorded (filesystem UUID)
+ * beside its mount point, so it is mounted again after a reboot
+ * (brick-mounts.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { filesystemUuid, removeBrickRecord, writeBrickRecord } from './brick-mounts.js';
 import { GlusterError } from './errors.js';
 
 export interface BlockDevice {
@@ -199,6 +202,9 @@ export async function prepareBrick(opts: PrepareBrickOptions): Promise<Brick> {
   await must('mount', ['-t', 'xfs', '-o', 'noatime,inode64', opts.device, mountPoint]);
   const brickDir = join(mountPoint, 'brick');
   await mkdir(brickDir, { recursive: true });
+  // Found again by filesystem UUID after a reboot (brick-mounts.ts).
+  const fsUuid = await filesystemUuid(opts.device);
+  await writeBrickRecord({ id: opts.id, fsUuid, device: opts.device, mountPoint, brickDir, preparedAt: new Date().toISOString() });
   return { id: opts.id, device: opts.device, mountPoint, brickDir };
 }
 
@@ -208,6 +214,7 @@ export async function releaseBrick(brick: Pick<Brick, 'mountPoint'>): Promise<vo
   if (r.code !== 0 && !/not mounted|no mount point/i.test(r.stdout)) await must('umount', ['-l', brick.mountPoint]);
   // rmdir, never a recursive delete: if the unmount did not happen, the data stays.
   await rmdir(brick.mountPoint).catch(() => undefined);
+  await removeBrickRecord(join(brick.mountPoint, 'brick'));
 }
 
 /**

@@ -19,6 +19,23 @@
  *   glusterd unreachable, bricks down, bricks that differ from the state
  *   (reported, never changed: add-brick and replace-brick are admin tasks),
  *   entries pending heal. Brick health and heal pending feed the metrics.
+ * - Brick disks (brick-mounts.ts): before a pool's volume is created,
+ *   started or checked, every brick disk recorded on this machine is
+ *   mounted again, found by filesystem UUID; a recorded disk that is not
+ *   attached is a problem (replace-brick's job, never a restart).
+ * - Dead bricks: a brick of a started volume that is offline while its
+ *   disk is mounted and its brick directory present is restarted with
+ *   `volume start VOL force` (which starts every offline brick), with
+ *   backoff (5 s doubling to 5 min) and a problem meanwhile; never while
+ *   a brick directory of this host sits on a mount point without its disk
+ *   (force would start a brick on the root filesystem). Bricks of other
+ *   hosts are their appliance's business.
+ * - Heal progress (heal.ts): `heal-count` sampled on every pass and by a
+ *   watch timer, every 5 s while entries are pending or a brick is down
+ *   (15 s otherwise); rate and ETA from successive samples, shown by
+ *   poolHeal(id) (the API's `heal`) and the metrics. The watch asks the
+ *   reconciler for a pass (requestReconcile) when a brick goes down or
+ *   comes back, or heal starts or ends.
  * - Nothing is ever deleted: a volume whose pool left the state keeps
  *   running and is reported until an admin deletes it. Cairn's volumes
  *   carry the option `user.cairn.pool = <pool id>` (glusterd accepts any
@@ -31,9 +48,13 @@ import type { Backend } from '../../nfs/backend/backend.js';
 import type { Driver, DriverResult, Problem } from '../../reconcile/driver.js';
 import type { GlusterPool, Share, State } from '../../state/schema.js';
 import type { Metrics } from '../../system/metrics.js';
+import { brickReadiness, ensureMounted, mountPoints, readBrickRecord, unsafeForForce, type BrickReadiness } from './brick-mounts.js';
 import { GlusterCli } from './cli.js';
 import { GlusterError } from './errors.js';
-import { capacityOf, GlusterVolumes, type Capacity, type VolumeInfo } from './volumes.js';
+import { HealTracker, type HealProgress } from './heal.js';
+import { GlusterPeers } from './peers.js';
+import { capacityOf, GlusterVolumes, type Capacity, type VolumeInfo, type VolumeStatus } from './volumes.js';
+import type { BrickRef } from './xml.js';
 
 export interface GlusterPoolDriverOptions {
   /** How the `gluster` CLI is run (tests: inside the lab's namespaces). */
@@ -44,7 +65,30 @@ export interface GlusterPoolDriverOptions {
   volfileServer?: string;
   /** How the driver reaches a volume's files to make share directories (default: gfapi). */
   openVolume?: (volume: string, volfileServer: string) => Promise<Backend>;
+  /** Asks the reconciler for a pass: the watch saw a brick go down or come back, or heal start or end. */
+  requestReconcile?: () => void;
+  /** Watch period while every brick is up and nothing is pending (default 15 s). */
+  watchMs?: number;
+  /** Watch period while heal is pending or a brick is down: how often heal progress is sampled (default 5 s). */
+  healSampleMs?: number;
+  /** Delay between `volume start force` attempts for dead bricks (default 5 s doubling up to 5 min). */
+  restartBackoff?: { initialMs: number; maxMs: number };
 }
+
+/** A pool's volume as the watch timer polls it. */
+interface Watched {
+  volume: string;
+  replicaCount: number;
+  bricks: string[];
+  down: number;
+  pending: number;
+}
+
+const WHY_NOT_RESTARTED: Record<Exclude<BrickReadiness, 'ready'>, string> = {
+  'disk-missing': 'its disk is not attached: replace the brick',
+  'not-mounted': 'its disk is attached but not mounted, so it is not restarted',
+  'brick-dir-missing': 'its brick directory is missing, so it is not restarted: replace the brick',
+};
 
 /** The Gluster volume behind a pool. */
 export function volumeNameOf(pool: Pick<GlusterPool, 'id'>): string {
@@ -88,9 +132,22 @@ export class GlusterPoolDriver implements Driver {
   /** Volume-root backends used to make share directories, per "volume@server". */
   private readonly roots = new Map<string, Backend>();
   private readonly capacities = new Map<string, Capacity>();
+  private readonly heal = new Map<string, HealTracker>();
+  private readonly watched = new Map<string, Watched>();
+  /** `volume start force` attempts per pool while dead bricks stay down. */
+  private readonly restarts = new Map<string, { attempts: number; nextAt: number; lastError?: string }>();
+  private localUuid: string | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly opts: GlusterPoolDriverOptions = {}) {
     this.volumes = new GlusterVolumes(opts.cli ?? new GlusterCli());
+  }
+
+  /** Heal progress of a gluster pool; null when nothing is pending (or not known yet). */
+  poolHeal(poolId: string): HealProgress | null {
+    const p = this.heal.get(poolId)?.progress();
+    return p && p.pending > 0 ? p : null;
   }
 
   /** Usable capacity of a gluster pool as of the last apply (undefined before, or when unknown). */
@@ -114,6 +171,12 @@ export class GlusterPoolDriver implements Driver {
       return { problems, summary: `${pools.length} gluster pool(s), glusterd unavailable` };
     }
     for (const id of gone) if (!existing.includes(id)) this.seen.delete(id);
+    for (const id of [...this.watched.keys(), ...this.heal.keys()]) {
+      if (pools.some((p) => p.id === id)) continue;
+      this.watched.delete(id);
+      this.heal.delete(id);
+      this.restarts.delete(id);
+    }
     for (const name of existing) {
       if (pools.some((p) => volumeNameOf(p) === name)) continue;
       let ours = this.seen.has(name);
@@ -140,12 +203,15 @@ export class GlusterPoolDriver implements Driver {
       this.roots.delete(key);
       await backend.close().catch(() => undefined);
     }
+    this.scheduleWatch();
     return { problems, summary: `${ready}/${pools.length} gluster pool(s) healthy` };
   }
 
   private async applyPool(state: State, pool: GlusterPool, exists: boolean, problems: Problem[], signal: AbortSignal): Promise<void> {
     const name = volumeNameOf(pool);
     const problem = (msg: string) => problems.push({ objectKind: 'pool', objectId: pool.id, message: `Gluster: ${msg}` });
+    // Disks first: glusterd must find every brick on its own disk before a start.
+    await this.mountBricks(pool, problem);
     if (!exists) {
       if (pool.bricks.length === 0) {
         problem('the pool has no bricks yet');
@@ -191,22 +257,33 @@ export class GlusterPoolDriver implements Driver {
       problem(`volume ${name} has bricks ${actual.join(', ')} but the state lists ${wanted.join(', ') || 'none'}; bricks are changed only by add-brick or replace-brick`);
     }
 
-    const status = await this.volumes.status(name);
+    let status = await this.volumes.status(name);
+    const downOf = (st: VolumeStatus) => {
+      const online = new Set(st.bricks.filter((b) => b.online).map((b) => b.brick));
+      return info.bricks.filter((b) => !online.has(b.name));
+    };
+    let down = downOf(status);
+    if (down.length === 0) this.restarts.delete(pool.id);
+    else if (info.state === 'Started' && (await this.restartDeadBricks(pool, info, down, problem))) {
+      // glusterd spawns the brick processes; they sign in within a second or two.
+      for (let i = 0; i < 10 && down.length; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        status = await this.volumes.status(name);
+        down = downOf(status);
+      }
+    }
     this.capacities.set(pool.id, capacityOf(info, status.bricks));
     const cap = this.capacities.get(pool.id)!;
     this.opts.metrics?.poolCapacityBytes.set({ pool: pool.id }, cap.totalBytes);
     this.opts.metrics?.poolUsedBytes.set({ pool: pool.id }, cap.usedBytes);
-    const online = new Set(status.bricks.filter((b) => b.online).map((b) => b.brick));
-    const down = info.bricks.filter((b) => !online.has(b.name));
-    for (const b of info.bricks) this.opts.metrics?.brickHealthy.set({ pool: pool.id, brick: b.name }, online.has(b.name) ? 1 : 0);
-    if (down.length) {
-      problem(`${down.length} of ${info.bricks.length} brick(s) down: ${down.map((b) => b.name).join(', ')}`);
-    } else {
-      // `heal info` takes ~10 s while a brick is down: only asked when all are up.
-      const heal = await this.volumes.heal(name);
-      for (const b of heal.bricks) this.opts.metrics?.healPending.set({ pool: pool.id, brick: b.brick }, b.entries ?? 0);
-      if (heal.pending > 0) problem(`${heal.pending} entr${heal.pending === 1 ? 'y' : 'ies'} pending heal`);
+    for (const b of info.bricks) this.opts.metrics?.brickHealthy.set({ pool: pool.id, brick: b.name }, down.includes(b) ? 0 : 1);
+    if (down.length) problem(`${down.length} of ${info.bricks.length} brick(s) down: ${down.map((b) => b.name).join(', ')}`);
+    const heal = await this.sampleHeal(pool.id, name, info.replicaCount);
+    if (heal.pending > 0) {
+      const eta = heal.etaSeconds === null ? '' : `, about ${formatSeconds(heal.etaSeconds)} left`;
+      problem(`${heal.pending} entr${heal.pending === 1 ? 'y' : 'ies'} pending heal${eta}`);
     }
+    this.watched.set(pool.id, { volume: name, replicaCount: info.replicaCount, bricks: info.bricks.map((b) => b.name), down: down.length, pending: heal.pending });
 
     const shares = state.shares.filter((s) => s.pool === pool.id);
     if (shares.length === 0) return;
@@ -227,6 +304,128 @@ export class GlusterPoolDriver implements Driver {
     }
   }
 
+  /** Mounts every recorded brick disk of the pool that is not mounted (by filesystem UUID). */
+  private async mountBricks(pool: GlusterPool, problem: (msg: string) => void): Promise<void> {
+    let mounted: Set<string> | undefined;
+    for (const b of pool.bricks) {
+      let rec;
+      try {
+        rec = await readBrickRecord(b.path);
+      } catch (e) {
+        problem(`brick ${brickName(b)}: ${message(e)}`);
+        continue;
+      }
+      if (!rec) continue;
+      mounted ??= await mountPoints();
+      const out = await ensureMounted(rec, mounted);
+      if (out.state === 'mounted-now') {
+        this.opts.log?.info({ pool: pool.id, brick: brickName(b), device: out.device, fsUuid: rec.fsUuid }, 'brick disk mounted');
+      } else if (out.state === 'disk-missing') {
+        problem(`brick ${brickName(b)}: its disk (XFS filesystem UUID ${out.fsUuid}) is not attached; replace the brick`);
+      } else if (out.state === 'failed') {
+        problem(`brick ${brickName(b)}: its disk could not be mounted: ${out.message}`);
+      }
+    }
+  }
+
+  /** Whether a brick of the volume lives on this host (glusterd's own UUID). */
+  private async isLocal(b: BrickRef): Promise<boolean> {
+    if (await readBrickRecord(b.path).catch(() => undefined)) return true;
+    this.localUuid ??= (await new GlusterPeers(this.volumes.cli).list()).find((p) => p.self)?.uuid;
+    return b.hostUuid !== '' && b.hostUuid === this.localUuid;
+  }
+
+  /**
+   * Restarts this host's dead bricks whose data is in place (`volume
+   * start force`), with backoff; reports the ones it must not restart.
+   * Returns whether it ran `start force` now.
+   */
+  private async restartDeadBricks(pool: GlusterPool, info: VolumeInfo, down: BrickRef[], problem: (msg: string) => void): Promise<boolean> {
+    const mounted = await mountPoints();
+    const ready: BrickRef[] = [];
+    for (const b of down) {
+      if (!(await this.isLocal(b))) continue;
+      const r = await brickReadiness(b.path, mounted);
+      if (r === 'ready') ready.push(b);
+      else problem(`brick ${b.name} is down and ${WHY_NOT_RESTARTED[r]}`);
+    }
+    if (ready.length === 0) return false;
+    const names = ready.map((b) => b.name).join(', ');
+    // `start force` acts on every brick of the volume, and would stamp and start a
+    // brick directory found on a bare mount point: refuse while one exists.
+    const unsafe = await unsafeForForce(info.bricks.map((b) => b.path), mounted);
+    if (unsafe.length) {
+      problem(`not restarting ${names}: ${unsafe.join(', ')} exist(s) on a mount point without its disk, and volume start force would use it; remove that directory or mount its disk`);
+      return false;
+    }
+    const backoff = this.opts.restartBackoff ?? { initialMs: 5000, maxMs: 300_000 };
+    const r = this.restarts.get(pool.id) ?? { attempts: 0, nextAt: 0 };
+    this.restarts.set(pool.id, r);
+    const now = Date.now();
+    if (now < r.nextAt) {
+      problem(`restarting ${names}: attempt ${r.attempts} did not bring ${ready.length === 1 ? 'it' : 'them'} back${r.lastError ? ` (${r.lastError})` : ''}; next attempt in ${Math.ceil((r.nextAt - now) / 1000)} s`);
+      return false;
+    }
+    r.attempts++;
+    r.nextAt = now + Math.min(backoff.maxMs, backoff.initialMs * 2 ** (r.attempts - 1));
+    this.opts.log?.warn({ pool: pool.id, bricks: ready.map((b) => b.name), attempt: r.attempts }, 'brick process(es) down with their disks in place: volume start force');
+    this.opts.metrics?.brickRestarts.inc({ pool: pool.id });
+    try {
+      await this.volumes.start(volumeNameOf(pool), { force: true });
+      delete r.lastError;
+    } catch (e) {
+      r.lastError = message(e);
+      problem(`restarting ${names}: volume start force failed: ${r.lastError}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Reads heal-count once: tracker, metrics. */
+  private async sampleHeal(poolId: string, volume: string, replicaCount: number): Promise<HealProgress> {
+    const bricks = await this.volumes.healCount(volume);
+    let tracker = this.heal.get(poolId);
+    if (!tracker) this.heal.set(poolId, (tracker = new HealTracker()));
+    const p = tracker.add(bricks, replicaCount);
+    const m = this.opts.metrics;
+    if (m) {
+      for (const b of bricks) if (b.entries !== null) m.healPending.set({ pool: poolId, brick: b.brick }, b.entries);
+      m.healPendingTotal.set({ pool: poolId }, p.pending);
+      if (p.etaSeconds === null) m.healEtaSeconds.remove({ pool: poolId });
+      else m.healEtaSeconds.set({ pool: poolId }, p.etaSeconds);
+    }
+    return p;
+  }
+
+  private scheduleWatch(): void {
+    if (this.closed || this.watchTimer || this.watched.size === 0) return;
+    const busy = [...this.watched.values()].some((w) => w.pending > 0 || w.down > 0);
+    this.watchTimer = setTimeout(() => void this.watch(), busy ? (this.opts.healSampleMs ?? 5000) : (this.opts.watchMs ?? 15_000));
+    this.watchTimer.unref();
+  }
+
+  /** One watch tick: brick status and heal-count per pool; a pass is asked for when either changed. */
+  private async watch(): Promise<void> {
+    let changed = false;
+    for (const [poolId, w] of this.watched) {
+      if (this.closed) return;
+      try {
+        const st = await this.volumes.status(w.volume, { detail: false });
+        const online = new Set(st.bricks.filter((b) => b.online).map((b) => b.brick));
+        const down = w.bricks.filter((b) => !online.has(b)).length;
+        const heal = await this.sampleHeal(poolId, w.volume, w.replicaCount);
+        if (down !== w.down || heal.pending > 0 !== w.pending > 0) changed = true;
+        w.down = down;
+        w.pending = heal.pending;
+      } catch (e) {
+        this.opts.log?.debug({ pool: poolId, err: e }, 'gluster watch: volume not readable now');
+      }
+    }
+    this.watchTimer = undefined;
+    if (changed && !this.closed) this.opts.requestReconcile?.();
+    this.scheduleWatch();
+  }
+
   private async root(pool: GlusterPool): Promise<Backend> {
     const server = volfileServerOf(pool, this.opts.volfileServer);
     const key = `${volumeNameOf(pool)}@${server}`;
@@ -243,9 +442,22 @@ export class GlusterPoolDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.watchTimer = undefined;
     for (const b of this.roots.values()) await b.close().catch(() => undefined);
     this.roots.clear();
   }
+}
+
+/** "1 h 5 min", "3 min 20 s", "45 s". */
+export function formatSeconds(total: number): string {
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (h) return `${h} h ${m} min`;
+  if (m) return `${m} min ${sec} s`;
+  return `${sec} s`;
 }
 
 /** mkdir -p through a backend; directories it makes get mode 0777 (existing ones keep theirs). */

@@ -18,6 +18,7 @@
  */
 import { GlusterCli } from './cli.js';
 import { GlusterError } from './errors.js';
+import { parseHealCount, type HealCountBrick } from './heal.js';
 import {
   parseHealInfo,
   parseVolumeCreate,
@@ -50,6 +51,14 @@ export interface CreateVolumeSpec {
  * client and server quorum). The timeouts decide how long writers stall
  * when a node vanishes: with defaults ~68 s, with
  * client.tcp-user-timeout 5 about 5.5 s (measured, see FACTS).
+ *
+ * Quorum: `cluster.quorum-type auto` — with 2 of 3 bricks down, writes
+ * AND reads fail with ENOTCONN (NFS3ERR_JUKEBOX). Gluster 10 has no option
+ * for reads without quorum (`cluster.quorum-reads` "has been removed");
+ * the only way to get them, a quorum-count of 1, lets the one brick left
+ * serve bytes it missed without an error (the blame sits in the xattrs of
+ * the bricks that are down), so it is not used: see
+ * test/pool/gluster/failure.test.ts for the measurements.
  */
 export const VM_DATASTORE_OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['cluster.quorum-type', 'auto'],
@@ -233,6 +242,24 @@ export class GlusterVolumes {
       pending: bricks.reduce((n, b) => n + (b.entries ?? 0), 0),
       unreachable: bricks.filter((b) => !b.connected).length,
     };
+  }
+
+  /**
+   * Entries in each brick's heal index (`heal … statistics heal-count`):
+   * about a second even while a brick is down, so cheap enough to poll
+   * every few seconds. Text only (no --xml form); parsed in heal.ts.
+   * The count comes from the self-heal daemon: when it is off
+   * (`cluster.self-heal-daemon off`) glusterd refuses, and the slower
+   * `heal info` (which needs no daemon) answers instead.
+   */
+  async healCount(name: string): Promise<HealCountBrick[]> {
+    checkName(name);
+    try {
+      return parseHealCount(await this.cli.runPlain(['volume', 'heal', name, 'statistics', 'heal-count'], { timeoutMs: 30_000 }));
+    } catch (err) {
+      if (!(err instanceof GlusterError) || err.code !== 'GLUSTER_FAILED' || !/self-heal-daemon is disabled/i.test(err.message)) throw err;
+      return (await this.heal(name)).bricks.map((b) => ({ brick: b.brick, connected: b.connected, entries: b.entries }));
+    }
   }
 
   /** One word for the console: stopped, down (no quorum), degraded, healing or healthy. */

@@ -1,0 +1,183 @@
+/**
+ * Brick disks across reboots: which filesystem belongs under which brick
+ * mount point, mounting it again on start, and whether a brick that is
+ * down can safely be restarted.
+ *
+ * prepareBrick (disks.ts) records each brick disk beside its mount point:
+ * DATA_DIR/bricks/<id>.json holds the XFS filesystem UUID (and, for
+ * people, the /dev name it had then). /dev names change across boots
+ * (sdb becomes sdc when a disk is added; loop numbers are handed out
+ * afresh), the UUID does not, so the disk is found again with `blkid -U`.
+ * The record lives on the root filesystem, beside (not inside) the mount
+ * point, so it is there when the disk is not.
+ *
+ * Never let glusterd write into a bare mount point. What this relies on,
+ * measured on glusterd 10.3:
+ *  - The brick directory is `<mount point>/brick`. A mount point whose
+ *    disk is absent has no `brick` directory: `volume start` then fails
+ *    ("Failed to find brick directory"), and `volume start … force`
+ *    skips that brick, so nothing is created on the root filesystem.
+ *  - Gluster's own brick-root check (the `trusted.glusterfs.volume-id`
+ *    xattr) is NOT a safety net under `force`: glusterd re-creates the
+ *    xattr on any existing directory it finds. So before every `start
+ *    force` the driver checks (bricksSafeToForce) that no brick directory
+ *    of this host sits on a mount point whose disk is not mounted — if
+ *    someone made `brick` in the bare directory, the restart is refused
+ *    and reported instead.
+ *  - A mount point counts as mounted when /proc/self/mountinfo lists it.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { GlusterError } from './errors.js';
+
+export interface BrickRecord {
+  /** The brick id: the mount point's directory name. */
+  id: string;
+  /** XFS filesystem UUID (what `blkid -U` finds the disk by). */
+  fsUuid: string;
+  /** The /dev name when the brick was prepared (informative only). */
+  device: string;
+  mountPoint: string;
+  brickDir: string;
+  preparedAt: string;
+}
+
+const run = (file: string, args: string[], timeoutMs = 60_000): Promise<{ code: number; out: string }> =>
+  new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolve({ code: 0, out: stdout });
+      const e = err as NodeJS.ErrnoException & { killed?: boolean };
+      if (e.code === 'ENOENT') return reject(new GlusterError('GLUSTER_NOT_INSTALLED', `${file} not found`));
+      if (e.killed) return reject(new GlusterError('GLUSTER_TIMEOUT', `${file} ${args.join(' ')}: timed out`));
+      resolve({ code: typeof e.code === 'number' ? e.code : 1, out: `${stdout}${stderr}`.trim() });
+    });
+  });
+
+/** Where the record of a brick whose directory is `brickDir` lives (undefined: not a Cairn brick layout). */
+export function recordPathOf(brickDir: string): string | undefined {
+  if (basename(brickDir) !== 'brick') return undefined;
+  return `${dirname(brickDir)}.json`;
+}
+
+/** The filesystem UUID on a device, probed on the device itself. */
+export async function filesystemUuid(device: string): Promise<string> {
+  const r = await run('blkid', ['-p', '-o', 'value', '-s', 'UUID', device]);
+  const uuid = r.out.trim();
+  if (r.code !== 0 || !/^[0-9a-fA-F-]{8,}$/.test(uuid)) throw new GlusterError('GLUSTER_FAILED', `blkid -p ${device}: no filesystem UUID (${r.out || `exit ${r.code}`})`);
+  return uuid;
+}
+
+/** Writes the record of a freshly prepared brick (temp file, then rename). */
+export async function writeBrickRecord(rec: BrickRecord): Promise<void> {
+  const path = recordPathOf(rec.brickDir);
+  if (!path) throw new GlusterError('INVALID_ARGUMENT', `${rec.brickDir} is not <mount point>/brick`);
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+export async function removeBrickRecord(brickDir: string): Promise<void> {
+  const path = recordPathOf(brickDir);
+  if (path) await unlink(path).catch(() => undefined);
+}
+
+/** The record of the brick at `brickDir`, or undefined when it has none (not prepared by Cairn on this machine). */
+export async function readBrickRecord(brickDir: string): Promise<BrickRecord | undefined> {
+  const path = recordPathOf(brickDir);
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const rec = JSON.parse(text) as BrickRecord;
+  if (typeof rec.fsUuid !== 'string' || rec.brickDir !== brickDir) {
+    throw new GlusterError('GLUSTER_BAD_OUTPUT', `${path}: not the record of ${brickDir}`);
+  }
+  return rec;
+}
+
+/** Pure: /proc/self/mountinfo → mount points (octal escapes undone). */
+export function parseMountinfo(text: string): Set<string> {
+  const points = new Set<string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length > 4) points.add(f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return points;
+}
+
+export async function mountPoints(): Promise<Set<string>> {
+  return parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+export type MountOutcome =
+  | { state: 'mounted' }
+  | { state: 'mounted-now'; device: string }
+  | { state: 'disk-missing'; fsUuid: string }
+  | { state: 'failed'; message: string };
+
+/**
+ * Mounts a recorded brick disk at its mount point unless something is
+ * mounted there already: the device is looked up by filesystem UUID.
+ */
+export async function ensureMounted(rec: BrickRecord, mounted?: Set<string>): Promise<MountOutcome> {
+  if ((mounted ?? (await mountPoints())).has(rec.mountPoint)) return { state: 'mounted' };
+  const found = await run('blkid', ['-U', rec.fsUuid]);
+  const device = found.out.trim();
+  if (found.code !== 0 || !device.startsWith('/dev/')) return { state: 'disk-missing', fsUuid: rec.fsUuid };
+  // The probe must agree: blkid's cache may name a device that now holds something else.
+  const actual = await filesystemUuid(device).catch(() => undefined);
+  if (actual !== rec.fsUuid) return { state: 'disk-missing', fsUuid: rec.fsUuid };
+  const r = await run('mount', ['-t', 'xfs', '-o', 'noatime,inode64', device, rec.mountPoint]);
+  if (r.code !== 0) return { state: 'failed', message: `mount ${device} ${rec.mountPoint}: ${r.out}` };
+  return { state: 'mounted-now', device };
+}
+
+export type BrickReadiness =
+  /** The brick's data is there (its disk mounted, the brick directory present): a restart can work. */
+  | 'ready'
+  /** Recorded disk not attached: only replace-brick helps. */
+  | 'disk-missing'
+  /** The mount point holds no mounted disk (a mount failed): never start it. */
+  | 'not-mounted'
+  /** Disk mounted (or unmanaged brick) but no brick directory / no Gluster metadata in it. */
+  | 'brick-dir-missing';
+
+/**
+ * Whether a brick of this host can be restarted. A Cairn brick (with a
+ * record) must have its disk mounted and its brick directory on it; a
+ * brick without a record (made by hand) must have its directory with
+ * Gluster's `.glusterfs` inside (a brick that has run before).
+ */
+export async function brickReadiness(brickDir: string, mounted?: Set<string>): Promise<BrickReadiness> {
+  const rec = await readBrickRecord(brickDir);
+  if (rec) {
+    if (!(mounted ?? (await mountPoints())).has(rec.mountPoint)) {
+      const found = await run('blkid', ['-U', rec.fsUuid]);
+      return found.code === 0 && found.out.trim().startsWith('/dev/') ? 'not-mounted' : 'disk-missing';
+    }
+    return (await exists(brickDir)) ? 'ready' : 'brick-dir-missing';
+  }
+  return (await exists(join(brickDir, '.glusterfs'))) ? 'ready' : 'brick-dir-missing';
+}
+
+/**
+ * Pure-ish guard before `volume start … force` (which acts on every brick
+ * of the volume): the brick directories of this host that exist on a
+ * recorded mount point whose disk is not mounted — force would stamp the
+ * volume id on them and start a brick on the root filesystem.
+ */
+export async function unsafeForForce(brickDirs: readonly string[], mounted?: Set<string>): Promise<string[]> {
+  const points = mounted ?? (await mountPoints());
+  const bad: string[] = [];
+  for (const dir of brickDirs) {
+    const rec = await readBrickRecord(dir).catch(() => undefined);
+    if (rec && !points.has(rec.mountPoint) && (await exists(dir))) bad.push(dir);
+  }
+  return bad;
+}

@@ -1,0 +1,110 @@
+// Heal progress math (heal.ts) and the mountinfo parser (brick-mounts.ts):
+// pure functions, no glusterd. heal-count text captured from Debian
+// glusterfs 10.3 with one brick of a replica 3 down (fixtures/).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { HealTracker, healEta, healRate, parseHealCount, pendingOf, type HealCountBrick } from '../../../src/pool/gluster/heal.js';
+import { parseMountinfo, recordPathOf } from '../../../src/pool/gluster/brick-mounts.js';
+import { formatSeconds } from '../../../src/pool/gluster/driver.js';
+
+const FIXTURES = new URL('../../../../test/pool/gluster/fixtures/', import.meta.url);
+
+const counts = (...n: Array<number | null>): HealCountBrick[] =>
+  n.map((entries, i) => ({ brick: `h:/b${i}/brick`, connected: entries !== null, entries }));
+
+test('parseHealCount: per brick, a brick that is down has no count', async () => {
+  const text = await readFile(new URL('heal-count-brick-down.txt', FIXTURES), 'utf8');
+  const b = parseHealCount(text);
+  assert.equal(b.length, 3);
+  assert.deepEqual(b[0], { brick: '10.237.196.2:/tmp/cairn-gl-0b43f0-wuK6e6/bricks/gv-1/brick', connected: false, entries: null });
+  assert.deepEqual(
+    b.slice(1).map((x) => [x.connected, x.entries]),
+    [
+      [true, 305],
+      [true, 305],
+    ],
+  );
+  assert.equal(pendingOf(b, 3), 305, 'one entry on two bricks is one entry to heal');
+  assert.deepEqual(parseHealCount('Gathering count of entries to be healed on volume v has been successful\n'), []);
+});
+
+test('pendingOf: largest count per replica set, summed over sets', () => {
+  assert.equal(pendingOf(counts(0, 0, 0), 3), 0);
+  assert.equal(pendingOf(counts(4, 7, null, 0, 2, 2), 3), 9);
+  assert.equal(pendingOf(counts(3, 1), 1), 4, 'distribute only: every brick its own set');
+});
+
+test('healRate: least-squares slope, never negative, null without two samples in time', () => {
+  assert.equal(healRate([]), null);
+  assert.equal(healRate([{ at: 0, pending: 10 }]), null);
+  assert.equal(healRate([{ at: 5, pending: 10 }, { at: 5, pending: 8 }]), null);
+  // 100 → 80 → 60 over 10 s: 4 entries/s.
+  assert.equal(healRate([{ at: 0, pending: 100 }, { at: 5000, pending: 80 }, { at: 10_000, pending: 60 }]), 4);
+  // Noise around a steady fall: the fit, not the last step (which says 0).
+  const r = healRate([{ at: 0, pending: 100 }, { at: 5000, pending: 88 }, { at: 10_000, pending: 82 }, { at: 15_000, pending: 82 }])!;
+  assert.ok(r > 1 && r < 2, String(r));
+  // Growing (writes while a brick is down): nothing heals.
+  assert.equal(healRate([{ at: 0, pending: 10 }, { at: 5000, pending: 30 }]), 0);
+});
+
+test('healEta: seconds rounded up; null when nothing falls', () => {
+  assert.equal(healEta(0, null), 0);
+  assert.equal(healEta(60, 4), 15);
+  assert.equal(healEta(61, 4), 16);
+  assert.equal(healEta(10, 0), null);
+  assert.equal(healEta(10, null), null);
+});
+
+test('HealTracker: rate and ETA from successive samples, window and fresh episodes', () => {
+  const tr = new HealTracker(60_000);
+  let p = tr.add(counts(null, 300, 300), 3, 0);
+  assert.deepEqual(p, { pending: 300, perBrick: [{ brick: 'h:/b1/brick', pending: 300 }, { brick: 'h:/b2/brick', pending: 300 }], ratePerSec: null, etaSeconds: null, sampledAt: new Date(0).toISOString() });
+  p = tr.add(counts(0, 300, 300), 3, 5000);
+  assert.equal(p.ratePerSec, 0, 'no fall yet');
+  assert.equal(p.etaSeconds, null);
+  p = tr.add(counts(0, 250, 250), 3, 10_000);
+  p = tr.add(counts(0, 200, 200), 3, 15_000);
+  // The plateau at 300 is still in the fit: slower than the recent 10/s.
+  assert.ok(p.ratePerSec! > 5 && p.ratePerSec! < 10, String(p.ratePerSec));
+  assert.equal(p.etaSeconds, Math.ceil(200 / healRate([{ at: 0, pending: 300 }, { at: 5000, pending: 300 }, { at: 10_000, pending: 250 }, { at: 15_000, pending: 200 }])!));
+  for (const [t, n] of [[20_000, 150], [25_000, 100], [30_000, 50]] as const) p = tr.add(counts(0, n, n), 3, t);
+  // 70 s later the plateau has left the 60 s window: the fall alone, 10/s.
+  p = tr.add(counts(0, 0, 0), 3, 35_000);
+  assert.equal(p.pending, 0);
+  assert.equal(p.etaSeconds, 0);
+  // Rising while a brick is down, then falling: the rate is the fall's alone.
+  const rise = new HealTracker();
+  for (const [t, n] of [[0, 10], [5000, 200], [10_000, 300], [15_000, 300], [20_000, 250], [25_000, 200]] as const) p = rise.add(counts(null, n, n), 3, t);
+  assert.equal(p.ratePerSec, 7, 'the plateau since the last rise is in (fit of 300 300 250 200), the rise is not');
+  const late = new HealTracker(20_000);
+  for (const [t, n] of [[0, 500], [30_000, 500], [40_000, 400], [45_000, 350], [50_000, 300]] as const) p = late.add(counts(n, n, n), 3, t);
+  assert.equal(p.ratePerSec, 10);
+  assert.equal(p.etaSeconds, 30);
+  // A new episode starts from its own samples.
+  p = tr.add(counts(0, 40, 40), 3, 200_000);
+  assert.equal(p.ratePerSec, null);
+  p = tr.add(counts(0, 20, 20), 3, 205_000);
+  assert.equal(p.ratePerSec, 4);
+  assert.equal(p.etaSeconds, 5);
+});
+
+test('parseMountinfo: mount points with escapes; recordPathOf', () => {
+  const text = [
+    '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+    '97 22 7:3 / /var/lib/cairn/bricks/p-1 rw,noatime shared:50 - xfs /dev/loop3 rw,inode64',
+    '98 22 7:4 / /mnt/with\\040space rw - xfs /dev/loop4 rw',
+  ].join('\n');
+  const m = parseMountinfo(text);
+  assert.ok(m.has('/var/lib/cairn/bricks/p-1'));
+  assert.ok(m.has('/mnt/with space'));
+  assert.ok(!m.has('/var/lib/cairn/bricks/p-2'));
+  assert.equal(recordPathOf('/var/lib/cairn/bricks/p-1/brick'), '/var/lib/cairn/bricks/p-1.json');
+  assert.equal(recordPathOf('/srv/gluster/b1'), undefined);
+});
+
+test('formatSeconds', () => {
+  assert.equal(formatSeconds(45), '45 s');
+  assert.equal(formatSeconds(200), '3 min 20 s');
+  assert.equal(formatSeconds(3900), '1 h 5 min');
+});
