@@ -128,3 +128,11 @@ test('promote, finish-failback and resume set read-only as the roles change', as
   assert.deepEqual([r.set.at(-1), r.calls.at(-1)], ['gv0 features.read-only=off', 'start force']);
   await assert.rejects(r.f.promote('bad name'), { code: 'INVALID_ARGUMENT' });
 });
+
+test('geo-replication status without any session: glusterd 10.3 says "geo-replication command failed" (exit 1); that is an empty list', async () => {
+  const say = (text: string, code: number) => new GlusterGeoRep(new GlusterCli({ command: ['/bin/sh', '-c', `echo "${text}"; exit ${code}`, 'gluster'] }));
+  assert.deepEqual(await say('geo-replication command failed', 1).status(), []);
+  assert.deepEqual(await say('geo-replication command failed', 1).status('gv0'), []);
+  // Any other refusal stays an error.
+  await assert.rejects(say('Volume gv0 does not exist', 1).status('gv0'), { code: 'GLUSTER_FAILED' });
+});
