@@ -4,7 +4,7 @@
  * docs/geo-replication.md). Talks to the local glusterd only, through
  * pool/gluster/georep.ts.
  *
- *   node appliance/dist/src/georep-cli.js COMMAND ARGS
+ *   appliance/bin/cairn-georep.js COMMAND ARGS   (/opt/cairn/appliance/bin/ on the image)
  *
  *   status [VOLUME]                            sessions with state, lag, last synced
  *   drain VOLUME REMOTE_HOST REMOTE_VOLUME     planned failover, primary site: wait
