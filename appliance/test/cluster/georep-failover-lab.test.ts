@@ -20,7 +20,7 @@ import { test } from 'node:test';
 import { GeoRepFailover, GlusterGeoRep } from '../../src/pool/gluster/georep.js';
 import { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
 import { Lab, sleep, type LabNode } from '../lab/lab.js';
-import { tree, waitForCopy } from './georep-lab-helpers.js';
+import { stopAllSessions, tree, waitForCopy } from './georep-lab-helpers.js';
 
 const SSH_PORT = 2222;
 const CLI = fileURLToPath(new URL('../../../bin/cairn-georep.js', import.meta.url));
@@ -36,7 +36,11 @@ async function until(what: string, timeoutMs: number, ok: () => Promise<boolean>
 
 test('geo-replication failover and failback between two sites: drain, promote, reverse, finish, resume', { timeout: 480_000 }, async (t) => {
   const lab = await Lab.up(2, { brickBytes: 512 << 20 });
-  t.after(() => (process.env['CAIRN_LAB_KEEP'] ? t.diagnostic(`lab kept: ${lab.state.dir}`) : lab.down()));
+  t.after(async () => {
+    if (process.env['CAIRN_LAB_KEEP']) return t.diagnostic(`lab kept: ${lab.state.dir}`);
+    await stopAllSessions(lab.nodes);
+    await lab.down();
+  });
   const [a, b] = lab.nodes as [LabNode, LabNode];
   await new GlusterVolumes(a.cli).create({ name: 'gv0', bricks: [a.brick('gv0')], replica: 1 });
   await new GlusterVolumes(a.cli).start('gv0');

@@ -12,8 +12,9 @@
  * docs/geo-replication.md tells operators the same remedy.
  */
 import assert from 'node:assert/strict';
-import type { GeoRepTarget, GlusterGeoRep } from '../../src/pool/gluster/georep.js';
-import { sleep, type LabNode } from '../lab/lab.js';
+import { readFile } from 'node:fs/promises';
+import { GlusterGeoRep, parseSecondary, type GeoRepTarget } from '../../src/pool/gluster/georep.js';
+import { pidsInNetNs, sleep, type LabNode } from '../lab/lab.js';
 
 /** "sha256  ./path" lines of every regular file under `dir` (a mount inside `node`), sorted by path. */
 export async function tree(node: LabNode, dir: string): Promise<string> {
@@ -51,5 +52,32 @@ export async function waitForCopy(
     }
     if (waited > opts.timeoutMs) assert.fail(`${what}: not within ${opts.timeoutMs / 1000} s\n${treeDiff(opts.want, got)}`);
     await sleep(2000);
+  }
+}
+
+/**
+ * Stops every session of every node (force) and waits until the nodes'
+ * gsyncd processes are gone, so gsyncd removes its /tmp/gsyncd-aux-*
+ * directories itself (a killed gsyncd leaves them in the host's /tmp,
+ * which the lab's nodes share). For t.after, before Lab.down; never throws.
+ */
+export async function stopAllSessions(nodes: LabNode[]): Promise<void> {
+  for (const n of nodes) {
+    const geo = new GlusterGeoRep(n.cli);
+    for (const s of await geo.status().catch(() => [])) {
+      const sec = parseSecondary(s.pairs[0]?.secondary ?? '');
+      if (sec) await geo.stop({ primary: s.primaryVolume, secondaryHost: sec.host, secondaryVolume: sec.volume }, { force: true }).catch(() => undefined);
+    }
+  }
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    let left = 0;
+    for (const n of nodes) {
+      for (const pid of await pidsInNetNs(n.state.holderPid).catch(() => [])) {
+        if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes('gsyncd')) left++;
+      }
+    }
+    if (left === 0) return;
+    await sleep(500);
   }
 }

@@ -30,7 +30,7 @@ import { GlusterGeoRep, summarize, type GeoRepPair, type GeoRepSummary } from '.
 import { GlusterPeers } from '../../src/pool/gluster/peers.js';
 import { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
 import { Lab, sleep, type LabNode } from '../lab/lab.js';
-import { tree, treeDiff, waitForCopy } from './georep-lab-helpers.js';
+import { stopAllSessions, tree, treeDiff, waitForCopy } from './georep-lab-helpers.js';
 
 const SSH_PORT = 2222; // inside node4's own network namespace
 
@@ -47,7 +47,11 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 test('geo-replication to a fourth appliance: data arrives, catches up after a partition, checksums match', { timeout: 360_000 }, async (t) => {
   const lab = await Lab.up(4, { brickBytes: 512 << 20 });
   // CAIRN_LAB_KEEP=1 leaves the lab up for a look (tear down: lab/cli.js down DIR).
-  t.after(() => (process.env['CAIRN_LAB_KEEP'] ? t.diagnostic(`lab kept: ${lab.state.dir}`) : lab.down()));
+  t.after(async () => {
+    if (process.env['CAIRN_LAB_KEEP']) return t.diagnostic(`lab kept: ${lab.state.dir}`);
+    await stopAllSessions(lab.nodes);
+    await lab.down();
+  });
   const [n1, n2, n3, n4] = lab.nodes as [LabNode, LabNode, LabNode, LabNode];
   const peers = new GlusterPeers(n1.cli);
   await peers.probe('node2');
