@@ -5,7 +5,12 @@
  * fio's `gfapi` engine on the same volume as the raw ceiling. A benchmark,
  * not a test: it prints numbers and asserts nothing.
  *
- *   npm run bench:gluster [-- --rounds N] [--quick]
+ *   npm run bench:gluster [-- --rounds N] [--quick] [--profile]
+ *
+ * `--profile` also prints, per workload of Cairn's runs, what the gfapi
+ * backend did (CAIRN_GFAPI_STATS): backend operations and libgfapi calls
+ * per NFS-level operation with their mean latency, the most operations in
+ * flight at once, and object/fd cache hits.
  *
  * glusterd, its three loop-file XFS bricks, both NFS servers, fio and the
  * client all run in one private network namespace (the test lab of
@@ -16,7 +21,7 @@
  * nfs-ganesha-gluster, rpcbind, fio, gcc and libnfs-dev.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -61,8 +66,45 @@ class Bench {
   private readonly cleanups: Array<() => Promise<unknown>> = [];
   private readonly live = new Set<ChildProcess>();
   private runs = 0;
+  /** CAIRN_GFAPI_STATS file of the running cairnd (--profile), and how much of it was read. */
+  private stats?: { file: string; read: number };
 
-  constructor(private readonly sizes: Sizes) {}
+  constructor(
+    private readonly sizes: Sizes,
+    private readonly profile = false,
+  ) {}
+
+  /**
+   * Prints what the gfapi backend did since the last call: per libgfapi
+   * call and backend operation, count per workload op and mean µs.
+   */
+  private async profileStep(label: string, ops: number): Promise<void> {
+    if (!this.stats) return;
+    await new Promise((r) => setTimeout(r, 500)); // the dumper writes every 200 ms
+    const text = await readFile(this.stats.file, 'utf8').catch(() => '');
+    const lines = text.slice(this.stats.read).split('\n').filter(Boolean);
+    this.stats.read = text.length;
+    type Dump = { ops: Record<string, [number, number]>; calls: Record<string, [number, number]>; maxInFlight: number; cache: Record<string, number> };
+    const sum = { ops: {} as Record<string, [number, number]>, calls: {} as Record<string, [number, number]>, max: 0, cache: {} as Record<string, number> };
+    for (const l of lines) {
+      const d = JSON.parse(l) as Dump;
+      for (const k of ['ops', 'calls'] as const) {
+        for (const [n, [c, us]] of Object.entries(d[k])) {
+          const t = (sum[k][n] ??= [0, 0]);
+          t[0] += c;
+          t[1] += us;
+        }
+      }
+      sum.max = Math.max(sum.max, d.maxInFlight);
+      for (const [n, c] of Object.entries(d.cache)) sum.cache[n] = (sum.cache[n] ?? 0) + c;
+    }
+    const show = (m: Record<string, [number, number]>) =>
+      Object.entries(m)
+        .map(([n, [c, us]]) => `${n} ${(c / ops).toFixed(2)}×${(us / Math.max(c, 1)).toFixed(0)}µs`)
+        .join(', ');
+    process.stderr.write(`    [profile ${label}, per op of ${ops}] max in flight ${sum.max}; ops: ${show(sum.ops)}\n`);
+    process.stderr.write(`      gfapi: ${show(sum.calls)}; cache ${JSON.stringify(sum.cache)}\n`);
+  }
 
   async setup(): Promise<void> {
     this.work = await mkdtemp('/var/tmp/cairn-gluster-bench-');
@@ -140,31 +182,43 @@ class Bench {
     await this.client1(url, ['seqwrite', `${root}/warm`, '16', '8']);
     await this.client1(url, ['seqread', `${root}/warm`, '16', '8']);
     await this.client1(url, ['create', `${root}/warmdir`, '200', '16']);
+    await this.profileStep('warm-up', 1);
     const w = await this.client1(url, ['seqwrite', `${root}/big`, String(s.seqMiB), '8']);
     r.seqwrite = w.bytes / w.seconds / 1e6;
+    await this.profileStep('seqwrite', s.seqMiB);
     const rd = await this.client1(url, ['seqread', `${root}/big`, String(s.seqMiB), '8']);
     r.seqread = rd.bytes / rd.seconds / 1e6;
+    await this.profileStep('seqread', s.seqMiB);
     const rr = await this.client1(url, ['randread', `${root}/big`, String(s.seqMiB), String(s.randOps), '16']);
     r.randread = rr.ops / rr.seconds;
+    await this.profileStep('randread', s.randOps);
     const c = await this.client1(url, ['create', `${root}/many`, String(s.files), '16']);
     r.create = c.ops / c.seconds;
+    await this.profileStep('create', s.files);
     const st = await this.client1(url, ['stat', `${root}/many`, String(s.files), '16']);
     r.stat = st.ops / st.seconds;
+    await this.profileStep('stat', s.files);
     const ls = await this.client1(url, ['readdir', `${root}/many`]);
     r.readdir = ls.ops / ls.seconds;
+    await this.profileStep('readdir', s.files);
     return r;
   }
 
   async cairn(): Promise<Record<string, number>> {
     const dir = await this.freshDir();
     const bin = join(appliance, 'bin', 'cairnd.js');
-    const env = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' };
+    const env: NodeJS.ProcessEnv = { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '64' };
+    if (this.profile) {
+      this.stats = { file: join(this.work, `gfapi-stats-${this.runs}.jsonl`), read: 0 };
+      env.CAIRN_GFAPI_STATS = this.stats.file;
+    }
     const args = [process.execPath, bin, 'nfs-serve', '--backend', 'gfapi', '--volume', 'gv', '--volfile-server', this.lab.host];
     args.push('--port', '3049', '--host', '127.0.0.1', '--log-level', 'warn', '--fh-secret', join(this.work, 'fh.secret'));
     const child = await this.start(args, 3049, env);
     try {
       return await this.workloads('nfs://127.0.0.1/export?version=3&nfsport=3049&mountport=3049', dir);
     } finally {
+      this.stats = undefined;
       await this.stop(child);
     }
   }
@@ -234,10 +288,10 @@ function table(cairn: Results, ganesha: Results, limit: Results, rounds: number)
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, profile: { type: 'boolean' } } });
   if (process.getuid?.() !== 0) throw new Error('the Gluster benchmark needs root (namespaces, loop devices)');
   const rounds = Number(values.rounds ?? 3);
-  const bench = new Bench(values.quick ? QUICK : FULL);
+  const bench = new Bench(values.quick ? QUICK : FULL, values.profile ?? false);
   const onSignal = () => void bench.cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

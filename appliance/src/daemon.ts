@@ -35,7 +35,10 @@ import { glusterBrickOps } from './pool/gluster/brick-ops.js';
 import type { HealProgress } from './pool/gluster/heal.js';
 import { ClusterService } from './cluster/cluster.js';
 import { HttpJoinTransport } from './cluster/http-transport.js';
+import { ClusterStateSync } from './cluster/state-sync.js';
+import { glusterStateVolumeAccess } from './cluster/state-volume.js';
 import { GlusterCli } from './pool/gluster/cli.js';
+import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
 import { GlusterPeers } from './pool/gluster/peers.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
 import { SystemDriver } from './system/driver.js';
@@ -73,6 +76,8 @@ export interface DaemonHooks {
   /** Extra drivers, run after pool/local and before system, in this order. */
   drivers?: (deps: DriverDeps) => Driver[];
   metrics?: Metrics;
+  /** How long start-up waits for the first read of the cluster's shared state (default 15 s). */
+  firstClusterSyncWaitMs?: number;
 }
 
 /** The NFS handle secret: the NFS driver's file, which the cluster module overwrites with the cluster's secret on join. */
@@ -83,16 +88,33 @@ export const handleSecretFileOf = (dataDir: string) => join(dataDir, 'nfs', 'fh-
  * when glusterd is not running (the routes answer glusterd_unavailable);
  * the short deadline bounds a glusterd that is alive but stuck.
  */
-function clusterService(dataDir: string): ClusterService {
+function clusterService(dataDir: string, store: StateStore, log: Logger): { cluster: ClusterService; sync: ClusterStateSync } {
   const cli = new GlusterCli({ timeoutMs: 20_000 });
-  return new ClusterService({
-    hostname: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(),
+  const hostname = process.env.CAIRN_CLUSTER_HOSTNAME || osHostname();
+  const volumes = new GlusterVolumes(cli);
+  const clog = log.child({ component: 'cluster' });
+  const cluster = new ClusterService({
+    hostname,
     peers: new GlusterPeers(cli),
-    volumes: new GlusterVolumes(cli),
+    volumes,
     transport: new HttpJoinTransport(),
     stateDir: join(dataDir, 'cluster'),
     handleSecretFile: handleSecretFileOf(dataDir),
+    stateBrick: join(dataDir, 'cluster', 'state-brick'),
+    log: clog,
   });
+  // The shared desired state (cluster/state-sync.ts): idle until this appliance is in a cluster.
+  const sync = new ClusterStateSync({
+    store,
+    hostname,
+    mountDir: join(dataDir, 'cluster', 'state'),
+    access: glusterStateVolumeAccess(volumes, hostname),
+    clustered: async () => (await cluster.record()) !== undefined,
+    log: clog,
+    record: { stateBrick: join(dataDir, 'cluster', 'state-brick'), brickDir: process.env.CAIRN_BRICK_DIR || join(dataDir, 'bricks') },
+  });
+  cluster.attachStateSync(sync);
+  return { cluster, sync };
 }
 
 /**
@@ -170,12 +192,16 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     return { status: 'ok' };
   });
 
+  const { cluster, sync } = clusterService(dataDir, store, log);
+  // Before the API answers: a restarted member must not take changes before it has read the cluster's document.
+  await sync.start(hooks.firstClusterSyncWaitMs ?? 15_000);
+
   const ctx: ApiContext = {
     log,
     health,
     store,
     tokens,
-    sessions: new SessionStore(),
+    sessions: await SessionStore.open(join(dataDir, 'auth'), { onError: (e) => log.warn(e.message) }),
     setup,
     loginLimiter: new FailureLimiter(10, 5 * 60_000),
     reconciler,
@@ -186,7 +212,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     poolHeal: (id) => healFromDrivers(extra, id),
     listDisks,
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
-    cluster: clusterService(dataDir),
+    cluster,
+    // `create push-pem` verifies both volumes by mounting them: give it time.
+    replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
   };
   const app = await buildApp(ctx);
   try {
@@ -249,12 +277,14 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       systemd.stopping(`stopping: ${reason}`);
       systemd.stopWatchdog();
       await app.close();
+      await sync.stop({ unmount: true });
       await reconciler.stop();
       for (const d of extra.reverse()) {
         await d.close?.().catch((err: unknown) => log.error({ err, driver: d.name }, 'driver did not stop cleanly'));
       }
       await tasks.close();
       await audit.flush();
+      await ctx.sessions.flush();
       log.info('cairnd stopped');
     })();
     return closing;

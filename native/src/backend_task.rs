@@ -11,8 +11,8 @@
 
 use crate::creds::Cred;
 use crate::errno::{to_js, OsError, OsResult};
-use crate::posix_backend::{CreateHow, Export, NodeType, SetAttrs, Stable, MAX_IO};
-use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer};
+use crate::posix_backend::{CreateHow, DirArgs, Export, NodeType, SetAttrs, Stable, WireHandles, MAX_IO};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Either};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
 use std::sync::Arc;
@@ -82,6 +82,17 @@ impl From<&JsSetAttrs> for SetAttrs {
   }
 }
 
+/// A filename3 as JS passes it: a string when its bytes are valid UTF-8,
+/// else a Buffer of the exact bytes (filename3 is opaque, RFC 1813 §2.5).
+type JsName = Either<String, Buffer>;
+
+fn name_of(n: JsName) -> Vec<u8> {
+  match n {
+    Either::A(s) => s.into_bytes(),
+    Either::B(b) => b.to_vec(),
+  }
+}
+
 fn cred(uid: u32, gid: u32, gids: Vec<u32>) -> Cred {
   Cred { uid, gid, gids }
 }
@@ -130,8 +141,15 @@ impl PosixExport {
   }
 
   #[napi]
-  pub fn try_lookup(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, dir: &[u8], name: String) -> Result<Option<Buffer>> {
-    to_js(&env, self.ex.try_lookup(&cred(uid, gid, gids), dir, &name)).map(|o| o.map(Buffer::from))
+  pub fn try_lookup(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, dir: &[u8], name: JsName) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_lookup(&cred(uid, gid, gids), dir, &name_of(name))).map(|o| o.map(Buffer::from))
+  }
+
+  /// `guard` = [ctime sec, nsec] for the SETATTR guard.
+  #[napi]
+  pub fn try_setattr(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], set: JsSetAttrs, guard: Option<Vec<u32>>) -> Result<Option<Buffer>> {
+    let g = guard.filter(|g| g.len() == 2).map(|g| (g[0], g[1]));
+    to_js(&env, self.ex.try_setattr(&cred(uid, gid, gids), handle, &SetAttrs::from(&set), g)).map(|o| o.map(Buffer::from))
   }
 
   #[napi]
@@ -169,7 +187,8 @@ impl PosixExport {
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn lookup(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+  pub fn lookup(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
     OpTask::new(Box::new(move || ex.lookup(&c, &h, &name)), None)
   }
@@ -234,7 +253,8 @@ impl PosixExport {
 
   /// `how`: 0 unchecked, 1 guarded, 2 exclusive (then `verifier` is 8 bytes).
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn create(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, how: u32, set: JsSetAttrs, verifier: Option<Buffer>) -> AsyncTask<OpTask> {
+  pub fn create(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName, how: u32, set: JsSetAttrs, verifier: Option<Buffer>) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
     let how = match how {
       0 => Ok(CreateHow::Unchecked(SetAttrs::from(&set))),
@@ -248,20 +268,23 @@ impl PosixExport {
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn mkdir(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, set: JsSetAttrs) -> AsyncTask<OpTask> {
+  pub fn mkdir(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName, set: JsSetAttrs) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, c, s) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
     OpTask::new(Box::new(move || ex.mkdir(&c, &h, &name, &s)), None)
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn symlink(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, target: String, set: JsSetAttrs) -> AsyncTask<OpTask> {
+  pub fn symlink(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName, target: String, set: JsSetAttrs) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, c, s) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
     OpTask::new(Box::new(move || ex.symlink(&c, &h, &name, &target, &s)), None)
   }
 
   /// `kind`: 'chr' | 'blk' | 'sock' | 'fifo'.
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn mknod(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String, kind: String, set: JsSetAttrs, major: u32, minor: u32) -> AsyncTask<OpTask> {
+  pub fn mknod(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName, kind: String, set: JsSetAttrs, major: u32, minor: u32) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, c, s) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
     let kind = match kind.as_str() {
       "chr" => Ok(NodeType::Chr),
@@ -274,25 +297,29 @@ impl PosixExport {
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn remove(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+  pub fn remove(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
     OpTask::new(Box::new(move || ex.remove(&c, &h, &name)), None)
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn rmdir(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+  pub fn rmdir(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, c) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids));
     OpTask::new(Box::new(move || ex.rmdir(&c, &h, &name)), None)
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn rename(&self, uid: u32, gid: u32, gids: Vec<u32>, from_dir: Buffer, from_name: String, to_dir: Buffer, to_name: String) -> AsyncTask<OpTask> {
+  pub fn rename(&self, uid: u32, gid: u32, gids: Vec<u32>, from_dir: Buffer, from_name: JsName, to_dir: Buffer, to_name: JsName) -> AsyncTask<OpTask> {
+    let (from_name, to_name) = (name_of(from_name), name_of(to_name));
     let (ex, fh, th, c) = (self.ex.clone(), from_dir.to_vec(), to_dir.to_vec(), cred(uid, gid, gids));
     OpTask::new(Box::new(move || ex.rename(&c, &fh, &from_name, &th, &to_name)), None)
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn link(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, dir: Buffer, name: String) -> AsyncTask<OpTask> {
+  pub fn link(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, dir: Buffer, name: JsName) -> AsyncTask<OpTask> {
+    let name = name_of(name);
     let (ex, h, dh, c) = (self.ex.clone(), handle.to_vec(), dir.to_vec(), cred(uid, gid, gids));
     OpTask::new(Box::new(move || ex.link(&c, &h, &dh, &name)), None)
   }
@@ -303,6 +330,38 @@ impl PosixExport {
     let (ex, h, c, v) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), verifier.to_vec());
     let cookie = u64_of(&cookie);
     OpTask::new(Box::new(move || ex.readdir(&c, &h, cookie, &v, max_entries as usize, plus)), None)
+  }
+
+  /// READDIR (`plus` false) or READDIRPLUS as the complete XDR result
+  /// (`READDIR3res` / `READDIRPLUS3res`: NFS3_OK or NFS3ERR_TOOSMALL),
+  /// bounded by `dircount`/`maxcount`, with wire handles made from
+  /// `exportId` and `fhSecret` as HandleCodec makes them (xdr_dir.rs).
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  #[allow(clippy::too_many_arguments)]
+  pub fn readdir_xdr(
+    &self,
+    uid: u32,
+    gid: u32,
+    gids: Vec<u32>,
+    dir: Buffer,
+    cookie: BigInt,
+    verifier: Buffer,
+    dircount: u32,
+    maxcount: u32,
+    plus: bool,
+    export_id: u32,
+    fh_secret: Buffer,
+  ) -> AsyncTask<OpTask> {
+    let (ex, h, c, v) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), verifier.to_vec());
+    let cookie = u64_of(&cookie);
+    let wire = WireHandles::new(export_id, &fh_secret);
+    OpTask::new(
+      Box::new(move || {
+        let args = DirArgs { cookie, verf: &v, dircount, maxcount, plus };
+        ex.readdir_xdr(&c, &h, &args, &wire)
+      }),
+      None,
+    )
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]

@@ -19,11 +19,13 @@
 #![allow(non_camel_case_types)]
 
 use crate::errno::{OsError, OsResult};
-use std::collections::{HashMap, HashSet};
+use crate::gfapi_stats::{self as stats, timed, Cache, Call};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
 use std::ptr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const GFID_LEN: usize = 16;
 
@@ -83,6 +85,7 @@ unsafe extern "C" {
   fn glfs_set_volfile_server(fs: *mut glfs_t, transport: *const c_char, host: *const c_char, port: c_int) -> c_int;
   fn glfs_set_logging(fs: *mut glfs_t, logfile: *const c_char, loglevel: c_int) -> c_int;
   fn glfs_init(fs: *mut glfs_t) -> c_int;
+  fn glfs_set_xlator_option(fs: *mut glfs_t, xlator: *const c_char, key: *const c_char, value: *const c_char) -> c_int;
   fn glfs_fini(fs: *mut glfs_t) -> c_int;
   fn glfs_get_volumeid(fs: *mut glfs_t, volid: *mut c_char, size: usize) -> c_int;
   fn glfs_setfsuid(uid: libc::uid_t) -> c_int;
@@ -99,14 +102,6 @@ unsafe extern "C" {
   fn glfs_h_stat(fs: *mut glfs_t, obj: *mut glfs_object, stat: *mut libc::stat) -> c_int;
   fn glfs_h_setattrs(fs: *mut glfs_t, obj: *mut glfs_object, sb: *mut libc::stat, valid: c_int) -> c_int;
   fn glfs_h_truncate(fs: *mut glfs_t, obj: *mut glfs_object, offset: libc::off_t) -> c_int;
-  fn glfs_h_creat(
-    fs: *mut glfs_t,
-    parent: *mut glfs_object,
-    path: *const c_char,
-    flags: c_int,
-    mode: libc::mode_t,
-    sb: *mut libc::stat,
-  ) -> *mut glfs_object;
   fn glfs_h_mkdir(
     fs: *mut glfs_t,
     parent: *mut glfs_object,
@@ -145,6 +140,14 @@ unsafe extern "C" {
   fn glfs_h_create_from_handle(fs: *mut glfs_t, handle: *mut c_uchar, len: c_int, st: *mut libc::stat) -> *mut glfs_object;
   fn glfs_h_close(obj: *mut glfs_object) -> c_int;
   fn glfs_h_open(fs: *mut glfs_t, obj: *mut glfs_object, flags: c_int) -> *mut glfs_fd;
+  fn glfs_h_creat(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    path: *const c_char,
+    flags: c_int,
+    mode: libc::mode_t,
+    sb: *mut libc::stat,
+  ) -> *mut glfs_object;
   fn glfs_h_opendir(fs: *mut glfs_t, obj: *mut glfs_object) -> *mut glfs_fd;
 
   fn glfs_close(fd: *mut glfs_fd) -> c_int;
@@ -235,8 +238,12 @@ fn errno_or(rc_fail: bool, what: impl FnOnce() -> String) -> OsResult<()> {
   }
 }
 
-/// An object reference, closed when dropped.
+/// An object reference, closed when the last user drops it.
 struct Obj(*mut glfs_object);
+// SAFETY: a glfs_object names an inode; libgfapi calls on it from several
+// threads at once are safe (it is only read), and it is closed once.
+unsafe impl Send for Obj {}
+unsafe impl Sync for Obj {}
 impl Drop for Obj {
   fn drop(&mut self) {
     // SAFETY: the pointer came from libgfapi and is closed once.
@@ -251,24 +258,133 @@ unsafe impl Send for Fd {}
 unsafe impl Sync for Fd {}
 impl Drop for Fd {
   fn drop(&mut self) {
-    // SAFETY: opened by glfs_h_open, closed once.
+    // SAFETY: opened by glfs_h_open/opendir/creat_open, closed once.
     unsafe { glfs_close(self.0) };
   }
 }
 
+type Gfid = [u8; GFID_LEN];
+
+/// A cached open file and the attributes last seen for it. Reads and
+/// writes report the attributes in their own reply when libgfapi fills
+/// them, but on 10.3 it does not for reads of a sharded file (the `virt`
+/// profile) nor for writes that write-behind acknowledged early; asking
+/// the bricks instead (a stat that waits behind the queued writes) cost a
+/// round trip per READ and WRITE. Then the attributes last seen, if
+/// younger than ATTR_TTL, are brought forward with what this call showed
+/// — a write's end extends the size and sets mtime and ctime to now, data
+/// read extends the size — as Ganesha's mdcache does for its own I/O.
+/// READ/WRITE post-op attributes are a hint the client may refresh with
+/// GETATTR (RFC 1813 §2.6), and GETATTR always asks the volume; ATTR_TTL
+/// is md-cache's default timeout, so a change made through another
+/// client shows up as soon as it would through md-cache.
+struct OpenFile {
+  fd: Fd,
+  attrs: Mutex<Option<(Stat, Instant)>>,
+}
+
+const ATTR_TTL: Duration = Duration::from_secs(1);
+
+impl OpenFile {
+  fn seen(&self) -> Option<Stat> {
+    let a = self.attrs.lock().unwrap();
+    a.as_ref().filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
+  }
+
+  fn saw(&self, st: Stat) {
+    *self.attrs.lock().unwrap() = Some((st, Instant::now()));
+  }
+
+  fn forget_attrs(&self) {
+    *self.attrs.lock().unwrap() = None;
+  }
+}
+
+/// The attributes in a read/write/fsync reply, when libgfapi filled them
+/// (write-behind's early replies leave them zero).
+fn reply_attrs(p: &glfs_stat) -> Option<Stat> {
+  if p.ino != 0 && p.mode & libc::S_IFMT == libc::S_IFREG {
+    Some(Stat::from(p))
+  } else {
+    None
+  }
+}
+
+fn now() -> (i64, u32) {
+  let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+  // SAFETY: ts is writable.
+  unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+  (ts.tv_sec, ts.tv_nsec as u32)
+}
+
+/// A GFID's object and its file type (S_IFMT bits), which never change.
+#[derive(Clone)]
+struct Known {
+  obj: Arc<Obj>,
+  kind: u32,
+}
+
+/// Directory objects kept per GFID: turning a GFID into an object
+/// (`glfs_h_create_from_handle` with attributes) costs a round trip to
+/// the bricks, and every LOOKUP, CREATE and READDIR names its directory by
+/// GFID. Only directories: on a sharded volume (the `virt` profile) a
+/// regular file's inode that stays referenced keeps serving the times it
+/// had before a SETATTR (measured on 10.3: a fresh client sees the new
+/// times, the holder never does), while an inode looked up afresh is
+/// right; directories are never sharded. A directory object is an inode
+/// reference: its attributes still come from md-cache (1 s, or kept
+/// coherent by the bricks' cache-invalidation). Bounded, cleared
+/// wholesale when full.
+const MAX_OBJECTS: usize = 16384;
 /// Open fds kept per GFID so that reads and writes do not pay an open
-/// round trip each; bounded, evicted wholesale when full.
+/// round trip each; bounded, cleared wholesale when full.
 const MAX_OPEN_FDS: usize = 512;
+/// Directory streams parked between READDIR(PLUS) calls, keyed by where
+/// they stopped: the next call goes on with the entries libgfapi already
+/// fetched (it reads 128 KiB of entries, with attributes, per round trip)
+/// instead of a new opendir + seekdir + fetch. Oldest dropped first.
+const MAX_DIR_STREAMS: usize = 64;
+
+/// Names found to be directories, per (parent, name, caller's uid), kept
+/// for DENTRY_TTL: resolving a path (what clients do before nearly every
+/// operation: LOOKUP of each component) then costs a stat of the kept
+/// directory object, usually answered by md-cache, instead of a lookup
+/// round trip each. md-cache's own timeout bounds how late a rename or
+/// rmdir through another client is seen; ours (renames, removes) drop the
+/// entry at once. Per uid, because LOOKUP checks the caller's search
+/// permission on the parent. Files are not kept (see MAX_OBJECTS).
+const DENTRY_TTL: Duration = Duration::from_secs(1);
+const MAX_DENTRIES: usize = 16384;
+
+/// A directory stream stopped after the entry whose cookie is `at`.
+struct Parked {
+  dir: Gfid,
+  at: u64,
+  uid: u32,
+  fd: Fd,
+}
 
 /// One mounted Gluster volume (one `glfs_t`).
 pub struct Volume {
   fs: *mut glfs_t,
   pub volume_id: [u8; 16],
-  fds: Mutex<HashMap<[u8; GFID_LEN], Arc<Fd>>>,
+  objs: Mutex<HashMap<Gfid, Known>>,
+  fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
+  dirs: Mutex<VecDeque<Parked>>,
+  dentries: Mutex<HashMap<(Gfid, String, u32), (Gfid, Instant)>>,
+  /// Attributes of non-directories as the volume last reported them
+  /// (lookup, READDIRPLUS, create, stat, I/O replies that carry them),
+  /// served by GETATTR for ATTR_TTL: the LOOKUP or READDIRPLUS that came
+  /// just before already asked the volume, as Ganesha's mdcache does (60 s
+  /// there). Within md-cache's own 1 s, a stat through the client stack
+  /// could answer the same. Every change made through this volume object
+  /// drops the entry (attributes we bring forward ourselves, with this
+  /// host's clock, are never served by GETATTR).
+  seen: Mutex<HashMap<Gfid, (Stat, Instant)>>,
   /// GFIDs this process removed (last link). libgfapi may still resolve
   /// them for a moment from its inode table; NFS wants ESTALE at once.
   /// GFIDs are never reused, so a bounded set is enough.
-  gone: Mutex<HashSet<[u8; GFID_LEN]>>,
+  gone: Mutex<HashSet<Gfid>>,
 }
 
 const MAX_GONE: usize = 65536;
@@ -280,6 +396,8 @@ unsafe impl Sync for Volume {}
 impl Drop for Volume {
   fn drop(&mut self) {
     self.fds.lock().map(|mut m| m.clear()).ok();
+    self.dirs.lock().map(|mut m| m.clear()).ok();
+    self.objs.lock().map(|mut m| m.clear()).ok();
     let fs = self.fs as usize;
     // glfs_fini takes ~10 s: never on the caller's thread.
     std::thread::spawn(move || unsafe {
@@ -329,14 +447,46 @@ fn check_new_name(name: &str) -> OsResult<CString> {
   check_name(name)
 }
 
+fn key(gfid: &[u8]) -> OsResult<Gfid> {
+  if gfid.len() != GFID_LEN {
+    return Err(OsError::new(libc::EINVAL, format!("GFID of {} bytes", gfid.len())));
+  }
+  let mut g = [0u8; GFID_LEN];
+  g.copy_from_slice(gfid);
+  Ok(g)
+}
+
+/// Which of R_OK, W_OK, X_OK a caller who is root or the owner gets
+/// without asking the bricks: root reads and writes anything and may
+/// execute what has an x bit (or search any directory); the owner gets
+/// the owner bits (POSIX ACLs never change the owner's entry). None: ask
+/// the bricks (glfs_h_access).
+pub fn local_access(uid: u32, st: &Stat) -> Option<u32> {
+  let dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
+  if uid == 0 {
+    let x = dir || st.mode & 0o111 != 0;
+    return Some(6 | if x { 1 } else { 0 });
+  }
+  if uid == st.uid {
+    return Some((st.mode >> 6) & 7);
+  }
+  None
+}
+
 impl Volume {
-  /// `glfs_new` + `glfs_set_volfile_server` + `glfs_init`. Fails at once
-  /// (ENOENT / ENOTCONN) for a bad volume name or unreachable server.
-  pub fn open(volume: &str, server: &str, port: u16, logfile: &str, loglevel: i32) -> OsResult<Volume> {
+  /// `glfs_new` + `glfs_set_volfile_server` + client xlator options
+  /// (`glfs_set_xlator_option`: xlator pattern, key, value) +
+  /// `glfs_init`. Fails at once (ENOENT / ENOTCONN) for a bad volume name
+  /// or unreachable server.
+  pub fn open(volume: &str, server: &str, port: u16, logfile: &str, loglevel: i32, options: &[(String, String, String)]) -> OsResult<Volume> {
     let v = cstr(volume)?;
     let s = cstr(server)?;
     let l = cstr(logfile)?;
     let tcp = cstr("tcp")?;
+    let opts = options
+      .iter()
+      .map(|(x, k, val)| Ok((cstr(x)?, cstr(k)?, cstr(val)?)))
+      .collect::<OsResult<Vec<_>>>()?;
     // SAFETY: arguments are valid C strings; fs is checked before use.
     unsafe {
       let fs = glfs_new(v.as_ptr());
@@ -351,6 +501,11 @@ impl Volume {
       if glfs_set_volfile_server(fs, tcp.as_ptr(), s.as_ptr(), port as c_int) != 0 {
         return Err(fail(OsError::last(format!("glfs_set_volfile_server {server}:{port}"))));
       }
+      for (x, k, val) in &opts {
+        if glfs_set_xlator_option(fs, x.as_ptr(), k.as_ptr(), val.as_ptr()) != 0 {
+          return Err(fail(OsError::last(format!("glfs_set_xlator_option {x:?} {k:?}"))));
+        }
+      }
       glfs_set_logging(fs, l.as_ptr(), loglevel);
       if glfs_init(fs) != 0 {
         return Err(fail(OsError::last(format!("glfs_init volume {volume} from {server}:{port}"))));
@@ -360,11 +515,20 @@ impl Volume {
       if n != 16 {
         return Err(fail(OsError::last(format!("glfs_get_volumeid {volume}"))));
       }
-      Ok(Volume { fs, volume_id: id, fds: Mutex::new(HashMap::new()), gone: Mutex::new(HashSet::new()) })
+      Ok(Volume {
+        fs,
+        volume_id: id,
+        objs: Mutex::new(HashMap::new()),
+        fds: Mutex::new(HashMap::new()),
+        dirs: Mutex::new(VecDeque::new()),
+        dentries: Mutex::new(HashMap::new()),
+        seen: Mutex::new(HashMap::new()),
+        gone: Mutex::new(HashSet::new()),
+      })
     }
   }
 
-  fn extract(&self, o: &Obj) -> OsResult<[u8; GFID_LEN]> {
+  fn extract(&self, o: &Obj) -> OsResult<Gfid> {
     let mut g = [0u8; GFID_LEN];
     // SAFETY: g has GFID_LEN bytes.
     let n = unsafe { glfs_h_extract_handle(o.0, g.as_mut_ptr(), GFID_LEN as c_int) };
@@ -374,76 +538,188 @@ impl Volume {
     Ok(g)
   }
 
-  /// The object behind a GFID; a GFID that is gone is ESTALE.
-  fn obj(&self, gfid: &[u8]) -> OsResult<(Obj, libc::stat)> {
-    if gfid.len() != GFID_LEN {
-      return Err(OsError::new(libc::EINVAL, format!("GFID of {} bytes", gfid.len())));
+  fn remember(&self, g: Gfid, k: Known) {
+    let mut m = self.objs.lock().unwrap();
+    if m.len() >= MAX_OBJECTS {
+      m.clear();
     }
-    let mut g = [0u8; GFID_LEN];
-    g.copy_from_slice(gfid);
+    m.insert(g, k);
+  }
+
+  /// Keeps a directory object just found or made (lookup, mkdir) for
+  /// later calls, and a non-directory's attributes (see `seen`).
+  fn keep(&self, o: *mut glfs_object, st: &libc::stat) -> OsResult<(Gfid, Stat)> {
+    let o = Obj(o);
+    let g = self.extract(&o)?;
+    let kind = st.st_mode & libc::S_IFMT;
+    let stat = Stat::from(st);
+    if kind == libc::S_IFDIR {
+      self.remember(g, Known { obj: Arc::new(o), kind });
+    } else {
+      self.note(&g, &stat);
+    }
+    Ok((g, stat))
+  }
+
+  /// Records a non-directory's attributes as seen now.
+  fn note(&self, g: &Gfid, st: &Stat) {
+    if st.is_dir() {
+      return;
+    }
+    let mut m = self.seen.lock().unwrap();
+    if m.len() >= MAX_OBJECTS {
+      m.clear();
+    }
+    m.insert(*g, (*st, Instant::now()));
+  }
+
+  /// A non-directory's attributes seen less than ATTR_TTL ago.
+  fn fresh(&self, g: &Gfid) -> Option<Stat> {
+    let m = self.seen.lock().unwrap();
+    m.get(g).filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
+  }
+
+  fn unnote(&self, g: &Gfid) {
+    self.seen.lock().unwrap().remove(g);
+  }
+
+  /// The object behind a GFID; a GFID that is gone is ESTALE.
+  fn obj(&self, gfid: &[u8]) -> OsResult<Known> {
+    Ok(self.obj_stat(gfid)?.0)
+  }
+
+  /// The object behind a GFID, and its attributes when they were fetched
+  /// to make it (not for a kept directory object).
+  fn obj_stat(&self, gfid: &[u8]) -> OsResult<(Known, Option<libc::stat>)> {
+    let g = key(gfid)?;
     if self.gone.lock().unwrap().contains(&g) {
       return Err(OsError::new(libc::ESTALE, "object was removed"));
     }
-    let mut st = zero_stat();
-    // SAFETY: g is GFID_LEN bytes; st is writable.
-    let o = unsafe { glfs_h_create_from_handle(self.fs, g.as_mut_ptr(), GFID_LEN as c_int, &mut st) };
-    if o.is_null() {
-      let e = OsError::last("glfs_h_create_from_handle");
-      if e.errno == libc::ENOENT || e.errno == libc::ESTALE {
-        return Err(OsError::new(libc::ESTALE, "object no longer exists"));
-      }
-      return Err(e);
+    if let Some(k) = self.objs.lock().unwrap().get(&g) {
+      stats::cache(Cache::ObjHit);
+      return Ok((k.clone(), None));
     }
-    Ok((Obj(o), st))
+    stats::cache(Cache::ObjMiss);
+    let mut st = zero_stat();
+    let mut gm = g;
+    // SAFETY: gm is GFID_LEN bytes; st is writable.
+    let o = timed(Call::CreateFromHandle, || unsafe { glfs_h_create_from_handle(self.fs, gm.as_mut_ptr(), GFID_LEN as c_int, &mut st) });
+    if o.is_null() {
+      return Err(self.stale(&g, OsError::last("glfs_h_create_from_handle")));
+    }
+    let k = Known { obj: Arc::new(Obj(o)), kind: st.st_mode & libc::S_IFMT };
+    if k.kind == libc::S_IFDIR {
+      self.remember(g, k.clone());
+    }
+    Ok((k, Some(st)))
   }
 
-  pub fn root(&self) -> OsResult<([u8; GFID_LEN], Stat)> {
+  /// An object we hold turned out not to exist any more (removed through
+  /// another client): forget it; NFS calls that ESTALE.
+  fn stale(&self, g: &Gfid, e: OsError) -> OsError {
+    if e.errno != libc::ENOENT && e.errno != libc::ESTALE {
+      return e;
+    }
+    self.objs.lock().unwrap().remove(g);
+    self.fds.lock().unwrap().remove(g);
+    self.unnote(g);
+    OsError::new(libc::ESTALE, format!("{}: object no longer exists", e.context))
+  }
+
+  pub fn root(&self) -> OsResult<(Gfid, Stat)> {
     let mut st = zero_stat();
     let p = cstr("/")?;
     // SAFETY: valid path, NULL parent means the volume root.
-    let o = unsafe { glfs_h_lookupat(self.fs, ptr::null_mut(), p.as_ptr(), &mut st, 0) };
+    let o = timed(Call::Lookupat, || unsafe { glfs_h_lookupat(self.fs, ptr::null_mut(), p.as_ptr(), &mut st, 0) });
     if o.is_null() {
       return Err(OsError::last("lookup /"));
     }
-    let o = Obj(o);
-    Ok((self.extract(&o)?, Stat::from(&st)))
+    self.keep(o, &st)
   }
 
+  /// Attributes: a file's come with making its object; a kept directory
+  /// object's from md-cache when it holds them, else from a brick.
   pub fn stat(&self, gfid: &[u8]) -> OsResult<Stat> {
-    let (o, _) = self.obj(gfid)?;
+    let g = key(gfid)?;
+    if let Some(st) = self.fresh(&g) {
+      stats::cache(Cache::AttrHit);
+      return Ok(st);
+    }
+    let (k, fetched) = self.obj_stat(gfid)?;
+    if let Some(st) = fetched {
+      // Making the object fetched them: no second round trip.
+      let st = Stat::from(&st);
+      self.note(&g, &st);
+      return Ok(st);
+    }
     let mut st = zero_stat();
-    // SAFETY: o is a live object.
-    errno_or(unsafe { glfs_h_stat(self.fs, o.0, &mut st) } != 0, || "glfs_h_stat".into())?;
+    // SAFETY: the object is live.
+    if timed(Call::Stat, || unsafe { glfs_h_stat(self.fs, k.obj.0, &mut st) }) != 0 {
+      return Err(self.stale(&key(gfid)?, OsError::last("glfs_h_stat")));
+    }
     Ok(Stat::from(&st))
   }
 
-  pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<([u8; GFID_LEN], Stat)> {
-    let c = if name == "." || name == ".." { cstr(name)? } else { check_name(name)? };
-    let (d, dst) = self.obj(dir)?;
-    if dst.st_mode & libc::S_IFMT != libc::S_IFDIR {
+  pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<(Gfid, Stat)> {
+    let dots = name == "." || name == "..";
+    let c = if dots { cstr(name)? } else { check_name(name)? };
+    let d = self.obj(dir)?;
+    if d.kind != libc::S_IFDIR {
       return Err(OsError::new(libc::ENOTDIR, format!("lookup {name} in a non-directory")));
+    }
+    let pg = key(dir)?;
+    let dkey = (pg, name.to_string(), cred.uid);
+    if !dots {
+      let hit = self.dentries.lock().unwrap().get(&dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g);
+      if let Some(g) = hit {
+        stats::cache(Cache::DentryHit);
+        if let Ok(st) = self.stat(&g) {
+          if st.is_dir() {
+            return Ok((g, st));
+          }
+        }
+        self.dentries.lock().unwrap().remove(&dkey);
+      }
     }
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
-    let o = unsafe { glfs_h_lookupat(self.fs, d.0, c.as_ptr(), &mut st, 0) };
+    let o = timed(Call::Lookupat, || unsafe { glfs_h_lookupat(self.fs, d.obj.0, c.as_ptr(), &mut st, 0) });
+    let e = OsError::last(format!("lookup {name}"));
     set_cred(&root_cred());
     if o.is_null() {
-      return Err(OsError::last(format!("lookup {name}")));
+      return Err(e);
     }
-    let o = Obj(o);
-    Ok((self.extract(&o)?, Stat::from(&st)))
+    let (g, st) = self.keep(o, &st)?;
+    if !dots && st.is_dir() {
+      let mut m = self.dentries.lock().unwrap();
+      if m.len() >= MAX_DENTRIES {
+        m.clear();
+      }
+      m.insert(dkey, (g, Instant::now()));
+    }
+    Ok((g, st))
+  }
+
+  /// Forgets what `name` in `dir` was (after remove, rename).
+  fn unname(&self, dir: &[u8], name: &str) {
+    if let Ok(pg) = key(dir) {
+      self.dentries.lock().unwrap().retain(|(p, n, _), _| !(*p == pg && n == name));
+    }
   }
 
   /// Which of R_OK, W_OK, X_OK `cred` is granted on the object.
   pub fn access(&self, cred: &Cred, gfid: &[u8]) -> OsResult<(u32, Stat)> {
-    let (o, _) = self.obj(gfid)?;
     let st = self.stat(gfid)?;
+    if let Some(granted) = local_access(cred.uid, &st) {
+      return Ok((granted, st));
+    }
+    let k = self.obj(gfid)?;
     set_cred(cred);
     let mut granted = 0u32;
     for bit in [libc::R_OK, libc::W_OK, libc::X_OK] {
-      // SAFETY: o is live.
-      if unsafe { glfs_h_access(self.fs, o.0, bit) } == 0 {
+      // SAFETY: the object is live.
+      if timed(Call::Access, || unsafe { glfs_h_access(self.fs, k.obj.0, bit) }) == 0 {
         granted |= bit as u32;
       }
     }
@@ -452,12 +728,12 @@ impl Volume {
   }
 
   pub fn readlink(&self, gfid: &[u8]) -> OsResult<String> {
-    let (o, _) = self.obj(gfid)?;
+    let k = self.obj(gfid)?;
     let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
     // SAFETY: buf is writable for its length.
-    let n = unsafe { glfs_h_readlink(self.fs, o.0, buf.as_mut_ptr() as *mut c_char, buf.len() - 1) };
+    let n = timed(Call::Readlink, || unsafe { glfs_h_readlink(self.fs, k.obj.0, buf.as_mut_ptr() as *mut c_char, buf.len() - 1) });
     if n < 0 {
-      return Err(OsError::last("glfs_h_readlink"));
+      return Err(self.stale(&key(gfid)?, OsError::last("glfs_h_readlink")));
     }
     buf.truncate(n as usize);
     // glfs_h_readlink NUL-terminates within the count on some versions.
@@ -467,46 +743,45 @@ impl Volume {
     String::from_utf8(buf).map_err(|_| OsError::new(libc::EINVAL, "symlink target is not UTF-8"))
   }
 
-  fn fd(&self, gfid: &[u8]) -> OsResult<Arc<Fd>> {
-    let mut key = [0u8; GFID_LEN];
-    if gfid.len() != GFID_LEN {
-      return Err(OsError::new(libc::EINVAL, "bad GFID"));
+  fn fd(&self, gfid: &[u8]) -> OsResult<Arc<OpenFile>> {
+    let g = key(gfid)?;
+    if let Some(of) = self.fds.lock().unwrap().get(&g) {
+      stats::cache(Cache::FdHit);
+      return Ok(of.clone());
     }
-    key.copy_from_slice(gfid);
-    if let Some(fd) = self.fds.lock().unwrap().get(&key) {
-      return Ok(fd.clone());
-    }
-    let (o, st) = self.obj(gfid)?;
-    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+    stats::cache(Cache::FdMiss);
+    let (k, st) = self.obj_stat(gfid)?;
+    if k.kind == libc::S_IFDIR {
       return Err(OsError::new(libc::EISDIR, "read/write of a directory"));
     }
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+    if k.kind != libc::S_IFREG {
       return Err(OsError::new(libc::EINVAL, "read/write of a special file"));
     }
-    // SAFETY: o is live; opened as root (permission is checked per call).
-    let p = unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) };
+    // SAFETY: the object is live; opened as root (permission is checked per call).
+    let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, k.obj.0, libc::O_RDWR) });
     if p.is_null() {
-      return Err(OsError::last("glfs_h_open"));
+      return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
-    let fd = Arc::new(Fd(p));
+    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))) };
     let mut m = self.fds.lock().unwrap();
     if m.len() >= MAX_OPEN_FDS {
       m.clear();
     }
-    Ok(m.entry(key).or_insert(fd).clone())
+    Ok(m.entry(g).or_insert_with(|| Arc::new(of)).clone())
   }
 
   /// Drops the cached fd of an object (after remove/rename-over).
   pub fn forget(&self, gfid: &[u8]) {
-    if gfid.len() == GFID_LEN {
-      let mut key = [0u8; GFID_LEN];
-      key.copy_from_slice(gfid);
-      self.fds.lock().unwrap().remove(&key);
+    if let Ok(g) = key(gfid) {
+      self.unnote(&g);
+      self.fds.lock().unwrap().remove(&g);
+      self.objs.lock().unwrap().remove(&g);
+      self.dirs.lock().unwrap().retain(|p| p.dir != g);
     }
   }
 
   /// The object's last name is gone: its handle is stale from now on.
-  fn removed(&self, gfid: &[u8; GFID_LEN]) {
+  fn removed(&self, gfid: &Gfid) {
     self.forget(gfid);
     let mut g = self.gone.lock().unwrap();
     if g.len() >= MAX_GONE {
@@ -516,13 +791,9 @@ impl Volume {
   }
 
   /// The cached fd of an object, if any (no open).
-  fn cached_fd(&self, gfid: &[u8]) -> Option<Arc<Fd>> {
-    if gfid.len() != GFID_LEN {
-      return None;
-    }
-    let mut key = [0u8; GFID_LEN];
-    key.copy_from_slice(gfid);
-    self.fds.lock().unwrap().get(&key).cloned()
+  fn cached_fd(&self, gfid: &[u8]) -> Option<Arc<OpenFile>> {
+    let g = key(gfid).ok()?;
+    self.fds.lock().unwrap().get(&g).cloned()
   }
 
   /// Non-root callers are checked with glfs_h_access (the cached fd is
@@ -533,13 +804,14 @@ impl Volume {
     if cred.uid == 0 {
       return Ok(());
     }
-    let (o, st) = self.obj(gfid)?;
-    if st.st_uid == cred.uid {
+    let st = self.stat(gfid)?;
+    if st.uid == cred.uid {
       return Ok(());
     }
+    let k = self.obj(gfid)?;
     set_cred(cred);
-    // SAFETY: o is live.
-    let rc = unsafe { glfs_h_access(self.fs, o.0, mask) };
+    // SAFETY: the object is live.
+    let rc = timed(Call::Access, || unsafe { glfs_h_access(self.fs, k.obj.0, mask) });
     let e = OsError::last("access");
     set_cred(&root_cred());
     if rc != 0 {
@@ -548,92 +820,170 @@ impl Volume {
     Ok(())
   }
 
+  /// Reads up to `buf.len()` bytes into `buf`; returns the count, eof and
+  /// the file's attributes (from the read's own reply when it has them).
+  pub fn read_into(&self, cred: &Cred, gfid: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<(usize, bool, Stat)> {
+    self.check_access(cred, gfid, libc::R_OK)?;
+    let of = self.fd(gfid)?;
+    let mut post = zero_gstat();
+    // SAFETY: buf is writable for its length.
+    let n = timed(Call::Pread, || unsafe { glfs_pread(of.fd.0, buf.as_mut_ptr() as *mut c_void, buf.len(), offset as libc::off_t, 0, &mut post) });
+    if n < 0 {
+      return Err(self.stale(&key(gfid)?, OsError::last("glfs_pread")));
+    }
+    let n = n as usize;
+    let end = offset + n as u64;
+    let st = match reply_attrs(&post).or_else(|| of.seen()) {
+      // A full read that ends where the file did when last seen is
+      // checked against the volume: the file may have grown since.
+      Some(st) if n < buf.len() || end < st.size || post.ino != 0 => st,
+      _ => self.stat(gfid)?,
+    };
+    let mut st = st;
+    st.size = st.size.max(end);
+    of.saw(st);
+    if post.ino != 0 {
+      self.note(&key(gfid)?, &st);
+    }
+    // A short read is the end of the file (regular files on Gluster).
+    let eof = n < buf.len() || end >= st.size;
+    Ok((n, eof, st))
+  }
+
   /// Reads up to `count` bytes; returns the data, eof and the file's attributes.
   pub fn read(&self, cred: &Cred, gfid: &[u8], offset: u64, count: usize) -> OsResult<(Vec<u8>, bool, Stat)> {
-    self.check_access(cred, gfid, libc::R_OK)?;
-    let fd = self.fd(gfid)?;
     let mut buf = vec![0u8; count];
-    let mut post = zero_gstat();
-    // SAFETY: buf is writable for count bytes.
-    let n = unsafe { glfs_pread(fd.0, buf.as_mut_ptr() as *mut c_void, count, offset as libc::off_t, 0, &mut post) };
-    if n < 0 {
-      return Err(OsError::last("glfs_pread"));
-    }
-    buf.truncate(n as usize);
-    let st = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
-    let eof = offset + n as u64 >= st.size;
+    let (n, eof, st) = self.read_into(cred, gfid, offset, &mut buf)?;
+    buf.truncate(n);
     Ok((buf, eof, st))
   }
 
   /// Writes all of `data`; `sync` 0 = unstable, 1 = data sync, 2 = file sync.
-  /// Returns the file's attributes before and after.
+  /// Returns the file's attributes before and after (see OpenFile).
   /// The pre-op attributes are known only for stable writes (a stat first):
   /// with write-behind, the `pre` that glfs_pwrite reports is the post-op one.
   pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, data: &[u8], sync: u32) -> OsResult<(Option<Stat>, Stat)> {
     self.check_access(cred, gfid, libc::W_OK)?;
-    let fd = self.fd(gfid)?;
+    let of = self.fd(gfid)?;
     let known_before = if sync > 0 { Some(self.stat(gfid)?) } else { None };
-    let mut pre = zero_gstat();
     let mut post = zero_gstat();
     let mut done = 0usize;
-    let mut first = true;
     while done < data.len() {
-      let mut p = zero_gstat();
-      // SAFETY: data[done..] is readable.
-      let n = unsafe {
+      let mut pre = zero_gstat();
+      // SAFETY: data[done..] is readable; glfs_pwrite copies it before returning.
+      let n = timed(Call::Pwrite, || unsafe {
         glfs_pwrite(
-          fd.0,
+          of.fd.0,
           data[done..].as_ptr() as *const c_void,
           data.len() - done,
           (offset + done as u64) as libc::off_t,
           0,
-          if first { &mut pre } else { &mut p },
+          &mut pre,
           &mut post,
         )
-      };
+      });
       if n < 0 {
-        return Err(OsError::last("glfs_pwrite"));
+        return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwrite")));
       }
       if n == 0 {
         return Err(OsError::new(libc::EIO, "glfs_pwrite wrote nothing"));
       }
-      first = false;
       done += n as usize;
     }
     if sync > 0 {
       let mut p = zero_gstat();
       // SAFETY: fd is live.
-      let rc = unsafe { if sync == 1 { glfs_fdatasync(fd.0, &mut p, &mut post) } else { glfs_fsync(fd.0, &mut p, &mut post) } };
+      let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.fd.0, &mut p, &mut post) } else { glfs_fsync(of.fd.0, &mut p, &mut post) } });
       errno_or(rc != 0, || "glfs_fsync".into())?;
     }
-    let after = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
+    let after = match reply_attrs(&post) {
+      Some(st) => st,
+      None => {
+        let mut st = match of.seen() {
+          Some(st) => st,
+          None => self.stat(gfid)?,
+        };
+        let end = offset + data.len() as u64;
+        if end > st.size {
+          st.size = end;
+          st.blocks = st.blocks.max(end.div_ceil(512));
+        }
+        st.mtime = now();
+        st.ctime = st.mtime;
+        st
+      }
+    };
+    of.saw(after);
+    match reply_attrs(&post) {
+      Some(st) => self.note(&key(gfid)?, &st),
+      None => self.unnote(&key(gfid)?),
+    }
     Ok((known_before, after))
   }
 
   pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {
-    let fd = self.fd(gfid)?;
+    let of = self.fd(gfid)?;
     let mut pre = zero_gstat();
     let mut post = zero_gstat();
     // SAFETY: fd is live.
-    errno_or(unsafe { glfs_fsync(fd.0, &mut pre, &mut post) } != 0, || "glfs_fsync".into())?;
-    let after = if post.mask != 0 { Stat::from(&post) } else { self.stat(gfid)? };
-    Ok((after.clone(), after))
+    errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut pre, &mut post) }) != 0, || "glfs_fsync".into())?;
+    let after = match reply_attrs(&post).or_else(|| of.seen()) {
+      Some(st) => st,
+      None => self.stat(gfid)?,
+    };
+    of.saw(after);
+    match reply_attrs(&post) {
+      Some(st) => self.note(&key(gfid)?, &st),
+      None => self.unnote(&key(gfid)?),
+    }
+    Ok((after, after))
   }
 
-  pub fn setattr(&self, cred: &Cred, gfid: &[u8], set: &SetAttr) -> OsResult<Stat> {
-    let (o, _) = self.obj(gfid)?;
+  /// Changes what `set` names; `guard` (a ctime) makes it fail with
+  /// ENOT_SYNC unless the ctime still equals it (SETATTR's guard,
+  /// RFC 1813 §3.3.2). Returns the attributes before and after.
+  pub fn setattr(&self, cred: &Cred, gfid: &[u8], set: &SetAttr, guard: Option<(i64, u32)>) -> OsResult<(Stat, Stat)> {
+    let g = key(gfid)?;
     // Writes still held by write-behind would land after this setattr and
     // overwrite the times (and size) it sets: flush them first.
-    if let Some(fd) = self.cached_fd(gfid) {
+    let cached = self.cached_fd(gfid);
+    if let Some(of) = &cached {
       let (mut a, mut b) = (zero_gstat(), zero_gstat());
       // SAFETY: fd is live.
-      errno_or(unsafe { glfs_fsync(fd.0, &mut a, &mut b) } != 0, || "glfs_fsync before setattr".into())?;
+      errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
+      of.forget_attrs();
+      // Let go of the inode (see MAX_OBJECTS): the next read or write opens afresh.
+      self.fds.lock().unwrap().remove(&g);
+    }
+    drop(cached);
+    let (mut held, before) = match self.fresh(&g) {
+      Some(st) => (None, st),
+      None => {
+        let (k, fetched) = self.obj_stat(gfid)?;
+        let st = match fetched {
+          Some(st) => Stat::from(&st),
+          None => self.stat(gfid)?,
+        };
+        (Some(k), st)
+      }
+    };
+    let truncate = set.size.filter(|&z| z != before.size);
+    let changes = truncate.is_some() || set.mode.is_some() || set.uid.is_some() || set.gid.is_some() || set.atime.is_some() || set.mtime.is_some();
+    if changes && held.is_none() {
+      held = Some(self.obj(gfid)?);
+    }
+    if let Some(ct) = guard {
+      if before.ctime != ct {
+        return Err(OsError::new(crate::errno::ENOT_SYNC, "ctime changed since the guard"));
+      }
     }
     set_cred(cred);
     let r = (|| {
-      if let Some(size) = set.size {
-        // SAFETY: o is live.
-        errno_or(unsafe { glfs_h_truncate(self.fs, o.0, size as libc::off_t) } != 0, || "glfs_h_truncate".into())?;
+      // POSIX truncate changes nothing, not even the times, when the size
+      // stays (O_TRUNC of a new, empty file sends exactly that).
+      if let (Some(size), Some(k)) = (truncate, &held) {
+        // SAFETY: the object is live.
+        errno_or(timed(Call::Truncate, || unsafe { glfs_h_truncate(self.fs, k.obj.0, size as libc::off_t) }) != 0, || "glfs_h_truncate".into())?;
       }
       let mut st = zero_stat();
       let mut valid = 0;
@@ -649,12 +999,6 @@ impl Volume {
         st.st_gid = g;
         valid |= GFAPI_SET_ATTR_GID;
       }
-      let now = || {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: ts is writable.
-        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-        (ts.tv_sec, ts.tv_nsec as u32)
-      };
       if let Some(t) = set.atime {
         let (s, n) = t.unwrap_or_else(now);
         st.st_atime = s;
@@ -667,17 +1011,22 @@ impl Volume {
         st.st_mtime_nsec = n as i64;
         valid |= GFAPI_SET_ATTR_MTIME;
       }
-      if valid != 0 {
-        // SAFETY: o is live, st initialised.
-        errno_or(unsafe { glfs_h_setattrs(self.fs, o.0, &mut st, valid) } != 0, || "glfs_h_setattrs".into())?;
+      if let (true, Some(k)) = (valid != 0, &held) {
+        // SAFETY: the object is live, st initialised.
+        errno_or(timed(Call::Setattrs, || unsafe { glfs_h_setattrs(self.fs, k.obj.0, &mut st, valid) }) != 0, || "glfs_h_setattrs".into())?;
       }
       Ok((st, valid))
     })();
     set_cred(&root_cred());
-    let (sent, valid) = r?;
-    // A stat right after setattr may still be served from the client's
-    // metadata cache (times seen stale on 10.3): report what was set.
-    let mut after = self.stat(gfid)?;
+    let (sent, valid) = r.map_err(|e| self.stale(&g, e))?;
+    // The attributes after are those before with what was set (a stat
+    // right after may still be served from md-cache, and costs a round
+    // trip): what the bricks now hold, up to the ctime, which is ours.
+    let mut after = before;
+    if !changes {
+      return Ok((before, after));
+    }
+    after.ctime = now();
     if valid & GFAPI_SET_ATTR_MODE != 0 {
       after.mode = (after.mode & libc::S_IFMT) | (sent.st_mode & 0o7777);
     }
@@ -696,64 +1045,78 @@ impl Volume {
     if valid & GFAPI_SET_ATTR_MTIME != 0 {
       after.mtime = (sent.st_mtime, sent.st_mtime_nsec as u32);
     }
-    Ok(after)
+    if truncate.is_some() && valid & GFAPI_SET_ATTR_MTIME == 0 {
+      after.mtime = after.ctime;
+    }
+    // `after` is ours (ctime from this host's clock): GETATTR asks the volume.
+    self.unnote(&g);
+    Ok((before, after))
   }
 
-  fn made(&self, o: *mut glfs_object, st: &libc::stat, what: &str) -> OsResult<([u8; GFID_LEN], Stat)> {
+  fn made(&self, o: *mut glfs_object, st: &libc::stat, what: &str) -> OsResult<(Gfid, Stat)> {
     if o.is_null() {
       return Err(OsError::last(what.to_string()));
     }
-    let o = Obj(o);
-    Ok((self.extract(&o)?, Stat::from(st)))
+    self.keep(o, st)
+  }
+
+  /// The directory's attributes after a change, when they can be had
+  /// (md-cache keeps the parent's attributes from the reply of the change).
+  pub fn dir_after(&self, dir: &[u8]) -> Option<Stat> {
+    self.stat(dir).ok()
   }
 
   /// Creates a regular file (`exclusive`: fail with EEXIST if it exists).
-  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool) -> OsResult<([u8; GFID_LEN], Stat)> {
+  /// Not `glfs_h_creat_open`: on 10.3, times set on a file while the fd
+  /// from that call is open (or soon after it closed) are later found
+  /// reverted to the creation time, which breaks EXCLUSIVE create's
+  /// verifier (RFC 1813 §3.3.8). The first WRITE opens the file instead.
+  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
-    let (d, _) = self.obj(dir)?;
+    let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     let flags = libc::O_CREAT | libc::O_RDWR | if exclusive { libc::O_EXCL } else { 0 };
     // SAFETY: d live, c valid.
-    let o = unsafe { glfs_h_creat(self.fs, d.0, c.as_ptr(), flags, mode & 0o7777, &mut st) };
+    let o = timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) });
     let r = self.made(o, &st, &format!("create {name}"));
     set_cred(&root_cred());
     r
   }
 
-  pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32) -> OsResult<([u8; GFID_LEN], Stat)> {
+  pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
-    let (d, _) = self.obj(dir)?;
+    let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
-    let o = unsafe { glfs_h_mkdir(self.fs, d.0, c.as_ptr(), mode & 0o7777, &mut st) };
+    let o = timed(Call::Mkdir, || unsafe { glfs_h_mkdir(self.fs, d.obj.0, c.as_ptr(), mode & 0o7777, &mut st) });
     let r = self.made(o, &st, &format!("mkdir {name}"));
     set_cred(&root_cred());
     r
   }
 
-  pub fn symlink(&self, cred: &Cred, dir: &[u8], name: &str, target: &str) -> OsResult<([u8; GFID_LEN], Stat)> {
+  pub fn symlink(&self, cred: &Cred, dir: &[u8], name: &str, target: &str) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let t = cstr(target)?;
-    let (d, _) = self.obj(dir)?;
+    let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, strings valid.
-    let o = unsafe { glfs_h_symlink(self.fs, d.0, c.as_ptr(), t.as_ptr(), &mut st) };
+    let o = timed(Call::Symlink, || unsafe { glfs_h_symlink(self.fs, d.obj.0, c.as_ptr(), t.as_ptr(), &mut st) });
     let r = self.made(o, &st, &format!("symlink {name}"));
     set_cred(&root_cred());
     r
   }
 
   /// `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK).
-  pub fn mknod(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, rdev: u64) -> OsResult<([u8; GFID_LEN], Stat)> {
+  pub fn mknod(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, rdev: u64) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
-    let (d, _) = self.obj(dir)?;
+    let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
-    let o = unsafe { glfs_h_mknod(self.fs, d.0, c.as_ptr(), mode, rdev, &mut st) };
+    let o = timed(Call::Mknod, || unsafe { glfs_h_mknod(self.fs, d.obj.0, c.as_ptr(), mode, rdev, &mut st) });
     let r = self.made(o, &st, &format!("mknod {name}"));
     set_cred(&root_cred());
     r
@@ -763,7 +1126,7 @@ impl Volume {
   /// an empty directory (`dir_wanted` true; a non-directory is ENOTDIR).
   pub fn remove(&self, cred: &Cred, dir: &[u8], name: &str, dir_wanted: bool) -> OsResult<()> {
     let c = check_new_name(name)?;
-    let (d, _) = self.obj(dir)?;
+    let d = self.obj(dir)?;
     let (gfid, st) = self.lookup(cred, dir, name)?;
     let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
     if is_dir && !dir_wanted {
@@ -772,14 +1135,17 @@ impl Volume {
     if !is_dir && dir_wanted {
       return Err(OsError::new(libc::ENOTDIR, format!("rmdir {name}: not a directory")));
     }
+    self.unname(dir, name);
     set_cred(cred);
     // SAFETY: d live, c valid.
-    let rc = unsafe { glfs_h_unlink(self.fs, d.0, c.as_ptr()) };
+    let rc = timed(Call::Unlink, || unsafe { glfs_h_unlink(self.fs, d.obj.0, c.as_ptr()) });
     let r = errno_or(rc != 0, || format!("unlink {name}"));
     set_cred(&root_cred());
     r?;
     if is_dir || st.nlink <= 1 {
       self.removed(&gfid);
+    } else {
+      self.unnote(&gfid);
     }
     Ok(())
   }
@@ -787,16 +1153,24 @@ impl Volume {
   pub fn rename(&self, cred: &Cred, from_dir: &[u8], from: &str, to_dir: &[u8], to: &str) -> OsResult<()> {
     let f = check_new_name(from)?;
     let t = check_new_name(to)?;
-    let (fd, _) = self.obj(from_dir)?;
-    let (td, _) = self.obj(to_dir)?;
+    let fd = self.obj(from_dir)?;
+    let td = self.obj(to_dir)?;
     let source = self.lookup(cred, from_dir, from).ok();
     let replaced = self.lookup(cred, to_dir, to).ok();
+    self.unname(from_dir, from);
+    self.unname(to_dir, to);
     set_cred(cred);
     // SAFETY: objects live, names valid.
-    let rc = unsafe { glfs_h_rename(self.fs, fd.0, f.as_ptr(), td.0, t.as_ptr()) };
+    let rc = timed(Call::Rename, || unsafe { glfs_h_rename(self.fs, fd.obj.0, f.as_ptr(), td.obj.0, t.as_ptr()) });
     let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
     set_cred(&root_cred());
     r?;
+    if let Some((src, _)) = &source {
+      self.unnote(src);
+    }
+    if let Some((old, _)) = &replaced {
+      self.unnote(old);
+    }
     if let (Some((old, st)), Some((src, _))) = (replaced, source) {
       let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
       if old != src && (is_dir || st.nlink <= 1) {
@@ -808,44 +1182,68 @@ impl Volume {
 
   pub fn link(&self, cred: &Cred, target: &[u8], dir: &[u8], name: &str) -> OsResult<Stat> {
     let c = check_new_name(name)?;
-    let (o, st) = self.obj(target)?;
-    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+    let o = self.obj(target)?;
+    if o.kind == libc::S_IFDIR {
       return Err(OsError::new(libc::EISDIR, "hard link to a directory"));
     }
-    let (d, _) = self.obj(dir)?;
+    let d = self.obj(dir)?;
     set_cred(cred);
     // SAFETY: objects live, name valid.
-    let rc = unsafe { glfs_h_link(self.fs, o.0, d.0, c.as_ptr()) };
+    let rc = timed(Call::Link, || unsafe { glfs_h_link(self.fs, o.obj.0, d.obj.0, c.as_ptr()) });
     let r = errno_or(rc != 0, || format!("link {name}"));
     set_cred(&root_cred());
     r?;
+    self.unnote(&key(target)?);
     self.stat(target)
   }
 
-  /// Up to `max` entries after `cookie` (0 = start), with handles and
-  /// attributes when `plus`. Cookies are the directory offsets Gluster
-  /// gives (`d_off`), valid across calls. Returns (entries, eof).
-  pub fn readdir(&self, cred: &Cred, dir: &[u8], cookie: u64, max: usize, plus: bool) -> OsResult<(Vec<DirEntry>, bool)> {
-    let (d, st) = self.obj(dir)?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
-      return Err(OsError::new(libc::ENOTDIR, "readdir of a non-directory"));
+  /// A directory stream of `dir` positioned after `cookie`: a parked one
+  /// that stopped there, or a new one (opendir, then seekdir).
+  fn dir_stream(&self, cred: &Cred, g: &Gfid, k: &Known, cookie: u64) -> OsResult<Fd> {
+    if cookie != 0 {
+      let mut parked = self.dirs.lock().unwrap();
+      if let Some(i) = parked.iter().position(|p| p.dir == *g && p.at == cookie && p.uid == cred.uid) {
+        return Ok(parked.remove(i).expect("present").fd);
+      }
     }
     set_cred(cred);
-    // SAFETY: d is live.
-    let fdp = unsafe { glfs_h_opendir(self.fs, d.0) };
+    // SAFETY: the object is live.
+    let fdp = timed(Call::Opendir, || unsafe { glfs_h_opendir(self.fs, k.obj.0) });
+    let e = OsError::last("glfs_h_opendir");
     set_cred(&root_cred());
     if fdp.is_null() {
-      return Err(OsError::last("glfs_h_opendir"));
+      return Err(self.stale(g, e));
     }
     let fd = Fd(fdp);
     if cookie != 0 {
       // SAFETY: fd is a live directory fd.
       unsafe { glfs_seekdir(fd.0, cookie as c_long) };
     }
+    Ok(fd)
+  }
+
+  /// Up to `max` entries after `cookie` (0 = start), with handles and
+  /// attributes when `plus`. Cookies are the directory offsets Gluster
+  /// gives (`d_off`), valid across calls. Returns (entries, eof).
+  pub fn readdir(&self, cred: &Cred, dir: &[u8], cookie: u64, max: usize, plus: bool) -> OsResult<(Vec<DirEntry>, bool)> {
+    let g = key(dir)?;
+    let k = self.obj(dir)?;
+    if k.kind != libc::S_IFDIR {
+      return Err(OsError::new(libc::ENOTDIR, "readdir of a non-directory"));
+    }
+    let fd = self.dir_stream(cred, &g, &k, cookie)?;
     let flags = if plus { GFAPI_XREADDIRP_STAT | GFAPI_XREADDIRP_HANDLE } else { GFAPI_XREADDIRP_STAT };
-    let mut out = Vec::new();
+    let mut out: Vec<DirEntry> = Vec::new();
     loop {
       if out.len() >= max {
+        // Stop before reading the next entry: the stream stands right
+        // after the last one returned, ready for the call that goes on.
+        let at = out.last().map(|e| e.cookie).unwrap_or(cookie);
+        let mut parked = self.dirs.lock().unwrap();
+        if parked.len() >= MAX_DIR_STREAMS {
+          parked.pop_front();
+        }
+        parked.push_back(Parked { dir: g, at, uid: cred.uid, fd });
         return Ok((out, false));
       }
       let mut xstat: *mut glfs_xreaddirp_stat = ptr::null_mut();
@@ -853,7 +1251,7 @@ impl Volume {
       let mut ent: libc::dirent = unsafe { std::mem::zeroed() };
       let mut res: *mut libc::dirent = ptr::null_mut();
       // SAFETY: all out-pointers are valid.
-      let rc = unsafe { glfs_xreaddirplus_r(fd.0, flags, &mut xstat, &mut ent, &mut res) };
+      let rc = timed(Call::Readdirplus, || unsafe { glfs_xreaddirplus_r(fd.0, flags, &mut xstat, &mut ent, &mut res) });
       if rc < 0 {
         return Err(OsError::last("glfs_xreaddirplus_r"));
       }
@@ -882,6 +1280,9 @@ impl Volume {
               let mut g = [0u8; GFID_LEN];
               if glfs_h_extract_handle(op, g.as_mut_ptr(), GFID_LEN as c_int) == GFID_LEN as c_int {
                 e.gfid = Some(g);
+                if let Some(st) = &e.stat {
+                  self.note(&g, st);
+                }
               }
             }
           }
@@ -893,11 +1294,11 @@ impl Volume {
   }
 
   pub fn statvfs(&self, gfid: &[u8]) -> OsResult<libc::statvfs> {
-    let (o, _) = self.obj(gfid)?;
+    let k = self.obj(gfid)?;
     // SAFETY: plain C struct.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: o live, st writable.
-    errno_or(unsafe { glfs_h_statfs(self.fs, o.0, &mut st) } != 0, || "glfs_h_statfs".into())?;
+    // SAFETY: the object is live, st writable.
+    errno_or(timed(Call::Statfs, || unsafe { glfs_h_statfs(self.fs, k.obj.0, &mut st) }) != 0, || "glfs_h_statfs".into())?;
     Ok(st)
   }
 }
@@ -916,6 +1317,19 @@ mod tests {
   }
 
   #[test]
+  fn root_and_owner_access_is_decided_locally() {
+    let mut st = Stat { mode: libc::S_IFREG | 0o640, uid: 1000, gid: 1000, ..Default::default() };
+    assert_eq!(local_access(0, &st), Some(6));
+    assert_eq!(local_access(1000, &st), Some(6));
+    assert_eq!(local_access(1001, &st), None);
+    st.mode = libc::S_IFREG | 0o500;
+    assert_eq!(local_access(0, &st), Some(7));
+    assert_eq!(local_access(1000, &st), Some(5));
+    st.mode = libc::S_IFDIR | 0o000;
+    assert_eq!(local_access(0, &st), Some(7));
+  }
+
+  #[test]
   fn glfs_stat_layout_matches_the_header() {
     // 3×u64 + 4 timespec + ino, size, blocks + 4×u32 + blksize, nlink + uid, gid, mode (+pad)
     assert_eq!(std::mem::size_of::<glfs_stat>(), 24 + 64 + 24 + 16 + 16 + 16);
@@ -924,7 +1338,7 @@ mod tests {
   #[test]
   fn no_server_fails_at_once() {
     let t0 = std::time::Instant::now();
-    let r = Volume::open("nope", "127.0.0.1", 1, "/dev/null", 0);
+    let r = Volume::open("nope", "127.0.0.1", 1, "/dev/null", 0, &[]);
     assert!(r.is_err());
     assert!(t0.elapsed().as_secs() < 20);
   }

@@ -5,6 +5,7 @@
 
 use crate::errno::{to_js, OsResult};
 use crate::gfapi::{self, Cred, DirEntry, SetAttr, Stat, Volume};
+use crate::gfapi_stats as counters;
 use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, ToNapiValue, TypeName};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
@@ -69,6 +70,25 @@ impl From<GfCred> for Cred {
 pub struct GfEntry {
   pub gfid: Buffer,
   pub stat: GfStat,
+  /// The parent directory's attributes after a create-type call.
+  pub dir: Option<GfStat>,
+}
+
+/// A READ into the caller's Buffer: `count` bytes were read.
+#[napi(object)]
+pub struct GfReadInto {
+  pub count: u32,
+  pub eof: bool,
+  pub stat: GfStat,
+}
+
+/// One client xlator option for `glfs_set_xlator_option` (before glfs_init).
+#[napi(object)]
+pub struct GfXlatorOption {
+  /// Xlator name or pattern ("*-md-cache", "gv-client-0" …).
+  pub xlator: String,
+  pub key: String,
+  pub value: String,
 }
 
 #[napi(object)]
@@ -83,6 +103,13 @@ pub struct GfPrePost {
   /// Unknown for unstable writes (see Volume::write).
   pub before: Option<GfStat>,
   pub after: GfStat,
+}
+
+/// A directory's attributes before and after a change (either may be unknown).
+#[napi(object)]
+pub struct GfDirWcc {
+  pub before: Option<GfStat>,
+  pub after: Option<GfStat>,
 }
 
 #[napi(object)]
@@ -105,6 +132,8 @@ pub struct GfDirEntry {
 pub struct GfDir {
   pub entries: Vec<GfDirEntry>,
   pub eof: bool,
+  /// The directory's attributes after reading it.
+  pub dir: Option<GfStat>,
 }
 
 #[napi(object)]
@@ -133,21 +162,36 @@ pub struct GfSetAttr {
   pub mtime_sec: Option<i64>,
   pub mtime_nsec: Option<u32>,
   pub mtime_server: Option<bool>,
+  /// SETATTR's guard: fail with ENOT_SYNC unless the ctime still equals it.
+  pub guard_ctime_sec: Option<i64>,
+  pub guard_ctime_nsec: Option<u32>,
 }
 
 /// One blocking call on a worker thread: `R` is the Rust result, turned
 /// into the JS value `J` on the JS thread.
 pub struct Op<R: Send + 'static, J> {
+  name: &'static str,
   f: Option<Box<dyn FnOnce() -> OsResult<R> + Send>>,
   out: Option<OsResult<R>>,
   conv: fn(R) -> J,
+  /// A JS Buffer the call reads from or writes into, kept alive until it
+  /// resolves on the JS thread (see Mem).
+  _keep: Option<Buffer>,
 }
+
+/// A raw pointer into a JS Buffer that the owning task keeps alive.
+struct Mem(*mut u8, usize);
+// SAFETY: the Buffer outlives the job (held by the task), and the JS side
+// does not touch it until the promise settles (backend.ts: read `into`,
+// write `data`).
+unsafe impl Send for Mem {}
 
 impl<R: Send + 'static, J: ToNapiValue + TypeName> Task for Op<R, J> {
   type Output = ();
   type JsValue = J;
   fn compute(&mut self) -> Result<()> {
     let f = self.f.take().expect("run once");
+    let _op = counters::op_start(self.name);
     self.out = Some(f());
     Ok(())
   }
@@ -156,12 +200,37 @@ impl<R: Send + 'static, J: ToNapiValue + TypeName> Task for Op<R, J> {
   }
 }
 
-fn op<R: Send + 'static, J: ToNapiValue + TypeName>(f: impl FnOnce() -> OsResult<R> + Send + 'static, conv: fn(R) -> J) -> AsyncTask<Op<R, J>> {
-  AsyncTask::new(Op { f: Some(Box::new(f)), out: None, conv })
+fn op<R: Send + 'static, J: ToNapiValue + TypeName>(name: &'static str, f: impl FnOnce() -> OsResult<R> + Send + 'static, conv: fn(R) -> J) -> AsyncTask<Op<R, J>> {
+  AsyncTask::new(Op { name, f: Some(Box::new(f)), out: None, conv, _keep: None })
+}
+
+fn op_keep<R: Send + 'static, J: ToNapiValue + TypeName>(
+  name: &'static str,
+  keep: Buffer,
+  f: impl FnOnce() -> OsResult<R> + Send + 'static,
+  conv: fn(R) -> J,
+) -> AsyncTask<Op<R, J>> {
+  AsyncTask::new(Op { name, f: Some(Box::new(f)), out: None, conv, _keep: Some(keep) })
 }
 
 fn entry(r: ([u8; 16], Stat)) -> GfEntry {
-  GfEntry { gfid: Buffer::from(r.0.to_vec()), stat: r.1.into() }
+  GfEntry { gfid: Buffer::from(r.0.to_vec()), stat: r.1.into(), dir: None }
+}
+
+fn made(r: (([u8; 16], Stat), Option<Stat>)) -> GfEntry {
+  GfEntry { gfid: Buffer::from(r.0 .0.to_vec()), stat: r.0 .1.into(), dir: r.1.map(GfStat::from) }
+}
+
+/// Counters of the gfapi backend (process-wide, see gfapi_stats.rs) as
+/// JSON: backend operations with count and total µs, libgfapi calls with
+/// count and total µs, the most operations in flight at once, cache hits.
+#[napi]
+pub fn gfapi_stats(reset: Option<bool>) -> String {
+  let j = counters::json();
+  if reset == Some(true) {
+    counters::reset();
+  }
+  j
 }
 
 fn prepost(r: (Stat, Stat)) -> GfPrePost {
@@ -175,11 +244,19 @@ fn prepost_opt(r: (Option<Stat>, Stat)) -> GfPrePost {
 /// Opens a Gluster volume through libgfapi (one `glfs_t`, kept for the
 /// life of the object; dropping it runs `glfs_fini` on a thread of its own).
 #[napi(ts_return_type = "Promise<GfapiVolume>")]
-pub fn open_gfapi_volume(volume: String, volfile_server: String, port: Option<u32>, log_file: Option<String>, log_level: Option<i32>) -> AsyncTask<Op<Volume, GfapiVolume>> {
+pub fn open_gfapi_volume(
+  volume: String,
+  volfile_server: String,
+  port: Option<u32>,
+  log_file: Option<String>,
+  log_level: Option<i32>,
+  options: Option<Vec<GfXlatorOption>>,
+) -> AsyncTask<Op<Volume, GfapiVolume>> {
   let port = port.unwrap_or(24007) as u16;
   let log = log_file.unwrap_or_else(|| "/dev/null".into());
   let level = log_level.unwrap_or(4);
-  op(move || Volume::open(&volume, &volfile_server, port, &log, level), |v| GfapiVolume { v: Arc::new(v) })
+  let opts: Vec<(String, String, String)> = options.unwrap_or_default().into_iter().map(|o| (o.xlator, o.key, o.value)).collect();
+  op("open", move || Volume::open(&volume, &volfile_server, port, &log, level, &opts), |v| GfapiVolume { v: Arc::new(v) })
 }
 
 #[napi]
@@ -198,55 +275,87 @@ impl GfapiVolume {
   #[napi(ts_return_type = "Promise<GfEntry>")]
   pub fn root(&self) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
     let v = self.v.clone();
-    op(move || v.root(), entry)
+    op("root", move || v.root(), entry)
   }
 
   #[napi(ts_return_type = "Promise<GfStat>")]
   pub fn stat(&self, gfid: Buffer) -> AsyncTask<Op<Stat, GfStat>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());
-    op(move || v.stat(&g), GfStat::from)
+    op("stat", move || v.stat(&g), GfStat::from)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
   pub fn lookup(&self, cred: GfCred, dir: Buffer, name: String) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op(move || v.lookup(&c, &d, &name), entry)
+    op("lookup", move || v.lookup(&c, &d, &name), entry)
   }
 
   #[napi(ts_return_type = "Promise<GfAccess>")]
   pub fn access(&self, cred: GfCred, gfid: Buffer) -> AsyncTask<Op<(u32, Stat), GfAccess>> {
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
-    op(move || v.access(&c, &g), |(granted, st)| GfAccess { granted, stat: st.into() })
+    op("access", move || v.access(&c, &g), |(granted, st)| GfAccess { granted, stat: st.into() })
   }
 
   #[napi(ts_return_type = "Promise<string>")]
   pub fn readlink(&self, gfid: Buffer) -> AsyncTask<Op<String, String>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());
-    op(move || v.readlink(&g), |s| s)
+    op("readlink", move || v.readlink(&g), |s| s)
   }
 
   #[napi(ts_return_type = "Promise<GfRead>")]
   pub fn read(&self, cred: GfCred, gfid: Buffer, offset: f64, count: u32) -> AsyncTask<Op<(Vec<u8>, bool, Stat), GfRead>> {
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
-    op(move || v.read(&c, &g, offset as u64, count as usize), |(d, eof, st)| GfRead { data: Buffer::from(d), eof, stat: st.into() })
+    op("read", move || v.read(&c, &g, offset as u64, count as usize), |(d, eof, st)| GfRead { data: Buffer::from(d), eof, stat: st.into() })
   }
 
-  /// `sync`: 0 unstable, 1 data sync, 2 file sync. The data is copied
-  /// before the call returns; the caller may reuse its Buffer.
+  /// Reads into `into` (up to its length) with no copy and no allocation;
+  /// JS must not touch `into` until the promise settles.
+  #[napi(ts_return_type = "Promise<GfReadInto>")]
+  pub fn read_into(&self, cred: GfCred, gfid: Buffer, offset: f64, mut into: Buffer) -> AsyncTask<Op<(usize, bool, Stat), GfReadInto>> {
+    let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
+    let mem = Mem(into.as_mut_ptr(), into.len());
+    op_keep(
+      "read",
+      into,
+      move || {
+        let mem = mem;
+        // SAFETY: see Mem.
+        let buf = unsafe { std::slice::from_raw_parts_mut(mem.0, mem.1) };
+        v.read_into(&c, &g, offset as u64, buf)
+      },
+      |(n, eof, st)| GfReadInto { count: n as u32, eof, stat: st.into() },
+    )
+  }
+
+  /// `sync`: 0 unstable, 1 data sync, 2 file sync. Written straight from
+  /// `data` (glfs_pwrite copies it into its own buffers); JS must not
+  /// change `data` until the promise settles.
   #[napi(ts_return_type = "Promise<GfPrePost>")]
   pub fn write(&self, cred: GfCred, gfid: Buffer, offset: f64, data: Buffer, sync: u32) -> AsyncTask<Op<(Option<Stat>, Stat), GfPrePost>> {
-    let (v, g, c, d) = (self.v.clone(), gfid.to_vec(), Cred::from(cred), data.to_vec());
-    op(move || v.write(&c, &g, offset as u64, &d, sync), prepost_opt)
+    let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
+    let mem = Mem(data.as_ptr() as *mut u8, data.len());
+    op_keep(
+      "write",
+      data,
+      move || {
+        let mem = mem;
+        // SAFETY: see Mem.
+        let buf = unsafe { std::slice::from_raw_parts(mem.0 as *const u8, mem.1) };
+        v.write(&c, &g, offset as u64, buf, sync)
+      },
+      prepost_opt,
+    )
   }
 
   #[napi(ts_return_type = "Promise<GfPrePost>")]
   pub fn commit(&self, gfid: Buffer) -> AsyncTask<Op<(Stat, Stat), GfPrePost>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());
-    op(move || v.commit(&g), prepost)
+    op("commit", move || v.commit(&g), prepost)
   }
 
-  #[napi(ts_return_type = "Promise<GfStat>")]
-  pub fn setattr(&self, cred: GfCred, gfid: Buffer, set: GfSetAttr) -> AsyncTask<Op<Stat, GfStat>> {
+  /// Resolves to the attributes before and after.
+  #[napi(ts_return_type = "Promise<GfPrePost>")]
+  pub fn setattr(&self, cred: GfCred, gfid: Buffer, set: GfSetAttr) -> AsyncTask<Op<(Stat, Stat), GfPrePost>> {
     let time = |server: Option<bool>, sec: Option<i64>, nsec: Option<u32>| -> Option<Option<(i64, u32)>> {
       if server == Some(true) {
         Some(None)
@@ -262,58 +371,68 @@ impl GfapiVolume {
       atime: time(set.atime_server, set.atime_sec, set.atime_nsec),
       mtime: time(set.mtime_server, set.mtime_sec, set.mtime_nsec),
     };
+    let guard = set.guard_ctime_sec.map(|sec| (sec, set.guard_ctime_nsec.unwrap_or(0)));
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
-    op(move || v.setattr(&c, &g, &s), GfStat::from)
+    op("setattr", move || v.setattr(&c, &g, &s, guard), prepost)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op(move || v.create(&c, &d, &name, mode, exclusive), entry)
+    op("create", move || Ok((v.create(&c, &d, &name, mode, exclusive)?, v.dir_after(&d))), made)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn mkdir(&self, cred: GfCred, dir: Buffer, name: String, mode: u32) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+  pub fn mkdir(&self, cred: GfCred, dir: Buffer, name: String, mode: u32) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op(move || v.mkdir(&c, &d, &name, mode), entry)
+    op("mkdir", move || Ok((v.mkdir(&c, &d, &name, mode)?, v.dir_after(&d))), made)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn symlink(&self, cred: GfCred, dir: Buffer, name: String, target: String) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+  pub fn symlink(&self, cred: GfCred, dir: Buffer, name: String, target: String) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op(move || v.symlink(&c, &d, &name, &target), entry)
+    op("symlink", move || Ok((v.symlink(&c, &d, &name, &target)?, v.dir_after(&d))), made)
   }
 
   /// `mode` with the type bits (S_IFCHR …).
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn mknod(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, major: u32, minor: u32) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+  pub fn mknod(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, major: u32, minor: u32) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op(move || v.mknod(&c, &d, &name, mode, libc::makedev(major, minor)), entry)
+    op("mknod", move || Ok((v.mknod(&c, &d, &name, mode, libc::makedev(major, minor))?, v.dir_after(&d))), made)
   }
 
-  #[napi(ts_return_type = "Promise<void>")]
-  pub fn remove(&self, cred: GfCred, dir: Buffer, name: String, is_dir: bool) -> AsyncTask<Op<(), ()>> {
+  /// Resolves to the directory's attributes before and after.
+  #[napi(ts_return_type = "Promise<GfDirWcc>")]
+  pub fn remove(&self, cred: GfCred, dir: Buffer, name: String, is_dir: bool) -> AsyncTask<Op<(Stat, Option<Stat>), GfDirWcc>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op(move || v.remove(&c, &d, &name, is_dir), |x| x)
+    op(
+      "remove",
+      move || {
+        let before = v.stat(&d)?;
+        v.remove(&c, &d, &name, is_dir)?;
+        Ok((before, v.dir_after(&d)))
+      },
+      |(b, a)| GfDirWcc { before: Some(b.into()), after: a.map(GfStat::from) },
+    )
   }
 
   #[napi(ts_return_type = "Promise<void>")]
   pub fn rename(&self, cred: GfCred, from_dir: Buffer, from_name: String, to_dir: Buffer, to_name: String) -> AsyncTask<Op<(), ()>> {
     let (v, fd, td, c) = (self.v.clone(), from_dir.to_vec(), to_dir.to_vec(), Cred::from(cred));
-    op(move || v.rename(&c, &fd, &from_name, &td, &to_name), |x| x)
+    op("rename", move || v.rename(&c, &fd, &from_name, &td, &to_name), |x| x)
   }
 
   #[napi(ts_return_type = "Promise<GfStat>")]
   pub fn link(&self, cred: GfCred, target: Buffer, dir: Buffer, name: String) -> AsyncTask<Op<Stat, GfStat>> {
     let (v, t, d, c) = (self.v.clone(), target.to_vec(), dir.to_vec(), Cred::from(cred));
-    op(move || v.link(&c, &t, &d, &name), GfStat::from)
+    op("link", move || v.link(&c, &t, &d, &name), GfStat::from)
   }
 
   #[napi(ts_return_type = "Promise<GfDir>")]
-  pub fn readdir(&self, cred: GfCred, dir: Buffer, cookie: BigInt, max: u32, plus: bool) -> AsyncTask<Op<(Vec<DirEntry>, bool), GfDir>> {
+  pub fn readdir(&self, cred: GfCred, dir: Buffer, cookie: BigInt, max: u32, plus: bool) -> AsyncTask<Op<(Vec<DirEntry>, bool, Option<Stat>), GfDir>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     let ck = cookie.get_u64().1;
-    op(move || v.readdir(&c, &d, ck, max as usize, plus), |(es, eof)| GfDir {
+    op("readdir", move || { let r = v.readdir(&c, &d, ck, max as usize, plus)?; Ok((r.0, r.1, v.dir_after(&d))) }, |(es, eof, dir)| GfDir {
       entries: es
         .into_iter()
         .map(|e| GfDirEntry {
@@ -325,13 +444,14 @@ impl GfapiVolume {
         })
         .collect(),
       eof,
+      dir: dir.map(GfStat::from),
     })
   }
 
   #[napi(ts_return_type = "Promise<GfStatvfs>")]
   pub fn statvfs(&self, gfid: Buffer) -> AsyncTask<Op<libc::statvfs, GfStatvfs>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());
-    op(move || v.statvfs(&g), |s| GfStatvfs {
+    op("statvfs", move || v.statvfs(&g), |s| GfStatvfs {
       bsize: s.f_bsize as f64,
       frsize: s.f_frsize as f64,
       blocks: s.f_blocks as f64,

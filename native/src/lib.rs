@@ -9,6 +9,7 @@ pub mod creds;
 pub mod errno;
 pub mod fd_cache;
 pub mod gfapi;
+pub mod gfapi_stats;
 pub mod gfapi_task;
 pub mod handle_task;
 pub mod posix;
@@ -45,7 +46,7 @@ pub fn open_posix_export(path: String, fd_cache_size: Option<u32>) -> AsyncTask<
 }
 
 // ---- gfapi (Gluster volumes through libgfapi; see gfapi.rs, gfapi_task.rs) ----
-pub use gfapi_task::{open_gfapi_volume, GfapiVolume};
+pub use gfapi_task::{gfapi_stats, open_gfapi_volume, GfapiVolume};
 
 /// Keeps freed I/O-sized blocks in the malloc heap for reuse: glibc would
 /// otherwise hand each 1 MiB READ/WRITE buffer back to the kernel (mmap

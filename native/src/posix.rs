@@ -44,16 +44,20 @@ pub fn open_root(path: &str) -> OsResult<OwnedFd> {
 /// The handle of `rel` (relative to `dirfd`; "" means `dirfd` itself).
 /// Symlinks are not followed: the handle names the link.
 pub fn name_to_handle(dirfd: RawFd, rel: &str) -> OsResult<Vec<u8>> {
-  let c = cpath(rel)?;
+  name_to_handle_c(dirfd, &cpath(rel)?)
+}
+
+/// As [`name_to_handle`], for a path of any bytes.
+pub fn name_to_handle_c(dirfd: RawFd, c: &std::ffi::CStr) -> OsResult<Vec<u8>> {
   let mut fh = KernelFileHandle { handle_bytes: MAX_HANDLE_SZ as u32, handle_type: 0, f_handle: [0; MAX_HANDLE_SZ] };
   let mut mount_id: libc::c_int = 0;
-  let flags = if rel.is_empty() { libc::AT_EMPTY_PATH } else { 0 };
+  let flags = if c.to_bytes().is_empty() { libc::AT_EMPTY_PATH } else { 0 };
   // SAFETY: fh is large enough for MAX_HANDLE_SZ bytes, as handle_bytes says.
   let rc = unsafe {
     libc::syscall(libc::SYS_name_to_handle_at, dirfd, c.as_ptr(), &mut fh as *mut KernelFileHandle, &mut mount_id, flags)
   };
   if rc < 0 {
-    return Err(OsError::last(format!("name_to_handle_at {rel}")));
+    return Err(OsError::last(format!("name_to_handle_at {}", c.to_string_lossy())));
   }
   let n = fh.handle_bytes as usize;
   let mut out = Vec::with_capacity(4 + n);

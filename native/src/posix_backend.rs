@@ -26,6 +26,15 @@
 //! components and every *at call that could follow a final symlink uses
 //! O_NOFOLLOW / AT_SYMLINK_NOFOLLOW; `..` of the root is the root.
 //!
+//! Mount points inside the export are not crossed (like knfsd and Ganesha
+//! without `crossmnt`/`nohide`): another filesystem, or a bind mount of
+//! the same one — which could show what lies outside the export — is not
+//! served. READDIR lists a mount point's name (the covered directory's
+//! entry), READDIRPLUS gives it no attributes and no handle, and LOOKUP of
+//! it fails with EACCES (NFS3ERR_ACCES: refused by policy; knfsd would
+//! return the covered directory, which a process cannot open, and XDEV is
+//! RFC 1813's error for links and renames).
+//!
 //! Credentials (rule 5): objects are opened by handle with the process's
 //! identity (open_by_handle_at needs CAP_DAC_READ_SEARCH), then the call
 //! itself runs under [`AsCaller`], so the kernel checks permissions. Reads
@@ -92,10 +101,6 @@ pub use crate::stat::Stat as St;
 
 // ---------------------------------------------------------------- syscalls
 
-fn cstr(s: &str) -> OsResult<CString> {
-  CString::new(s).map_err(|_| OsError::new(libc::EACCES, "name contains a NUL byte"))
-}
-
 fn fstat(fd: RawFd) -> OsResult<St> {
   // SAFETY: st is plain data the kernel fills.
   let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -112,6 +117,43 @@ fn stat_at(dirfd: RawFd, name: &CStr) -> OsResult<St> {
     return Err(OsError::last(format!("stat {}", name.to_string_lossy())));
   }
   Ok(St::from(&st))
+}
+
+/// stat of the entry `name` of `dirfd` (a final symlink not followed), or
+/// None when it is a mount point (not served, see the module doc).
+fn stat_entry(dirfd: RawFd, name: &CStr) -> OsResult<Option<St>> {
+  // SAFETY: sx is plain data the kernel fills; name is NUL-terminated.
+  let mut sx: libc::statx = unsafe { std::mem::zeroed() };
+  let flags = libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT;
+  if unsafe { libc::statx(dirfd, name.as_ptr(), flags, libc::STATX_BASIC_STATS, &mut sx) } < 0 {
+    return Err(OsError::last(format!("stat {}", name.to_string_lossy())));
+  }
+  let root = libc::STATX_ATTR_MOUNT_ROOT as u64;
+  if sx.stx_attributes_mask & root != 0 && sx.stx_attributes & root != 0 {
+    return Ok(None);
+  }
+  Ok(Some(St::from(&sx)))
+}
+
+/// An O_PATH fd of the entry `name` of `dirfd`, never through a mount
+/// point (EACCES, see the module doc). `cached`: only from the dentry
+/// cache (EAGAIN when the lookup would need the disk).
+fn open_entry(dirfd: RawFd, name: &CStr, cached: bool) -> OsResult<OwnedFd> {
+  // SAFETY: open_how is plain data; zero is "no flags".
+  let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+  how.flags = (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
+  how.resolve = libc::RESOLVE_NO_XDEV | if cached { libc::RESOLVE_CACHED } else { 0 };
+  // SAFETY: how is a valid open_how of the size we pass; name is NUL-terminated.
+  let fd = unsafe { libc::syscall(libc::SYS_openat2, dirfd, name.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
+  if fd < 0 {
+    let e = OsError::last(format!("lookup {}", name.to_string_lossy()));
+    if e.errno == libc::EXDEV {
+      return Err(OsError::new(libc::EACCES, format!("{} is a mount point: other filesystems are not served", name.to_string_lossy())));
+    }
+    return Err(e);
+  }
+  // SAFETY: a new fd we own.
+  Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 fn open_at(dirfd: RawFd, name: &CStr, flags: i32, mode: u32) -> OsResult<OwnedFd> {
@@ -164,30 +206,36 @@ fn process_umask() -> u32 {
 
 // ---------------------------------------------------------------- names
 
+/// A filename3 is opaque bytes (RFC 1813 §2.5): names are served as the
+/// bytes they are on disk, UTF-8 or not. For messages only.
+fn show(name: &[u8]) -> std::borrow::Cow<'_, str> {
+  String::from_utf8_lossy(name)
+}
+
 /// A single path component for lookup-type calls.
-fn name_ok(name: &str) -> OsResult<CString> {
+fn name_ok(name: &[u8]) -> OsResult<CString> {
   if name.is_empty() {
     return Err(OsError::new(libc::ENOENT, "empty name"));
   }
-  if name.contains('/') {
-    return Err(OsError::new(libc::EACCES, format!("name {name:?} has a '/'")));
+  if name.contains(&b'/') {
+    return Err(OsError::new(libc::EACCES, format!("name {:?} has a '/'", show(name))));
   }
-  cstr(name)
+  CString::new(name).map_err(|_| OsError::new(libc::EACCES, "name contains a NUL byte"))
 }
 
 /// A name a creating call may make: not `.` or `..` (RFC 1813 §3.3.8 lets
 /// the server refuse them; knfsd says EEXIST).
-fn new_name_ok(name: &str) -> OsResult<CString> {
-  if name == "." || name == ".." {
-    return Err(OsError::new(libc::EEXIST, format!("cannot create {name:?}")));
+fn new_name_ok(name: &[u8]) -> OsResult<CString> {
+  if name == b"." || name == b".." {
+    return Err(OsError::new(libc::EEXIST, format!("cannot create {:?}", show(name))));
   }
   name_ok(name)
 }
 
 /// A name a removing call may remove.
-fn old_name_ok(name: &str) -> OsResult<CString> {
-  if name == "." || name == ".." {
-    return Err(OsError::new(libc::EINVAL, format!("cannot remove {name:?}")));
+fn old_name_ok(name: &[u8]) -> OsResult<CString> {
+  if name == b"." || name == b".." {
+    return Err(OsError::new(libc::EINVAL, format!("cannot remove {:?}", show(name))));
   }
   name_ok(name)
 }
@@ -268,6 +316,8 @@ pub struct Export {
   /// pwritev2(RWF_NOWAIT) works for buffered writes on this filesystem
   /// (ext4 says EOPNOTSUPP; then try_write stops trying).
   nowait_writes: std::sync::atomic::AtomicBool,
+  /// Directory streams left open where a READDIR(PLUS) page ended (xdr_dir.rs).
+  streams: xdr_dir::DirStreams,
 }
 
 impl Export {
@@ -294,6 +344,7 @@ impl Export {
       umask: process_umask(),
       cache: FdCache::new(cache_size),
       nowait_writes: std::sync::atomic::AtomicBool::new(true),
+      streams: xdr_dir::DirStreams::default(),
     };
     ex.root_handle = ex.wrap(&kh)?;
     Ok(ex)
@@ -309,6 +360,7 @@ impl Export {
 
   pub fn close(&self) {
     self.cache.clear();
+    self.streams.clear();
   }
 
   fn mac(&self, kh: &[u8]) -> [u8; 8] {
@@ -346,6 +398,11 @@ impl Export {
 
   fn handle_at(&self, dirfd: RawFd, name: &str) -> OsResult<Vec<u8>> {
     self.wrap(&posix::name_to_handle(dirfd, name)?)
+  }
+
+  /// As `handle_at`, for a name of any bytes (filename3 is opaque).
+  fn handle_at_c(&self, dirfd: RawFd, name: &CStr) -> OsResult<Vec<u8>> {
+    self.wrap(&posix::name_to_handle_c(dirfd, name)?)
   }
 
   fn is_root(&self, o: &Obj) -> bool {
@@ -494,29 +551,23 @@ impl Export {
     Ok(Some(out.0))
   }
 
-  pub fn try_lookup(&self, cred: &Cred, dh: &[u8], name: &str) -> OsResult<Option<Vec<u8>>> {
+  pub fn try_lookup(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized)) -> OsResult<Option<Vec<u8>>> {
+    let name = name.as_ref();
     let Some(d) = self.cache.get(dh) else { return Ok(None) };
     if d.kind != Kind::Dir {
       return Err(OsError::new(libc::ENOTDIR, "not a directory"));
     }
-    if name == "." || name == ".." {
+    if name == b"." || name == b".." {
       return self.lookup(cred, dh, name).map(Some);
     }
     let cname = name_ok(name)?;
     let (h, st) = {
       let _c = AsCaller::enter(cred)?;
-      // SAFETY: open_how is plain data; zero is "no flags".
-      let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-      how.flags = (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
-      how.resolve = libc::RESOLVE_CACHED | libc::RESOLVE_BENEATH;
-      // SAFETY: how is a valid open_how of the size we pass.
-      let fd = unsafe { libc::syscall(libc::SYS_openat2, d.fd.as_raw_fd(), cname.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
-      if fd < 0 {
-        let e = OsError::last(format!("lookup {name}"));
-        return if matches!(e.errno, libc::EAGAIN | libc::ENOSYS | libc::E2BIG) { Ok(None) } else { Err(e) };
-      }
-      // SAFETY: a new fd we own.
-      let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+      let fd = match open_entry(d.fd.as_raw_fd(), &cname, true) {
+        Ok(fd) => fd,
+        Err(e) if matches!(e.errno, libc::EAGAIN | libc::ENOSYS | libc::E2BIG) => return Ok(None),
+        Err(e) => return Err(e),
+      };
       let h = self.handle_at(fd.as_raw_fd(), "")?;
       let st = fstat(fd.as_raw_fd())?;
       self.remember(&h, fd, &st);
@@ -526,6 +577,24 @@ impl Export {
     let mut out = Out::new();
     out.handle(&h).attrs(&st, self.fsid).wcc(None, dst.as_ref(), self.fsid);
     Ok(Some(out.0))
+  }
+
+  /// SETATTR of a cached object when it cannot wait for the disk: mode,
+  /// owner and times change only the inode we hold; a size only when it
+  /// frees no blocks (the same size, or a file with none allocated, like
+  /// the truncation to 0 that follows a CREATE with O_TRUNC).
+  pub fn try_setattr(&self, cred: &Cred, h: &[u8], set: &SetAttrs, guard: Option<(u32, u32)>) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if let Some(size) = set.size {
+      if o.kind != Kind::Reg || o.path_only || !o.writable {
+        return Ok(None);
+      }
+      let st = fstat(o.fd.as_raw_fd())?;
+      if st.size != size && st.blocks != 0 {
+        return Ok(None);
+      }
+    }
+    self.setattr(cred, h, set, guard).map(Some)
   }
 
   pub fn try_access(&self, cred: &Cred, h: &[u8], mask: u32) -> OsResult<Option<Vec<u8>>> {
@@ -676,21 +745,22 @@ impl Export {
     Ok(out.0)
   }
 
-  pub fn lookup(&self, cred: &Cred, dh: &[u8], name: &str) -> OsResult<Vec<u8>> {
+  pub fn lookup(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized)) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     let d = self.dir(dh)?;
     let cname = name_ok(name)?;
-    let (h, st) = if name == "." || (name == ".." && self.is_root(&d)) {
+    let (h, st) = if name == b"." || (name == b".." && self.is_root(&d)) {
       let st = fstat(d.fd.as_raw_fd())?;
-      (if name == "." { dh.to_vec() } else { self.root_handle.clone() }, st)
+      (if name == b"." { dh.to_vec() } else { self.root_handle.clone() }, st)
     } else {
       let (fd, h, st) = {
         let _c = AsCaller::enter(cred)?;
-        let fd = open_at(d.fd.as_raw_fd(), &cname, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+        let fd = open_entry(d.fd.as_raw_fd(), &cname, false)?;
         let st = fstat(fd.as_raw_fd())?;
         let h = self.handle_at(fd.as_raw_fd(), "")?;
         (fd, h, st)
       };
-      if name != ".." {
+      if name != b".." {
         self.remember(&h, fd, &st);
       }
       (h, st)
@@ -873,7 +943,8 @@ impl Export {
     mode & !self.umask & 0o7777 != mode & 0o7777
   }
 
-  pub fn create(&self, cred: &Cred, dh: &[u8], name: &str, how: &CreateHow) -> OsResult<Vec<u8>> {
+  pub fn create(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized), how: &CreateHow) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     let d = self.dir(dh)?;
     let cname = new_name_ok(name)?;
     let pre = fstat(d.fd.as_raw_fd()).ok();
@@ -896,7 +967,7 @@ impl Export {
           Err(e) if e.errno == libc::EEXIST => {
             let st = stat_at(dfd, &cname)?;
             if st.is_reg() && st.mtime.0 == v0 as i64 && st.atime.0 == v1 as i64 {
-              let h = self.handle_at(dfd, name)?;
+              let h = self.handle_at_c(dfd, &cname)?;
               let post = fstat(dfd).ok();
               Ok(self.entry_out(&h, &st, pre.as_ref(), post.as_ref()))
             } else {
@@ -926,7 +997,7 @@ impl Export {
               Some(fd)
             }
             Err(e) if e.errno == libc::EEXIST && matches!(how, CreateHow::Unchecked(_)) => None,
-            Err(e) if e.errno == libc::ELOOP => return Err(OsError::new(libc::EEXIST, format!("{name} exists (a symlink)"))),
+            Err(e) if e.errno == libc::ELOOP => return Err(OsError::new(libc::EEXIST, format!("{} exists (a symlink)", show(name)))),
             Err(e) => return Err(e),
           }
         };
@@ -942,9 +1013,9 @@ impl Export {
               let _c = AsCaller::enter(cred)?;
               let st = stat_at(dfd, &cname)?;
               if !st.is_reg() {
-                return Err(OsError::new(libc::EEXIST, format!("{name} exists and is not a regular file")));
+                return Err(OsError::new(libc::EEXIST, format!("{} exists and is not a regular file", show(name))));
               }
-              self.handle_at(dfd, name)?
+              self.handle_at_c(dfd, &cname)?
             };
             if attrs.size.is_some() {
               let set = SetAttrs { size: attrs.size, ..Default::default() };
@@ -972,7 +1043,7 @@ impl Export {
   }
 
   /// After mkdir/symlink/mknod made `name`: attributes, handle, wcc.
-  fn finish_make(&self, dfd: RawFd, cname: &CStr, name: &str, set: &SetAttrs, pre: Option<&St>) -> OsResult<Vec<u8>> {
+  fn finish_make(&self, dfd: RawFd, cname: &CStr, name: &[u8], set: &SetAttrs, pre: Option<&St>) -> OsResult<Vec<u8>> {
     let fd = open_at(dfd, cname, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
     let st = fstat(fd.as_raw_fd())?;
     let mut set = set.clone();
@@ -986,24 +1057,26 @@ impl Export {
     } else {
       st
     };
-    let h = self.handle_at(fd.as_raw_fd(), "").map_err(|e| OsError::new(e.errno, format!("handle of {name}: {}", e.context)))?;
+    let h = self.handle_at(fd.as_raw_fd(), "").map_err(|e| OsError::new(e.errno, format!("handle of {}: {}", show(name), e.context)))?;
     let post = fstat(dfd).ok();
     let out = self.entry_out(&h, &st, pre, post.as_ref());
     self.remember(&h, fd, &st);
     Ok(out)
   }
 
-  pub fn mkdir(&self, cred: &Cred, dh: &[u8], name: &str, set: &SetAttrs) -> OsResult<Vec<u8>> {
+  pub fn mkdir(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized), set: &SetAttrs) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     let d = self.dir(dh)?;
     let cname = new_name_ok(name)?;
     let pre = fstat(d.fd.as_raw_fd()).ok();
     let _c = AsCaller::enter(cred)?;
     let mode = set.mode.unwrap_or(0o755) & 0o7777;
-    check(unsafe { libc::mkdirat(d.fd.as_raw_fd(), cname.as_ptr(), mode) }, || format!("mkdir {name}"))?;
+    check(unsafe { libc::mkdirat(d.fd.as_raw_fd(), cname.as_ptr(), mode) }, || format!("mkdir {}", show(name)))?;
     self.finish_make(d.fd.as_raw_fd(), &cname, name, &SetAttrs { mode: Some(mode), ..set.clone() }, pre.as_ref())
   }
 
-  pub fn symlink(&self, cred: &Cred, dh: &[u8], name: &str, target: &str, set: &SetAttrs) -> OsResult<Vec<u8>> {
+  pub fn symlink(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized), target: &str, set: &SetAttrs) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     let d = self.dir(dh)?;
     let cname = new_name_ok(name)?;
     if target.is_empty() {
@@ -1012,11 +1085,12 @@ impl Export {
     let ctarget = CString::new(target).map_err(|_| OsError::new(libc::EINVAL, "target contains a NUL byte"))?;
     let pre = fstat(d.fd.as_raw_fd()).ok();
     let _c = AsCaller::enter(cred)?;
-    check(unsafe { libc::symlinkat(ctarget.as_ptr(), d.fd.as_raw_fd(), cname.as_ptr()) }, || format!("symlink {name}"))?;
+    check(unsafe { libc::symlinkat(ctarget.as_ptr(), d.fd.as_raw_fd(), cname.as_ptr()) }, || format!("symlink {}", show(name)))?;
     self.finish_make(d.fd.as_raw_fd(), &cname, name, set, pre.as_ref())
   }
 
-  pub fn mknod(&self, cred: &Cred, dh: &[u8], name: &str, kind: NodeType, set: &SetAttrs, rdev: (u32, u32)) -> OsResult<Vec<u8>> {
+  pub fn mknod(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized), kind: NodeType, set: &SetAttrs, rdev: (u32, u32)) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     let d = self.dir(dh)?;
     let cname = new_name_ok(name)?;
     let pre = fstat(d.fd.as_raw_fd()).ok();
@@ -1028,30 +1102,30 @@ impl Export {
       NodeType::Fifo => (libc::S_IFIFO, 0),
     };
     let _c = AsCaller::enter(cred)?;
-    check(unsafe { libc::mknodat(d.fd.as_raw_fd(), cname.as_ptr(), fmt | mode, dev) }, || format!("mknod {name}"))?;
+    check(unsafe { libc::mknodat(d.fd.as_raw_fd(), cname.as_ptr(), fmt | mode, dev) }, || format!("mknod {}", show(name)))?;
     self.finish_make(d.fd.as_raw_fd(), &cname, name, &SetAttrs { mode: Some(mode), ..set.clone() }, pre.as_ref())
   }
 
   /// The cache key of `name` in `dfd` if it names an object whose last link
   /// is about to go (its fd must close, or the space is never freed).
-  fn last_link_key(&self, dfd: RawFd, cname: &CStr, name: &str) -> Option<(Vec<u8>, St)> {
+  fn last_link_key(&self, dfd: RawFd, cname: &CStr) -> Option<(Vec<u8>, St)> {
     let st = stat_at(dfd, cname).ok()?;
     if st.is_dir() || st.nlink <= 1 {
-      self.handle_at(dfd, name).ok().map(|h| (h, st))
+      self.handle_at_c(dfd, cname).ok().map(|h| (h, st))
     } else {
       None
     }
   }
 
-  fn unlink(&self, cred: &Cred, dh: &[u8], name: &str, flags: i32) -> OsResult<Vec<u8>> {
+  fn unlink(&self, cred: &Cred, dh: &[u8], name: &[u8], flags: i32) -> OsResult<Vec<u8>> {
     let d = self.dir(dh)?;
     let cname = old_name_ok(name)?;
     let dfd = d.fd.as_raw_fd();
     let pre = fstat(dfd).ok();
     {
       let _c = AsCaller::enter(cred)?;
-      let gone = self.last_link_key(dfd, &cname, name);
-      check(unsafe { libc::unlinkat(dfd, cname.as_ptr(), flags) }, || format!("remove {name}"))?;
+      let gone = self.last_link_key(dfd, &cname);
+      check(unsafe { libc::unlinkat(dfd, cname.as_ptr(), flags) }, || format!("remove {}", show(name)))?;
       if let Some((h, _)) = gone {
         self.cache.remove(&h);
       }
@@ -1062,16 +1136,19 @@ impl Export {
     Ok(out.0)
   }
 
-  pub fn remove(&self, cred: &Cred, dh: &[u8], name: &str) -> OsResult<Vec<u8>> {
+  pub fn remove(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized)) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     self.unlink(cred, dh, name, 0)
   }
 
-  pub fn rmdir(&self, cred: &Cred, dh: &[u8], name: &str) -> OsResult<Vec<u8>> {
+  pub fn rmdir(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized)) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     self.unlink(cred, dh, name, libc::AT_REMOVEDIR)
   }
 
   /// Out: from-dir wcc, to-dir wcc.
-  pub fn rename(&self, cred: &Cred, fh: &[u8], from: &str, th: &[u8], to: &str) -> OsResult<Vec<u8>> {
+  pub fn rename(&self, cred: &Cred, fh: &[u8], from: &(impl AsRef<[u8]> + ?Sized), th: &[u8], to: &(impl AsRef<[u8]> + ?Sized)) -> OsResult<Vec<u8>> {
+    let (from, to) = (from.as_ref(), to.as_ref());
     let fd_ = self.dir(fh)?;
     let td = self.dir(th)?;
     let cfrom = old_name_ok(from)?;
@@ -1082,8 +1159,8 @@ impl Export {
     {
       let _c = AsCaller::enter(cred)?;
       let src = stat_at(ffd, &cfrom)?;
-      let gone = self.last_link_key(tfd, &cto, to).filter(|(_, st)| st.ino != src.ino || st.dev != src.dev);
-      check(unsafe { libc::renameat(ffd, cfrom.as_ptr(), tfd, cto.as_ptr()) }, || format!("rename {from} to {to}"))?;
+      let gone = self.last_link_key(tfd, &cto).filter(|(_, st)| st.ino != src.ino || st.dev != src.dev);
+      check(unsafe { libc::renameat(ffd, cfrom.as_ptr(), tfd, cto.as_ptr()) }, || format!("rename {} to {}", show(from), show(to)))?;
       if let Some((h, _)) = gone {
         self.cache.remove(&h);
       }
@@ -1096,7 +1173,8 @@ impl Export {
   }
 
   /// Out: the file's attrs, dir wcc.
-  pub fn link(&self, cred: &Cred, h: &[u8], dh: &[u8], name: &str) -> OsResult<Vec<u8>> {
+  pub fn link(&self, cred: &Cred, h: &[u8], dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized)) -> OsResult<Vec<u8>> {
+    let name = name.as_ref();
     let o = self.resolve(h)?;
     let d = self.dir(dh)?;
     let cname = new_name_ok(name)?;
@@ -1110,7 +1188,7 @@ impl Export {
       // Through /proc: linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH,
       // which the caller's identity does not have.
       let src = proc_path(o.fd.as_raw_fd());
-      check(unsafe { libc::linkat(libc::AT_FDCWD, src.as_ptr(), dfd, cname.as_ptr(), libc::AT_SYMLINK_FOLLOW) }, || format!("link {name}"))?;
+      check(unsafe { libc::linkat(libc::AT_FDCWD, src.as_ptr(), dfd, cname.as_ptr(), libc::AT_SYMLINK_FOLLOW) }, || format!("link {}", show(name)))?;
     }
     let st = fstat(o.fd.as_raw_fd())?;
     let post = fstat(dfd).ok();
@@ -1190,9 +1268,9 @@ impl Export {
           } else {
             // SAFETY: name came from getdents64 and has no NUL.
             let cname = unsafe { CStr::from_bytes_with_nul_unchecked(&name_bytes[..=name_len]) };
-            match (stat_at(raw, cname), std::str::from_utf8(name)) {
-              (Ok(st), Ok(s)) => self.handle_at(raw, s).ok().map(|h| (h, st)),
-              _ => None, // vanished meanwhile, or not nameable over NFS
+            match stat_entry(raw, cname) {
+              Ok(Some(st)) => self.handle_at_c(raw, cname).ok().map(|h| (h, st)),
+              _ => None, // vanished meanwhile, or a mount point (not crossed)
             }
           };
           match found {
@@ -1259,6 +1337,9 @@ fn sip(key: (u64, u64), parts: &[&[u8]]) -> u64 {
   }
   h.finish()
 }
+
+mod xdr_dir;
+pub use xdr_dir::{DirArgs, WireHandles};
 
 #[cfg(test)]
 mod tests;

@@ -49,3 +49,22 @@ impl From<&libc::stat> for Stat {
     }
   }
 }
+
+impl From<&libc::statx> for Stat {
+  fn from(s: &libc::statx) -> Self {
+    Stat {
+      dev: libc::makedev(s.stx_dev_major, s.stx_dev_minor),
+      ino: s.stx_ino,
+      mode: s.stx_mode as u32,
+      nlink: s.stx_nlink as u64,
+      uid: s.stx_uid,
+      gid: s.stx_gid,
+      rdev: libc::makedev(s.stx_rdev_major, s.stx_rdev_minor),
+      size: s.stx_size,
+      blocks: s.stx_blocks,
+      atime: (s.stx_atime.tv_sec, s.stx_atime.tv_nsec),
+      mtime: (s.stx_mtime.tv_sec, s.stx_mtime.tv_nsec),
+      ctime: (s.stx_ctime.tv_sec, s.stx_ctime.tv_nsec),
+    }
+  }
+}

@@ -44,6 +44,10 @@ export const paths = {
   reconcile: `${API}/reconcile`,
   tasks: `${API}/tasks`,
   task: (id: string) => `${API}/tasks/${encodeURIComponent(id)}`,
+  cluster: `${API}/cluster`,
+  clusterJoinToken: `${API}/cluster/join-token`,
+  clusterMembers: `${API}/cluster/members`,
+  clusterMember: (name: string) => `${API}/cluster/members/${encodeURIComponent(name)}`,
   metrics: '/metrics',
 };
 

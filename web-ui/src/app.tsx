@@ -13,12 +13,14 @@ import { Setup } from './pages/setup.js';
 import { Login } from './pages/login.js';
 import { Dashboard } from './pages/dashboard.js';
 import { Pools } from './pages/pools.js';
+import { Cluster } from './pages/cluster.js';
 import { Shares, ShareEdit } from './pages/shares.js';
 import { Users } from './pages/users.js';
 import { Tokens } from './pages/tokens.js';
 import { SettingsPage } from './pages/settings.js';
 import { History } from './pages/history.js';
 import { Account } from './pages/account.js';
+import { Replication } from './pages/replication.js';
 
 export interface PageProps {
   params: Record<string, string>;
@@ -36,11 +38,13 @@ interface Route {
 export const ROUTES: Route[] = [
   { path: '/', title: 'Dashboard', page: Dashboard, nav: 'Dashboard' },
   { path: '/pools', title: 'Pools and disks', page: Pools, nav: 'Pools and disks' },
+  { path: '/cluster', title: 'Cluster', page: Cluster, nav: 'Cluster' },
   { path: '/shares', title: 'Shares', page: Shares, nav: 'Shares' },
   { path: '/shares/new', title: 'New share', page: ShareEdit },
   { path: '/shares/:name', title: 'Edit share', page: ShareEdit },
   { path: '/users', title: 'Users and groups', page: Users, nav: 'Users and groups' },
   { path: '/tokens', title: 'API tokens', page: Tokens, nav: 'API tokens' },
+  { path: '/replication', title: 'Replication', page: Replication, nav: 'Replication' },
   { path: '/settings', title: 'Settings', page: SettingsPage, nav: 'Settings' },
   { path: '/history', title: 'History', page: History, nav: 'History' },
   { path: '/account', title: 'Your account', page: Account },

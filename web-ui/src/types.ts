@@ -56,6 +56,8 @@ export interface Pool {
   /** null while the pool is not available. */
   capacity?: { totalBytes: number; usedBytes: number; freeBytes: number } | null;
   problems?: Problem[];
+  /** GET /pools/:id: heal progress of a gluster pool (absent or null: not known). Read it through lib/heal.ts healOf. */
+  heal?: unknown;
 }
 
 export interface Disk {
@@ -66,19 +68,18 @@ export interface Disk {
   model?: string | null;
   serial?: string | null;
   fstype?: string | null;
+  pttype?: string | null;
   mountpoint?: string | null;
+  /** As GET /disks answers (lsblk MOUNTPOINTS). */
+  mountpoints?: string[];
+  readOnly?: boolean;
   children?: Disk[];
   /** Which pool uses it, when the API knows. */
   pool?: string;
   state?: string;
 }
 
-/** A disk with no filesystem, no mount and no partitions in use: safe to offer for a pool (after wiping). */
-export function diskIsSpare(d: Disk): boolean {
-  const busy = (x: Disk): boolean => Boolean(x.mountpoint || x.fstype || x.pool || (x.children ?? []).some(busy));
-  const virtual = /^(zram|ram|loop|sr|fd)\d/.test(d.name ?? d.path.replace(/^\/dev\//, ''));
-  return !busy(d) && !virtual && (d.sizeBytes === undefined || d.sizeBytes > 0) && (d.type === undefined || d.type === 'disk');
-}
+export { diskIsSpare, diskKind } from './lib/disks.js';
 
 /** A pool's state as the console shows it: the API's own when it sends one, else derived. */
 export function poolState(p: Pool): string {
@@ -201,6 +202,29 @@ export interface Task {
   error?: string | { message?: string };
   startedAt?: string;
   finishedAt?: string;
+}
+
+/** GET /cluster: this appliance and the others Gluster's trusted pool lists. */
+export interface ClusterMember {
+  hostname: string;
+  uuid: string;
+  self: boolean;
+  connected: boolean;
+  state: string;
+  bricks: string[];
+  health: 'ok' | 'unreachable' | 'joining' | string;
+}
+
+export interface ClusterView {
+  hostname: string;
+  clusterId: string | null;
+  joinedAt: string | null;
+  members: ClusterMember[];
+}
+
+export interface JoinToken {
+  token: string;
+  expiresAt: string;
 }
 
 export interface Health {

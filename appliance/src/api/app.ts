@@ -28,6 +28,7 @@ import { poolRoutes } from './routes/pools.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { settingsRoutes } from './routes/settings.js';
 import { poolTaskRoutes } from './routes/pool-tasks.js';
+import { replicationRoutes } from './routes/replication.js';
 import { sharesRoutes } from './routes/shares.js';
 import { stateRoutes } from './routes/state.js';
 import { metricsRoute, systemRoutes } from './routes/system.js';
@@ -133,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(stateRoutes(deps));
       await api.register(systemRoutes(deps));
       await api.register(clusterRoutes(deps));
+      await api.register(replicationRoutes(deps));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -11,6 +11,7 @@ import type { SetupToken } from '../auth/setup.js';
 import type { TokenStore } from '../auth/tokens.js';
 import type { FailureLimiter } from '../auth/rate-limit.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import type { SharedStateStatus } from '../cluster/state-sync.js';
 import type { Mutator, Revision, StateStore } from '../state/store.js';
 import type { Role } from '../state/schema.js';
 import type { Audit } from '../system/audit.js';
@@ -21,12 +22,21 @@ import type { Health } from '../system/health.js';
 import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
 import type { ClusterService } from '../cluster/cluster.js';
+import type { GeoRepReplication } from '../pool/gluster/georep.js';
 
 /** What the cluster routes use of cluster/ClusterService (tests hand in fakes). */
 export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
   /** This appliance's host name, as the other members reach it. */
   readonly hostname: string;
+  /** The shared desired state's sync status (cluster/state-sync.ts), when this cairnd runs one. */
+  sharedState?(): SharedStateStatus | undefined;
+  /** Removal with brick moves (cluster/evacuate.ts); without them DELETE only detaches appliances that hold no bricks. */
+  planRemoval?: ClusterService['planRemoval'];
+  evacuate?: ClusterService['evacuate'];
 };
+
+/** What the replication routes use of pool/gluster/georep.ts (tests hand in fakes). */
+export type ReplicationApi = Pick<GeoRepReplication, 'list' | 'get' | 'setUp' | 'pause' | 'resume' | 'checkpoint' | 'remove'>;
 
 export interface PoolCapacity {
   totalBytes: number;
@@ -56,6 +66,8 @@ export interface ApiContext {
   bricks?: BrickOps;
   /** Several appliances (cluster/): absent when cairnd runs without it; the routes then answer 503. */
   cluster?: ClusterApi;
+  /** Geo-replication to remote appliances: absent when cairnd runs without Gluster; the routes then answer 503. */
+  replication?: ReplicationApi;
   /** Password hashing cost (tests lower it). */
   scrypt?: { N: number; r: number; p: number };
 }

@@ -43,7 +43,12 @@ export const ERRORS = {
   join_unreachable: { status: 502, message: 'the cairnd of the appliance being added did not answer' },
   join_failed: { status: 502, message: 'Gluster could not add or remove the appliance' },
   glusterd_unavailable: { status: 503, message: 'glusterd is not running on this appliance: start it (systemctl start glusterd) and retry' },
+  cluster_no_quorum: { status: 503, message: 'this appliance does not reach a majority of the cluster: changes to cluster-wide objects are refused here' },
+  cluster_state_unavailable: { status: 503, message: "the cluster's shared state is not reachable from this appliance yet" },
   cluster_unavailable: { status: 503, message: 'this cairnd runs without cluster support' },
+  // Geo-replication (pool/gluster/georep.ts).
+  replication_failed: { status: 502, message: 'Gluster refused the geo-replication command: check ssh to the remote appliance and its volume' },
+  replication_unavailable: { status: 503, message: 'this cairnd runs without geo-replication support' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -83,6 +88,9 @@ const CLUSTER_CODES: Record<ClusterErrorCode, ErrorCode> = {
   JOIN_FAILED: 'join_failed',
   NOT_A_MEMBER: 'not_a_member',
   HOLDS_BRICKS: 'holds_bricks',
+  NO_QUORUM: 'cluster_no_quorum',
+  STATE_UNAVAILABLE: 'cluster_state_unavailable',
+  STATE_CONFLICT: 'conflict',
   INVALID_ARGUMENT: 'bad_request',
 };
 

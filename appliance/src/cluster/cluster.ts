@@ -48,6 +48,9 @@ import type { GlusterPeers, Peer } from '../pool/gluster/peers.js';
 import { splitBrick } from '../pool/gluster/xml.js';
 import type { GlusterVolumes } from '../pool/gluster/volumes.js';
 import { ClusterError } from './errors.js';
+import { planEvacuation, runEvacuation, type EvacuationPlan, type MemberRecord, type Move, type Progress, type VolumeLayout } from './evacuate.js';
+import type { SharedStateStatus } from './state-sync.js';
+import { ensureStateVolume } from './state-volume.js';
 import { JoinTokens, type IssuedToken } from './tokens.js';
 
 /** Sent by A to B's cairnd (B's API route passes it to acceptJoin). */
@@ -64,6 +67,8 @@ export interface JoinReply {
   /** The name A must probe B by (resolvable by every member). */
   hostname: string;
   clusterId: string;
+  /** Where B keeps its brick of the `cairn-state` volume (absolute path on B). */
+  stateBrick?: string;
 }
 
 /** How A reaches B's cairnd. */
@@ -102,12 +107,28 @@ export interface ClusterServiceOptions {
   tokens?: JoinTokens;
   /** Wait for a probed peer to be "Peer in Cluster", default 30 s. */
   joinTimeoutMs?: number;
+  /**
+   * This appliance's brick directory for the shared state volume. With it,
+   * adding the 2nd and 3rd appliance creates / grows `cairn-state`
+   * (state-volume.ts); without it (older tests) no state volume is made.
+   */
+  stateBrick?: string;
+  log?: { info(o: object, msg: string): void };
+  /** How often a brick move polls heal (default 3 s). */
+  healPollMs?: number;
+}
+
+/** The part of the state sync the cluster service uses. */
+export interface StateSyncView {
+  status(): SharedStateStatus;
+  memberRecords?(): Promise<Map<string, MemberRecord>>;
 }
 
 const SECRET_BYTES = 32;
 
 export class ClusterService {
   private readonly tokens: JoinTokens;
+  private sync: StateSyncView | undefined;
 
   constructor(private readonly opts: ClusterServiceOptions) {
     this.tokens = opts.tokens ?? new JoinTokens();
@@ -115,6 +136,15 @@ export class ClusterService {
 
   get hostname(): string {
     return this.opts.hostname;
+  }
+
+  /** The shared state's sync (daemon.ts wires it), for the API's view. */
+  attachStateSync(sync: StateSyncView | undefined): void {
+    this.sync = sync;
+  }
+
+  sharedState(): SharedStateStatus | undefined {
+    return this.sync?.status();
   }
 
   /** The cluster this appliance belongs to, if any. */
@@ -149,7 +179,7 @@ export class ClusterService {
     }
     await atomicWrite(this.opts.handleSecretFile, secret, 0o600);
     await this.writeRecord({ clusterId: req.clusterId, joinedAt: new Date().toISOString() });
-    return { hostname: this.opts.hostname, clusterId: req.clusterId };
+    return { hostname: this.opts.hostname, clusterId: req.clusterId, ...(this.opts.stateBrick ? { stateBrick: this.opts.stateBrick } : {}) };
   }
 
   /** On A: adds the appliance at `address` that shows `token`. Returns it as a member. */
@@ -170,6 +200,17 @@ export class ClusterService {
     } catch (err) {
       if (err instanceof GlusterError) throw new ClusterError('JOIN_FAILED', `peer probe of ${reply.hostname}: ${err.message}`);
       throw err;
+    }
+    if (this.opts.stateBrick) {
+      try {
+        const did = await ensureStateVolume(this.opts.volumes, { hostname: this.opts.hostname, stateBrick: this.opts.stateBrick }, reply);
+        if (did !== 'unchanged') this.opts.log?.info({ volume: 'cairn-state', did, newcomer: reply.hostname }, 'cluster: state volume updated');
+      } catch (err) {
+        if (err instanceof GlusterError) {
+          throw new ClusterError('JOIN_FAILED', `${reply.hostname} joined the pool, but the shared state volume could not be made: ${err.message}`);
+        }
+        throw err;
+      }
     }
     const m = (await this.members()).find((x) => x.hostname === reply.hostname);
     if (!m) throw new ClusterError('JOIN_FAILED', `${reply.hostname} is not listed in the pool after the probe`);
@@ -211,6 +252,43 @@ export class ClusterService {
       if (err instanceof GlusterError) throw new ClusterError('JOIN_FAILED', `peer detach ${hostname}: ${err.message}`);
       throw err;
     }
+  }
+
+  /**
+   * What removing `hostname` takes (evacuate.ts): no moves when it holds no
+   * bricks; HOLDS_BRICKS, saying why, when a brick has nowhere to go.
+   */
+  async planRemoval(hostname: string): Promise<EvacuationPlan> {
+    const members = await this.members();
+    const m = members.find((x) => x.hostname === hostname && !x.self);
+    if (!m) throw new ClusterError('NOT_A_MEMBER', `${hostname} is not another member of this cluster`);
+    if (m.bricks.length === 0) return { moves: [], refusals: [] };
+    const layouts: VolumeLayout[] = [];
+    const unknown: string[] = [];
+    for (const name of await this.opts.volumes.list()) {
+      const info = await this.opts.volumes.info(name);
+      // A layout glusterd did not report (no replica count) is never planned on.
+      if (!(info.replicaCount >= 1)) {
+        if (info.bricks.some((b) => splitBrick(b.name).host === hostname)) unknown.push(name);
+        continue;
+      }
+      layouts.push({ name, bricks: info.bricks.map((b) => b.name), replica: info.replicaCount });
+    }
+    if (unknown.length) {
+      throw new ClusterError('HOLDS_BRICKS', `${hostname} still holds bricks (${m.bricks.join(', ')}); the layout of volume ${unknown.join(', ')} is unknown, so they cannot be moved: move them to another appliance first`);
+    }
+    const candidates = members.filter((x) => x.hostname !== hostname && x.health === 'ok').map((x) => x.hostname);
+    const records = (await this.sync?.memberRecords?.().catch(() => undefined)) ?? new Map<string, MemberRecord>();
+    const plan = planEvacuation(hostname, layouts, candidates, records);
+    if (plan.refusals.length) {
+      throw new ClusterError('HOLDS_BRICKS', `${hostname} still holds bricks (${m.bricks.join(', ')}) and they cannot all be moved: ${plan.refusals.join('; ')}`);
+    }
+    return plan;
+  }
+
+  /** Moves `hostname`'s bricks as planned, waits for heal, then detaches it (run as a task). */
+  async evacuate(hostname: string, moves: Move[], t: Progress, onMoved?: (m: Move) => Promise<void>): Promise<string> {
+    return runEvacuation(hostname, moves, { volumes: this.opts.volumes, peers: this.opts.peers, ...(onMoved ? { onMoved } : {}), ...(this.opts.healPollMs ? { healPollMs: this.opts.healPollMs } : {}) }, t);
   }
 
   /** The first appliance creates the cluster: an id and the handle secret. */

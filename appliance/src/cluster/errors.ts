@@ -8,7 +8,10 @@
  *   JOIN_UNREACHABLE      502      B's cairnd did not answer
  *   JOIN_FAILED           502      the peer probe or the wait for it failed
  *   NOT_A_MEMBER          404      no such appliance in the pool
- *   HOLDS_BRICKS          409      removing an appliance that still holds bricks
+ *   HOLDS_BRICKS          409      removing an appliance whose bricks have nowhere to go
+ *   NO_QUORUM             503      the shared state cannot be written: minority side
+ *   STATE_UNAVAILABLE     503      the shared state volume is not mounted/readable yet
+ *   STATE_CONFLICT        409      another appliance changed the shared state meanwhile
  *   INVALID_ARGUMENT      400
  */
 export type ClusterErrorCode =
@@ -19,6 +22,9 @@ export type ClusterErrorCode =
   | 'JOIN_FAILED'
   | 'NOT_A_MEMBER'
   | 'HOLDS_BRICKS'
+  | 'NO_QUORUM'
+  | 'STATE_UNAVAILABLE'
+  | 'STATE_CONFLICT'
   | 'INVALID_ARGUMENT';
 
 export class ClusterError extends Error {

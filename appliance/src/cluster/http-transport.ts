@@ -82,6 +82,6 @@ export class HttpJoinTransport implements JoinTransport {
     if (typeof reply.hostname !== 'string' || reply.hostname === '' || reply.clusterId !== req.clusterId) {
       throw new ClusterError('JOIN_FAILED', `${base} gave an unexpected join reply`);
     }
-    return { hostname: reply.hostname, clusterId: reply.clusterId };
+    return { hostname: reply.hostname, clusterId: reply.clusterId, ...(typeof reply.stateBrick === 'string' && reply.stateBrick.startsWith('/') ? { stateBrick: reply.stateBrick } : {}) };
   }
 }

@@ -7,6 +7,45 @@
  * appliance without SMB shares runs no Samba at all; once started it stays
  * up (users may still log in to list shares) until cairnd stops.
  * Problems come back per share or user, with the state object they belong to.
+ *
+ * Clustered SMB (issue 11): when `cluster` (a callback) reports CTDB enabled
+ * and at least two appliances, the driver runs CTDB (smb/ctdb.ts) and
+ * clustered Samba: ctdbd first, smbd only once ctdbd reports this node OK
+ * (smbd with `clustering = yes` cannot start without it), the cluster's
+ * NetBIOS name on every appliance, smbd listening on every address so it
+ * answers on the public addresses CTDB moves here. Going back to one
+ * appliance restarts smbd standalone and stops ctdbd.
+ *
+ * What the cluster-state side (appliance/src/cluster/, the `cairn-state`
+ * volume) is expected to provide — this driver does not read it itself:
+ *
+ *   new SmbDriver({ dataDir, log, port: 445, cluster: async () => settings })
+ *
+ * where `settings` (SmbClusterSettings, or null while standalone) comes
+ * from the shared cluster document:
+ *  - `enabled`: the admin turned clustered SMB on (cluster-wide setting);
+ *  - `nodes`: every member's private address in a stable order that is the
+ *    same on every appliance (CTDB's PNN is the index): order of joining,
+ *    a removed member's slot set to null rather than the list shortened;
+ *  - `nodeAddress`: this appliance's entry;
+ *  - `publicAddresses`: the floating addresses clients use (e.g. one per
+ *    appliance), with prefix length and interface name;
+ *  - `lockDir`: where this appliance has the lock volume mounted through
+ *    FUSE — the same path on every appliance (ctdbd compares the lock path
+ *    between nodes; the lock file is `lockDir/.ctdb-cluster-lock`). Use the
+ *    `cairn-state` mount that state-sync.ts already keeps at
+ *    DATA_DIR/cluster/state (daemon.ts; DATA_DIR is /var/lib/cairn on every
+ *    appliance): it is the small replicated volume every member mounts.
+ *    Add the server-side entries of CTDB_LOCK_VOLUME_OPTIONS (smb/ctdb.ts:
+ *    server.tcp-user-timeout, server.keepalive-*) to STATE_VOLUME_OPTIONS
+ *    so a dead leader's fcntl lock is released within seconds. Caveat: with
+ *    two appliances the state volume is replica 2 with quorum on the first
+ *    brick; if the first appliance dies, the survivor cannot take the lock
+ *    and CTDB cannot recover — clustered SMB fails over reliably from three
+ *    appliances on (or replica 2 + arbiter);
+ *  - `netbiosName`: the cluster's name (≤ 15 characters), the same everywhere.
+ * A removed appliance must first be set to null in every member's `nodes`
+ * (ctdb reloadnodes runs on apply), then have its ctdbd stopped.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -15,8 +54,25 @@ import { glusterShareDir, volfileServerOf, volumeNameOf } from '../pool/gluster/
 import { localSharePath } from '../pool/local/driver.js';
 import type { Driver, DriverResult, Problem } from '../reconcile/driver.js';
 import type { Pool, Share, State } from '../state/schema.js';
+import { stat } from 'node:fs/promises';
+import { CtdbService, type CtdbPublicAddress } from './ctdb.js';
 import { SambaService } from './samba.js';
 import type { SmbDesired, SmbShare, SmbShareBackend } from './types.js';
+
+/** CTDB's cluster lock file, in the root of the lock volume. */
+export const CTDB_LOCK_FILE = '.ctdb-cluster-lock';
+
+/** Clustered SMB on this appliance; see the header for who provides it. */
+export interface SmbClusterSettings {
+  enabled: boolean;
+  /** Every member's private address, PNN order, null = a removed member's slot. */
+  nodes: (string | null)[];
+  nodeAddress: string;
+  publicAddresses: CtdbPublicAddress[];
+  /** The lock volume's FUSE mount point, the same path on every appliance. */
+  lockDir: string;
+  netbiosName: string;
+}
 
 export interface SmbDriverOptions {
   dataDir: string;
@@ -25,6 +81,17 @@ export interface SmbDriverOptions {
   port: number;
   /** The glusterd vfs_glusterfs asks for volume files; default: the pool's first brick host. */
   glusterVolfileServer?: string;
+  /** Clustered SMB settings, asked on every apply; absent or null = standalone. */
+  cluster?: () => Promise<SmbClusterSettings | null>;
+  /** Passed to CtdbService (tests: a private /etc/ctdb and /run/ctdb bind-mounted in a namespace). */
+  ctdb?: { configDir?: string; runDir?: string; commandPrefix?: string[]; realtime?: boolean };
+  /** Passed to SambaService (tests: smbd in a namespace). */
+  samba?: { commandPrefix?: string[]; probeHost?: string };
+}
+
+/** Clustered SMB wanted: enabled and at least two members. */
+function clusteredOf(c: SmbClusterSettings | null): SmbClusterSettings | null {
+  return c && c.enabled && c.nodes.filter((n) => n !== null).length >= 2 ? c : null;
 }
 
 /** Where a share's files are for Samba: a local directory, or a directory of a Gluster volume (vfs_glusterfs). */
@@ -112,12 +179,61 @@ async function freePort(): Promise<number> {
 export class SmbDriver implements Driver {
   readonly name = 'smb';
   private readonly service: SambaService;
+  private readonly ctdb: CtdbService;
+  private ctdbRunning = false;
   private started = false;
   private announced = false;
   private port?: number;
 
   constructor(private readonly opts: SmbDriverOptions) {
-    this.service = new SambaService({ dataDir: join(opts.dataDir, 'samba'), logger: opts.log });
+    this.service = new SambaService({ dataDir: join(opts.dataDir, 'samba'), logger: opts.log, ...opts.samba });
+    this.ctdb = new CtdbService({ dataDir: join(opts.dataDir, 'ctdb'), logger: opts.log, ...opts.ctdb });
+  }
+
+  /** The Samba service (status, paths). */
+  get sambaService(): SambaService {
+    return this.service;
+  }
+
+  /** The CTDB service (status and public addresses for the API and tests). */
+  get ctdbService(): CtdbService {
+    return this.ctdb;
+  }
+
+  /**
+   * Brings CTDB to the cluster settings. True once ctdbd runs and this node
+   * is OK; false (with a problem) while smbd must not run clustered yet.
+   */
+  private async applyCtdb(c: SmbClusterSettings, problems: Problem[]): Promise<boolean> {
+    const driverProblem = (message: string) => problems.push({ objectKind: 'driver', objectId: 'smb', message: `CTDB: ${message}` });
+    try {
+      const st = await stat(c.lockDir);
+      if (!st.isDirectory()) throw new Error('not a directory');
+    } catch (e) {
+      driverProblem(`the lock volume is not mounted at ${c.lockDir} (${(e as Error).message}); clustered SMB waits for it`);
+      return false;
+    }
+    const r = await this.ctdb.configure({
+      nodes: c.nodes,
+      nodeAddress: c.nodeAddress,
+      publicAddresses: c.publicAddresses,
+      // In the volume's root: ctdb's fcntl helper creates the file, not directories.
+      clusterLock: join(c.lockDir, CTDB_LOCK_FILE),
+      realtime: this.opts.ctdb?.realtime,
+    });
+    for (const p of r.problems) driverProblem(`${p.path}: ${p.message}`);
+    if (r.problems.length > 0 && !this.ctdbRunning) return false;
+    try {
+      if (!this.ctdbRunning) {
+        await this.ctdb.start();
+        this.ctdbRunning = true;
+      }
+      await this.ctdb.waitHealthy(60_000);
+      return true;
+    } catch (e) {
+      driverProblem(`${(e as Error).message}; smbd is not started clustered until this node is OK`);
+      return false;
+    }
   }
 
   /** smbd's port once started. */
@@ -130,7 +246,19 @@ export class SmbDriver implements Driver {
     const wanted = state.shares.some((s) => s.smb.enabled);
     if (!wanted && !this.started) return { problems, summary: 'SMB off (no shares)' };
     this.port ??= this.opts.port === 0 ? await freePort() : this.opts.port;
-    const desired = smbDesiredOf(state, this.port, { glusterVolfileServer: this.opts.glusterVolfileServer });
+    const cluster = clusteredOf((await this.opts.cluster?.()) ?? null);
+    // Clustered, each appliance's smbd asks its own glusterd for volume
+    // files: the first brick's host may be the appliance that just died.
+    const volfileServer = this.opts.glusterVolfileServer ?? (cluster ? 'localhost' : undefined);
+    const desired = smbDesiredOf(state, this.port, { glusterVolfileServer: volfileServer });
+    signal.throwIfAborted();
+    if (cluster) {
+      if (!(await this.applyCtdb(cluster, problems))) return { problems, summary: 'SMB waiting for CTDB' };
+      desired.server.netbiosName = cluster.netbiosName;
+      desired.server.cluster = { ctdbdSocket: this.ctdb.paths.socket };
+      // Every address: the public ones come and go with CTDB.
+      delete desired.server.interfaces;
+    }
     signal.throwIfAborted();
     if (!this.started) {
       await this.service.start();
@@ -142,11 +270,20 @@ export class SmbDriver implements Driver {
       this.opts.log.info({ port: this.port }, 'smb listening');
     }
     for (const p of result.problems) problems.push(toProblem(desired, p.path, p.message));
-    return { problems, summary: `SMB :${this.port} ${desired.shares.length} share(s)` };
+    if (!cluster && this.ctdbRunning) {
+      // smbd runs standalone again (the apply above restarted it): CTDB can go.
+      await this.ctdb.stop();
+      this.ctdbRunning = false;
+    }
+    const mode = cluster ? ` clustered (CTDB, ${cluster.nodes.filter((n) => n !== null).length} nodes)` : '';
+    return { problems, summary: `SMB :${this.port} ${desired.shares.length} share(s)${mode}` };
   }
 
   async close(): Promise<void> {
+    // smbd first: clustered, it needs ctdbd until it has exited.
     if (this.started) await this.service.stop();
     this.started = false;
+    if (this.ctdbRunning) await this.ctdb.stop();
+    this.ctdbRunning = false;
   }
 }

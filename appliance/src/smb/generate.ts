@@ -48,6 +48,14 @@ const SIZE = /^\d+[KMGTP]?$/;
 export const MIN_ID = 1000;
 const MAX_ID = 2 ** 31 - 1;
 const NOBODY_ID = 65534;
+/**
+ * Clustered Samba: ids idmap hands out for SIDs that are not Cairn accounts
+ * (BUILTIN groups, well-known SIDs). The idmap database is a CTDB persistent
+ * database, so every appliance hands out the same id for the same SID; the
+ * range lies above the ids Cairn gives its accounts in practice, and an
+ * account inside it is refused in a cluster.
+ */
+export const CLUSTER_IDMAP_RANGE: readonly [number, number] = [2_000_000_000, 2_099_999_999];
 
 function safeValue(v: string): boolean {
   return !/[\r\n\x00]/.test(v) && v.trim() === v;
@@ -226,6 +234,15 @@ function globalSection(desired: SmbDesired, paths: SambaPaths, shares: SmbShare[
     'dns proxy': 'no',
     'multicast dns register': srv.mdns ? 'yes' : 'no',
   };
+  if (srv.cluster) {
+    // Samba's databases (locking, sessions, passdb, secrets, idmap) live in
+    // CTDB; smbd reaches its node's ctdbd through this socket. The netbios
+    // name is the cluster's (the caller passes the same on every node).
+    g.clustering = 'yes';
+    g['ctdbd socket'] = srv.cluster.ctdbdSocket;
+    g['idmap config * : backend'] = 'tdb';
+    g['idmap config * : range'] = `${CLUSTER_IDMAP_RANGE[0]}-${CLUSTER_IDMAP_RANGE[1]}`;
+  }
   if (srv.interfaces && srv.interfaces.length > 0) {
     g.interfaces = srv.interfaces.join(' ');
     g['bind interfaces only'] = 'yes';
@@ -241,7 +258,7 @@ function globalSection(desired: SmbDesired, paths: SambaPaths, shares: SmbShare[
   return g;
 }
 
-function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
+function shareSection(s: SmbShare, paths: SambaPaths, clustered: boolean): SmbConfSection {
   const sec: SmbConfSection = {};
   sec.path = s.backend.path;
   if (s.comment) sec.comment = s.comment;
@@ -263,6 +280,13 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
   vfs.push('streams_xattr');
   const recycle = s.recycleBin?.enabled === true && !s.readOnly;
   if (recycle) vfs.push('recycle');
+  // Clustered, on a shared filesystem mounted on every node (a Gluster FUSE
+  // mount): locking.tdb keys files by (device, inode), and the device number
+  // of a FUSE mount differs between nodes; vfs_fileid derives it from the
+  // mount's source name instead, which must then be the same on every node
+  // (mount `localhost:/VOLUME`, not `nodeN:/VOLUME`).
+  const fileid = clustered && s.backend.kind === 'local';
+  if (fileid) vfs.unshift('fileid');
   // vfs_glusterfs is a backend, not a filter: it must be last.
   if (s.backend.kind === 'gluster') vfs.push('glusterfs');
   sec['vfs objects'] = vfs.join(' ');
@@ -318,6 +342,7 @@ function shareSection(s: SmbShare, paths: SambaPaths): SmbConfSection {
   }
 
   if (s.encryption) sec['server smb encrypt'] = s.encryption;
+  if (fileid) sec['fileid:algorithm'] = 'fsname';
 
   if (s.backend.kind === 'gluster') {
     sec['glusterfs:volume'] = s.backend.volume;
@@ -346,16 +371,34 @@ export function generate(desired: SmbDesired, paths: SambaPaths): Generated {
   if (srv.logLevel !== undefined && !(Number.isInteger(srv.logLevel) && srv.logLevel >= 0 && srv.logLevel <= 10)) {
     problems.push({ path: 'server.logLevel', message: 'must be 0–10' });
   }
+  if (srv.cluster !== undefined && (!srv.cluster.ctdbdSocket.startsWith('/') || !safeValue(srv.cluster.ctdbdSocket) || /\s/.test(srv.cluster.ctdbdSocket))) {
+    problems.push({ path: 'server.cluster.ctdbdSocket', message: 'must be an absolute path without white space' });
+  }
   const serverOk = problems.length === 0;
 
-  const users = checkUsers(desired.users, problems);
-  const groups = checkGroups(desired.groups, new Set(users.map((u) => u.name)), problems);
+  let users = checkUsers(desired.users, problems);
+  let groups = checkGroups(desired.groups, new Set(users.map((u) => u.name)), problems);
+  if (srv.cluster) {
+    // An account inside idmap's range could be handed to another SID.
+    const [lo, hi] = CLUSTER_IDMAP_RANGE;
+    const inRange = (n: number | undefined) => n !== undefined && n >= lo && n <= hi;
+    users = users.filter((u) => {
+      const bad = inRange(u.uid) || inRange(u.gid);
+      if (bad) problems.push({ path: `users.${desired.users.indexOf(u)}.uid`, message: `ids ${lo}–${hi} are reserved for clustered Samba's idmap` });
+      return !bad;
+    });
+    groups = groups.filter((g) => {
+      const bad = inRange(g.gid);
+      if (bad) problems.push({ path: `groups.${desired.groups.findIndex((x) => x.name === g.name)}.gid`, message: `ids ${lo}–${hi} are reserved for clustered Samba's idmap` });
+      return !bad;
+    });
+  }
   const seen = new Set<string>();
   const shares = desired.shares.filter((s, i) => checkShare(s, `shares.${i}`, seen, problems));
 
   // A server section that fails validation cannot be rendered safely at all;
   // the caller keeps the configuration it has.
   const model: SmbConfModel = { global: serverOk ? globalSection(desired, paths, shares) : {}, shares: {} };
-  if (serverOk) for (const s of shares) model.shares[s.name] = shareSection(s, paths);
+  if (serverOk) for (const s of shares) model.shares[s.name] = shareSection(s, paths, srv.cluster !== undefined);
   return { model, users, groups, problems };
 }

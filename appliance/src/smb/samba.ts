@@ -57,6 +57,17 @@ export interface SambaServiceOptions {
   binDir?: string;
   /** Timeout for each Samba tool run, ms. */
   toolTimeoutMs?: number;
+  /**
+   * argv put before every Samba program, e.g. `nsenter -t PID -m -n -u --`
+   * to run smbd in a test node's namespaces (the environment is passed on).
+   */
+  commandPrefix?: string[];
+  /**
+   * Address the start-up check connects to; default the first IPv4
+   * `interfaces` entry, else 127.0.0.1. Needed when smbd runs in another
+   * network namespace than this process.
+   */
+  probeHost?: string;
 }
 
 export interface ApplyResult {
@@ -113,9 +124,13 @@ export async function findNssWrapper(): Promise<string> {
   throw new SambaError('libnss_wrapper.so not found: install the Debian package libnss-wrapper');
 }
 
-/** smb.conf parameters whose change needs a restart rather than a reload. */
+/**
+ * smb.conf parameters whose change needs a restart rather than a reload:
+ * the listening sockets, and clustering (smbd attaches its databases to
+ * ctdbd or to local files only at start).
+ */
 function bindKey(model: SmbConfModel): string {
-  return JSON.stringify([model.global['smb ports'], model.global.interfaces ?? '']);
+  return JSON.stringify([model.global['smb ports'], model.global.interfaces ?? '', model.global.clustering ?? 'no', model.global['ctdbd socket'] ?? '']);
 }
 
 export class SambaService {
@@ -125,6 +140,8 @@ export class SambaService {
   private readonly sbin: string;
   private readonly bin: string;
   private readonly toolTimeoutMs: number;
+  private readonly prefix: string[];
+  private readonly probeHost: string | undefined;
   private nssWrapper: string | null = null;
 
   private wanted = false;
@@ -146,6 +163,8 @@ export class SambaService {
     this.sbin = opts.sbinDir ?? '/usr/sbin';
     this.bin = opts.binDir ?? '/usr/bin';
     this.toolTimeoutMs = opts.toolTimeoutMs ?? 30_000;
+    this.prefix = opts.commandPrefix ?? [];
+    this.probeHost = opts.probeHost;
   }
 
   // ------------------------------------------------------------ public --
@@ -253,7 +272,7 @@ export class SambaService {
     // 5. smbd.
     if (this.supervise && this.wanted) {
       if (this.isRunning() && bindChanged) {
-        this.log.info('smb port or interfaces changed: restarting smbd');
+        this.log.info('smb port, interfaces or clustering changed: restarting smbd');
         await this.terminate();
         await this.launch().catch((e: Error) => result.problems.push({ path: 'server', message: e.message }));
       } else if (this.isRunning() && result.configChanged) {
@@ -406,7 +425,8 @@ export class SambaService {
   private async launch(): Promise<void> {
     const { command, args, env } = await this.smbdCommand();
     this.stderrTail = '';
-    const child = spawn(command, args, { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    const [file, ...rest] = [...this.prefix, command, ...args];
+    const child = spawn(file!, rest, { env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
@@ -435,6 +455,7 @@ export class SambaService {
   }
 
   private connectHost(model: SmbConfModel | null): string {
+    if (this.probeHost) return this.probeHost;
     const first = (model?.global.interfaces ?? '').split(' ').find((x) => /^\d+\.\d+\.\d+\.\d+/.test(x));
     return first ? first.split('/')[0]! : '127.0.0.1';
   }
@@ -447,7 +468,7 @@ export class SambaService {
     for (const line of text.split('\n')) {
       if (/^\s*\[/.test(line) && !/^\s*\[global\]/.test(line)) break;
       const m = /^\s*([^=#;]+?)\s*=\s*(.*)$/.exec(line);
-      if (m && (m[1] === 'smb ports' || m[1] === 'interfaces')) global[m[1]] = m[2]!;
+      if (m && ['smb ports', 'interfaces', 'clustering', 'ctdbd socket'].includes(m[1]!)) global[m[1]!] = m[2]!;
     }
     return { global, shares: {} };
   }
@@ -536,8 +557,9 @@ export class SambaService {
 
   private async tool(file: string, args: string[]): Promise<ToolResult> {
     const env = await this.env();
+    const [cmd, ...argv] = [...this.prefix, file, ...args];
     return new Promise((resolve) => {
-      execFile(file, args, { env, timeout: this.toolTimeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      execFile(cmd!, argv, { env, timeout: this.toolTimeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : -1) : 0;
         if (err && code === -1) stderr = `${stderr}\n${err.message}`;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });

@@ -30,6 +30,23 @@ export interface SmbServer {
    * have no avahi.
    */
   mdns?: boolean;
+  /**
+   * Present when this appliance serves SMB as one node of a CTDB cluster
+   * (clustered Samba). Absent: a standalone server, and smb.conf carries no
+   * clustering parameters at all.
+   */
+  cluster?: SmbCluster;
+}
+
+/**
+ * Clustered Samba (smb.conf(5) `clustering`, ctdb(7)): every appliance runs
+ * smbd against its own ctdbd, which replicates Samba's databases between
+ * them. `netbiosName` must then be the cluster's name, the same on every
+ * appliance, and shares must point at the same data on every appliance.
+ */
+export interface SmbCluster {
+  /** ctdbd's Unix socket (CtdbService.paths.socket). */
+  ctdbdSocket: string;
 }
 
 /** Where a share's files live. */

@@ -54,6 +54,14 @@ export interface StoreOptions {
   keepRevisions?: number;
 }
 
+/**
+ * Called inside a commit, after validation and before anything is written:
+ * a guard may refuse the change (throw) or publish it elsewhere first (the
+ * cluster's shared document, cluster/state-sync.ts). When it throws, the
+ * local document stays as it was.
+ */
+export type CommitGuard = (prev: State, next: State, meta: { who: string; message: string }) => Promise<void>;
+
 /** What a change function may do: edit the draft in place, or return a new document. */
 export type Mutator = (draft: State) => void | State;
 
@@ -77,6 +85,7 @@ export class StateStore extends EventEmitter<StoreEvents> {
   private revisions: number[] = [];
   private readonly summaryCache = new Map<number, RevisionSummary>();
   private queue: Promise<unknown> = Promise.resolve();
+  private guard: CommitGuard | undefined;
   private readonly revDir: string;
   private readonly keep: number;
 
@@ -141,6 +150,11 @@ export class StateStore extends EventEmitter<StoreEvents> {
     });
   }
 
+  /** Installs (or with undefined removes) the one commit guard. */
+  setCommitGuard(guard: CommitGuard | undefined): void {
+    this.guard = guard;
+  }
+
   /** Revision numbers kept on disk, oldest first. */
   revisionNumbers(): number[] {
     return [...this.revisions];
@@ -180,6 +194,7 @@ export class StateStore extends EventEmitter<StoreEvents> {
     validateState(next);
     const ops = diff(this.current.state, next);
     if (ops.length === 0 && !always) return this.current;
+    if (this.guard) await this.guard(this.current.state, next as State, { who, message });
     const rev: Revision = {
       revision: this.current.revision + 1,
       at: new Date().toISOString(),

@@ -31,15 +31,15 @@ test('geo-replication status captured in the lab (gluster 10.3): Active on one r
   assert.deepEqual(s!.pairs.map((p) => [p.primaryNode, p.status]), [['node1', 'Active'], ['node3', 'Passive'], ['node2', 'Passive']]);
   const a = s!.pairs[0]!;
   assert.deepEqual([a.secondary, a.secondaryNode, a.crawlStatus, a.entry, a.data, a.meta, a.failures, a.lastSynced], ['ssh://node4::backup', null, 'Changelog Crawl', 0, 0, 0, 0, '2026-11-28T21:41:18']);
-  assert.deepEqual(summarize(s!.pairs, '2026-11-28T21:41:30'), { state: 'active', lastSynced: '2026-11-28T21:41:18', lagSeconds: 12, pending: 0, failures: 0 });
+  assert.deepEqual(summarize(s!.pairs, '2026-11-28T21:41:30'), { state: 'active', lastSynced: '2026-11-28T21:41:18', lagSeconds: 12, pending: 0, failures: 0, upToDate: true, checkpoint: null });
 });
 
 test('geo-replication summary: state, lag from the oldest active worker, pending', async () => {
   const [s] = parseGeoRepStatus(parseCliOutput(await fixture('georep-status.xml')));
-  assert.deepEqual(summarize(s!.pairs, '2026-11-28T21:31:15'), { state: 'active', lastSynced: '2026-11-28T21:30:05', lagSeconds: 70, pending: 15, failures: 0 });
+  assert.deepEqual(summarize(s!.pairs, '2026-11-28T21:31:15'), { state: 'active', lastSynced: '2026-11-28T21:30:05', lagSeconds: 70, pending: 15, failures: 0, upToDate: false, checkpoint: null });
   const faulty = s!.pairs.map((p, i) => (i === 1 ? { ...p, status: 'Faulty' } : p));
   assert.equal(summarize(faulty, '2026-11-28T21:31:15').state, 'faulty');
-  assert.deepEqual(summarize([], '2026-11-28T21:31:15'), { state: 'stopped', lastSynced: null, lagSeconds: null, pending: 0, failures: 0 });
+  assert.deepEqual(summarize([], '2026-11-28T21:31:15'), { state: 'stopped', lastSynced: null, lagSeconds: null, pending: 0, failures: 0, upToDate: false, checkpoint: null });
   const fresh = s!.pairs.map((p) => ({ ...p, status: 'Initializing...', lastSynced: null }));
   assert.deepEqual(summarize(fresh, '2026-11-28T21:31:15').lagSeconds, null);
 });
@@ -52,4 +52,19 @@ test('geo-replication commands refuse bad names before running gluster', async (
   await assert.rejects(geo.create({ primary: 'gv0', secondaryHost: 'node4', secondaryVolume: 'b' }, { sshPort: 70000 }), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(geo.config({ primary: 'gv0', secondaryHost: 'node4', secondaryVolume: 'b' }, '--x', '1'), { code: 'INVALID_ARGUMENT' });
   await assert.rejects(geo.status('gv0'), { code: 'GLUSTER_NOT_INSTALLED' });
+});
+
+test('geo-replication summary: in sync only when active, in changelog crawl, nothing pending; checkpoint reached by every active worker', async () => {
+  const [s] = parseGeoRepStatus(parseCliOutput(await fixture('georep-status-lab.xml')));
+  const pairs = s!.pairs;
+  const cp = pairs.map((p) => (p.status === 'Active' ? { ...p, checkpointTime: '2026-11-28T21:41:20', checkpointCompleted: false } : p));
+  assert.deepEqual(summarize(cp, '2026-11-28T21:41:30').checkpoint, { time: '2026-11-28T21:41:20', completed: false });
+  const done = cp.map((p) => (p.status === 'Active' ? { ...p, checkpointCompleted: true } : p));
+  assert.deepEqual(summarize(done, '2026-11-28T21:41:30').checkpoint, { time: '2026-11-28T21:41:20', completed: true });
+  const hybrid = pairs.map((p) => (p.status === 'Active' ? { ...p, crawlStatus: 'Hybrid Crawl' } : p));
+  assert.equal(summarize(hybrid, '2026-11-28T21:41:30').upToDate, false);
+  const failing = pairs.map((p) => (p.status === 'Active' ? { ...p, failures: 2 } : p));
+  assert.equal(summarize(failing, '2026-11-28T21:41:30').upToDate, false);
+  const paused = pairs.map((p) => ({ ...p, status: 'Paused' }));
+  assert.deepEqual([summarize(paused, '2026-11-28T21:41:30').state, summarize(paused, '2026-11-28T21:41:30').upToDate], ['paused', false]);
 });

@@ -91,6 +91,15 @@ test('first boot → setup → token → cairnctl shares/status/history/rollback
   await assert.rejects(stat(join(dir, 'setup-token')));
   r = await ctl('--json', 'shares');
   assert.equal(JSON.parse(r.stdout).items[0].name, 'projects', 'state survives a restart');
+  const me = await fetch(`${d.url}/api/v1/sessions/me`, { headers: { cookie: cookies.join('; ') } });
+  assert.equal(me.status, 200, 'the console session survives a restart');
+  const csrfCheck = await fetch(`${d.url}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: cookies.join('; '), 'x-csrf-token': csrf },
+    body: JSON.stringify({ name: 'after-restart', role: 'read-only' }),
+  });
+  assert.equal(csrfCheck.status, 201, 'with its CSRF token');
+  assert.equal(((await stat(join(dir, 'auth/sessions.json'))).mode & 0o777).toString(8), '600');
   const audit = await readFile(join(dir, 'audit.log'), 'utf8');
   assert.match(audit, /"action":"create share","target":"projects"/);
   assert.match(audit, /"action":"rollback"/);

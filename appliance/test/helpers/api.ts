@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
-import type { ApiContext, ClusterApi } from '../../src/api/context.js';
+import type { ApiContext, ClusterApi, ReplicationApi } from '../../src/api/context.js';
 import { hashPassword, ntHash } from '../../src/auth/password.js';
 import { FailureLimiter } from '../../src/auth/rate-limit.js';
 import { SessionStore } from '../../src/auth/sessions.js';
@@ -51,6 +51,8 @@ export interface TestApiOptions {
   consoleDir?: string;
   /** The cluster service the cluster routes use (absent: they answer 503). */
   cluster?: ClusterApi;
+  /** Geo-replication (absent: the replication routes answer 503). */
+  replication?: ReplicationApi;
   /** Disk and Gluster operations of the brick tasks (fakes; absent: those routes answer 503). */
   bricks?: BrickOps;
   /** The block devices GET /disks and the brick tasks see (default: vdb and a CD-ROM). */
@@ -106,6 +108,7 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
       ]),
     scrypt: CHEAP_SCRYPT,
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    ...(opts.replication ? { replication: opts.replication } : {}),
     ...(opts.bricks ? { bricks: opts.bricks } : {}),
   };
   const app = await buildApp({ ...ctx, consoleDir: opts.consoleDir ?? join(dir, 'no-console') });

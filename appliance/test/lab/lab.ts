@@ -197,6 +197,46 @@ export class LabNode {
   }
 
   /**
+   * argv prefix that enters the node's namespaces but keeps the caller's
+   * environment (for services that set their own, like SambaService and
+   * CtdbService with `commandPrefix`). nsenter execs, so a spawned child's
+   * pid is the program's own.
+   */
+  nsPrefix(): string[] {
+    return ['nsenter', '-t', String(this.state.holderPid), '-m', '-n', '-u', '--'];
+  }
+
+  /**
+   * Mounts a Gluster volume through FUSE inside the node only, at `dir`
+   * (created). The glusterfs client lives in the node's mount namespace and
+   * dies with the node's processes.
+   */
+  async mountVolume(volume: string, dir: string, server = this.name): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await this.exec(['mount', '-t', 'glusterfs', '-o', `log-file=/var/log/glusterfs/fuse-${volume}.log`, `${server}:/${volume}`, dir], 60_000);
+  }
+
+  /**
+   * Bind-mounts the host directory `src` (created) on `dst` inside the node
+   * only (`dst` is created in the node if missing), e.g. a private
+   * /etc/ctdb per node for daemons with compiled-in paths.
+   */
+  async bindMount(src: string, dst: string): Promise<void> {
+    await mkdir(src, { recursive: true });
+    await this.exec(['mkdir', '-p', dst]);
+    await this.exec(['mount', '--bind', src, dst]);
+  }
+
+  /**
+   * The hard failure: the link is cut first, then every process of the node
+   * but the holder is killed (by mount namespace). Returns when they are gone.
+   */
+  async failHard(): Promise<void> {
+    await this.cutLink();
+    await this.killAll();
+  }
+
+  /**
    * Spawns a long-running command inside the node (detached, stopped by
    * pid at teardown with the rest of the node's processes).
    */
@@ -263,6 +303,15 @@ export class Lab {
     return new Lab(JSON.parse(await readFile(join(dir, 'lab.json'), 'utf8')) as LabState);
   }
 
+  /**
+   * An address on the lab's subnet that no node or host uses (for floating
+   * addresses): `index` 0.. maps to .101…; prefix length 24.
+   */
+  spareAddress(index: number): string {
+    if (!Number.isInteger(index) || index < 0 || index > 100) throw new Error(`spare address index ${index} out of range`);
+    return `${this.state.subnet}.${101 + index}`;
+  }
+
   async save(): Promise<void> {
     await writeFile(join(this.state.dir, 'lab.json'), JSON.stringify(this.state, null, 2));
   }
@@ -287,7 +336,9 @@ export class Lab {
       return;
     }
     for (const n of state.nodes) {
-      const pids = await pidsInMountNs(n.holderPid).catch(() => []);
+      // By network namespace too: gsyncd runs its workers under
+      // `unshare -m` (a mount namespace of their own) in the node's network.
+      const pids = [...new Set([...(await pidsInNetNs(n.holderPid).catch(() => [])), ...(await pidsInMountNs(n.holderPid).catch(() => []))])];
       await killAndWait(pids.length ? pids : [n.holderPid]);
     }
     for (const n of state.nodes) {
@@ -401,6 +452,23 @@ export async function pidsInMountNs(holderPid: number): Promise<number[]> {
   return out;
 }
 
+/** Pids whose network namespace is the one of `holderPid` (holder included). */
+export async function pidsInNetNs(holderPid: number): Promise<number[]> {
+  const ns = await readlink(`/proc/${holderPid}/ns/net`);
+  // A recycled holder pid in the host's namespace must never mean "everything".
+  if (ns === (await readlink('/proc/self/ns/net'))) return [];
+  const out: number[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if ((await readlink(`/proc/${e}/ns/net`)) === ns) out.push(Number(e));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
 export async function killAndWait(pids: number[]): Promise<void> {
   for (const p of pids) {
     try {
@@ -439,3 +507,90 @@ async function freeSubnet(): Promise<string> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A full cairnd (`cairnd run`) inside a lab node, its API on the node's address. */
+export interface LabCairnd {
+  node: LabNode;
+  dataDir: string;
+  /** e.g. http://10.x.y.11:8080 */
+  url: string;
+  pid: number;
+  /** The last lines cairnd printed (JSON logs and stderr). */
+  log(): string;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 15 s: closing gfapi takes ~10 s). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface LabCairndOptions {
+  /** Default: NODE_DIR/cairn (on the host's filesystem, seen by the node). */
+  dataDir?: string;
+  /** API port on the node's address, default 8080 (each node has its own network namespace). */
+  port?: number;
+  /** NFS port, default 2049. */
+  nfsPort?: number;
+  /** More `cairnd run` flags. */
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * Starts `cairnd run --data-dir DIR --host NODE_IP` inside `node` (its
+ * glusterd, hostname and /etc/hosts are the node's) and waits until its
+ * API listens. Stopped by pid with the node's other processes at teardown.
+ */
+export async function startCairndOn(node: LabNode, opts: LabCairndOptions = {}): Promise<LabCairnd> {
+  const { CAIRND } = await import('../helpers/cairnd.js');
+  const dataDir = opts.dataDir ?? join(node.state.dir, 'cairn');
+  await mkdir(dataDir, { recursive: true });
+  const port = opts.port ?? 8080;
+  const proc = node.spawn([
+    process.execPath, CAIRND, 'run', '--data-dir', dataDir, '--host', node.ip, '--port', String(port),
+    '--nfs-port', String(opts.nfsPort ?? 2049), '--smb-port', '0', '--no-rpcbind', ...(opts.args ?? []),
+  ]);
+  const lines: string[] = [];
+  const keep = (l: string) => {
+    lines.push(l);
+    if (lines.length > 200) lines.shift();
+  };
+  let exited: number | null | undefined;
+  proc.on('exit', (code, signal) => {
+    exited = code ?? -1;
+    keep(`cairnd exited: code ${code} signal ${signal}`);
+  });
+  proc.stderr!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach(keep));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cairnd on ${node.name} did not listen:\n${lines.join('\n')}`)), opts.timeoutMs ?? 60_000);
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        keep(line);
+        if (line.includes('"cairnd listening"')) {
+          clearTimeout(timer);
+          resolve(`http://${node.ip}:${port}`);
+        }
+      }
+    });
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`cairnd on ${node.name} exited before listening:\n${lines.join('\n')}`));
+    });
+  });
+  return {
+    node,
+    dataDir,
+    url,
+    pid: proc.pid!,
+    log: () => lines.join('\n'),
+    async stop(graceMs = 15_000) {
+      if (exited !== undefined) return;
+      proc.kill('SIGTERM');
+      const deadline = Date.now() + graceMs;
+      while (exited === undefined && Date.now() < deadline) await sleep(100);
+      if (exited === undefined) await killAndWait([proc.pid!]);
+    },
+  };
+}

@@ -23,7 +23,8 @@ export interface Client {
   run(share: string, commands: string, opts?: { user?: string; password?: string; cwd?: string; args?: string[]; timeoutMs?: number }): Promise<SmbClientResult>;
 }
 
-export async function makeClient(dir: string, port: number): Promise<Client> {
+/** `host`: the server's address (default loopback; a lab node or CTDB public address). */
+export async function makeClient(dir: string, port: number, host = '127.0.0.1'): Promise<Client> {
   const state = join(dir, 'client-state');
   await mkdir(state, { recursive: true });
   const conf = join(dir, 'client.conf');
@@ -35,7 +36,7 @@ export async function makeClient(dir: string, port: number): Promise<Client> {
     conf,
     port,
     run(share, commands, opts = {}) {
-      const args = ['-s', conf, '-p', String(port), `//127.0.0.1/${share}`];
+      const args = ['-s', conf, '-p', String(port), `//${host}/${share}`];
       args.push(...(opts.user === undefined ? ['-N'] : ['-U', opts.user]));
       args.push(...(opts.args ?? []), '-c', commands);
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...(opts.password !== undefined ? { PASSWD: opts.password } : {}) };

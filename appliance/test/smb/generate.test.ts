@@ -220,3 +220,39 @@ test('render: [global] first, one section per share, tab-indented key = value', 
   assert.match(text, /^\tsmb ports = 4455$/m);
   assert.match(text, /^\tpath = \/p\/b$/m);
 });
+
+test('clustered (CTDB): clustering, ctdbd socket, a shared idmap range; standalone output has none of it', () => {
+  const standalone = generate(desired(445, [share('docs', '/pool/docs')]), paths).model;
+  for (const k of Object.keys(standalone.global)) assert.ok(!/clustering|ctdb|idmap/.test(k), k);
+  assert.ok(!standalone.shares.docs!['vfs objects']!.includes('fileid'));
+
+  const d = desired(445, [share('docs', '/mnt/gv/docs'), share('gv', '/', { backend: { kind: 'gluster', volume: 'gv', volfileServers: ['localhost'], path: '/' } })], [user('alice', 10001, 'pw')]);
+  d.server.cluster = { ctdbdSocket: '/run/ctdb/ctdbd.socket' };
+  const { model, problems } = generate(d, paths);
+  assert.deepEqual(problems, []);
+  assert.equal(model.global.clustering, 'yes');
+  assert.equal(model.global['ctdbd socket'], '/run/ctdb/ctdbd.socket');
+  assert.equal(model.global['idmap config * : backend'], 'tdb');
+  assert.equal(model.global['idmap config * : range'], '2000000000-2099999999');
+  assert.equal(model.global['netbios name'], 'CAIRNTEST');
+  // A FUSE-path share gets vfs_fileid (device numbers differ between nodes); vfs_glusterfs shares do not.
+  assert.equal(model.shares.docs!['vfs objects'], 'fileid streams_xattr');
+  assert.equal(model.shares.docs!['fileid:algorithm'], 'fsname');
+  assert.equal(model.shares.gv!['vfs objects'], 'streams_xattr glusterfs');
+  assert.equal(model.shares.gv!['fileid:algorithm'], undefined);
+});
+
+test('clustered: accounts inside the idmap range are refused; a bad ctdbd socket renders nothing', () => {
+  const d = desired(445, [share('docs', '/mnt/gv/docs')], [user('alice', 10001, 'pw'), user('bob', 2_000_000_001, 'pw')]);
+  d.groups = [{ name: 'staff', gid: 2_050_000_000, members: ['alice'] }];
+  d.server.cluster = { ctdbdSocket: '/run/ctdb/ctdbd.socket' };
+  const { users, groups, problems } = generate(d, paths);
+  assert.deepEqual(users.map((u) => u.name), ['alice']);
+  assert.deepEqual(groups, []);
+  assert.deepEqual(problems.map((p) => p.path).sort(), ['groups.0.gid', 'users.1.uid']);
+
+  d.server.cluster = { ctdbdSocket: 'relative/ctdbd.socket' };
+  const bad = generate(d, paths);
+  assert.deepEqual(bad.model.global, {});
+  assert.ok(bad.problems.some((p) => p.path === 'server.cluster.ctdbdSocket'));
+});

@@ -2,8 +2,14 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../lib/errors.js';
 import type { FieldErrors } from './ui.js';
 
-/** Loads data on mount (and on reload()); keeps the last good value while reloading. */
+/**
+ * Loads data on mount (and on reload()); keeps the last good value while
+ * reloading. With everyMs it reloads that long after each load ends; a new
+ * everyMs applies from the next wait on.
+ */
 export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[] = [], everyMs?: number) {
+  const every = useRef(everyMs);
+  every.current = everyMs;
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
@@ -25,7 +31,7 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
         .finally(() => {
           if (ac.signal.aborted) return;
           setLoading(false);
-          if (everyMs) timer = setTimeout(run, everyMs);
+          if (every.current) timer = setTimeout(run, every.current);
         });
     };
     run();

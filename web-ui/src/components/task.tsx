@@ -41,7 +41,7 @@ export function TaskProgress({ id, title, onDone }: { id: string; title: string;
       <div class="task-head">
         <strong>{task?.title ?? title}</strong> <span class="muted">{task?.state ?? task?.status ?? 'starting'}</span>
       </div>
-      {!failed && <Progress value={task?.progress ?? null} label={title} />}
+      {!failed && <Progress value={task && taskFinished(task) ? 1 : (task?.progress ?? null)} label={title} />}
       {msg && <p class="hint">{msg}</p>}
       {failed && <Alert>{err ?? 'The task failed.'}</Alert>}
       {error ? <Alert kind="warn">Progress unavailable: {describe(error)}</Alert> : null}

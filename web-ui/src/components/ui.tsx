@@ -159,16 +159,18 @@ export function FormError({ error, fields: given }: { error: unknown; fields?: F
     setUnshown((cur) => (cur.length === next.length && cur.every((k, i) => k === next[i]) ? cur : next));
   }, [error, keys]);
   if (!error) return null;
-  const shown = Object.keys(fields).filter((k) => k !== '' && !unshown.includes(k));
+  // `unshown` is from the last effect: fields may have changed since (a retry clears them).
+  const missing = unshown.filter((k) => fields[k]?.length);
+  const shown = Object.keys(fields).filter((k) => k !== '' && !missing.includes(k));
   const whole = fields[''] ?? [];
   return (
     <Alert>
       {describe(error)}
       {shown.length > 0 && ` Check ${shown.length === 1 ? 'the marked field' : `the ${shown.length} marked fields`}.`}
       {whole.length > 0 && ` ${whole.join(' ')}`}
-      {unshown.length > 0 && (
+      {missing.length > 0 && (
         <ul>
-          {unshown.map((k) => (
+          {missing.map((k) => (
             <li key={k}>
               <code>{k}</code>: {fields[k]!.join(' ')}
             </li>

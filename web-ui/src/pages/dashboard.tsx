@@ -15,6 +15,7 @@ import { describe } from '../lib/errors.js';
 import { bytes, bytesPerSecond, count, duration } from '../lib/format.js';
 import { parseProm, pushPoint, type Scrape } from '../lib/prom.js';
 import { brickHealth, brickKey, type BrickHealth } from '../lib/bricks.js';
+import { healOf, timeLeft } from '../lib/heal.js';
 import { quantityRate, quantityValue, type Quantity } from '../lib/throughput.js';
 import { listOf, poolState, taskFinished, type Health, type Pool, type ReconcileStatus, type Share, type Task } from '../types.js';
 
@@ -180,7 +181,8 @@ export function Dashboard({ session }: PageProps) {
           const bricks = p.bricks ?? [];
           const metricOf = (b: (typeof bricks)[number]) => brickMetrics.get(brickKey(p.id, b.host, b.path));
           const down = bricks.filter((b) => /down|fail|offline|missing/i.test(b.state ?? b.status ?? '') || metricOf(b)?.healthy === false);
-          const heal = p.status?.healPending ?? bricks.reduce((n, b) => n + (b.healPending ?? metricOf(b)?.healPending ?? 0), 0);
+          const view = healOf(p);
+          const heal = view?.pending ?? p.status?.healPending ?? bricks.reduce((n, b) => n + (b.healPending ?? metricOf(b)?.healPending ?? 0), 0);
           return (
             <div class="pool-line" key={p.id}>
               <div>
@@ -199,7 +201,7 @@ export function Dashboard({ session }: PageProps) {
               )}
               <span class="muted">
                 {bricks.length ? `${bricks.length - down.length}/${bricks.length} bricks up` : p.kind === 'local' ? 'one directory' : 'no bricks'}
-                {heal ? ` · ${heal} files waiting to heal` : ''}
+                {heal ? ` · ${heal} files waiting to heal${view ? `, ${timeLeft(view.etaSeconds)}` : ''}` : ''}
               </span>
             </div>
           );

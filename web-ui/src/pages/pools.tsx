@@ -1,9 +1,12 @@
 /**
  * Pools and disks: each pool with its bricks (one per disk) and their state;
  * replace a failed brick with a spare disk, add disks; both start a task
- * whose progress (heal) shows here until it ends.
+ * whose progress (heal) shows here until it ends. Heal progress of a
+ * gluster pool (GET /pools/:id `heal`: entries pending per brick, an
+ * estimate of the time left) is reloaded every 3 s while entries are
+ * pending.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, metricsText, paths, post, schemas } from '../api.js';
 import { brickHealth, brickKey } from '../lib/bricks.js';
 import { parseProm } from '../lib/prom.js';
@@ -13,14 +16,28 @@ import { useLoad, useSubmit } from '../components/hooks.js';
 import { TaskProgress, taskIdOf } from '../components/task.js';
 import { Alert, Badge, Check, Empty, FormError, PageHeader, Problems, TextField } from '../components/ui.js';
 import { describe } from '../lib/errors.js';
-import { bytes } from '../lib/format.js';
-import { diskIsSpare, listOf, poolState, taskFinished, type Brick, type Disk, type Pool, type Task } from '../types.js';
+import { bytes, dateTime } from '../lib/format.js';
+import { diskLabel as labelOf, disksFieldErrors } from '../lib/pool-plan.js';
+import { diskOfBrick, mountsOf, poolOfDisk } from '../lib/disks.js';
+import { brickPending, healOf, healSummary, refreshMs, type HealView } from '../lib/heal.js';
+import { diskIsSpare, diskKind, listOf, poolState, taskFinished, type Brick, type Disk, type Pool, type Task } from '../types.js';
 import { poolCapacity } from './dashboard.js';
 
 type Action = { kind: 'replace'; pool: Pool; brick: Brick } | { kind: 'add'; pool: Pool };
 
 export function Pools({ session }: PageProps) {
-  const pools = useLoad(async () => listOf<Pool>(await get(paths.pools), 'pools'), [], 5000);
+  const [every, setEvery] = useState(5000);
+  // The list; a gluster pool the list shows without heal progress is asked on its own (GET /pools/:id).
+  const pools = useLoad(
+    async (signal) => {
+      const list = listOf<Pool>(await get(paths.pools, { signal }), 'pools');
+      const full = await Promise.all(list.map((p) => (p.kind === 'gluster' && !('heal' in p) ? get<Pool>(paths.pool(p.id), { signal }).catch(() => p) : p)));
+      setEvery(Math.min(5000, refreshMs(full.map(healOf))));
+      return full;
+    },
+    [],
+    every,
+  );
   const disks = useLoad(async () => listOf<Disk>(await get(paths.disks), 'disks'), [], 10000);
   const tasks = useLoad(async () => listOf<Task>(await get(paths.tasks), 'tasks'), [], 5000);
   // Brick state and heal backlog come from /metrics when the pool view does not carry them.
@@ -46,6 +63,7 @@ export function Pools({ session }: PageProps) {
       {(pools.data ?? []).map((p) => {
         const cap = poolCapacity(p);
         const bricks = p.bricks ?? [];
+        const heal = healOf(p);
         return (
           <section class="card pool" key={p.id} aria-labelledby={`pool-${p.id}`}>
             <div class="card-head">
@@ -62,9 +80,11 @@ export function Pools({ session }: PageProps) {
               <p class="muted">
                 GlusterFS, replica {p.replica ?? '?'}
                 {p.arbiter ? ' with arbiter' : ''}, {bricks.length} brick{bricks.length === 1 ? '' : 's'}
-                {p.status?.healPending ? ` · ${p.status.healPending} files waiting to heal` : ''}
+                {!heal && p.status?.healPending ? ` · ${p.status.healPending} files waiting to heal` : ''}
+                {bricks.length === 0 ? ' · no disks yet: add disks to create its volume' : ''}
               </p>
             )}
+            {heal && <HealLine pool={p.id} heal={heal} />}
             {cap && (
               <div class="cap-line">
                 <CapacityBar used={cap.used} total={cap.total} label={`Capacity of ${p.id}`} />
@@ -92,7 +112,7 @@ export function Pools({ session }: PageProps) {
                   {bricks.map((b) => {
                     const m = health.data?.get(brickKey(p.id, b.host, b.path));
                     const state = b.state ?? b.status ?? (m?.healthy === undefined ? 'unknown' : m.healthy ? 'online' : 'down');
-                    const heal = b.healPending ?? m?.healPending;
+                    const pending = brickPending(heal, `${b.host}:${b.path}`) ?? b.healPending ?? m?.healPending;
                     const failed = /down|fail|offline|missing/i.test(state);
                     return (
                       <tr key={`${b.host}:${b.path}`} class={failed ? 'failed' : ''}>
@@ -101,11 +121,11 @@ export function Pools({ session }: PageProps) {
                             {b.host}:{b.path}
                           </code>
                         </td>
-                        <td>{b.disk ?? '—'}</td>
+                        <td>{b.disk ?? diskOfBrick(b.path, disks.data ?? []) ?? '—'}</td>
                         <td>
                           <Badge state={state} />
                         </td>
-                        <td>{heal ?? '—'}</td>
+                        <td>{pending ?? '—'}</td>
                         <td>
                           {admin && failed && (
                             <button type="button" class="small danger" disabled={!can.replace} onClick={() => setAction({ kind: 'replace', pool: p, brick: b })} aria-label={`Replace brick ${b.host}:${b.path}`}>
@@ -165,8 +185,8 @@ export function Pools({ session }: PageProps) {
                     <code>{d.path}</code>
                   </td>
                   <td>{bytes(d.sizeBytes)}</td>
-                  <td>{[d.model, d.serial].filter(Boolean).join(' ') || '—'}</td>
-                  <td>{d.pool ?? (diskIsSpare(d) ? 'spare' : (d.mountpoint ?? (d.children ?? []).map((c) => c.mountpoint).filter(Boolean).join(', ')) || 'in use')}</td>
+                  <td>{[d.model, d.serial, diskKind(d)].filter(Boolean).join(' ') || '—'}</td>
+                  <td>{d.pool ?? usedBy(d, pools.data ?? [], disks.data ?? [])}</td>
                   <td>
                     <Badge state={d.state ?? (diskIsSpare(d) ? 'spare' : 'online')} />
                   </td>
@@ -180,9 +200,33 @@ export function Pools({ session }: PageProps) {
   );
 }
 
+/** "pool data", "spare", or where the disk is mounted. */
+function usedBy(d: Disk, pools: Pool[], all: Disk[]): string {
+  const pool = poolOfDisk(d, pools, all);
+  if (pool) return `pool ${pool}`;
+  if (diskIsSpare(d)) return 'spare';
+  return mountsOf(d).join(', ') || 'in use';
+}
+
+/** Heal progress of one pool: the sentence, and a bar while entries are pending. */
+function HealLine({ pool, heal }: { pool: string; heal: HealView }) {
+  return (
+    <div class="heal" role="status" aria-label={`Heal progress of ${pool}`}>
+      <p>
+        <strong>{heal.pending > 0 ? 'Healing: ' : ''}</strong>
+        {healSummary(heal)}
+        {heal.sampledAt && <span class="muted"> Measured {dateTime(heal.sampledAt)}.</span>}
+      </p>
+    </div>
+  );
+}
+
 function DiskAction({ action, spare, onCancel, onStarted }: { action: Action; spare: Disk[]; onCancel: () => void; onStarted: (taskId: string | undefined, title: string) => void }) {
   const [chosen, setChosen] = useState<string[]>([]);
   const [confirm, setConfirm] = useState('');
+  // Keyboard and screen reader users land in the form that just opened.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
   const title = action.kind === 'replace' ? `Replace brick ${action.brick.host}:${action.brick.path}` : `Add disks to ${action.pool.id}`;
   // The admin typed "erase": the API erases what the disks hold only when told (wipe).
   const { busy, error, fields, run } = useSubmit(async () => {
@@ -193,7 +237,11 @@ function DiskAction({ action, spare, onCancel, onStarted }: { action: Action; sp
     onStarted(taskIdOf(res), title);
   });
   const single = action.kind === 'replace';
-  const ok = chosen.length > 0 && confirm.trim().toLowerCase() === 'erase';
+  const key = single ? 'disk' : 'disks';
+  const diskErrors = disksFieldErrors(fields, key, chosen);
+  const set = (action.pool.replica ?? 1) + (action.pool.arbiter ?? 0);
+  const wrongCount = !single && chosen.length > 0 && chosen.length % set !== 0;
+  const ok = chosen.length > 0 && !wrongCount && confirm.trim().toLowerCase() === 'erase';
   return (
     <form
       class="inline-form"
@@ -204,31 +252,42 @@ function DiskAction({ action, spare, onCancel, onStarted }: { action: Action; sp
         if (ok) void run();
       }}
     >
-      <h3>{title}</h3>
+      <h3 ref={heading} tabIndex={-1}>
+        {title}
+      </h3>
       {spare.length === 0 ? (
         <Alert kind="info">There is no spare disk. Add one to the appliance first.</Alert>
       ) : (
         <fieldset>
           <legend>{single ? 'The new disk' : 'Disks to add'}</legend>
+          {!single && set > 1 && <p class="hint">Disks join the pool in sets of {set}, one copy each: pick {set}, {2 * set}, … disks.</p>}
           {spare.map((d) => (
             <Check
               key={d.path}
-              name={single ? 'disk' : 'disks'}
-              label={`${d.path} — ${bytes(d.sizeBytes)}${d.model ? ` ${d.model}` : ''}`}
+              name={`${key}.${d.path}`}
+              label={labelOf(d, bytes)}
               checked={chosen.includes(d.path)}
               onValue={(on) => setChosen(on ? (single ? [d.path] : [...chosen, d.path]) : chosen.filter((x) => x !== d.path))}
-              errors={fields}
+              errors={diskErrors}
             />
           ))}
         </fieldset>
       )}
+      {wrongCount && (
+        <p class="field-error" role="status">
+          {chosen.length} disk{chosen.length === 1 ? '' : 's'} picked: pick a multiple of {set}.
+        </p>
+      )}
       {chosen.length > 0 && (
         <>
-          <Alert kind="warn">Everything on {chosen.join(', ')} will be erased. Healing copies the data onto it afterwards; progress shows above.</Alert>
+          <Alert kind="warn">
+            Everything on {chosen.join(', ')} will be erased.{' '}
+            {single ? 'Healing then copies the data onto it; progress shows above.' : 'The new disks add space; progress shows above.'}
+          </Alert>
           <TextField label='Type "erase" to confirm' name="confirm" value={confirm} onValue={setConfirm} autoComplete="off" />
         </>
       )}
-      <FormError error={error} />
+      <FormError error={error} fields={diskErrors} />
       <div class="actions">
         <button type="button" onClick={onCancel}>
           Cancel

@@ -5,13 +5,15 @@
  * fails can be retried without redoing the others.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { get, paths, post, schemas, setCsrfToken } from '../api.js';
+import { del, get, paths, post, schemas, setCsrfToken } from '../api.js';
 import { useSubmit } from '../components/hooks.js';
-import { Alert, Check, FormError, TextField } from '../components/ui.js';
+import { TaskProgress, taskIdOf } from '../components/task.js';
+import { Alert, Check, FormError, Select, TextField } from '../components/ui.js';
 import { ApiError, describe } from '../lib/errors.js';
 import { bytes } from '../lib/format.js';
+import { diskLabel, disksFieldErrors, emptyGlusterPool, layoutKey, layoutProblem, layoutsFor } from '../lib/pool-plan.js';
 import { splitList } from '../lib/shares.js';
-import { diskIsSpare, listOf, type Disk, type Pool, type Session } from '../types.js';
+import { diskIsSpare, listOf, taskFailed, type Disk, type Pool, type Session, type Task } from '../types.js';
 import { newShare } from './shares.js';
 
 type Step = 'admin' | 'pool' | 'shares' | 'done';
@@ -91,37 +93,68 @@ function AdminStep({ onNext }: { onNext: () => void }) {
   );
 }
 
+/** The id of the replicated pool made at first boot. */
+export const FIRST_POOL = 'data';
+
+/**
+ * The first pool. No disks: the local pool that already exists. Disks: an
+ * empty gluster pool (POST /pools with no bricks), then the disks as a task
+ * (POST /pools/:id/disks, erased after the typed confirmation) whose
+ * progress shows here; the pool driver then creates the volume. A failed
+ * task can be retried (the empty pool is reused) or abandoned for the
+ * local pool (the empty pool is removed).
+ */
 function PoolStep({ onNext }: { onNext: () => void }) {
   const [disks, setDisks] = useState<Disk[] | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [chosen, setChosen] = useState<string[]>([]);
   const [confirm, setConfirm] = useState('');
+  const [layout, setLayout] = useState('');
   const [canCreate, setCanCreate] = useState(false);
+  const [task, setTask] = useState<{ id: string; outcome?: Task } | null>(null);
   useEffect(() => {
     get<unknown>(paths.disks)
       .then((d) => setDisks(listOf<Disk>(d, 'disks').filter(diskIsSpare)))
       .catch((e: unknown) => setLoadError(e));
     schemas()
-      .then((s) => setCanCreate(s.accepts('POST', paths.pools, 'disks')))
+      .then((s) => setCanCreate(s.has('POST', paths.poolAddDisks(FIRST_POOL))))
       .catch(() => setCanCreate(false));
   }, []);
+  const layouts = layoutsFor(chosen.length);
+  const picked = layouts.find((l) => layoutKey(l) === layout) ?? layouts[0];
+  const running = task !== null && !task.outcome;
   const { busy, error, fields, run } = useSubmit(async () => {
-    if (chosen.length) {
-      await post(paths.pools, { id: 'data', kind: 'gluster', disks: chosen });
+    if (!chosen.length) {
+      // Back to the local pool after a failed attempt: the empty pool goes.
+      const left = await existingPool();
+      if (left?.kind === 'gluster' && (left.bricks ?? []).length === 0) await del(paths.pool(FIRST_POOL)).catch(() => undefined);
+      onNext();
+      return;
     }
-    onNext();
+    if (!picked) throw new Error(layoutProblem(chosen.length) ?? 'Pick disks for the pool.');
+    const have = await existingPool();
+    if (have && (have.kind !== 'gluster' || (have.bricks ?? []).length > 0)) throw new Error(`A pool named "${FIRST_POOL}" exists already: add disks to it under Pools and disks.`);
+    if (have && (have.replica !== picked.replica || (have.arbiter ?? 0) !== picked.arbiter)) await del(paths.pool(FIRST_POOL));
+    if (!have || have.replica !== picked.replica || (have.arbiter ?? 0) !== picked.arbiter) await post(paths.pools, emptyGlusterPool(FIRST_POOL, picked));
+    const res = await post(paths.poolAddDisks(FIRST_POOL), { disks: chosen, wipe: true });
+    const id = taskIdOf(res);
+    if (!id) throw new Error('The appliance started no task for the disks.');
+    setTask({ id });
   });
-  const wipeOk = chosen.length === 0 || confirm.trim().toLowerCase() === 'erase';
+  const diskErrors = disksFieldErrors(fields, 'disks', chosen);
+  const wipeOk = chosen.length === 0 || (confirm.trim().toLowerCase() === 'erase' && picked !== undefined);
+  const succeeded = task?.outcome && !taskFailed(task.outcome);
   return (
     <form
       aria-label="Storage pool"
       noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        if (wipeOk) void run();
+        if (succeeded) onNext();
+        else if (wipeOk && !running) void run();
       }}
     >
-      <fieldset>
+      <fieldset disabled={running || succeeded}>
         <legend>Where shares keep their data</legend>
         <p>
           The <strong>local</strong> pool is a directory on the system disk: <span class="badge warn">unreplicated</span> — one disk failure loses its data. It is the default and needs
@@ -143,29 +176,61 @@ function PoolStep({ onNext }: { onNext: () => void }) {
               <Check
                 key={d.path}
                 name={`disks.${d.path}`}
-                label={`${d.path} — ${bytes(d.sizeBytes)}${d.model ? ` ${d.model}` : ''}`}
+                label={diskLabel(d, bytes)}
                 checked={chosen.includes(d.path)}
                 onValue={(on) => setChosen(on ? [...chosen, d.path] : chosen.filter((p) => p !== d.path))}
+                errors={diskErrors}
               />
             ))}
           </>
         )}
+        {chosen.length > 0 && layouts.length > 1 && (
+          <Select
+            label="Copies"
+            name="replica"
+            value={picked ? layoutKey(picked) : ''}
+            onValue={setLayout}
+            options={layouts.map((l) => [layoutKey(l), l.label] as [string, string])}
+            hint="Each copy sits on another disk. More copies survive more failed disks and leave less space."
+          />
+        )}
+        {chosen.length > 0 && layouts.length === 1 && <p class="hint">{layouts[0]!.label}.</p>}
+        {chosen.length > 0 && !picked && <p class="field-error">{layoutProblem(chosen.length)}</p>}
       </fieldset>
-      {chosen.length > 0 && (
+      {chosen.length > 0 && !succeeded && (
         <div class="wipe">
           <Alert kind="warn">
-            Everything on {chosen.length === 1 ? chosen[0] : `these ${chosen.length} disks`} will be erased. This cannot be undone.
+            Everything on {chosen.length === 1 ? chosen[0] : `these ${chosen.length} disks (${chosen.join(', ')})`} will be erased. This cannot be undone.
           </Alert>
           <TextField label='Type "erase" to confirm' name="confirm" value={confirm} onValue={setConfirm} autoComplete="off" />
         </div>
       )}
-      <FormError error={error} />
-      {Object.keys(fields).length > 0 && <p class="field-error">{Object.values(fields).flat().join(' ')}</p>}
-      <button class="primary" type="submit" disabled={busy || !wipeOk}>
-        {chosen.length ? (busy ? 'Creating the pool…' : 'Erase the disks and create the pool') : 'Use the local pool'}
-      </button>
+      {task && (
+        <TaskProgress
+          key={task.id}
+          id={task.id}
+          title={`Preparing ${chosen.length} disk${chosen.length === 1 ? '' : 's'} for pool ${FIRST_POOL}`}
+          onDone={(t) => setTask({ id: task.id, outcome: t })}
+        />
+      )}
+      {succeeded && <Alert kind="ok">The disks are ready: the appliance now creates the replicated pool "{FIRST_POOL}" from them.</Alert>}
+      {task?.outcome && !succeeded && <p class="hint">Nothing was added to the pool. Try again, or pick no disks to use the local pool.</p>}
+      <FormError error={error} fields={diskErrors} />
+      {succeeded ? (
+        <button class="primary" type="submit" autoFocus>
+          Continue
+        </button>
+      ) : (
+        <button class="primary" type="submit" disabled={busy || running || !wipeOk}>
+          {chosen.length ? (busy || running ? 'Creating the pool…' : task?.outcome ? 'Try again' : 'Erase the disks and create the pool') : 'Use the local pool'}
+        </button>
+      )}
     </form>
   );
+}
+
+async function existingPool(): Promise<Pool | undefined> {
+  return listOf<Pool>(await get(paths.pools), 'pools').find((p) => p.id === FIRST_POOL);
 }
 
 function SharesStep({ onNext }: { onNext: () => void }) {
@@ -180,7 +245,8 @@ function SharesStep({ onNext }: { onNext: () => void }) {
       .then((p) => setPools(listOf<Pool>(p, 'pools')))
       .catch(() => setPools([]));
   }, []);
-  const pool = pools.find((p) => p.kind === 'gluster')?.id ?? pools[0]?.id ?? 'local';
+  // The replicated pool when one has disks, else the local one.
+  const pool = pools.find((p) => p.kind === 'gluster' && (p.bricks ?? []).length > 0)?.id ?? pools.find((p) => p.kind === 'local')?.id ?? 'local';
   const { busy, error, run } = useSubmit(async () => {
     setSmbFields({});
     setNfsFields({});

@@ -26,6 +26,9 @@ import { whoOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { Empty } from '../schemas.js';
 import { ClusterError } from '../../cluster/errors.js';
+import type { Move } from '../../cluster/evacuate.js';
+import { splitBrick } from '../../pool/gluster/xml.js';
+import { TaskSchema } from './system.js';
 
 const MemberSchema = Type.Object(
   {
@@ -40,12 +43,29 @@ const MemberSchema = Type.Object(
   { title: 'ClusterMember' },
 );
 
+const SharedStateSchema = Type.Object(
+  {
+    volume: Type.String(),
+    phase: Type.Union([Type.Literal('standalone'), Type.Literal('waiting'), Type.Literal('synced'), Type.Literal('error')]),
+    mounted: Type.Boolean(),
+    revision: Type.Union([Type.Integer(), Type.Null()], { description: "the cluster document's revision applied here" }),
+    origin: Type.Union([Type.String(), Type.Null()], { description: 'the appliance that wrote it' }),
+    at: Type.Union([Type.String(), Type.Null()]),
+    lastCheckAt: Type.Union([Type.String(), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+    writable: Type.Union([Type.Boolean(), Type.Null()], { description: 'false after Gluster refused a write here (minority side), until a lock probe succeeds again' }),
+  },
+  { title: 'ClusterSharedState' },
+);
+
 const ClusterView = Type.Object(
   {
     hostname: Type.String({ description: 'this appliance' }),
     clusterId: Type.Union([Type.String(), Type.Null()], { description: 'null until the appliance adds or joins another' }),
     joinedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     members: Type.Array(MemberSchema),
+    quorum: Type.Boolean({ description: 'this appliance reaches more than half of the members (glusterd view) and its last write to the shared state was not refused; without it, changes to cluster-wide objects are refused here' }),
+    sharedState: Type.Union([SharedStateSchema, Type.Null()], { description: 'the shared desired state on the cairn-state volume; null when this cairnd runs no sync' }),
   },
   { title: 'Cluster' },
 );
@@ -76,7 +96,10 @@ const JoinBody = Type.Object(
   { additionalProperties: false, title: 'JoinRequest' },
 );
 
-const JoinReplyView = Type.Object({ hostname: Type.String(), clusterId: Type.String() }, { title: 'JoinReply' });
+const JoinReplyView = Type.Object(
+  { hostname: Type.String(), clusterId: Type.String(), stateBrick: Type.Optional(Type.String({ description: "this appliance's brick directory for the cairn-state volume" })) },
+  { title: 'JoinReply' },
+);
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) });
 
@@ -86,6 +109,8 @@ function need(ctx: ApiContext): ClusterApi {
 }
 
 export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
+  /** Appliances whose removal task runs. */
+  const removing = new Set<string>();
   return async (app) => {
     const tags = ['cluster'];
 
@@ -95,7 +120,17 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
       async () => {
         const c = need(ctx);
         const [rec, members] = await Promise.all([c.record(), c.members()]);
-        return { hostname: c.hostname, clusterId: rec?.clusterId ?? null, joinedAt: rec?.joinedAt ?? null, members };
+        const reached = members.filter((m) => m.self || m.connected).length;
+        const shared = c.sharedState?.() ?? null;
+        return {
+          hostname: c.hostname,
+          clusterId: rec?.clusterId ?? null,
+          joinedAt: rec?.joinedAt ?? null,
+          members,
+          // glusterd notices a cut link only after ~10 s; a refused write says so at once.
+          quorum: reached * 2 > members.length && shared?.writable !== false,
+          sharedState: shared,
+        };
       },
     );
 
@@ -166,13 +201,59 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
       '/cluster/members/:name',
       {
         config: { access: 'admin' },
-        schema: { summary: 'Remove an appliance from the cluster (refused while it holds bricks)', tags, params: NameParams, response: { 204: Empty } },
+        schema: {
+          summary: 'Remove an appliance from the cluster, moving its bricks first',
+          description:
+            'Without bricks the appliance is detached at once (204). With bricks, each is moved onto another appliance (replace-brick, then heal; or remove-brick of a whole replica set) ' +
+            'in a task (202, follow it at /tasks/:id), which detaches the appliance at the end. Refused (409 holds_bricks) when a brick has nowhere to go without losing a copy.',
+          tags,
+          params: NameParams,
+          response: { 202: TaskSchema, 204: Empty },
+        },
       },
       async (req, reply) => {
-        await need(ctx).removeAppliance(req.params.name);
-        ctx.audit.record({ who: whoOf(req), action: 'remove appliance', target: req.params.name, ip: req.ip });
+        const c = need(ctx);
+        const name = req.params.name;
+        const who = whoOf(req);
+        if (c.planRemoval && c.evacuate) {
+          if (removing.has(name)) throw new ApiError('in_use', `${name} is already being removed: follow its task`);
+          const plan = await c.planRemoval(name);
+          if (plan.moves.length) {
+            removing.add(name);
+            const evacuate = c.evacuate.bind(c);
+            const task = ctx.tasks.start('remove-appliance', `remove appliance ${name}`, who, async (t) => {
+              try {
+                return await evacuate(name, plan.moves, t, (m) => recordMove(ctx, who, m));
+              } finally {
+                removing.delete(name);
+              }
+            });
+            ctx.audit.record({ who, action: 'remove appliance (moving its bricks)', target: name, ip: req.ip });
+            return reply.code(202).send(task);
+          }
+        }
+        await c.removeAppliance(name);
+        ctx.audit.record({ who, action: 'remove appliance', target: name, ip: req.ip });
         return reply.code(204).send();
       },
     );
   };
+}
+
+/** A brick move in Gluster becomes the same change of the pool's brick list in the state (volume name = pool id). */
+async function recordMove(ctx: ApiContext, who: string, m: Move): Promise<void> {
+  const ref = (b: string) => splitBrick(b);
+  await ctx.store.update(who, `move brick of ${m.volume} (${m.kind})`, (s) => {
+    const pool = s.pools.find((p) => p.kind === 'gluster' && p.id === m.volume);
+    if (!pool || pool.kind !== 'gluster') return;
+    if (m.kind === 'replace') {
+      const from = ref(m.from);
+      const to = ref(m.to);
+      pool.bricks = pool.bricks.map((b) => (b.host === from.host && b.path === from.path ? { host: to.host, path: to.path } : b));
+    } else {
+      const gone = new Set(m.bricks);
+      pool.bricks = pool.bricks.filter((b) => !gone.has(`${b.host}:${b.path}`));
+      if (m.kind === 'reduce') pool.replica = m.replica;
+    }
+  });
 }

@@ -54,6 +54,8 @@ const ReplaceBrickSchema = Type.Object(
 );
 
 type BrickRef = { host: string; path: string };
+/** XFS's smallest filesystem. */
+const MIN_BRICK_BYTES = 300 * 2 ** 20;
 const brickName = (b: BrickRef) => `${b.host}:${b.path}`;
 
 function glusterPool(s: State, id: string): GlusterPool {
@@ -79,7 +81,7 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
 
   /** Every disk checked (known, whole, not in use unless wiped); all problems at once. */
   async function checkDisks(ops: BrickOps, disks: { path: string; device: string }[], wipe: boolean): Promise<void> {
-    const known = new Set((await ctx.listDisks()).map((d) => d.path));
+    const known = new Map((await ctx.listDisks()).map((d) => [d.path, d.sizeBytes]));
     const bad: FieldError[] = [];
     let inUse = false;
     const seen = new Set<string>();
@@ -95,6 +97,8 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
       }
       try {
         await ops.checkDisk(device, wipe);
+        // mkfs.xfs refuses less, with a usage dump instead of a reason.
+        if (known.get(device)! < MIN_BRICK_BYTES) bad.push({ path, message: `is too small (${Math.floor(known.get(device)! / 2 ** 20)} MiB): a brick needs at least 300 MiB` });
       } catch (e) {
         if (!(e instanceof GlusterError)) throw e;
         if (e.code === 'DISK_IN_USE') inUse = true;

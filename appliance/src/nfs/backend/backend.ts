@@ -71,6 +71,15 @@ export interface Time {
   nsec: number;
 }
 
+/**
+ * A filename3. Names are opaque bytes on the wire (RFC 1813 §2.5): a name
+ * whose bytes are valid UTF-8 is a string (exactly those bytes); any other
+ * name is a Buffer of its bytes — passed only to backends that declare
+ * `rawNames` (the protocol layer answers NFS3ERR_INVAL to the others,
+ * rather than act on a different, lossily decoded name).
+ */
+export type Name = string | Buffer;
+
 /** fattr3, in host terms. */
 export interface Attrs {
   type: FileType;
@@ -137,7 +146,10 @@ export interface EntryResult {
 }
 
 export interface DirEntry {
+  /** The name (lossily decoded when `nameBytes` is set). */
   name: string;
+  /** The exact bytes of a name that is not valid UTF-8 (rawNames backends). */
+  nameBytes?: Buffer;
   fileid: bigint;
   /** Opaque position to resume after this entry; never 0. */
   cookie: bigint;
@@ -152,6 +164,28 @@ export interface ReadDirResult {
   /** cookieverf3 (8 bytes): changes when cookies from before can no longer be trusted. */
   verifier: Buffer;
   dirAttrs?: Attrs;
+}
+
+/**
+ * What a backend needs to make the server's wire file handles (nfs_fh3,
+ * filehandle.ts) itself: the export's id and the handle secret. Only for
+ * `readdirXdr`; the format is HandleCodec's, and a backend that makes
+ * handles must make exactly those bytes.
+ */
+export interface WireHandleKey {
+  exportId: number;
+  secret: Buffer;
+}
+
+/** READDIR3args / READDIRPLUS3args, as the client sent them. */
+export interface ReadDirXdrArgs {
+  cookie: bigint;
+  verifier: Buffer;
+  /** READDIRPLUS dircount (0 = no separate bound); unused for READDIR. */
+  dircount: number;
+  /** READDIRPLUS maxcount, or READDIR count. */
+  maxcount: number;
+  plus: boolean;
 }
 
 /** FSSTAT3resok, in host terms. */
@@ -195,6 +229,13 @@ export interface Backend {
   /** 'posix', 'gfapi', 'memory': shown in logs and metrics. */
   readonly kind: string;
 
+  /**
+   * The backend takes names that are not valid UTF-8 as Buffers (`Name`)
+   * and reports such names in `DirEntry.nameBytes`. Optional; without it,
+   * names are always strings and such names are refused before the call.
+   */
+  readonly rawNames?: boolean;
+
   /** Handle of the export root. */
   root(): Promise<Buffer>;
 
@@ -202,7 +243,7 @@ export interface Backend {
   /** `guardCtime`: fail with `ENOT_SYNC` unless the ctime still equals it (SETATTR guard). */
   setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc>;
   /** `..` of the root is the root. */
-  lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult>;
+  lookup(cred: Cred, dir: Buffer, name: Name): Promise<EntryResult>;
   /** The subset of `mask` (ACCESS bits) that `cred` is granted. */
   access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }>;
   readlink(cred: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }>;
@@ -229,22 +270,22 @@ export interface Backend {
   /** Changes when the server restarts; in WRITE and COMMIT replies (8 bytes). */
   readonly writeVerifier: Buffer;
 
-  create(cred: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult>;
-  mkdir(cred: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult>;
-  symlink(cred: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult>;
+  create(cred: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult>;
+  mkdir(cred: Cred, dir: Buffer, name: Name, attrs: SetAttrs): Promise<EntryResult>;
+  symlink(cred: Cred, dir: Buffer, name: Name, target: string, attrs: SetAttrs): Promise<EntryResult>;
   mknod(
     cred: Cred,
     dir: Buffer,
-    name: string,
+    name: Name,
     type: 'blk' | 'chr' | 'sock' | 'fifo',
     attrs: SetAttrs,
     rdev?: { major: number; minor: number },
   ): Promise<EntryResult>;
-  remove(cred: Cred, dir: Buffer, name: string): Promise<Wcc>;
-  rmdir(cred: Cred, dir: Buffer, name: string): Promise<Wcc>;
+  remove(cred: Cred, dir: Buffer, name: Name): Promise<Wcc>;
+  rmdir(cred: Cred, dir: Buffer, name: Name): Promise<Wcc>;
   /** Replaces an existing `toName` atomically, as rename(2). */
-  rename(cred: Cred, fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<{ from: Wcc; to: Wcc }>;
-  link(cred: Cred, handle: Buffer, dir: Buffer, name: string): Promise<{ attrs: Attrs; dir: Wcc }>;
+  rename(cred: Cred, fromDir: Buffer, fromName: Name, toDir: Buffer, toName: Name): Promise<{ from: Wcc; to: Wcc }>;
+  link(cred: Cred, handle: Buffer, dir: Buffer, name: Name): Promise<{ attrs: Attrs; dir: Wcc }>;
 
   /**
    * Entries after `cookie` (0 = from the start; `.` and `..` included at
@@ -261,6 +302,21 @@ export interface Backend {
     maxEntries: number,
     plus: boolean,
   ): Promise<ReadDirResult>;
+
+  /**
+   * Optional fast path of READDIR (`plus` false) and READDIRPLUS: the
+   * complete `READDIR3res` / `READDIRPLUS3res` (RFC 1813 §3.3.16–17) as
+   * XDR, status word included — NFS3_OK with its resok, or
+   * NFS3ERR_TOOSMALL with the directory's post_op_attr — ready to follow
+   * the RPC reply header. Entries, cookies, verifier and eof as `readdir`
+   * gives them; the reply fits `maxcount` (capped at 1 MiB) and, for
+   * READDIRPLUS, the entries' `entry3` sizes fit `dircount` (beyond the
+   * first entry), as nfs3/readdir.ts and readdirplus.ts count them; at most
+   * 4096 entries. Handles in entryplus3 are wire handles made with `fh`.
+   * Other failures throw as every method does. Backends without it are
+   * served through `readdir`, one JS object per entry.
+   */
+  readdirXdr?(cred: Cred, dir: Buffer, args: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer>;
 
   fsstat(handle: Buffer): Promise<FsStat>;
   fsinfo(handle: Buffer): Promise<FsInfo>;

@@ -16,7 +16,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { MAX_BACKEND_HANDLE } from './backend.js';
+import { MAX_BACKEND_HANDLE, type WireHandleKey } from './backend.js';
 import { BackendError } from './errors.js';
 
 export const FH_VERSION = 1;
@@ -75,6 +75,14 @@ export class HandleCodec {
     this.made.set(key, fh);
     this.verified.set(fh.toString('latin1'), { exportId, backend: fh.subarray(FH_HEADER) });
     return fh;
+  }
+
+  /**
+   * What a backend needs to make this codec's handles itself
+   * (Backend.readdirXdr): the same bytes `encode` makes.
+   */
+  wireKey(exportId: number): WireHandleKey {
+    return { exportId, secret: this.secret };
   }
 
   /** Throws BackendError('EBADHANDLE') for anything this server did not make. */

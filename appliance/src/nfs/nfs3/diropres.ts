@@ -4,7 +4,7 @@
  *   struct CREATE3resok { post_op_fh3 obj; post_op_attr obj_attributes; wcc_data dir_wcc; };
  *   struct CREATE3resfail { wcc_data dir_wcc; };
  */
-import type { Attrs, EntryResult, Wcc } from '../backend/backend.js';
+import type { Attrs, EntryResult, Name, Wcc } from '../backend/backend.js';
 import type { CallContext, FileHandleArg } from '../rpc/program.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import { attrsOrNone, badName, encodePostOpAttr, encodePostOpFh, encodeWcc, nfsstat3, statusOf, wireHandle } from './types.js';
@@ -21,11 +21,11 @@ export async function makeEntry(
   ctx: CallContext,
   proc: string,
   dir: FileHandleArg,
-  name: string,
+  name: Name,
   make: () => Promise<EntryResult>,
 ): Promise<DirOpRes> {
   try {
-    const bad = badName(name, true);
+    const bad = badName(name, true, ctx.backend);
     if (bad !== undefined) return { status: bad, dirWcc: { after: await attrsOrNone(ctx, dir.backend) } };
     const res = await make();
     return { status: nfsstat3.NFS3_OK, handle: wireHandle(ctx, res.handle), attrs: res.attrs, dirWcc: res.dir };

@@ -26,7 +26,7 @@ export const link: ProcEntry<Args, Res> = {
   handles: (a) => [a.file, a.link.dir],
   async handler(ctx, a) {
     try {
-      const bad = badName(a.link.name, true);
+      const bad = badName(a.link.name, true, ctx.backend);
       if (bad !== undefined) throw new StatusError(bad);
       const res = await ctx.backend.link(ctx.cred, a.file.backend, a.link.dir.backend, a.link.name);
       return { status: nfsstat3.NFS3_OK, attrs: res.attrs, dirWcc: res.dir };

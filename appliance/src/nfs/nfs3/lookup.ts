@@ -29,7 +29,7 @@ export const lookup: ProcEntry<Args, Res> = {
   async handler(ctx, a) {
     const dir = a.what.dir.backend;
     try {
-      const bad = badName(a.what.name, false);
+      const bad = badName(a.what.name, false, ctx.backend);
       if (bad !== undefined) return { status: bad, dirAttrs: await attrsOrNone(ctx, dir) };
       if (a.what.name === '..' && dir.equals(await ctx.export!.rootHandle())) {
         const attrs = await ctx.backend.getattr(dir);

@@ -24,6 +24,8 @@ interface Args {
 }
 export interface ReaddirRes {
   status: nfsstat3;
+  /** The whole READDIR3res from the backend's fast path (Backend.readdirXdr). */
+  xdr?: Buffer;
   dirAttrs?: Attrs;
   verf?: Buffer;
   entries?: DirEntry[];
@@ -35,7 +37,7 @@ export const READDIR_OVERHEAD = 4 + 4 + 84 + 8 + 4 + 4;
 /** Most entries asked of a backend in one call. */
 export const MAX_ENTRIES_PER_CALL = 4096;
 
-export function entry3Size(name: string): number {
+export function entry3Size(name: string | Buffer): number {
   const n = Buffer.byteLength(name);
   return 4 + 8 + 4 + n + pad4(n) + 8;
 }
@@ -47,6 +49,11 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
   handles: (a) => [a.dir],
   async handler(ctx, a) {
     try {
+      if (ctx.backend.readdirXdr) {
+        const args = { cookie: a.cookie, verifier: a.verf, dircount: 0, maxcount: a.count, plus: false };
+        const xdr = await ctx.backend.readdirXdr(ctx.cred, a.dir.backend, args, ctx.server.codec.wireKey(ctx.export!.id));
+        return { status: xdr.readUInt32BE(0), xdr };
+      }
       const room = a.count - READDIR_OVERHEAD;
       if (room < entry3Size('x')) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: await attrsOrNone(ctx, a.dir.backend) };
       const want = Math.min(MAX_ENTRIES_PER_CALL, Math.floor(room / 24));
@@ -54,7 +61,7 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
       const entries: DirEntry[] = [];
       let used = 0;
       for (const e of res.entries) {
-        const size = entry3Size(e.name);
+        const size = entry3Size(e.nameBytes ?? e.name);
         if (used + size > room) break;
         used += size;
         entries.push(e);
@@ -68,12 +75,16 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
   },
   fail: (status) => ({ status }),
   encode(w, res) {
+    if (res.xdr) {
+      w.raw(res.xdr);
+      return;
+    }
     w.u32(res.status);
     encodePostOpAttr(w, res.dirAttrs);
     if (res.status !== nfsstat3.NFS3_OK) return;
     w.fixedOpaque(res.verf!);
     for (const e of res.entries!) {
-      w.bool(true).u64(e.fileid).string(e.name).u64(e.cookie);
+      w.bool(true).u64(e.fileid).string(e.nameBytes ?? e.name).u64(e.cookie);
     }
     w.bool(false).bool(res.eof!);
   },

@@ -29,13 +29,15 @@ interface Args {
 }
 interface PlusEntry {
   fileid: bigint;
-  name: string;
+  name: string | Buffer;
   cookie: bigint;
   attrs?: Attrs;
   handle?: Buffer;
 }
 interface Res {
   status: nfsstat3;
+  /** The whole READDIRPLUS3res from the backend's fast path (Backend.readdirXdr). */
+  xdr?: Buffer;
   dirAttrs?: Attrs;
   verf?: Buffer;
   entries?: PlusEntry[];
@@ -44,7 +46,7 @@ interface Res {
 
 function plusSize(e: DirEntry): number {
   const fh = e.handle ? 4 + FH_HEADER + e.handle.length + pad4(FH_HEADER + e.handle.length) : 0;
-  return entry3Size(e.name) + 4 + (e.attrs ? 84 : 0) + 4 + fh;
+  return entry3Size(e.nameBytes ?? e.name) + 4 + (e.attrs ? 84 : 0) + 4 + fh;
 }
 
 export const readdirplus: ProcEntry<Args, Res> = {
@@ -60,6 +62,11 @@ export const readdirplus: ProcEntry<Args, Res> = {
   handles: (a) => [a.dir],
   async handler(ctx, a) {
     try {
+      if (ctx.backend.readdirXdr) {
+        const args = { cookie: a.cookie, verifier: a.verf, dircount: a.dircount, maxcount: a.maxcount, plus: true };
+        const xdr = await ctx.backend.readdirXdr(ctx.cred, a.dir.backend, args, ctx.server.codec.wireKey(ctx.export!.id));
+        return { status: xdr.readUInt32BE(0), xdr };
+      }
       const room = a.maxcount - READDIR_OVERHEAD;
       const dirRoom = a.dircount > 0 ? a.dircount : room;
       if (room < 200) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: await attrsOrNone(ctx, a.dir.backend) };
@@ -74,11 +81,11 @@ export const readdirplus: ProcEntry<Args, Res> = {
       let dirUsed = 0;
       for (const e of res.entries) {
         const size = plusSize(e);
-        const dsize = entry3Size(e.name);
+        const dsize = entry3Size(e.nameBytes ?? e.name);
         if (used + size > room || (entries.length > 0 && dirUsed + dsize > dirRoom)) break;
         used += size;
         dirUsed += dsize;
-        entries.push({ fileid: e.fileid, name: e.name, cookie: e.cookie, attrs: e.attrs, handle: e.handle && wireHandle(ctx, e.handle) });
+        entries.push({ fileid: e.fileid, name: e.nameBytes ?? e.name, cookie: e.cookie, attrs: e.attrs, handle: e.handle && wireHandle(ctx, e.handle) });
       }
       if (entries.length === 0 && res.entries.length > 0) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: res.dirAttrs };
       const eof = res.eof && entries.length === res.entries.length;
@@ -89,6 +96,10 @@ export const readdirplus: ProcEntry<Args, Res> = {
   },
   fail: (status) => ({ status }),
   encode(w, res) {
+    if (res.xdr) {
+      w.raw(res.xdr);
+      return;
+    }
     w.u32(res.status);
     encodePostOpAttr(w, res.dirAttrs);
     if (res.status !== nfsstat3.NFS3_OK) return;

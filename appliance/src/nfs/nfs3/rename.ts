@@ -30,7 +30,7 @@ export const rename: ProcEntry<Args, Res> = {
   async handler(ctx, a) {
     try {
       for (const n of [a.from.name, a.to.name]) {
-        const bad = badName(n, true);
+        const bad = badName(n, true, ctx.backend);
         if (bad !== undefined) throw new StatusError(n === '.' || n === '..' ? nfsstat3.NFS3ERR_INVAL : bad);
       }
       const res = await ctx.backend.rename(ctx.cred, a.from.dir.backend, a.from.name, a.to.dir.backend, a.to.name);

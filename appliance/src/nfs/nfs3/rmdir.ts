@@ -24,7 +24,7 @@ export const rmdir: ProcEntry<Args, Res> = {
   handles: (a) => [a.object.dir],
   async handler(ctx, a) {
     try {
-      const bad = badName(a.object.name, true);
+      const bad = badName(a.object.name, true, ctx.backend);
       if (bad !== undefined) throw new StatusError(a.object.name === '.' || a.object.name === '..' ? nfsstat3.NFS3ERR_INVAL : bad);
       return { status: nfsstat3.NFS3_OK, dirWcc: await ctx.backend.rmdir(ctx.cred, a.object.dir.backend, a.object.name) };
     } catch (e) {

@@ -3,7 +3,8 @@
  * RFC's names. Encoders for fattr3, post_op_attr, wcc_data, post_op_fh3;
  * decoders for nfs_fh3, diropargs3, sattr3.
  */
-import type { Attrs, FileType, PreOpAttrs, SetAttrs, Time, Wcc } from '../backend/backend.js';
+import { isUtf8 } from 'node:buffer';
+import type { Attrs, Backend, FileType, Name, PreOpAttrs, SetAttrs, Time, Wcc } from '../backend/backend.js';
 import { nfsstat3, toNfsStat } from '../backend/errors.js';
 import { NFS3_FHSIZE } from '../backend/filehandle.js';
 import { FileHandleArg, type CallContext } from '../rpc/program.js';
@@ -29,24 +30,38 @@ export function decodeFh(r: XdrReader): FileHandleArg {
   return new FileHandleArg(r.opaque(NFS3_FHSIZE));
 }
 
+/**
+ * filename3: opaque bytes (RFC 1813 §2.5). A string when they are valid
+ * UTF-8, else the bytes themselves (backend.ts `Name`).
+ */
+export function decodeName(r: XdrReader): Name {
+  const b = r.opaque(NAME_MAX * 4);
+  return isUtf8(b) ? b.toString('utf8') : Buffer.from(b);
+}
+
 /** diropargs3 { nfs_fh3 dir; filename3 name; } */
 export interface diropargs3 {
   dir: FileHandleArg;
-  name: string;
+  name: Name;
 }
 export function decodeDirOp(r: XdrReader): diropargs3 {
-  return { dir: decodeFh(r), name: r.string(NAME_MAX * 4) };
+  return { dir: decodeFh(r), name: decodeName(r) };
 }
 
 /**
  * Checks a filename3 argument before a backend sees it (backend.ts rule 2):
  * one component, no NUL or `/`. `creating` also refuses `.` and `..`
- * (RFC 1813 §3.3.8: the server may refuse them; knfsd says EXIST).
+ * (RFC 1813 §3.3.8: the server may refuse them; knfsd says EXIST). A name
+ * that is not UTF-8 goes only to a backend that takes raw names.
  * Returns the nfsstat3 to answer, or undefined when the name is fine.
  */
-export function badName(name: string, creating: boolean): nfsstat3 | undefined {
+export function badName(name: Name, creating: boolean, backend: Backend): nfsstat3 | undefined {
   if (name.length === 0) return nfsstat3.NFS3ERR_NOENT;
   if (Buffer.byteLength(name) > NAME_MAX) return nfsstat3.NFS3ERR_NAMETOOLONG;
+  if (typeof name !== 'string') {
+    if (!backend.rawNames) return nfsstat3.NFS3ERR_INVAL;
+    return name.includes(0x2f) || name.includes(0) ? nfsstat3.NFS3ERR_INVAL : undefined;
+  }
   if (name.includes('/') || name.includes('\0')) return nfsstat3.NFS3ERR_INVAL;
   if (creating && (name === '.' || name === '..')) return nfsstat3.NFS3ERR_EXIST;
   return undefined;

@@ -78,8 +78,9 @@ export class XdrWriter {
     return this.fixedOpaque(data);
   }
 
-  string(s: string): this {
-    return this.opaque(Buffer.from(s, 'utf8'));
+  /** A string as UTF-8, or (filename3, path3) bytes already. */
+  string(s: string | Buffer): this {
+    return this.opaque(typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
   }
 
   /** opaque<> whose bytes are sent from `data` itself, not copied. */
@@ -94,6 +95,23 @@ export class XdrWriter {
       this.done.push(ZEROS.subarray(0, p));
       this.doneBytes += p;
     }
+    return this;
+  }
+
+  /**
+   * Bytes already XDR-encoded elsewhere (a whole result body), appended as
+   * they are: by reference when big, else copied. A multiple of 4 bytes.
+   */
+  raw(data: Buffer): this {
+    if (data.length < REF_THRESHOLD) {
+      this.ensure(data.length);
+      data.copy(this.buf, this.pos);
+      this.pos += data.length;
+      return this;
+    }
+    this.flush();
+    this.done.push(data);
+    this.doneBytes += data.length;
     return this;
   }
 

@@ -74,9 +74,18 @@ export interface GeoRepSummary {
   lastSynced: string | null;
   /** now - lastSynced, seconds; null until the first sync. */
   lagSeconds: number | null;
-  /** entry + data + meta over all workers. */
+  /** entry + data + meta over all workers (the batch in flight). */
   pending: number;
   failures: number;
+  /**
+   * Active, every active worker in Changelog Crawl with nothing pending
+   * and no failures. gsyncd moves "last synced" only when a change syncs,
+   * so on an idle volume the lag grows although nothing waits: the console
+   * shows "in sync" then, and the lag as "last change synced … ago".
+   */
+  upToDate: boolean;
+  /** The checkpoint set last (`checkpoint now`), if any, and whether every active worker reached it. */
+  checkpoint: { time: string; completed: boolean } | null;
 }
 
 type Node = Record<string, unknown>;
@@ -144,13 +153,40 @@ export function summarize(pairs: GeoRepPair[], now: string): GeoRepSummary {
   const lastSynced = synced[0] ?? null;
   const lagSeconds = lastSynced ? Math.max(0, Math.round((Date.parse(`${now}Z`) - Date.parse(`${lastSynced}Z`)) / 1000)) : null;
   const sum = (f: (p: GeoRepPair) => number | null) => pairs.reduce((n, p) => n + (f(p) ?? 0), 0);
-  return { state, lastSynced, lagSeconds, pending: sum((p) => p.entry) + sum((p) => p.data) + sum((p) => p.meta), failures: sum((p) => p.failures) };
+  const pending = sum((p) => p.entry) + sum((p) => p.data) + sum((p) => p.meta);
+  const failures = sum((p) => p.failures);
+  const active = pairs.filter((p) => p.status === 'Active');
+  const upToDate = state === 'active' && pending === 0 && failures === 0 && active.every((p) => p.crawlStatus === 'Changelog Crawl');
+  const cpTime = active.map((p) => p.checkpointTime).find((x) => x !== null) ?? null;
+  const checkpoint = cpTime ? { time: cpTime, completed: active.every((p) => p.checkpointCompleted) } : null;
+  return { state, lastSynced, lagSeconds, pending, failures, upToDate, checkpoint };
 }
 
 const VOL_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 function checkVol(name: string): void {
   if (!VOL_RE.test(name)) throw new GlusterError('INVALID_ARGUMENT', `volume name ${JSON.stringify(name)}: use letters, digits, _ and -`);
 }
+
+/**
+ * Why every session is configured with `secondary-access-mount true`.
+ *
+ * gsyncd's secondary mounts the secondary volume (glusterfs FUSE,
+ * `--aux-gfid-mount`) on /tmp/gsyncd-aux-mount-XXXX, chdir()s into it and,
+ * by default, lazily unmounts it: the mount lives on only as that process's
+ * cwd. Entries (mkdir, create, rename…) go over gsyncd's RPC and land
+ * fine. File data goes by `rsync … . HOST:/proc/PID/cwd` (PID: that
+ * secondary gsyncd), which relied on the kernel following the magic link.
+ * rsync 3.4+ (Debian bookworm-security ships 3.5.0) resolves the
+ * destination one component at a time with O_NOFOLLOW and, meeting the
+ * `cwd` symlink, re-resolves its *text*; a detached mount reads as "/".
+ * So the receiver works in the secondary's root filesystem: with
+ * `--existing` it finds no `.gfid` there, skips every file and exits 0
+ * (strace: `newfstatat(0, ".gfid", …) = -1 ENOENT` after `openat(…"/"…)`).
+ * The replicated files stay empty. Keeping the aux mount attached makes the
+ * link's text the real mount point, and rsync lands in the volume. The
+ * mount is removed by gsyncd when its secondary process exits.
+ */
+export const SECONDARY_ACCESS_MOUNT = 'secondary-access-mount';
 
 export interface GeoRepTarget {
   primary: string;
@@ -193,6 +229,10 @@ export class GlusterGeoRep {
     // still ssh'es to port 22 ("connect to host … port 22: Connection
     // refused" in gsyncd.log, measured in the lab) until it is configured.
     if (opts.sshPort !== undefined) await this.cli.run([...this.args(t), 'config', 'ssh-port', String(opts.sshPort)]);
+    // Without this no file data ever reaches the secondary, although gsyncd
+    // logs "DATA" batches with rsync exit 0 (measured in the lab, root
+    // cause traced, see SECONDARY_ACCESS_MOUNT).
+    await this.cli.run([...this.args(t), 'config', SECONDARY_ACCESS_MOUNT, 'true']);
   }
 
   async start(t: GeoRepTarget, opts: { force?: boolean } = {}): Promise<void> {
@@ -215,6 +255,16 @@ export class GlusterGeoRep {
     await this.cli.run([...this.args(t), 'delete']);
   }
 
+  /**
+   * Sets a checkpoint at the primary's current time; status reports it
+   * completed once every change up to then has synced. It completes only
+   * after a change newer than the checkpoint syncs: on an idle volume touch
+   * the volume's root after setting it.
+   */
+  async checkpoint(t: GeoRepTarget): Promise<void> {
+    await this.cli.run([...this.args(t), 'config', 'checkpoint', 'now']);
+  }
+
   /** Sets a session option (e.g. `checkpoint now`, `sync-jobs 3`). */
   async config(t: GeoRepTarget, key: string, value: string): Promise<void> {
     if (!/^[a-z][a-z0-9_-]*$/.test(key)) throw new GlusterError('INVALID_ARGUMENT', `geo-replication option ${JSON.stringify(key)}`);
@@ -225,5 +275,136 @@ export class GlusterGeoRep {
   async status(primary?: string): Promise<GeoRepSession[]> {
     if (primary !== undefined) checkVol(primary);
     return parseGeoRepStatus(await this.cli.run(['volume', 'geo-replication', ...(primary ? [primary] : []), 'status']));
+  }
+}
+
+/** One primary brick's worker, as the API and console show it. */
+export interface ReplicationWorker {
+  node: string;
+  brick: string;
+  status: GeoRepStatus;
+  crawlStatus: string | null;
+  /** ISO 8601 with zone, or null before the first sync. */
+  lastSynced: string | null;
+  pending: number;
+  failures: number;
+}
+
+/** A geo-replication session of a local volume, summarized for the API. */
+export interface ReplicationSession {
+  volume: string;
+  remoteHost: string;
+  remoteVolume: string;
+  state: GeoRepSummary['state'];
+  lastSynced: string | null;
+  lagSeconds: number | null;
+  upToDate: boolean;
+  pending: number;
+  failures: number;
+  checkpoint: { time: string; completed: boolean } | null;
+  workers: ReplicationWorker[];
+}
+
+/** "ssh://host::vol", "root@host::vol" or "host::vol" → host and volume. */
+export function parseSecondary(s: string): { host: string; volume: string } | null {
+  const m = /^(?:ssh:\/\/)?(?:[^@/]+@)?([^:/@]+)::([A-Za-z0-9_-]+)$/.exec(s.trim());
+  return m ? { host: m[1]!, volume: m[2]! } : null;
+}
+
+/**
+ * gsyncd prints local wall-clock times without a zone; cairnd runs on a
+ * node of the primary cluster, so its local zone is theirs.
+ */
+function localToIso(s: string | null): string | null {
+  if (!s) return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/.exec(s);
+  if (!m) return null;
+  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  return new Date(y, mo - 1, d, h, mi, se).toISOString();
+}
+
+function localNow(now: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}T${p(now.getHours())}:${p(now.getMinutes())}:${p(now.getSeconds())}`;
+}
+
+/**
+ * Geo-replication as the API offers it: sessions of local volumes to
+ * volumes of remote appliances, summarized; set up in one step (common
+ * pem keys, create with push-pem, start), removed in one (stop, delete).
+ */
+export class GeoRepReplication {
+  constructor(
+    private readonly geo: Pick<GlusterGeoRep, 'status' | 'gsecCreate' | 'create' | 'start' | 'stop' | 'pause' | 'resume' | 'delete' | 'checkpoint'>,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async list(): Promise<ReplicationSession[]> {
+    const sessions = await this.geo.status();
+    const now = localNow(this.clock());
+    const out: ReplicationSession[] = [];
+    for (const s of sessions) {
+      const sec = parseSecondary(s.pairs[0]?.secondary ?? '') ?? parseSecondary(s.secondary.replace(/^[0-9a-f-]{36}:/, '').replace(/:[0-9a-f-]{36}$/, ''));
+      if (!sec) continue;
+      const sum = summarize(s.pairs, now);
+      out.push({
+        volume: s.primaryVolume,
+        remoteHost: sec.host,
+        remoteVolume: sec.volume,
+        state: sum.state,
+        lastSynced: localToIso(sum.lastSynced),
+        lagSeconds: sum.lagSeconds,
+        upToDate: sum.upToDate,
+        pending: sum.pending,
+        failures: sum.failures,
+        checkpoint: sum.checkpoint ? { time: localToIso(sum.checkpoint.time) ?? sum.checkpoint.time, completed: sum.checkpoint.completed } : null,
+        workers: s.pairs.map((p) => ({
+          node: p.primaryNode,
+          brick: p.primaryBrick,
+          status: p.status,
+          crawlStatus: p.crawlStatus,
+          lastSynced: localToIso(p.lastSynced),
+          pending: (p.entry ?? 0) + (p.data ?? 0) + (p.meta ?? 0),
+          failures: p.failures ?? 0,
+        })),
+      });
+    }
+    return out;
+  }
+
+  async get(t: GeoRepTarget): Promise<ReplicationSession | undefined> {
+    return (await this.list()).find((s) => s.volume === t.primary && s.remoteHost === t.secondaryHost && s.remoteVolume === t.secondaryVolume);
+  }
+
+  /**
+   * Creates and starts a session. Root on this appliance must already
+   * reach root on `secondaryHost` by ssh key (docs/geo-replication.md);
+   * push-pem then installs gsyncd's restricted keys there.
+   */
+  async setUp(t: GeoRepTarget, opts: { sshPort?: number } = {}): Promise<void> {
+    await this.geo.gsecCreate();
+    await this.geo.create(t, opts);
+    await this.geo.start(t);
+  }
+
+  async pause(t: GeoRepTarget): Promise<void> {
+    await this.geo.pause(t);
+  }
+
+  async resume(t: GeoRepTarget): Promise<void> {
+    await this.geo.resume(t);
+  }
+
+  async checkpoint(t: GeoRepTarget): Promise<void> {
+    await this.geo.checkpoint(t);
+  }
+
+  /** Stops (force: also when the remote is unreachable) and deletes the session. */
+  async remove(t: GeoRepTarget): Promise<void> {
+    await this.geo.stop(t, { force: true }).catch((err: unknown) => {
+      // Already stopped (or created, never started): delete says the rest.
+      if (!(err instanceof GlusterError && err.code === 'GLUSTER_FAILED')) throw err;
+    });
+    await this.geo.delete(t);
   }
 }

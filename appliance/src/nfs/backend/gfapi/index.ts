@@ -23,7 +23,8 @@
  * and writes use a cached fd per file, opened as root; for callers other
  * than root the native side checks access (glfs_h_access) first.
  */
-import { openGfapiVolume, type GfapiVolume, type GfCred, type GfStat } from '@cairn/native';
+import { appendFileSync } from 'node:fs';
+import { gfapiStats, openGfapiVolume, type GfapiVolume, type GfCred, type GfEntry, type GfStat } from '@cairn/native';
 import {
   ACCESS,
   fileTypeOfMode,
@@ -64,6 +65,36 @@ export interface GfapiBackendOptions {
    * directory, is the security boundary.)
    */
   subdir?: string;
+  /**
+   * Client xlator options set before glfs_init (glfs_set_xlator_option),
+   * e.g. `{ xlator: '*-md-cache', key: 'md-cache-timeout', value: '60' }`.
+   * Only the first backend of a volume in a process applies them.
+   */
+  xlatorOptions?: { xlator: string; key: string; value: string }[];
+}
+
+/**
+ * `CAIRN_GFAPI_STATS=FILE`: every STATS_MS the backend's counters
+ * (native gfapiStats: operations and libgfapi calls with count and total
+ * µs, the most operations in flight, cache hits) are appended to FILE as
+ * one JSON line and reset, for the benchmark's per-workload profile.
+ */
+const STATS_MS = 200;
+let statsTimer: NodeJS.Timeout | undefined;
+
+function startStatsDump(file: string): void {
+  if (statsTimer) return;
+  gfapiStats(true);
+  statsTimer = setInterval(() => {
+    const j = gfapiStats(true);
+    if (j.includes('"ops":{}')) return;
+    try {
+      appendFileSync(file, `${JSON.stringify({ t: Date.now(), ...JSON.parse(j) })}\n`);
+    } catch {
+      /* a benchmark aid: never fail the server for it */
+    }
+  }, STATS_MS);
+  statsTimer.unref();
 }
 
 const HANDLE_VERSION = 1;
@@ -105,7 +136,7 @@ function volumeOf(opts: GfapiBackendOptions): Promise<GfapiVolume> {
   const key = `${opts.volfileServer}:${port}/${opts.volume}`;
   let v = VOLUMES.get(key);
   if (!v) {
-    v = openGfapiVolume(opts.volume, opts.volfileServer, port, opts.logFile ?? '/dev/null', opts.logLevel ?? 4);
+    v = openGfapiVolume(opts.volume, opts.volfileServer, port, opts.logFile ?? '/dev/null', opts.logLevel ?? 4, opts.xlatorOptions ?? []);
     VOLUMES.set(key, v);
     v.catch(() => VOLUMES.delete(key));
   }
@@ -116,6 +147,7 @@ function volumeOf(opts: GfapiBackendOptions): Promise<GfapiVolume> {
 export async function openGfapiBackend(opts: GfapiBackendOptions): Promise<Backend> {
   if (!opts.volume || !opts.volfileServer) throw new BackendError('EINVAL', 'gfapi backend needs a volume and a volfile server');
   const vol = await volumeOf(opts);
+  if (process.env.CAIRN_GFAPI_STATS) startStatsDump(process.env.CAIRN_GFAPI_STATS);
   let root = (await vol.root()).gfid;
   const sys: GfCred = { uid: 0, gid: 0, gids: [] };
   for (const part of (opts.subdir ?? '').split('/').filter(Boolean)) {
@@ -193,6 +225,10 @@ export class GfapiBackend implements Backend {
     return { size: BigInt(s.size), mtime: { sec: s.mtimeSec, nsec: s.mtimeNsec }, ctime: { sec: s.ctimeSec, nsec: s.ctimeNsec } };
   }
 
+  private attrsOpt(s: GfStat | null | undefined): Attrs | undefined {
+    return s ? this.attrs(s) : undefined;
+  }
+
   /** Post-op attributes of a directory, or undefined if it cannot be read now. */
   private async dirAfter(dir: Buffer): Promise<Attrs | undefined> {
     try {
@@ -211,12 +247,7 @@ export class GfapiBackend implements Backend {
   }
 
   async setattr(c: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
-    const g = this.gfid(handle);
-    const before = await this.vol.stat(g);
-    if (guardCtime && (guardCtime.sec !== before.ctimeSec || guardCtime.nsec !== before.ctimeNsec)) {
-      throw new BackendError('ENOT_SYNC', 'ctime changed since the guard');
-    }
-    const after = await this.vol.setattr(cred(c), g, {
+    const r = await this.vol.setattr(cred(c), this.gfid(handle), {
       mode: set.mode,
       uid: set.uid,
       gid: set.gid,
@@ -227,8 +258,10 @@ export class GfapiBackend implements Backend {
       mtimeServer: set.mtime === 'server' ? true : undefined,
       mtimeSec: typeof set.mtime === 'object' ? set.mtime.sec : undefined,
       mtimeNsec: typeof set.mtime === 'object' ? set.mtime.nsec : undefined,
+      guardCtimeSec: guardCtime?.sec,
+      guardCtimeNsec: guardCtime?.nsec,
     });
-    return { before: this.pre(before), after: this.attrs(after) };
+    return { before: r.before ? this.pre(r.before) : undefined, after: this.attrs(r.after) };
   }
 
   async lookup(c: Cred, dir: Buffer, name: string): Promise<EntryResult> {
@@ -260,8 +293,14 @@ export class GfapiBackend implements Backend {
     return { target, attrs: this.attrs(st) };
   }
 
-  async read(c: Cred, handle: Buffer, offset: bigint, count: number): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
-    const r = await this.vol.read(cred(c), this.gfid(handle), Number(offset), Math.min(count, FS_INFO.maxRead));
+  async read(c: Cred, handle: Buffer, offset: bigint, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
+    const n = Math.min(count, FS_INFO.maxRead);
+    if (into && into.length >= n) {
+      // Straight into the server's pooled buffer: no allocation, no copy.
+      const r = await this.vol.readInto(cred(c), this.gfid(handle), Number(offset), into.subarray(0, n));
+      return { data: into.subarray(0, r.count), eof: r.eof, attrs: this.attrs(r.stat) };
+    }
+    const r = await this.vol.read(cred(c), this.gfid(handle), Number(offset), n);
     return { data: r.data, eof: r.eof, attrs: this.attrs(r.stat) };
   }
 
@@ -291,8 +330,8 @@ export class GfapiBackend implements Backend {
       const mtimeSec = how.verifier.readUInt32BE(4);
       try {
         const e = await this.vol.create(cred(c), d, name, 0o600, true);
-        const st = await this.vol.setattr(cred(c), e.gfid, { atimeSec, atimeNsec: 0, mtimeSec, mtimeNsec: 0 });
-        return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: await this.dirAfter(d) } };
+        const st = (await this.vol.setattr(cred(c), e.gfid, { atimeSec, atimeNsec: 0, mtimeSec, mtimeNsec: 0 })).after;
+        return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: this.attrsOpt(e.dir) } };
       } catch (err) {
         if ((err as { code?: string }).code !== 'EEXIST') throw err;
         const e = await this.vol.lookup(cred(c), d, name);
@@ -303,44 +342,51 @@ export class GfapiBackend implements Backend {
       }
     }
     const mode = how.attrs.mode ?? 0o644;
-    let e;
+    let e: GfEntry;
+    let made = true;
     try {
-      e = await this.vol.create(cred(c), d, name, mode, how.mode === 'guarded');
+      // Exclusive even for UNCHECKED: a new file is then known to be empty.
+      e = await this.vol.create(cred(c), d, name, mode, true);
     } catch (err) {
       // UNCHECKED on an existing file: it is opened (and maybe truncated) instead.
       if (how.mode !== 'unchecked' || (err as { code?: string }).code !== 'EEXIST') throw err;
       e = await this.vol.lookup(cred(c), d, name);
+      made = false;
     }
-    const rest: SetAttrs = { ...how.attrs, mode: undefined };
+    // A file just made is empty: a size of 0 (what O_TRUNC sends) needs no truncate.
+    const rest: SetAttrs = { ...how.attrs, mode: undefined, size: made && how.attrs.size === 0n ? undefined : how.attrs.size };
     let st = e.stat;
     if (Object.values(rest).some((v) => v !== undefined)) {
-      st = await this.vol.setattr(cred(c), e.gfid, {
-        uid: rest.uid,
-        gid: rest.gid,
-        size: rest.size === undefined ? undefined : Number(rest.size),
-      });
+      st = (
+        await this.vol.setattr(cred(c), e.gfid, {
+          uid: rest.uid,
+          gid: rest.gid,
+          size: rest.size === undefined ? undefined : Number(rest.size),
+        })
+      ).after;
     }
-    return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: await this.dirAfter(d) } };
+    return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: e.dir ? this.attrs(e.dir) : await this.dirAfter(d) } };
   }
 
-  private async finishMade(c: Cred, d: Buffer, gfid: Buffer, st: GfStat, attrs: SetAttrs): Promise<EntryResult> {
+  private async finishMade(c: Cred, e: GfEntry, attrs: SetAttrs): Promise<EntryResult> {
+    let st = e.stat;
     if (attrs.uid !== undefined || attrs.gid !== undefined) {
-      st = await this.vol.setattr(cred(c), gfid, { uid: attrs.uid, gid: attrs.gid });
+      st = (await this.vol.setattr(cred(c), e.gfid, { uid: attrs.uid, gid: attrs.gid })).after;
     }
-    return { handle: this.handleOf(gfid), attrs: this.attrs(st), dir: { after: await this.dirAfter(d) } };
+    return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: this.attrsOpt(e.dir) } };
   }
 
   async mkdir(c: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult> {
     const d = this.gfid(dir);
     const e = await this.vol.mkdir(cred(c), d, name, attrs.mode ?? 0o755);
-    return this.finishMade(c, d, e.gfid, e.stat, attrs);
+    return this.finishMade(c, e, attrs);
   }
 
   async symlink(c: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult> {
     const d = this.gfid(dir);
     if (target.length === 0 || target.length > 4095) throw new BackendError('EINVAL', 'bad symlink target length');
     const e = await this.vol.symlink(cred(c), d, name, target);
-    return this.finishMade(c, d, e.gfid, e.stat, attrs);
+    return this.finishMade(c, e, attrs);
   }
 
   async mknod(
@@ -354,14 +400,12 @@ export class GfapiBackend implements Backend {
     const d = this.gfid(dir);
     const mode = TYPE_BITS[type] | ((attrs.mode ?? 0o644) & 0o7777);
     const e = await this.vol.mknod(cred(c), d, name, mode, rdev?.major ?? 0, rdev?.minor ?? 0);
-    return this.finishMade(c, d, e.gfid, e.stat, attrs);
+    return this.finishMade(c, e, attrs);
   }
 
   private async unlink(c: Cred, dir: Buffer, name: string, isDir: boolean): Promise<Wcc> {
-    const d = this.gfid(dir);
-    const before = await this.vol.stat(d);
-    await this.vol.remove(cred(c), d, name, isDir);
-    return { before: this.pre(before), after: await this.dirAfter(d) };
+    const r = await this.vol.remove(cred(c), this.gfid(dir), name, isDir);
+    return { before: r.before ? this.pre(r.before) : undefined, after: this.attrsOpt(r.after) };
   }
 
   remove(c: Cred, dir: Buffer, name: string): Promise<Wcc> {
@@ -406,7 +450,7 @@ export class GfapiBackend implements Backend {
       }
       return out;
     });
-    return { entries, eof: r.eof, verifier: this.cookieVerifier, dirAttrs: await this.dirAfter(d) };
+    return { entries, eof: r.eof, verifier: this.cookieVerifier, dirAttrs: this.attrsOpt(r.dir) };
   }
 
   async fsstat(handle: Buffer): Promise<FsStat> {

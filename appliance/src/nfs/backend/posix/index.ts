@@ -12,6 +12,7 @@
  * set UV_THREADPOOL_SIZE (before the first async call of the process)
  * to the concurrency wanted, e.g. 16 for a server.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { openPosixExport, tuneMallocForIo, type JsSetAttrs, type PosixExport } from '@cairn/native';
 import type {
@@ -23,11 +24,14 @@ import type {
   EntryResult,
   FsInfo,
   FsStat,
+  Name,
   ReadDirResult,
+  ReadDirXdrArgs,
   SetAttrs,
   StableHow,
   Time,
   Wcc,
+  WireHandleKey,
 } from '../backend.js';
 import { ResultRecord } from './decode.js';
 
@@ -106,6 +110,8 @@ function entry(rec: ResultRecord): EntryResult {
 
 class PosixBackend implements Backend {
   readonly kind = 'posix';
+  /** Names are bytes end to end (filename3 is opaque): Buffers for names that are not UTF-8. */
+  readonly rawNames = true;
   readonly writeVerifier = randomBytes(8);
   private readonly rootHandle: Buffer;
   private readonly slab = new ReadSlab();
@@ -127,10 +133,12 @@ class PosixBackend implements Backend {
 
   async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
     const guard = guardCtime ? [guardCtime.sec, guardCtime.nsec] : undefined;
-    return new ResultRecord(await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, jsSet(set), guard)).wcc();
+    const js = jsSet(set);
+    const rec = this.ex.trySetattr(cred.uid, cred.gid, cred.gids, handle, js, guard) ?? (await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, js, guard));
+    return new ResultRecord(rec).wcc();
   }
 
-  async lookup(cred: Cred, dir: Buffer, name: string): Promise<EntryResult> {
+  async lookup(cred: Cred, dir: Buffer, name: Name): Promise<EntryResult> {
     const rec = this.ex.tryLookup(cred.uid, cred.gid, cred.gids, dir, name) ?? (await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name));
     return entry(new ResultRecord(rec));
   }
@@ -174,7 +182,7 @@ class PosixBackend implements Backend {
     return new ResultRecord(await this.ex.commit(handle)).wcc();
   }
 
-  async create(cred: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult> {
+  async create(cred: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult> {
     const rec =
       how.mode === 'exclusive'
         ? await this.ex.create(cred.uid, cred.gid, cred.gids, dir, name, 2, {}, how.verifier)
@@ -182,18 +190,18 @@ class PosixBackend implements Backend {
     return entry(new ResultRecord(rec));
   }
 
-  async mkdir(cred: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult> {
+  async mkdir(cred: Cred, dir: Buffer, name: Name, attrs: SetAttrs): Promise<EntryResult> {
     return entry(new ResultRecord(await this.ex.mkdir(cred.uid, cred.gid, cred.gids, dir, name, jsSet(attrs))));
   }
 
-  async symlink(cred: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult> {
+  async symlink(cred: Cred, dir: Buffer, name: Name, target: string, attrs: SetAttrs): Promise<EntryResult> {
     return entry(new ResultRecord(await this.ex.symlink(cred.uid, cred.gid, cred.gids, dir, name, target, jsSet(attrs))));
   }
 
   async mknod(
     cred: Cred,
     dir: Buffer,
-    name: string,
+    name: Name,
     type: 'blk' | 'chr' | 'sock' | 'fifo',
     attrs: SetAttrs,
     rdev?: { major: number; minor: number },
@@ -202,21 +210,21 @@ class PosixBackend implements Backend {
     return entry(new ResultRecord(rec));
   }
 
-  async remove(cred: Cred, dir: Buffer, name: string): Promise<Wcc> {
+  async remove(cred: Cred, dir: Buffer, name: Name): Promise<Wcc> {
     return new ResultRecord(await this.ex.remove(cred.uid, cred.gid, cred.gids, dir, name)).wcc();
   }
 
-  async rmdir(cred: Cred, dir: Buffer, name: string): Promise<Wcc> {
+  async rmdir(cred: Cred, dir: Buffer, name: Name): Promise<Wcc> {
     return new ResultRecord(await this.ex.rmdir(cred.uid, cred.gid, cred.gids, dir, name)).wcc();
   }
 
-  async rename(cred: Cred, fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<{ from: Wcc; to: Wcc }> {
+  async rename(cred: Cred, fromDir: Buffer, fromName: Name, toDir: Buffer, toName: Name): Promise<{ from: Wcc; to: Wcc }> {
     const rec = new ResultRecord(await this.ex.rename(cred.uid, cred.gid, cred.gids, fromDir, fromName, toDir, toName));
     const from = rec.wcc();
     return { from, to: rec.wcc() };
   }
 
-  async link(cred: Cred, handle: Buffer, dir: Buffer, name: string): Promise<{ attrs: Attrs; dir: Wcc }> {
+  async link(cred: Cred, handle: Buffer, dir: Buffer, name: Name): Promise<{ attrs: Attrs; dir: Wcc }> {
     const rec = new ResultRecord(await this.ex.link(cred.uid, cred.gid, cred.gids, handle, dir, name));
     const attrs = rec.attrs();
     return { attrs, dir: rec.wcc() };
@@ -233,8 +241,9 @@ class PosixBackend implements Backend {
     for (let i = 0; i < n; i++) {
       const fileid = rec.u64();
       const c = rec.u64();
-      const name = rec.str();
-      const e: DirEntry = { name, fileid, cookie: c };
+      const raw = rec.bytes(rec.u32());
+      const e: DirEntry = { name: raw.toString('utf8'), fileid, cookie: c };
+      if (!isUtf8(raw)) e.nameBytes = Buffer.from(raw);
       if (plus && rec.u8() === 1) {
         e.handle = rec.handle();
         e.attrs = rec.attrs();
@@ -242,6 +251,12 @@ class PosixBackend implements Backend {
       entries[i] = e;
     }
     return { entries, eof, verifier: newVerf, dirAttrs };
+  }
+
+  /** One native task builds the whole XDR reply (native/src/posix_backend/xdr_dir.rs). */
+  async readdirXdr(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer> {
+    const verf = a.verifier.length === 8 ? a.verifier : NO_VERIFIER;
+    return this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, verf, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
   }
 
   async fsstat(handle: Buffer): Promise<FsStat> {

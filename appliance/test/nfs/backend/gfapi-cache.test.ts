@@ -1,0 +1,127 @@
+// What the gfapi backend keeps between calls (directory objects, open fds
+// with their last-seen attributes, directory names, parked READDIR
+// streams) against real replica-3 volumes: nothing kept may hide a change
+// made through another client of the volume for longer than md-cache's
+// 1 s, nor a SETATTR made through this one. Cross-client data checks use
+// a volume without sharding: a sharded file's size is cached by the shard
+// xlator of each client that holds it open, which no cache of ours adds
+// to or removes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { openGfapiVolume } from '@cairn/native';
+import { GlusterLab, replica3 } from '../../pool/gluster/lab.js';
+import { openGfapiBackend } from '../../../src/nfs/backend/gfapi/index.js';
+import type { Cred } from '../../../src/nfs/backend/backend.js';
+
+const root: Cred = { uid: 0, gid: 0, gids: [] };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('gfapi backend caches: coherent with its own SETATTR and with another client', async (t) => {
+  const lab = await GlusterLab.start(t);
+  await replica3(lab, 'gv');
+  await replica3(lab, 'gg', 1 << 30, 'general');
+  const vm = await openGfapiBackend({ volume: 'gv', volfileServer: lab.host });
+  const b = await openGfapiBackend({ volume: 'gg', volfileServer: lab.host });
+  t.after(() => b.close());
+  // Another client of the volume: a glfs_t of its own, like another appliance.
+  const other = await openGfapiVolume('gg', lab.host, 24007, '/dev/null', 4, []);
+  const r = await b.root();
+  const rootGfid = r.subarray(17);
+
+  // On the sharded volume: SETATTR of times after writes through a cached
+  // fd is what GETATTR shows (a held file inode once kept serving the old
+  // times; right after, the client stack may answer with them for up to
+  // md-cache's second, as before any caching here).
+  const vr = await vm.root();
+  const vf = await vm.create(root, vr, 'f', { mode: 'unchecked', attrs: { mode: 0o644, size: 0n } });
+  await vm.write(root, vf.handle, 0n, randomBytes(65536), 'unstable');
+  await vm.commit(root, vf.handle, 0n, 0);
+  const vs = await vm.setattr(root, vf.handle, { atime: { sec: 12345, nsec: 0 }, mtime: { sec: 67890, nsec: 0 } });
+  assert.equal(vs.after?.mtime.sec, 67890);
+  await sleep(1100);
+  for (const a of [await vm.getattr(vf.handle), (await vm.lookup(root, vr, 'f')).attrs]) {
+    assert.equal(a.mtime.sec, 67890);
+    assert.equal(a.atime.sec, 12345);
+  }
+
+  // WRITE post-op attributes follow the writes; SETATTR of times after
+  // writes is what GETATTR then shows (a held, sharded inode once kept
+  // serving the old times).
+  const f = await b.create(root, r, 'f', { mode: 'unchecked', attrs: { mode: 0o644, size: 0n } });
+  assert.equal(f.attrs.size, 0n);
+  const data = randomBytes(3 * 65536);
+  let lastMtime = 0;
+  for (let i = 0; i < 3; i++) {
+    const w = await b.write(root, f.handle, BigInt(i * 65536), data.subarray(i * 65536, (i + 1) * 65536), 'unstable');
+    assert.equal(w.file.after?.size, BigInt((i + 1) * 65536));
+    assert.ok(w.file.after!.mtime.sec >= lastMtime);
+    lastMtime = w.file.after!.mtime.sec;
+  }
+  await b.commit(root, f.handle, 0n, 0);
+  const s = await b.setattr(root, f.handle, { atime: { sec: 12345, nsec: 0 }, mtime: { sec: 67890, nsec: 0 } });
+  assert.equal(s.before?.size, BigInt(data.length));
+  assert.equal(s.after?.mtime.sec, 67890);
+  await sleep(1100);
+  for (const a of [await b.getattr(f.handle), (await b.lookup(root, r, 'f')).attrs]) {
+    assert.equal(a.mtime.sec, 67890);
+    assert.equal(a.atime.sec, 12345);
+  }
+  const rd = await b.read(root, f.handle, 0n, data.length, Buffer.alloc(1 << 20));
+  assert.ok(rd.data.equals(data));
+  assert.equal(rd.eof, true);
+
+  // The file grows through the other client: after md-cache's second, a
+  // READ at our old end of file returns the new data, not EOF.
+  const more = randomBytes(65536);
+  await other.write({ uid: 0, gid: 0, gids: [] }, (await other.lookup(root, rootGfid, 'f')).gfid, data.length, more, 2);
+  await sleep(1100);
+  const tail = await b.read(root, f.handle, BigInt(data.length), 65536);
+  assert.ok(tail.data.equals(more));
+  assert.equal((await b.getattr(f.handle)).size, BigInt(data.length + more.length));
+
+  // A directory renamed through the other client: our cached name goes
+  // within a second.
+  const d = await b.mkdir(root, r, 'd1', { mode: 0o755 });
+  assert.ok((await b.lookup(root, r, 'd1')).handle.equals(d.handle));
+  await other.rename({ uid: 0, gid: 0, gids: [] }, rootGfid, 'd1', rootGfid, 'd2');
+  await sleep(1100);
+  await assert.rejects(b.lookup(root, r, 'd1'), { code: 'ENOENT' });
+  assert.ok((await b.lookup(root, r, 'd2')).handle.equals(d.handle));
+  // … and through us at once.
+  await b.rename(root, r, 'd2', r, 'd3');
+  await assert.rejects(b.lookup(root, r, 'd2'), { code: 'ENOENT' });
+  assert.ok((await b.lookup(root, r, 'd3')).handle.equals(d.handle));
+
+  // A file we hold open, removed through the other client, is stale to us.
+  await other.remove({ uid: 0, gid: 0, gids: [] }, rootGfid, 'f', false);
+  await sleep(1100);
+  await assert.rejects(b.getattr(f.handle), { code: 'ESTALE' });
+
+  // READDIRPLUS in small pages of two directories at once (parked streams
+  // keyed by directory and cookie): every name exactly once in each.
+  const dirs = [await b.mkdir(root, r, 'la', { mode: 0o755 }), await b.mkdir(root, r, 'lb', { mode: 0o755 })];
+  const want: string[] = [];
+  for (let i = 0; i < 40; i++) want.push(`n${i}`);
+  for (const dd of dirs) for (const n of want) await b.create(root, dd.handle, n, { mode: 'guarded', attrs: {} });
+  const seen = dirs.map(() => new Set<string>());
+  const cookies = dirs.map(() => 0n);
+  const verfs: Buffer[] = dirs.map(() => Buffer.alloc(8));
+  const done = dirs.map(() => false);
+  while (done.includes(false)) {
+    for (let i = 0; i < dirs.length; i++) {
+      if (done[i]) continue;
+      const page = await b.readdir(root, dirs[i]!.handle, cookies[i]!, verfs[i]!, 7, true);
+      for (const e of page.entries) {
+        assert.ok(!seen[i]!.has(e.name), `${e.name} listed twice`);
+        seen[i]!.add(e.name);
+        if (e.name !== '.' && e.name !== '..') assert.ok(e.handle && e.attrs);
+        cookies[i] = e.cookie;
+      }
+      verfs[i] = page.verifier;
+      done[i] = page.eof;
+      assert.ok(page.dirAttrs);
+    }
+  }
+  for (const sset of seen) assert.deepEqual([...sset].sort(), ['.', '..', ...want].sort());
+});
