@@ -65,6 +65,13 @@ export interface GlusterPoolDriverOptions {
   volfileServer?: string;
   /** How the driver reaches a volume's files to make share directories (default: gfapi). */
   openVolume?: (volume: string, volfileServer: string) => Promise<Backend>;
+  /**
+   * This appliance's name as its bricks spell their host (`host:/path`). When
+   * given, only bricks of this host are mounted and restarted here (several
+   * appliances sharing one root filesystem, as in test labs, see each other's
+   * brick records); when absent, a brick record on this machine is enough.
+   */
+  host?: string;
   /** Asks the reconciler for a pass: the watch saw a brick go down or come back, or heal start or end. */
   requestReconcile?: () => void;
   /** Watch period while every brick is up and nothing is pending (default 15 s). */
@@ -274,6 +281,9 @@ export class GlusterPoolDriver implements Driver {
         status = await this.volumes.status(name);
         down = downOf(status);
       }
+      // The self-heal daemon notices returned bricks by itself, but measured here it
+      // sometimes waited a minute before its first crawl: ask for an index heal.
+      await this.volumes.triggerHeal(name).catch((e: unknown) => this.opts.log?.warn({ pool: pool.id, err: e }, 'index heal after a brick restart not started'));
     }
     this.capacities.set(pool.id, capacityOf(info, status.bricks));
     const cap = this.capacities.get(pool.id)!;
@@ -317,6 +327,7 @@ export class GlusterPoolDriver implements Driver {
   private async mountBricks(pool: GlusterPool, problem: (msg: string) => void): Promise<void> {
     let mounted: Set<string> | undefined;
     for (const b of pool.bricks) {
+      if (this.opts.host !== undefined && b.host !== this.opts.host) continue;
       let rec;
       try {
         rec = await readBrickRecord(b.path);
@@ -339,6 +350,7 @@ export class GlusterPoolDriver implements Driver {
 
   /** Whether a brick of the volume lives on this host (glusterd's own UUID). */
   private async isLocal(b: BrickRef): Promise<boolean> {
+    if (this.opts.host !== undefined && b.host !== this.opts.host) return false;
     if (await readBrickRecord(b.path).catch(() => undefined)) return true;
     this.localUuid ??= (await new GlusterPeers(this.volumes.cli).list()).find((p) => p.self)?.uuid;
     return b.hostUuid !== '' && b.hostUuid === this.localUuid;
@@ -363,7 +375,8 @@ export class GlusterPoolDriver implements Driver {
     const names = ready.map((b) => b.name).join(', ');
     // `start force` acts on every brick of the volume, and would stamp and start a
     // brick directory found on a bare mount point: refuse while one exists.
-    const unsafe = await unsafeForForce(info.bricks.map((b) => b.path), mounted);
+    const mine = info.bricks.filter((b) => this.opts.host === undefined || b.host === this.opts.host);
+    const unsafe = await unsafeForForce(mine.map((b) => b.path), mounted);
     if (unsafe.length) {
       problem(`not restarting ${names}: ${unsafe.join(', ')} exist(s) on a mount point without its disk, and volume start force would use it; remove that directory or mount its disk`);
       return false;
