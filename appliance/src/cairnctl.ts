@@ -25,7 +25,7 @@ commands:
   cluster                         the appliances of this cluster, their health and bricks
   cluster join-token              show a token on this appliance, to add it from another one
   cluster add ADDRESS TOKEN       add the appliance at ADDRESS (host[:port] or URL) showing TOKEN
-  cluster remove NAME             remove an appliance (refused while it holds bricks)
+  cluster remove NAME             remove an appliance (its bricks move first, as a task; refused when they have nowhere to go)
 
 The API token comes from --token-file, $CAIRN_TOKEN or $CAIRN_TOKEN_FILE.`;
 
@@ -281,8 +281,10 @@ export async function main(argv: string[]): Promise<number> {
         }
         if (sub === 'remove') {
           if (!arg) throw new CliError('cluster remove needs the NAME of an appliance (see cairnctl cluster)', EXIT.usage);
-          await call(o, 'DELETE', `/api/v1/cluster/members/${encodeURIComponent(arg)}`);
-          print({ removed: arg }, () => `removed ${arg} from the cluster\n`);
+          const r = (await call(o, 'DELETE', `/api/v1/cluster/members/${encodeURIComponent(arg)}`)) as Json | null;
+          // 202: its bricks move first, in a task that detaches it at the end.
+          if (r && typeof r.id === 'string') print(r, () => `moving the bricks of ${arg} first: task ${r.id} (GET /api/v1/tasks/${r.id}); it is detached when they are healed\n`);
+          else print({ removed: arg }, () => `removed ${arg} from the cluster\n`);
           return 0;
         }
         throw new CliError(`unknown cluster command ${JSON.stringify(sub)}: list, join-token, add or remove`, EXIT.usage);

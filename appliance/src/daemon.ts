@@ -36,6 +36,8 @@ import type { HealProgress } from './pool/gluster/heal.js';
 import { ClusterService } from './cluster/cluster.js';
 import { HttpJoinTransport } from './cluster/http-transport.js';
 import { ClusterStateSync } from './cluster/state-sync.js';
+import { ensureTlsIdentity } from './cluster/tls.js';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { glusterStateVolumeAccess } from './cluster/state-volume.js';
 import { GlusterCli } from './pool/gluster/cli.js';
 import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
@@ -88,20 +90,22 @@ export const handleSecretFileOf = (dataDir: string) => join(dataDir, 'nfs', 'fh-
  * when glusterd is not running (the routes answer glusterd_unavailable);
  * the short deadline bounds a glusterd that is alive but stuck.
  */
-function clusterService(dataDir: string, store: StateStore, log: Logger): { cluster: ClusterService; sync: ClusterStateSync } {
+function clusterService(dataDir: string, store: StateStore, log: Logger, tls: () => { pin: string; port: number } | undefined): { cluster: ClusterService; sync: ClusterStateSync } {
   const cli = new GlusterCli({ timeoutMs: 20_000 });
   const hostname = process.env.CAIRN_CLUSTER_HOSTNAME || osHostname();
   const volumes = new GlusterVolumes(cli);
+  const peers = new GlusterPeers(cli);
   const clog = log.child({ component: 'cluster' });
   const cluster = new ClusterService({
     hostname,
-    peers: new GlusterPeers(cli),
+    peers,
     volumes,
     transport: new HttpJoinTransport(),
     stateDir: join(dataDir, 'cluster'),
     handleSecretFile: handleSecretFileOf(dataDir),
     stateBrick: join(dataDir, 'cluster', 'state-brick'),
     log: clog,
+    tls,
   });
   // The shared desired state (cluster/state-sync.ts): idle until this appliance is in a cluster.
   const sync = new ClusterStateSync({
@@ -109,12 +113,41 @@ function clusterService(dataDir: string, store: StateStore, log: Logger): { clus
     hostname,
     mountDir: join(dataDir, 'cluster', 'state'),
     access: glusterStateVolumeAccess(volumes, hostname),
-    clustered: async () => (await cluster.record()) !== undefined,
+    clustered: async () => (await cluster.record()) !== undefined && (await peers.status()).length > 0,
     log: clog,
     record: { stateBrick: join(dataDir, 'cluster', 'state-brick'), brickDir: process.env.CAIRN_BRICK_DIR || join(dataDir, 'bricks') },
   });
   cluster.attachStateSync(sync);
   return { cluster, sync };
+}
+
+/**
+ * The API again over HTTPS, with the appliance's self-signed certificate
+ * (cluster/tls.ts), for cairnd-to-cairnd calls: the join token carries
+ * the certificate's pin. Port: $CAIRN_CLUSTER_PORT, else 8443 beside the
+ * default API port 8080, else any free port (tests run many cairnds side
+ * by side); `off` disables it. A failure is logged, never fatal: joining
+ * then falls back to tokens without a pin (plain HTTP).
+ */
+async function listenClusterTls(app: FastifyInstance, dataDir: string, opts: DaemonOptions, log: Logger): Promise<{ server: HttpsServer; port: number; pin: string } | undefined> {
+  const env = process.env.CAIRN_CLUSTER_PORT;
+  if (env === 'off') return undefined;
+  const wanted = env !== undefined && /^\d+$/.test(env) ? Number(env) : opts.port === 8080 ? 8443 : 0;
+  try {
+    const id = await ensureTlsIdentity(join(dataDir, 'tls'), process.env.CAIRN_CLUSTER_HOSTNAME || osHostname());
+    const server = createHttpsServer({ key: id.key, cert: id.cert }, (req, res) => app.routing(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(wanted, opts.host, () => resolve());
+    });
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : wanted;
+    log.info({ port, fingerprint: id.pin, sha256: id.sha256 }, 'cluster https listening');
+    return { server, port, pin: id.pin };
+  } catch (err) {
+    log.warn({ err }, 'cluster https not available: join tokens carry no certificate pin');
+    return undefined;
+  }
 }
 
 /**
@@ -192,7 +225,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     return { status: 'ok' };
   });
 
-  const { cluster, sync } = clusterService(dataDir, store, log);
+  let clusterTls: { pin: string; port: number } | undefined;
+  const { cluster, sync } = clusterService(dataDir, store, log, () => clusterTls);
   // Before the API answers: a restarted member must not take changes before it has read the cluster's document.
   await sync.start(hooks.firstClusterSyncWaitMs ?? 15_000);
 
@@ -241,6 +275,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
 
+  const https = await listenClusterTls(app, dataDir, opts, log);
+  if (https) clusterTls = { pin: https.pin, port: https.port };
+
   log.info({ dataDir, url, version: VERSION, revision: store.revision }, 'cairnd listening');
   if (setup.pending) {
     log.info(
@@ -276,6 +313,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
       log.info({ reason }, 'cairnd stopping');
       systemd.stopping(`stopping: ${reason}`);
       systemd.stopWatchdog();
+      if (https) {
+        const closed = new Promise<void>((r) => https.server.close(() => r()));
+        https.server.closeAllConnections();
+        await closed;
+      }
       await app.close();
       await sync.stop({ unmount: true });
       await reconciler.stop();

@@ -220,6 +220,22 @@ export interface ClusterView {
   clusterId: string | null;
   joinedAt: string | null;
   members: ClusterMember[];
+  /** This appliance reaches a majority: changes to cluster-wide objects are accepted here. */
+  quorum?: boolean;
+  /** The shared desired state on the cluster's state volume; null when this cairnd syncs none. */
+  sharedState?: SharedState | null;
+}
+
+export interface SharedState {
+  volume: string;
+  phase: 'standalone' | 'waiting' | 'synced' | 'error' | string;
+  mounted: boolean;
+  revision: number | null;
+  origin: string | null;
+  at: string | null;
+  lastCheckAt: string | null;
+  error: string | null;
+  writable: boolean | null;
 }
 
 export interface JoinToken {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addMemberFieldErrors, clusterUnavailable, joinMessage, memberHealth, tokenValidity } from '../src/lib/cluster.js';
+import { addMemberFieldErrors, clusterUnavailable, joinMessage, memberHealth, sharedStateLine, tokenValidity } from '../src/lib/cluster.js';
 import { toApiError } from '../src/lib/errors.js';
 
 const err = (status: number, code: string, message: string, fields: Array<{ path: string; message: string }> = []) => toApiError(status, { error: { code, message, fields } });
@@ -52,4 +52,21 @@ test('cluster: join errors read as sentences about the other appliance', () => {
     'The appliance at http://nas2:8080 answered: the join token has expired: show a new one on the appliance being added.',
   );
   assert.equal(joinMessage('Too many failed attempts.'), 'Too many failed attempts.');
+});
+
+test('cluster: the shared configuration in one sentence', () => {
+  const base = { volume: 'cairn-state', revision: 12, origin: 'node2', at: '2026-11-28T23:00:00Z', error: null };
+  const when = (iso: string) => `<${iso}>`;
+  assert.equal(sharedStateLine(null, when), null);
+  assert.equal(sharedStateLine(undefined, when), null);
+  assert.equal(sharedStateLine({ ...base, phase: 'standalone' }, when), null);
+  assert.deepEqual(sharedStateLine({ ...base, phase: 'synced' }, when), {
+    tone: 'ok',
+    text: 'Configuration shared with the cluster: revision 12, written by node2 at <2026-11-28T23:00:00Z>.',
+  });
+  assert.equal(sharedStateLine({ ...base, phase: 'waiting' }, when)!.tone, 'info');
+  assert.deepEqual(sharedStateLine({ ...base, phase: 'error', error: 'Transport endpoint is not connected' }, when), {
+    tone: 'warn',
+    text: 'The shared configuration (volume cairn-state) cannot be read or written here: Transport endpoint is not connected.',
+  });
 });

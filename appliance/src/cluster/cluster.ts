@@ -26,19 +26,34 @@
  * on every appliance of the volume.
  *
  * The shared desired state (volumes, shares, users): a small replicated
- * Gluster volume, `cairn-state` (replica 3, or replica 2 + arbiter, one brick
- * per appliance on the first three; see stateVolumeLayout), holding the
- * state document; every cairnd reads it through gfapi and writes it with
- * the document store's temp-file + fsync + rename, under a POSIX lock on
- * the document (Gluster's features/locks is cluster-wide). Why not "cairnd
+ * Gluster volume, `cairn-state` (replica 2 with the second appliance,
+ * replica 3 from the third, one brick per appliance under
+ * DATA_DIR/cluster/state-brick; state-volume.ts), FUSE-mounted on every
+ * appliance at DATA_DIR/cluster/state, holding the cluster's document
+ * (state-file.ts): written with temp-file + fsync + rename under a lock
+ * (flock through Gluster's features/locks, cluster-wide), with numbered
+ * revisions; read every second by every cairnd (state-sync.ts), which
+ * merges it into its own document (shared-state.ts says exactly which
+ * parts are the cluster's: gluster pools with their volumes and shares,
+ * users, groups; and which stay local: settings, local pools and their
+ * shares, disks, the cluster record, sessions, tokens). Why not "cairnd
  * with a single writer per change": that needs us to choose the writer,
  * to push the change to every peer and to reconcile peers that were down
  * — a replication protocol of our own. The Gluster volume gives quorum
  * (cluster.quorum-type auto: a minority side cannot write, so no split
- * brain), self-heal for an appliance that was away, and the same
- * failure behaviour as the data itself; CTDB's recovery lock for clustered
- * Samba needs such a small volume anyway. Each appliance keeps only its own
- * local facts (its disks, its cluster record) in its local state.
+ * brain; its cairnd answers 503 cluster_no_quorum), self-heal for an
+ * appliance that was away, and the same failure behaviour as the data
+ * itself; CTDB's recovery lock for clustered Samba needs such a small
+ * volume anyway.
+ *
+ * Removing an appliance moves its bricks first (evacuate.ts): each onto
+ * another appliance outside its replica set (replace-brick, then heal),
+ * or a whole replica set by remove-brick; refused when a copy would be
+ * lost. Each appliance publishes where it takes moved bricks in
+ * members/<hostname>.json on the state volume.
+ *
+ * Between cairnds: HTTPS with a self-signed certificate per appliance;
+ * the join token carries its pin (tls.ts, http-transport.ts).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -51,6 +66,7 @@ import { ClusterError } from './errors.js';
 import { planEvacuation, runEvacuation, type EvacuationPlan, type MemberRecord, type Move, type Progress, type VolumeLayout } from './evacuate.js';
 import type { SharedStateStatus } from './state-sync.js';
 import { ensureStateVolume } from './state-volume.js';
+import { joinTokenWithPin, splitJoinToken } from './tls.js';
 import { JoinTokens, type IssuedToken } from './tokens.js';
 
 /** Sent by A to B's cairnd (B's API route passes it to acceptJoin). */
@@ -116,6 +132,11 @@ export interface ClusterServiceOptions {
   log?: { info(o: object, msg: string): void };
   /** How often a brick move polls heal (default 3 s). */
   healPollMs?: number;
+  /**
+   * This appliance's TLS identity for cairnd-to-cairnd calls (tls.ts): with
+   * it, join tokens carry the certificate's pin and the HTTPS port.
+   */
+  tls?: () => { pin: string; port: number } | undefined;
 }
 
 /** The part of the state sync the cluster service uses. */
@@ -157,12 +178,19 @@ export class ClusterService {
     }
   }
 
-  /** On B: a token to type into A's console. Refused once B has peers. */
-  async issueJoinToken(): Promise<IssuedToken> {
+  /**
+   * On B: a token to type into A's console. Refused once B has peers. With
+   * a TLS identity, the token is `SECRET.PIN`: A then joins over HTTPS and
+   * pins B's certificate (tls.ts).
+   */
+  async issueJoinToken(): Promise<IssuedToken & { fingerprint?: string; clusterPort?: number }> {
     if ((await this.opts.peers.status()).length > 0) {
       throw new ClusterError('ALREADY_IN_CLUSTER', `${this.opts.hostname} is already in a cluster: remove it there first`);
     }
-    return this.tokens.issue();
+    const issued = this.tokens.issue();
+    const tls = this.opts.tls?.();
+    if (!tls) return issued;
+    return { token: joinTokenWithPin(issued.token, tls.pin), expiresAt: issued.expiresAt, fingerprint: tls.pin, clusterPort: tls.port };
   }
 
   /** On B: A asks to add us. Checks the token, then stores the cluster's id and secret. */
@@ -172,7 +200,7 @@ export class ClusterService {
     }
     const secret = Buffer.from(String(req.handleSecret ?? ''), 'base64');
     if (secret.length < 16) throw new ClusterError('INVALID_ARGUMENT', 'join request without a handle secret');
-    this.tokens.consume(req.token);
+    this.tokens.consume(splitJoinToken(String(req.token ?? '')).secret);
     const own = await this.record();
     if (own && own.clusterId !== req.clusterId && (await this.opts.peers.status()).length > 0) {
       throw new ClusterError('ALREADY_IN_CLUSTER', `${this.opts.hostname} belongs to cluster ${own.clusterId}`);

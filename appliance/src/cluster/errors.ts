@@ -7,6 +7,7 @@
  *   ALREADY_IN_CLUSTER    409      B belongs to another cluster (or A to none)
  *   JOIN_UNREACHABLE      502      B's cairnd did not answer
  *   JOIN_FAILED           502      the peer probe or the wait for it failed
+ *   JOIN_CERT_MISMATCH    502      B's TLS certificate is not the one its join token names
  *   NOT_A_MEMBER          404      no such appliance in the pool
  *   HOLDS_BRICKS          409      removing an appliance whose bricks have nowhere to go
  *   NO_QUORUM             503      the shared state cannot be written: minority side
@@ -20,6 +21,7 @@ export type ClusterErrorCode =
   | 'ALREADY_IN_CLUSTER'
   | 'JOIN_UNREACHABLE'
   | 'JOIN_FAILED'
+  | 'JOIN_CERT_MISMATCH'
   | 'NOT_A_MEMBER'
   | 'HOLDS_BRICKS'
   | 'NO_QUORUM'

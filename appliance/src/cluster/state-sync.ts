@@ -61,7 +61,11 @@ export interface ClusterStateSyncOptions {
   hostname: string;
   mountDir: string;
   access: StateVolumeAccess;
-  /** Whether this appliance belongs to a cluster (its cluster record exists). */
+  /**
+   * Whether this appliance belongs to a cluster (its cluster record exists
+   * and its glusterd has peers). Asked every 3 s while not mounted, every
+   * 10 s while mounted: false then means it was removed (detached).
+   */
   clustered: () => Promise<boolean>;
   log?: Logger;
   pollMs?: number;
@@ -104,6 +108,7 @@ export class ClusterStateSync {
   private writable: boolean | null = null;
   private lastWriteProbe = 0;
   private lastRecordAt = 0;
+  private lastMemberCheck = 0;
   private stopped = false;
 
   constructor(private readonly opts: ClusterStateSyncOptions) {
@@ -158,14 +163,14 @@ export class ClusterStateSync {
   private async tick(): Promise<void> {
     try {
       if (!this.mounted) {
+        // Membership and the volume cost gluster CLI calls: asked every 3 s at most while waiting.
+        if (Date.now() - this.lastVolumeCheck < 3000) return;
+        this.lastVolumeCheck = Date.now();
         if (!(await this.opts.clustered())) {
           this.phase = 'standalone';
           this.volumeExists = false;
           return;
         }
-        // The gluster CLI costs a process: asked every 3 s at most while waiting.
-        if (Date.now() - this.lastVolumeCheck < 3000 && !this.volumeExists) return;
-        this.lastVolumeCheck = Date.now();
         this.volumeExists = await this.opts.access.exists();
         if (!this.volumeExists) {
           this.phase = 'waiting';
@@ -176,6 +181,13 @@ export class ClusterStateSync {
           this.opts.log?.info({ volume: this.opts.access.volume, dir: this.opts.mountDir }, 'cluster: state volume mounted');
         }
         this.mounted = true;
+        this.lastMemberCheck = Date.now();
+      } else if (Date.now() - this.lastMemberCheck > 10_000) {
+        this.lastMemberCheck = Date.now();
+        if (!(await this.opts.clustered())) {
+          await this.leave();
+          return;
+        }
       }
       const head = await this.file.read();
       this.lastCheckAt = new Date().toISOString();
@@ -199,6 +211,22 @@ export class ClusterStateSync {
       this.phase = 'error';
       this.setError((e as Error).message);
     }
+  }
+
+  /**
+   * This appliance was removed from the cluster (its glusterd has no peers
+   * any more): it stops reading and writing the cluster's document and
+   * keeps its last document as its own.
+   */
+  private async leave(): Promise<void> {
+    await this.opts.access.unmount(this.opts.mountDir);
+    this.mounted = false;
+    this.volumeExists = false;
+    this.applied = undefined;
+    this.writable = null;
+    this.phase = 'standalone';
+    this.setError(null);
+    this.opts.log?.warn({ volume: this.opts.access.volume }, 'cluster: this appliance is no longer in the cluster: the shared state was unmounted, its last document stays as its own');
   }
 
   /** Each appliance writes only its own record, so no lock is needed. */

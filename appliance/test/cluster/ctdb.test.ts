@@ -13,7 +13,9 @@
  *  - all three nodes OK, a leader, every public address on a node's eth0;
  *  - a file written through public address X;
  *  - the node hosting X fails hard (link cut first, then its processes
- *    killed by mount namespace);
+ *    killed by mount namespace); X is one of the leader's addresses, the
+ *    harder case (election, then the new leader takes the cluster lock
+ *    through Gluster before anything moves);
  *  - X moves to a survivor; printed: when the survivors saw the node dead,
  *    when `ctdb ip` named a survivor, when X was on the survivor's eth0
  *    (the takeover time), and when smbclient had read the file back;
@@ -167,7 +169,11 @@ test('three appliances: CTDB + clustered Samba, the node holding a public addres
   }
 
   // ---- write through X ----------------------------------------------------
-  const x = publics[0]!;
+  // X: an address of the leader (the harder case: a new leader must be
+  // elected and take the cluster lock on the lock volume before any
+  // address moves). CAIRN_CTDB_VICTIM=other picks a non-leader's address.
+  const wantLeader = process.env['CAIRN_CTDB_VICTIM'] !== 'other';
+  const x = ips.find((i) => (i.pnn === st.leader) === wantLeader)?.address ?? publics[0]!;
   const client = await makeClient(tmp, port, x);
   const cred = { user: 'alice', password: 'alice-pw', cwd: tmp, timeoutMs: 60_000 };
   const data = randomBytes(4 << 20);
@@ -186,7 +192,9 @@ test('three appliances: CTDB + clustered Samba, the node holding a public addres
   // Its supervisors must not restart anything in the dead node.
   await victim.driver.close();
 
-  // Phases, each from the link cut: the survivors see the node disconnected;
+  // Phases, each from the link cut (`ctdb status` itself may block while
+  // the survivors elect a leader, so the first is an upper bound): the
+  // survivors see the node disconnected;
   // `ctdb ip` names a survivor for X; X is on the survivor's eth0 (takeip
   // done: the takeover proper).
   let detectMs = -1;

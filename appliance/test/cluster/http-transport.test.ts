@@ -6,7 +6,9 @@
  * /api/v1/cluster/join. B keeps A's cluster id and NFS handle secret in
  * the file its NFS driver reads. A reused or wrong token is refused by B
  * and comes back to A with B's code; a cairnd that is not there is
- * JOIN_UNREACHABLE. B's `gluster` is a stub on its PATH that answers
+ * JOIN_UNREACHABLE. The token B shows carries its certificate's pin: A
+ * joins over HTTPS and refuses a certificate that does not match before
+ * sending anything. B's `gluster` is a stub on its PATH that answers
  * "no peers" (the real multi-node probe is test/cluster/failover.test.ts).
  */
 import { test } from 'node:test';
@@ -69,8 +71,14 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
   assert.match(human.stdout, /join token: [A-Z2-7-]+/);
   const shown = await ctl('cluster', 'join-token', '--json');
   assert.equal(shown.code, 0, shown.stderr);
-  const { token } = JSON.parse(shown.stdout) as { token: string };
+  const { token, fingerprint, clusterPort } = JSON.parse(shown.stdout) as { token: string; fingerprint: string; clusterPort: number };
   const replaced = /join token: ([A-Z2-7-]+)/.exec(human.stdout)![1]!;
+  // The token carries the pin of B's certificate; A joins over HTTPS on B's cluster port and checks it.
+  assert.ok(token.endsWith(`.${fingerprint}`), token);
+  const listening = b.logs.find((l) => l.msg === 'cluster https listening');
+  assert.equal(listening?.fingerprint, fingerprint);
+  assert.equal(listening?.port, clusterPort);
+  const bTls = `https://127.0.0.1:${clusterPort}`;
 
   // Appliance A: real ClusterService + HttpJoinTransport; its glusterd is faked (probe stubbed).
   const others: Peer[] = [];
@@ -95,6 +103,16 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
     handleSecretFile: join(dir, 'a', 'nfs', 'fh-secret'),
   });
 
+  // A certificate other than the pinned one: refused before anything is sent (the token still works below).
+  const otherPin = fingerprint.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+  const spoofed = await a.addAppliance(bTls, token.replace(fingerprint, otherPin)).then(
+    () => assert.fail('a certificate that does not match the pin was accepted'),
+    (e: ClusterError) => e,
+  );
+  assert.equal(spoofed.code, 'JOIN_CERT_MISMATCH', spoofed.message);
+  assert.deepEqual(probed, []);
+  await assert.rejects(a.addAppliance(b.url, token), (e: ClusterError) => e.code === 'INVALID_ARGUMENT' && /not http:\/\//.test(e.message), 'a pinned token is never sent over plain HTTP');
+
   const wrong = await a.addAppliance(b.url, replaced).then(
     () => assert.fail('a wrong token was accepted'),
     (e: ClusterError) => e,
@@ -102,7 +120,7 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
   assert.equal(wrong.code, 'JOIN_TOKEN_INVALID', `an earlier token stops working: ${wrong.message}`);
   assert.deepEqual(probed, [], 'no probe after a refusal');
 
-  const member = await a.addAppliance(b.url, token);
+  const member = await a.addAppliance(bTls, token);
   assert.equal(member.hostname, 'nas-b', 'B named itself');
   assert.deepEqual(probed, ['nas-b']);
   const aRecord = JSON.parse(await readFile(join(dir, 'a', 'cluster', 'cluster.json'), 'utf8'));
@@ -114,7 +132,7 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
 
   // Reused: refused by B, whose code A sees.
   const again = await transport
-    .join(b.url, { token, clusterId: aRecord.clusterId, inviter: 'nas-a', handleSecret: aSecret.toString('base64') })
+    .join(bTls, { token, clusterId: aRecord.clusterId, inviter: 'nas-a', handleSecret: aSecret.toString('base64') })
     .then(
       () => assert.fail('a reused token was accepted'),
       (e: ClusterError) => e,
@@ -144,7 +162,7 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
 
   // Nobody listening.
   await b.stop();
-  const gone = await transport.join(b.url, { token, clusterId: aRecord.clusterId, inviter: 'nas-a', handleSecret: aSecret.toString('base64') }).then(
+  const gone = await transport.join(bTls, { token, clusterId: aRecord.clusterId, inviter: 'nas-a', handleSecret: aSecret.toString('base64') }).then(
     () => assert.fail('joined a stopped cairnd'),
     (e: ClusterError) => e,
   );

@@ -63,12 +63,23 @@ async function appliance(lab: Lab, name: string): Promise<Appliance> {
   const { token } = await tokens.create({ name: 'lab', role: 'admin', createdBy: 'admin' });
   const c = await startCairndOn(node, { dataDir });
   const api = async (method: string, path: string, body?: unknown, timeoutMs = 60_000) => {
-    const res = await fetch(`${c.url}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const call = () =>
+      fetch(`${c.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    let res: Response;
+    try {
+      res = await call();
+    } catch (e) {
+      // Say why (a dead cairnd shows in its log), and retry a GET once (a reused keep-alive connection may just have been closed).
+      const why = `${method} ${path} on ${name}: ${(e as Error).message} (${String((e as { cause?: unknown }).cause)})\n${c.log().split('\n').slice(-15).join('\n')}`;
+      if (method !== 'GET') throw new Error(why);
+      process.stderr.write(`${why}\n`);
+      res = await call();
+    }
     const text = await res.text();
     return { status: res.status, json: text ? JSON.parse(text) : undefined };
   };
@@ -245,6 +256,15 @@ test('full cairnds share one desired state: a share made on node1 is served by n
   assert.deepEqual(onBrick, await readFile(big), 'the moved brick holds the file, healed');
   const { stdout: cat4 } = await run('nfs-cat', [nfsUrl(n4.c.node.ip, '/vms/hello.txt')], { timeout: 20_000, killSignal: 'SIGKILL' });
   assert.equal(cat4, 'written through node1\n');
+  // node3 notices it was removed: it stops syncing and may change its own document again.
+  await until('node3 leaves the shared state', async () => {
+    const st = (await n3.api('GET', '/cluster')).json.sharedState;
+    return st.phase === 'standalone' && !st.mounted;
+  }, 30_000, logs);
+  const own = await n3.api('POST', '/users', { name: 'erin', uid: 1205, fullName: 'Erin', password: 'erin-password-1' });
+  assert.equal(own.status, 201, JSON.stringify(own.json));
+  await sleep(2500);
+  assert.ok(!(await n1.api('GET', '/users')).json.items.some((u: { name: string }) => u.name === 'erin'), 'a removed appliance no longer writes the cluster state');
 
   for (const a of [n1, n2, n3, n4]) await a.c.stop(3000);
 });

@@ -5,7 +5,8 @@
  *   own network, mount and UTS namespaces and glusterd), a cairnd in each:
  *   B's console shows a join token, A's console adds B with it; both see
  *   one cluster, Gluster's pool lists both; A removes B again after a
- *   confirmation (Escape cancels it first);
+ *   confirmation (Escape cancels it first), following the task that moves
+ *   B's bricks away when it holds any;
  * - a cairnd where no glusterd answers: the page says so in a sentence
  *   and offers nothing that could only fail.
  */
@@ -42,10 +43,10 @@ async function setUpThroughApi(page: Page, d: RunningCairnd, dataDir: string, na
 interface ClusterView {
   hostname: string;
   clusterId: string | null;
-  members: Array<{ hostname: string; health: string; self: boolean }>;
+  members: Array<{ hostname: string; health: string; self: boolean; bricks: string[] }>;
 }
 
-test('console: add an appliance with the join token shown on it, then remove it', { timeout: 150_000 }, async (t) => {
+test('console: add an appliance with the join token shown on it, then remove it', { timeout: 240_000 }, async (t) => {
   const started = Date.now();
   const steps = cleanupList(t);
   let b: ConsoleBrowser | undefined;
@@ -105,6 +106,7 @@ test('console: add an appliance with the join token shown on it, then remove it'
   await row.waitFor();
   assert.match(await row.innerText(), /connected/);
   assert.match(await pageA.locator('#cluster-self ~ p').innerText(), /Member of cluster [0-9a-f-]{36}/);
+  assert.equal(await pageA.getByText('does not reach a majority').count(), 0, 'both appliances reach each other: no quorum warning');
   await b.shot('cl-02-a-added');
 
   const onA = await api(pageA, a.d);
@@ -135,8 +137,11 @@ test('console: add an appliance with the join token shown on it, then remove it'
   await pageA.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
   assert.equal((await api(pageA, a.d)).members.length, 2, 'cancelled: nothing removed');
+  const holds = (await api(pageA, a.d)).members.find((m) => m.hostname === n2.name)!.bricks.length;
   await row.getByRole('button', { name: `Remove appliance ${n2.name}` }).click();
   await dialog.getByRole('button', { name: 'Remove' }).click();
+  // With bricks (the shared state volume's), a task moves them first and shows its progress.
+  if (holds) assert.match(await pageA.locator('section.task').filter({ hasText: `remove appliance ${n2.name}` }).filter({ hasText: /done/ }).innerText({ timeout: 60_000 }), /brick move\(s\) done/);
   await pageA.getByRole('status').filter({ hasText: `${n2.name} was removed from the cluster.` }).waitFor({ timeout: 60_000 });
   await row.waitFor({ state: 'detached' });
   await b.shot('cl-04-removed');

@@ -48,7 +48,8 @@ interface Timing {
 }
 
 function stats(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return 'no samples';
   const med = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   return `median ${med.toFixed(0).padStart(4)} ms  min ${s[0]!.toFixed(0).padStart(4)}  max ${s[s.length - 1]!.toFixed(0).padStart(4)}`;
 }
@@ -68,6 +69,8 @@ async function paints(): Promise<void> {
       await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
       await page.goto(`${d.url}/`, { waitUntil: 'load' });
       await page.getByRole('heading', { name: 'Set up Cairn' }).waitFor();
+      // The app marks its first view in the next animation frame: wait for it.
+      await page.waitForFunction(`performance.getEntriesByName('cairn-first-view').length > 0`);
       const t = (await page.evaluate(`(() => {
         const p = Object.fromEntries(performance.getEntriesByType('paint').map((e) => [e.name, e.startTime]));
         const n = performance.getEntriesByType('navigation')[0];

@@ -75,3 +75,19 @@ export function memberHealth(m: { health: string; connected: boolean; self: bool
   if (m.health === 'unreachable') return { badge: 'unavailable', text: 'not reachable: check that it is on and its network' };
   return { badge: m.health, text: m.state };
 }
+
+/**
+ * The shared configuration's state as one sentence and a tone; null when
+ * there is nothing to say (no cluster, no sync).
+ */
+export function sharedStateLine(
+  s: { phase: string; revision: number | null; origin: string | null; at: string | null; error: string | null; volume: string } | null | undefined,
+  when: (iso: string) => string,
+): { tone: 'ok' | 'info' | 'warn'; text: string } | null {
+  if (!s || s.phase === 'standalone') return null;
+  if (s.phase === 'error') return { tone: 'warn', text: `The shared configuration (volume ${s.volume}) cannot be read or written here: ${s.error ?? 'unknown error'}.` };
+  if (s.phase === 'waiting') return { tone: 'info', text: `Waiting for the shared configuration volume ${s.volume}: it is made once the cluster has bricks for it.` };
+  const by = s.origin ? ` by ${s.origin}` : '';
+  const at = s.at ? ` at ${when(s.at)}` : '';
+  return { tone: 'ok', text: `Configuration shared with the cluster: revision ${s.revision ?? '?'}, written${by}${at}.` };
+}

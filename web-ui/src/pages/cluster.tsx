@@ -2,7 +2,9 @@
  * Cluster: this appliance and the others in its Gluster trusted pool, with
  * health and bricks; a join token shown here so that an appliance already
  * in a cluster can add this one; adding an appliance by address and the
- * token it shows; removing one (after a confirmation). When the cluster
+ * token it shows; removing one after a confirmation (a task that moves its
+ * bricks first, when it holds any). Whether this appliance reaches a
+ * majority and how the shared configuration stands. When the cluster
  * API cannot answer (no glusterd, no cluster support) the page says so in
  * a sentence and offers nothing that would fail.
  */
@@ -11,23 +13,29 @@ import { del, get, paths, post } from '../api.js';
 import type { PageProps } from '../app.js';
 import { useLoad, useSubmit } from '../components/hooks.js';
 import { Alert, Badge, Confirm, CopyBox, Empty, FormError, PageHeader, TextField } from '../components/ui.js';
-import { addMemberFieldErrors, clusterUnavailable, memberHealth, tokenValidity } from '../lib/cluster.js';
+import { TaskProgress, taskIdOf } from '../components/task.js';
+import { addMemberFieldErrors, clusterUnavailable, memberHealth, sharedStateLine, tokenValidity } from '../lib/cluster.js';
 import { ApiError, describe } from '../lib/errors.js';
 import { dateTime } from '../lib/format.js';
-import type { ClusterMember, ClusterView, JoinToken } from '../types.js';
+import { taskFailed, type ClusterMember, type ClusterView, type JoinToken } from '../types.js';
 
 export function Cluster({ session }: PageProps) {
   const cluster = useLoad((signal) => get<ClusterView>(paths.cluster, { signal }), [], 10000);
   const admin = session.user.role !== 'read-only';
   const [removing, setRemoving] = useState<ClusterMember | null>(null);
   const [notice, setNotice] = useState('');
+  const [moving, setMoving] = useState<{ id: string; name: string } | null>(null);
+  // Without bricks the appliance goes at once (204); with bricks a task moves them first (202).
   const remove = useSubmit(async (name: string) => {
-    await del(paths.clusterMember(name));
-    setNotice(`${name} was removed from the cluster.`);
+    const res = await del<unknown>(paths.clusterMember(name));
+    const id = taskIdOf(res);
+    if (id) setMoving({ id, name });
+    else setNotice(`${name} was removed from the cluster.`);
     cluster.reload();
   });
   const down = cluster.error instanceof ApiError ? clusterUnavailable(cluster.error) : null;
   const c = cluster.data;
+  const shared = sharedStateLine(c?.sharedState, dateTime);
   return (
     <>
       <PageHeader title="Cluster" />
@@ -50,6 +58,24 @@ export function Cluster({ session }: PageProps) {
             <p class="muted">Not in a cluster yet. Add another appliance below, or show a join token here and add this appliance from one already in a cluster.</p>
           )}
         </section>
+      )}
+      {c && c.quorum === false && (
+        <Alert kind="warn">
+          This appliance does not reach a majority of the cluster: changes to shares, users and other cluster-wide settings are refused here until it does. Make them on an appliance that
+          reaches the others.
+        </Alert>
+      )}
+      {c && shared && <Alert kind={shared.tone}>{shared.text}</Alert>}
+      {moving && (
+        <TaskProgress
+          key={moving.id}
+          id={moving.id}
+          title={`Moving the bricks of ${moving.name}, then removing it`}
+          onDone={(t) => {
+            if (!taskFailed(t)) setNotice(`${moving.name} was removed from the cluster.`);
+            cluster.reload();
+          }}
+        />
       )}
       {notice && <Alert kind="ok">{notice}</Alert>}
       {remove.error ? <Alert>{describe(remove.error)}</Alert> : null}
@@ -129,8 +155,10 @@ export function Cluster({ session }: PageProps) {
           }}
         >
           <p>
-            {removing.hostname} leaves the cluster and stops serving its shares. An appliance that still holds bricks is refused: replace its bricks with disks of the other appliances
-            first.
+            {removing.hostname} leaves the cluster and stops serving its shares.
+            {removing.bricks.length
+              ? ` Its ${removing.bricks.length} brick${removing.bricks.length === 1 ? '' : 's'} are first moved to the other appliances (the data is copied, which takes a while); if a brick has nowhere to go without losing a copy, nothing is changed.`
+              : ' It holds no bricks, so it goes at once.'}
           </p>
         </Confirm>
       )}

@@ -74,6 +74,8 @@ const JoinTokenView = Type.Object(
   {
     token: Type.String({ description: 'type it into the console (or cairnctl cluster add) of an appliance already in the cluster' }),
     expiresAt: Type.String({ format: 'date-time' }),
+    fingerprint: Type.Optional(Type.String({ description: "the pin of this appliance's TLS certificate, also the part of `token` after the dot: the adding appliance checks it before sending anything" })),
+    clusterPort: Type.Optional(Type.Integer({ description: "this appliance's HTTPS port for cairnd-to-cairnd calls (give host:clusterPort as the address when it is not 8443)" })),
   },
   { title: 'JoinToken' },
 );
@@ -143,7 +145,12 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
       async (req, reply) => {
         const t = await need(ctx).issueJoinToken();
         ctx.audit.record({ who: whoOf(req), action: 'issue join token', target: '', ip: req.ip });
-        return reply.code(201).send({ token: t.token, expiresAt: new Date(t.expiresAt).toISOString() });
+        return reply.code(201).send({
+          token: t.token,
+          expiresAt: new Date(t.expiresAt).toISOString(),
+          ...(t.fingerprint ? { fingerprint: t.fingerprint } : {}),
+          ...(t.clusterPort ? { clusterPort: t.clusterPort } : {}),
+        });
       },
     );
 
