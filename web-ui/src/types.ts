@@ -241,6 +241,10 @@ export interface SharedState {
 export interface JoinToken {
   token: string;
   expiresAt: string;
+  /** The pin of this appliance's HTTPS certificate, which the token carries. */
+  fingerprint?: string;
+  /** The HTTPS port other cairnds call; absent or 8443 on the appliance. */
+  clusterPort?: number;
 }
 
 export interface Health {

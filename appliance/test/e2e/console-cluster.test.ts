@@ -92,13 +92,16 @@ test('console: add an appliance with the join token shown on it, then remove it'
   await pageB.getByRole('heading', { name: `This appliance: ${n2.name}` }).waitFor();
   await pageB.getByRole('button', { name: 'Show a join token' }).click();
   const token = (await pageB.getByLabel('Join token', { exact: true }).innerText()).trim();
+  // cairnd on a free port (tests) serves cairnd-to-cairnd HTTPS on a free port too; the page says which.
+  const joinAddress = (await pageB.getByTestId('join-address').locator('code').first().innerText()).trim();
+  assert.match(joinAddress, new RegExp(`^${n2.name}:\\d+$`));
   await b.shot('cl-01-b-token', pageB);
 
   // On A: add B by its address and that token.
   await pageA.getByRole('heading', { name: `This appliance: ${n1.name}` }).waitFor();
   assert.match(await pageA.locator('#cluster-self ~ p').innerText(), /Not in a cluster yet/);
   const add = pageA.getByRole('form', { name: 'Add an appliance' });
-  await add.getByLabel('Address of the new appliance').fill(`${n2.name}:${new URL(bb.d.url).port}`);
+  await add.getByLabel('Address of the new appliance').fill(joinAddress);
   await add.getByLabel('Join token shown on it').fill(token);
   await add.getByRole('button', { name: 'Add the appliance' }).click();
   await pageA.getByRole('status').filter({ hasText: `${n2.name} joined the cluster.` }).waitFor({ timeout: 60_000 });
@@ -123,11 +126,11 @@ test('console: add an appliance with the join token shown on it, then remove it'
   await pageB.locator(`tr[data-member="${n1.name}"]`).waitFor();
 
   // A token works once: the same one is refused now, beside the token field.
-  await add.getByLabel('Address of the new appliance').fill(`${n2.name}:${new URL(bb.d.url).port}`);
+  await add.getByLabel('Address of the new appliance').fill(joinAddress);
   await add.getByLabel('Join token shown on it').fill(token);
   await add.getByRole('button', { name: 'Add the appliance' }).click();
   await add.locator('[data-field="token"]').waitFor();
-  assert.match(await add.locator('[data-field="token"]').innerText(), /^The appliance at http:\/\/node2:\d+ answered: /);
+  assert.match(await add.locator('[data-field="token"]').innerText(), /^The appliance at https:\/\/node2:\d+ answered: /);
 
   // Remove B: Escape cancels the confirmation (keyboard), the dialog's Remove removes.
   await row.getByRole('button', { name: `Remove appliance ${n2.name}` }).click();

@@ -177,7 +177,11 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   const card = page.locator('section.pool').filter({ has: page.getByRole('heading', { name: /^data/ }) });
   await card.getByText('replica 3, 3 bricks').waitFor();
   // By keyboard: Enter opens the form and focus lands on its heading.
-  await card.getByRole('button', { name: 'Add disks' }).press('Enter');
+  // The button stays disabled until the page has read the API's schemas and the spare disks
+  // (slow on a loaded machine); a key pressed on a disabled button does nothing.
+  const addButton = card.getByRole('button', { name: 'Add disks', disabled: false });
+  await addButton.waitFor();
+  await addButton.press('Enter');
   const add = page.getByRole('form', { name: 'Add disks to data' });
   await add.waitFor();
   await page.waitForFunction(`document.activeElement?.tagName === 'H3' && document.activeElement.textContent === 'Add disks to data'`);

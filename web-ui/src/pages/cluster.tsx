@@ -163,7 +163,7 @@ export function Cluster({ session }: PageProps) {
         </Confirm>
       )}
       {admin && c && <AddAppliance onAdded={(name) => (setNotice(`${name} joined the cluster.`), cluster.reload())} />}
-      {admin && c && <ShowJoinToken />}
+      {admin && c && <ShowJoinToken hostname={c.hostname} />}
     </>
   );
 }
@@ -209,7 +209,7 @@ function AddAppliance({ onAdded }: { onAdded: (name: string) => void }) {
   );
 }
 
-function ShowJoinToken() {
+function ShowJoinToken({ hostname }: { hostname: string }) {
   const [token, setToken] = useState<JoinToken | null>(null);
   const [, setTick] = useState(0);
   useEffect(() => {
@@ -226,6 +226,11 @@ function ShowJoinToken() {
         {token && (
           <div role="status">
             <CopyBox label="Join token" text={token.token} />
+            {token.clusterPort !== undefined && token.clusterPort !== 8443 && (
+              <p class="hint" data-testid="join-address">
+                Appliances reach this one on port {token.clusterPort} (not the usual 8443): type its address as <code>{`${hostname}:${token.clusterPort}`}</code> (or its IP address with <code>:{token.clusterPort}</code>).
+              </p>
+            )}
             <p class="hint" data-testid="token-validity">
               This token is {tokenValidity(token.expiresAt)}.
             </p>
