@@ -90,7 +90,7 @@ export async function smbClusterSettingsOf(
 export interface SmbClusterCallbackOptions {
   dataDir: string;
   store: { readonly state: State };
-  cluster: { record(): Promise<unknown>; members(): Promise<SmbMember[]> };
+  cluster: { record(): Promise<unknown>; members(): Promise<SmbMember[]>; sharedState?(): { mounted: boolean } | undefined };
   log?: { warn(o: object, msg: string): void };
   /** Host name → address (default: the system resolver, /etc/hosts first). */
   resolve?: (hostname: string) => Promise<string>;
@@ -100,7 +100,10 @@ export interface SmbClusterCallbackOptions {
  * The SMB driver's `cluster` callback for cairnd (main.ts). An appliance
  * that never joined a cluster asks nothing of glusterd (standalone as
  * before). When glusterd cannot be asked, the last settings are kept: a
- * glusterd restart must not turn clustered SMB off and on again.
+ * glusterd restart must not turn clustered SMB off and on again. CTDB is
+ * never started on the bare mount point: while the `cairn-state` volume is
+ * not mounted there, the callback fails (the SMB driver reports it and
+ * retries) unless CTDB already runs.
  */
 export function smbClusterCallback(opts: SmbClusterCallbackOptions): () => Promise<SmbClusterSettings | null> {
   const resolve = opts.resolve ?? (async (h: string) => (await lookup(h)).address);
@@ -110,8 +113,14 @@ export function smbClusterCallback(opts: SmbClusterCallbackOptions): () => Promi
     if (!clusterSmbOf(opts.store.state).enabled) return (last = null);
     if (!(await opts.cluster.record())) return (last = null);
     try {
-      last = await smbClusterSettingsOf(opts.store.state, await opts.cluster.members(), lockDir, resolve);
+      const next = await smbClusterSettingsOf(opts.store.state, await opts.cluster.members(), lockDir, resolve);
+      if (next && opts.cluster.sharedState?.()?.mounted === false) {
+        if (last) return last;
+        throw new Error(`clustered SMB waits for the cairn-state volume to be mounted at ${lockDir} (CTDB's lock)`);
+      }
+      last = next;
     } catch (err) {
+      if (!last) throw err;
       opts.log?.warn({ err, kept: last !== null }, 'clustered SMB: members or their addresses not known now; keeping the last settings');
     }
     return last;

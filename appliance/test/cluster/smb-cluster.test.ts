@@ -121,6 +121,33 @@ test('an address that does not resolve fails the derivation (the callback keeps 
   assert.equal(asked, before, 'and glusterd is not asked');
 });
 
+test('the callback never hands CTDB a bare mount point, and fails rather than guessing without glusterd', async () => {
+  const state = stateWith({ nodes: ['nas-a', 'nas-b'] });
+  const shared = { mounted: false };
+  let list: SmbMember[] = [];
+  const cb = smbClusterCallback({
+    dataDir: '/var/lib/cairn',
+    store: { state },
+    cluster: {
+      record: async () => ({ clusterId: 'c' }),
+      members: async () => {
+        if (!list.length) throw new Error('glusterd is not running');
+        return list;
+      },
+      sharedState: () => shared,
+    },
+    resolve,
+  });
+  await assert.rejects(cb(), /glusterd is not running/, 'no settings yet: the SMB driver reports it and retries');
+  list = members('nas-a', 'nas-a', 'nas-b');
+  await assert.rejects(cb(), /waits for the cairn-state volume to be mounted at \/var\/lib\/cairn\/cluster\/state/);
+  shared.mounted = true;
+  const on = await cb();
+  assert.deepEqual(on?.nodes, ['10.0.0.1', '10.0.0.2']);
+  shared.mounted = false;
+  assert.deepEqual(await cb(), on, 'CTDB already runs: unchanged while the mount comes back');
+});
+
 test('schema 3: a version 2 document gets clustered SMB off; a version 2 shared document is upgraded', () => {
   const v2 = { ...initialState('/var/lib/cairn'), schemaVersion: 2 } as Record<string, unknown>;
   delete v2.cluster;
