@@ -335,7 +335,9 @@ impl PosixExport {
   /// READDIR (`plus` false) or READDIRPLUS as the complete XDR result
   /// (`READDIR3res` / `READDIRPLUS3res`: NFS3_OK or NFS3ERR_TOOSMALL),
   /// bounded by `dircount`/`maxcount`, with wire handles made from
-  /// `exportId` and `fhSecret` as HandleCodec makes them (xdr_dir.rs).
+  /// `exportId` and `fhSecret` as HandleCodec makes them (xdr_dir.rs) —
+  /// followed by 8 more bytes, not part of the XDR: the cookie (u64 LE)
+  /// the next page resumes after.
   #[napi(ts_return_type = "Promise<Buffer>")]
   #[allow(clippy::too_many_arguments)]
   pub fn readdir_xdr(
@@ -358,7 +360,9 @@ impl PosixExport {
     OpTask::new(
       Box::new(move || {
         let args = DirArgs { cookie, verf: &v, dircount, maxcount, plus };
-        ex.readdir_xdr(&c, &h, &args, &wire)
+        let (mut xdr, resume) = ex.readdir_page(&c, &h, &args, &wire)?;
+        xdr.extend_from_slice(&resume.to_le_bytes());
+        Ok(xdr)
       }),
       None,
     )

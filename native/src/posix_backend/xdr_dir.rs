@@ -208,6 +208,12 @@ impl Export {
   /// attributes. Other failures are errors (ENOTDIR, EBADCOOKIE, ESTALE…).
   /// Cookies and the verifier are those of [`Export::readdir`].
   pub fn readdir_xdr(&self, cred: &Cred, dh: &[u8], a: &DirArgs, fh: &WireHandles) -> OsResult<Vec<u8>> {
+    self.readdir_page(cred, dh, a, fh).map(|p| p.0)
+  }
+
+  /// As [`Export::readdir_xdr`], with the cookie the next page resumes
+  /// after (the last entry's; the request's cookie when none was sent).
+  pub fn readdir_page(&self, cred: &Cred, dh: &[u8], a: &DirArgs, fh: &WireHandles) -> OsResult<(Vec<u8>, u64)> {
     let d = self.dir(dh)?;
     let myverf = self.cookie_verifier(dh);
     if a.cookie != 0 && a.verf != myverf {
@@ -218,7 +224,7 @@ impl Export {
     let dir_room = if a.plus && a.dircount > 0 { a.dircount as usize } else { room };
     let too_small = if a.plus { room < MIN_PLUS_ROOM } else { room < entry3_size(1) };
     if too_small {
-      return Ok(self.too_small(&d));
+      return Ok((self.too_small(&d), a.cookie));
     }
     let at_root = self.is_root(&d);
     let mut ents = Xdr(Vec::with_capacity(room.min(256 * 1024)));
@@ -317,7 +323,7 @@ impl Export {
       }
     }
     if nothing_fit {
-      return Ok(self.too_small(&d));
+      return Ok((self.too_small(&d), a.cookie));
     }
     let dst = fstat(d.fd.as_raw_fd()).ok();
     let mut out = Xdr(Vec::with_capacity(OVERHEAD + ents.0.len()));
@@ -325,7 +331,7 @@ impl Export {
     out.0.extend_from_slice(&myverf);
     out.0.extend_from_slice(&ents.0);
     out.u32(0).u32(eof as u32);
-    Ok(out.0)
+    Ok((out.0, resume))
   }
 
   fn too_small(&self, d: &super::Obj) -> Vec<u8> {

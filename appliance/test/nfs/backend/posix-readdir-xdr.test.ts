@@ -103,3 +103,30 @@ test('posix readdirXdr: dircount bounds the directory part, TOOSMALL, EBADCOOKIE
   const f = (await b.lookup(ROOT, root, 'n1')).handle;
   await rejectsWith(b.readdirXdr!(ROOT, f, { cookie: 0n, verifier: Buffer.alloc(8), dircount: 0, maxcount: 8192, plus: true }, key), 'ENOTDIR');
 });
+
+test('posix readdirXdr: a page read ahead is not served once something changed', async (t) => {
+  const dir = await tempDir(t);
+  for (let i = 0; i < 60; i++) await writeFile(join(dir, `f${String(i).padStart(2, '0')}`), '');
+  const b = await openPosixBackend(dir);
+  t.after(() => b.close());
+  const root = await b.root();
+  const key = codec.wireKey(EXPORT_ID);
+  const ask = (cookie: bigint, verifier: Buffer) => b.readdirXdr!(ROOT, root, { cookie, verifier, dircount: 0, maxcount: 2048, plus: true }, key);
+  const first = parse(await ask(0n, Buffer.alloc(8)), true);
+  assert.equal(first.eof, false);
+  const last = first.entries.at(-1)!;
+  // Page 2 is being read ahead now; let it finish, then change a file it lists, through the backend.
+  await new Promise((r) => setTimeout(r, 50));
+  const second0 = parse(await ask(last.cookie, first.verf!), true);
+  const victim = second0.entries.find((e) => e.name.toString().startsWith('f'))!;
+  const third = parse(await ask(second0.entries.at(-1)!.cookie, second0.verf!), true);
+  assert.ok(third.entries.length > 0);
+  // Again from page 1: page 2 is read ahead; a WRITE makes it stale.
+  const again = parse(await ask(0n, Buffer.alloc(8)), true);
+  await new Promise((r) => setTimeout(r, 50));
+  const h = codec.decode(victim.fh!).backend;
+  await b.write(ROOT, h, 0n, Buffer.from('now 23 bytes long.....'), 'unstable');
+  const second = parse(await ask(again.entries.at(-1)!.cookie, again.verf!), true);
+  const seen = second.entries.find((e) => e.name.equals(victim.name))!;
+  assert.equal(seen.attrs!.size, 22n, 'the size after the write, not the page read before it');
+});

@@ -65,6 +65,15 @@ const NO_VERIFIER = Buffer.alloc(8);
  */
 const SYNC_IO_MAX = 128 * 1024;
 
+/** A page read ahead is served only this soon after it was started (ms). */
+const READ_AHEAD_MS = 250;
+/** Pages read ahead kept at once (one per directory being listed). */
+const READ_AHEAD_MAX = 8;
+
+function aheadKey(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey): string {
+  return `${cred.uid}:${cred.gid}:${cred.gids.join(',')}|${fh.exportId}|${dir.toString('latin1')}|${a.cookie}|${a.dircount}|${a.maxcount}|${a.plus}`;
+}
+
 /**
  * READ buffers: the caller owns what READ returns (it goes onto the socket
  * without a copy), so buffers cannot be reused; but small ones are carved
@@ -115,6 +124,8 @@ class PosixBackend implements Backend {
   readonly writeVerifier = randomBytes(8);
   private readonly rootHandle: Buffer;
   private readonly slab = new ReadSlab();
+  /** READDIR(PLUS) pages read ahead (readdirXdr), by aheadKey. */
+  private readonly ahead = new Map<string, { at: number; page: Promise<Buffer | undefined> }>();
 
   constructor(
     private readonly ex: PosixExport,
@@ -132,6 +143,7 @@ class PosixBackend implements Backend {
   }
 
   async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
+    this.changed();
     const guard = guardCtime ? [guardCtime.sec, guardCtime.nsec] : undefined;
     const js = jsSet(set);
     const rec = this.ex.trySetattr(cred.uid, cred.gid, cred.gids, handle, js, guard) ?? (await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, js, guard));
@@ -171,6 +183,7 @@ class PosixBackend implements Backend {
   }
 
   async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
+    this.changed();
     const fast = stable === 'unstable' && data.length <= this.syncIoMax ? this.ex.tryWrite(cred.uid, cred.gid, cred.gids, handle, offset, data) : null;
     const rec = new ResultRecord(fast ?? (await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable])));
     const count = rec.u32();
@@ -183,6 +196,7 @@ class PosixBackend implements Backend {
   }
 
   async create(cred: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult> {
+    this.changed();
     const rec =
       how.mode === 'exclusive'
         ? await this.ex.create(cred.uid, cred.gid, cred.gids, dir, name, 2, {}, how.verifier)
@@ -191,10 +205,12 @@ class PosixBackend implements Backend {
   }
 
   async mkdir(cred: Cred, dir: Buffer, name: Name, attrs: SetAttrs): Promise<EntryResult> {
+    this.changed();
     return entry(new ResultRecord(await this.ex.mkdir(cred.uid, cred.gid, cred.gids, dir, name, jsSet(attrs))));
   }
 
   async symlink(cred: Cred, dir: Buffer, name: Name, target: string, attrs: SetAttrs): Promise<EntryResult> {
+    this.changed();
     return entry(new ResultRecord(await this.ex.symlink(cred.uid, cred.gid, cred.gids, dir, name, target, jsSet(attrs))));
   }
 
@@ -206,25 +222,30 @@ class PosixBackend implements Backend {
     attrs: SetAttrs,
     rdev?: { major: number; minor: number },
   ): Promise<EntryResult> {
+    this.changed();
     const rec = await this.ex.mknod(cred.uid, cred.gid, cred.gids, dir, name, type, jsSet(attrs), rdev?.major ?? 0, rdev?.minor ?? 0);
     return entry(new ResultRecord(rec));
   }
 
   async remove(cred: Cred, dir: Buffer, name: Name): Promise<Wcc> {
+    this.changed();
     return new ResultRecord(await this.ex.remove(cred.uid, cred.gid, cred.gids, dir, name)).wcc();
   }
 
   async rmdir(cred: Cred, dir: Buffer, name: Name): Promise<Wcc> {
+    this.changed();
     return new ResultRecord(await this.ex.rmdir(cred.uid, cred.gid, cred.gids, dir, name)).wcc();
   }
 
   async rename(cred: Cred, fromDir: Buffer, fromName: Name, toDir: Buffer, toName: Name): Promise<{ from: Wcc; to: Wcc }> {
+    this.changed();
     const rec = new ResultRecord(await this.ex.rename(cred.uid, cred.gid, cred.gids, fromDir, fromName, toDir, toName));
     const from = rec.wcc();
     return { from, to: rec.wcc() };
   }
 
   async link(cred: Cred, handle: Buffer, dir: Buffer, name: Name): Promise<{ attrs: Attrs; dir: Wcc }> {
+    this.changed();
     const rec = new ResultRecord(await this.ex.link(cred.uid, cred.gid, cred.gids, handle, dir, name));
     const attrs = rec.attrs();
     return { attrs, dir: rec.wcc() };
@@ -253,10 +274,76 @@ class PosixBackend implements Backend {
     return { entries, eof, verifier: newVerf, dirAttrs };
   }
 
-  /** One native task builds the whole XDR reply (native/src/posix_backend/xdr_dir.rs). */
+  /**
+   * One native task builds the whole XDR reply (native/src/posix_backend/
+   * xdr_dir.rs). Clients list a directory one page at a time, asking for
+   * the next page only once they have this one: so the next page is read
+   * ahead at once, on a worker, and the call that asks for it is answered
+   * without waiting for a worker round trip. A page read ahead is only
+   * served if it is asked for within READ_AHEAD_MS, with the same
+   * arguments and credentials, nothing was changed through this backend
+   * meanwhile, and the directory's mtime and ctime are still those in the
+   * page — else it is read again. Its entries' attributes are thus at most
+   * READ_AHEAD_MS old (clients cache attributes for seconds).
+   */
   async readdirXdr(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer> {
     const verf = a.verifier.length === 8 ? a.verifier : NO_VERIFIER;
-    return this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, verf, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
+    const key = aheadKey(cred, dir, a, fh);
+    const ahead = this.ahead.get(key);
+    let page: Buffer | undefined;
+    if (ahead) {
+      this.ahead.delete(key);
+      if (performance.now() - ahead.at <= READ_AHEAD_MS) {
+        const p = await ahead.page;
+        if (p && this.stillFresh(p, dir, verf, a.cookie)) page = p;
+      }
+    }
+    page ??= await this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, verf, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
+    this.readAhead(cred, dir, a, fh, page);
+    // The native result ends with the next page's cookie, not part of the XDR.
+    return page.subarray(0, page.length - 8);
+  }
+
+  /** Starts reading the page after `page` (READDIR3res + resume cookie), unless it was the last. */
+  private readAhead(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey, page: Buffer): void {
+    const xdrEnd = page.length - 8;
+    if (page.readUInt32BE(0) !== 0 || page.readUInt32BE(xdrEnd - 4) === 1 || page.readUInt32BE(4) !== 1) return;
+    const cookie = page.readBigUInt64LE(xdrEnd);
+    if (cookie === a.cookie) return;
+    const verifier = page.subarray(8 + 84, 8 + 84 + 8);
+    const next: ReadDirXdrArgs = { ...a, cookie, verifier };
+    if (this.ahead.size >= READ_AHEAD_MAX) this.ahead.delete(this.ahead.keys().next().value as string);
+    const p = this.ex
+      .readdirXdr(cred.uid, cred.gid, cred.gids, dir, cookie, verifier, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret)
+      .catch(() => undefined);
+    this.ahead.set(aheadKey(cred, dir, next, fh), { at: performance.now(), page: p });
+  }
+
+  /**
+   * A page read ahead still answers a call: OK, the verifier the caller
+   * sent (RFC 1813 §3.3.17) and the directory's mtime and ctime unchanged
+   * (from the fd cache, without waiting; unknown = not fresh).
+   */
+  private stillFresh(page: Buffer, dir: Buffer, verf: Buffer, cookie: bigint): boolean {
+    if (page.readUInt32BE(0) !== 0 || page.readUInt32BE(4) !== 1) return false;
+    if (cookie !== 0n && !verf.equals(page.subarray(8 + 84, 8 + 84 + 8))) return false;
+    const now = this.ex.tryGetattr(dir);
+    if (!now) return false;
+    // Record (decode.ts, LE): mtime at 64, ctime at 72; fattr3 (XDR, BE) at 8: mtime at 68, ctime at 76.
+    for (const [rec, xdr] of [
+      [64, 8 + 68],
+      [68, 8 + 72],
+      [72, 8 + 76],
+      [76, 8 + 80],
+    ] as const) {
+      if (now.readUInt32LE(rec) !== page.readUInt32BE(xdr)) return false;
+    }
+    return true;
+  }
+
+  /** A change through this backend: pages read ahead may show what it changed. */
+  private changed(): void {
+    if (this.ahead.size > 0) this.ahead.clear();
   }
 
   async fsstat(handle: Buffer): Promise<FsStat> {
@@ -292,6 +379,7 @@ class PosixBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    this.ahead.clear();
     this.ex.close();
   }
 }
