@@ -213,6 +213,10 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
         const c = need(ctx);
         const m = await c.addAppliance(req.body.address, req.body.token);
         ctx.audit.record({ who: whoOf(req), action: 'add appliance', target: `${m.hostname} (${req.body.address})`, ip: req.ip });
+        // After the shared document is read here: a change made before (right
+        // after the 2nd appliance created the state volume) would be replaced
+        // by the document the volume's first brick seeds.
+        await waitSynced(c, 20_000);
         await smbTableChange(ctx, whoOf(req), `clustered SMB: PNN for ${m.hostname}`, (t) => nodeTableAppend(t, [c.hostname, m.hostname]));
         return reply.code(201).send(m);
       },
@@ -299,6 +303,16 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
     );
   };
+}
+
+/** Waits (bounded) until this appliance has applied the cluster's shared document; no wait without a sync. */
+async function waitSynced(c: ClusterApi, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const st = c.sharedState?.();
+    if (!st || st.phase === 'synced' || Date.now() > end) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /**
