@@ -165,6 +165,7 @@ step_cairn() {
       --workspace appliance --loglevel=error >&2)
   ln -sf /opt/cairn/appliance/bin/cairnd.js "$ROOTFS/usr/local/bin/cairnd"
   ln -sf /opt/cairn/appliance/bin/cairnctl.js "$ROOTFS/usr/local/bin/cairnctl"
+  ln -sf /opt/cairn/appliance/bin/cairn-georep.js "$ROOTFS/usr/local/bin/cairn-georep"
   CAIRN_COMMIT=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)
   if [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null)" ]; then CAIRN_COMMIT="$CAIRN_COMMIT+dirty"; fi
   log "cairn: $(du -sh "$dst" | cut -f1) in /opt/cairn (commit $CAIRN_COMMIT)"

@@ -41,6 +41,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { glusterStateVolumeAccess } from './cluster/state-volume.js';
 import { GlusterCli } from './pool/gluster/cli.js';
 import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
+import { RootSshKeys } from './replication/ssh-keys.js';
 import { GlusterPeers } from './pool/gluster/peers.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
 import { SystemDriver } from './system/driver.js';
@@ -251,6 +252,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     cluster,
     // `create push-pem` verifies both volumes by mounting them: give it time.
     replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
+    sshKeys: new RootSshKeys(),
   };
   const app = await buildApp(ctx);
   try {

@@ -2,6 +2,7 @@
  * cairnd's entry point: picks the subcommand, turns operator errors into
  * one line and an exit code, and wires signals to a clean shutdown.
  */
+import { hostname } from 'node:os';
 import { DAEMON_USAGE, parseDaemonArgs } from './cli/args.js';
 import { UsageError, EXIT } from './cli/errors.js';
 import { nfsServe } from './nfs/serve-command.js';
@@ -78,7 +79,12 @@ async function runDaemon(argv: string[]): Promise<number> {
   let reconcile: (() => void) | undefined;
   const daemon = await startDaemon(opts, undefined, {
     drivers: ({ dataDir, log, metrics, store, cluster }) => [
-      new GlusterPoolDriver({ log: log.child({ component: 'gluster' }), metrics, requestReconcile: () => reconcile?.() }),
+      new GlusterPoolDriver({
+        log: log.child({ component: 'gluster' }),
+        metrics,
+        host: process.env.CAIRN_CLUSTER_HOSTNAME || hostname(),
+        requestReconcile: () => reconcile?.(),
+      }),
       new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),
       new SmbDriver({
         dataDir,

@@ -25,6 +25,7 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
 use std::ptr;
 use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub const GFID_LEN: usize = 16;
@@ -281,6 +282,8 @@ type Gfid = [u8; GFID_LEN];
 struct OpenFile {
   fd: Fd,
   attrs: Mutex<Option<(Stat, Instant)>>,
+  /// Written UNSTABLE since the last fsync through it.
+  dirty: AtomicBool,
 }
 
 const ATTR_TTL: Duration = Duration::from_secs(1);
@@ -356,6 +359,9 @@ const MAX_DIR_STREAMS: usize = 64;
 const DENTRY_TTL: Duration = Duration::from_secs(1);
 const MAX_DENTRIES: usize = 16384;
 
+/// (parent directory, name, caller's uid).
+type DentryKey = (Gfid, String, u32);
+
 /// A directory stream stopped after the entry whose cookie is `at`.
 struct Parked {
   dir: Gfid,
@@ -371,15 +377,16 @@ pub struct Volume {
   objs: Mutex<HashMap<Gfid, Known>>,
   fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
   dirs: Mutex<VecDeque<Parked>>,
-  dentries: Mutex<HashMap<(Gfid, String, u32), (Gfid, Instant)>>,
-  /// Attributes of non-directories as the volume last reported them
-  /// (lookup, READDIRPLUS, create, stat, I/O replies that carry them),
-  /// served by GETATTR for ATTR_TTL: the LOOKUP or READDIRPLUS that came
-  /// just before already asked the volume, as Ganesha's mdcache does (60 s
-  /// there). Within md-cache's own 1 s, a stat through the client stack
-  /// could answer the same. Every change made through this volume object
-  /// drops the entry (attributes we bring forward ourselves, with this
-  /// host's clock, are never served by GETATTR).
+  dentries: Mutex<HashMap<DentryKey, (Gfid, Instant)>>,
+  /// Attributes as the volume last reported them (lookup, READDIRPLUS,
+  /// create, stat, I/O replies that carry them), served by GETATTR and by
+  /// LOOKUP of a kept directory name for ATTR_TTL: the LOOKUP or
+  /// READDIRPLUS that came just before already asked the volume, as
+  /// Ganesha's mdcache does (60 s there). Within md-cache's own 1 s, a
+  /// stat through the client stack could answer the same. Every change
+  /// made through this volume object drops the entries of what it changed,
+  /// the directory included (attributes we bring forward ourselves, with
+  /// this host's clock, are never served by GETATTR).
   seen: Mutex<HashMap<Gfid, (Stat, Instant)>>,
   /// GFIDs this process removed (last link). libgfapi may still resolve
   /// them for a moment from its inode table; NFS wants ESTALE at once.
@@ -547,7 +554,7 @@ impl Volume {
   }
 
   /// Keeps a directory object just found or made (lookup, mkdir) for
-  /// later calls, and a non-directory's attributes (see `seen`).
+  /// later calls, and the object's attributes (see `seen`).
   fn keep(&self, o: *mut glfs_object, st: &libc::stat) -> OsResult<(Gfid, Stat)> {
     let o = Obj(o);
     let g = self.extract(&o)?;
@@ -555,17 +562,13 @@ impl Volume {
     let stat = Stat::from(st);
     if kind == libc::S_IFDIR {
       self.remember(g, Known { obj: Arc::new(o), kind });
-    } else {
-      self.note(&g, &stat);
     }
+    self.note(&g, &stat);
     Ok((g, stat))
   }
 
-  /// Records a non-directory's attributes as seen now.
+  /// Records an object's attributes as the volume reported them now.
   fn note(&self, g: &Gfid, st: &Stat) {
-    if st.is_dir() {
-      return;
-    }
     let mut m = self.seen.lock().unwrap();
     if m.len() >= MAX_OBJECTS {
       m.clear();
@@ -573,7 +576,7 @@ impl Volume {
     m.insert(*g, (*st, Instant::now()));
   }
 
-  /// A non-directory's attributes seen less than ATTR_TTL ago.
+  /// An object's attributes seen less than ATTR_TTL ago.
   fn fresh(&self, g: &Gfid) -> Option<Stat> {
     let m = self.seen.lock().unwrap();
     m.get(g).filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
@@ -655,9 +658,11 @@ impl Volume {
     let mut st = zero_stat();
     // SAFETY: the object is live.
     if timed(Call::Stat, || unsafe { glfs_h_stat(self.fs, k.obj.0, &mut st) }) != 0 {
-      return Err(self.stale(&key(gfid)?, OsError::last("glfs_h_stat")));
+      return Err(self.stale(&g, OsError::last("glfs_h_stat")));
     }
-    Ok(Stat::from(&st))
+    let st = Stat::from(&st);
+    self.note(&g, &st);
+    Ok(st)
   }
 
   pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<(Gfid, Stat)> {
@@ -762,7 +767,7 @@ impl Volume {
     if p.is_null() {
       return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
-    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))) };
+    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))), dirty: AtomicBool::new(false) };
     let mut m = self.fds.lock().unwrap();
     if m.len() >= MAX_OPEN_FDS {
       m.clear();
@@ -895,6 +900,8 @@ impl Volume {
       // SAFETY: fd is live.
       let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.fd.0, &mut p, &mut post) } else { glfs_fsync(of.fd.0, &mut p, &mut post) } });
       errno_or(rc != 0, || "glfs_fsync".into())?;
+    } else {
+      of.dirty.store(true, Ordering::Release);
     }
     let after = match reply_attrs(&post) {
       Some(st) => st,
@@ -923,6 +930,7 @@ impl Volume {
 
   pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {
     let of = self.fd(gfid)?;
+    of.dirty.store(false, Ordering::Release);
     let mut pre = zero_gstat();
     let mut post = zero_gstat();
     // SAFETY: fd is live.
@@ -944,16 +952,30 @@ impl Volume {
   /// RFC 1813 §3.3.2). Returns the attributes before and after.
   pub fn setattr(&self, cred: &Cred, gfid: &[u8], set: &SetAttr, guard: Option<(i64, u32)>) -> OsResult<(Stat, Stat)> {
     let g = key(gfid)?;
-    // Writes still held by write-behind would land after this setattr and
-    // overwrite the times (and size) it sets: flush them first.
     let cached = self.cached_fd(gfid);
+    let only_size = set.mode.is_none() && set.uid.is_none() && set.gid.is_none() && set.atime.is_none() && set.mtime.is_none();
+    if let (true, Some(z), None) = (only_size, set.size, guard) {
+      // O_TRUNC of a file just made (SETATTR size 0 after CREATE): the
+      // size it was last seen with, our own writes included, is already it.
+      if let Some(st) = cached.as_ref().and_then(|of| of.seen()).or_else(|| self.fresh(&g)) {
+        if st.size == z {
+          return Ok((st, st));
+        }
+      }
+    }
     if let Some(of) = &cached {
-      let (mut a, mut b) = (zero_gstat(), zero_gstat());
-      // SAFETY: fd is live.
-      errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
+      // Writes still held by write-behind would land after this setattr
+      // and overwrite the times (and size) it sets: flush them first.
+      if of.dirty.swap(false, Ordering::AcqRel) {
+        let (mut a, mut b) = (zero_gstat(), zero_gstat());
+        // SAFETY: fd is live.
+        errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
+      }
       of.forget_attrs();
-      // Let go of the inode (see MAX_OBJECTS): the next read or write opens afresh.
-      self.fds.lock().unwrap().remove(&g);
+      if !only_size {
+        // Let go of the inode (see MAX_OBJECTS): the next read or write opens afresh.
+        self.fds.lock().unwrap().remove(&g);
+      }
     }
     drop(cached);
     let (mut held, before) = match self.fresh(&g) {
@@ -1063,15 +1085,19 @@ impl Volume {
   /// The directory's attributes after a change, when they can be had
   /// (md-cache keeps the parent's attributes from the reply of the change).
   pub fn dir_after(&self, dir: &[u8]) -> Option<Stat> {
+    self.unnote(&key(dir).ok()?);
     self.stat(dir).ok()
   }
 
   /// Creates a regular file (`exclusive`: fail with EEXIST if it exists).
-  /// Not `glfs_h_creat_open`: on 10.3, times set on a file while the fd
-  /// from that call is open (or soon after it closed) are later found
-  /// reverted to the creation time, which breaks EXCLUSIVE create's
-  /// verifier (RFC 1813 §3.3.8). The first WRITE opens the file instead.
-  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool) -> OsResult<(Gfid, Stat)> {
+  /// `keep_open`: also open it now and keep the fd (from the object the
+  /// create returned: no lookup), for the WRITE that usually follows.
+  /// Not `glfs_h_creat_open`: on 10.3 (virt profile), times set on a file
+  /// made by that call are later found reverted to the creation time,
+  /// which breaks EXCLUSIVE create's verifier (RFC 1813 §3.3.8) and
+  /// `cp -p`; a file made by glfs_h_creat and opened by glfs_h_open keeps
+  /// them (gfapi.test.ts, gfapi-cache.test.ts).
+  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool, keep_open: bool) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     set_cred(cred);
@@ -1079,9 +1105,27 @@ impl Volume {
     let flags = libc::O_CREAT | libc::O_RDWR | if exclusive { libc::O_EXCL } else { 0 };
     // SAFETY: d live, c valid.
     let o = timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) });
-    let r = self.made(o, &st, &format!("create {name}"));
     set_cred(&root_cred());
-    r
+    if o.is_null() {
+      return Err(OsError::last(format!("create {name}")));
+    }
+    let o = Obj(o);
+    let g = self.extract(&o)?;
+    let stat = Stat::from(&st);
+    self.note(&g, &stat);
+    if keep_open {
+      // SAFETY: o is live; opened as root like every cached fd.
+      let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) });
+      if !p.is_null() {
+        let of = OpenFile { fd: Fd(p), attrs: Mutex::new(Some((stat, Instant::now()))), dirty: AtomicBool::new(false) };
+        let mut m = self.fds.lock().unwrap();
+        if m.len() >= MAX_OPEN_FDS {
+          m.clear();
+        }
+        m.entry(g).or_insert_with(|| Arc::new(of));
+      }
+    }
+    Ok((g, stat))
   }
 
   pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32) -> OsResult<(Gfid, Stat)> {
@@ -1165,6 +1209,8 @@ impl Volume {
     let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
     set_cred(&root_cred());
     r?;
+    self.unnote(&key(from_dir)?);
+    self.unnote(&key(to_dir)?);
     if let Some((src, _)) = &source {
       self.unnote(src);
     }
@@ -1194,6 +1240,7 @@ impl Volume {
     set_cred(&root_cred());
     r?;
     self.unnote(&key(target)?);
+    self.unnote(&key(dir)?);
     self.stat(target)
   }
 

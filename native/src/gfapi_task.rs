@@ -217,7 +217,14 @@ fn entry(r: ([u8; 16], Stat)) -> GfEntry {
   GfEntry { gfid: Buffer::from(r.0.to_vec()), stat: r.1.into(), dir: None }
 }
 
-fn made(r: (([u8; 16], Stat), Option<Stat>)) -> GfEntry {
+/// A new object (GFID, attributes) and its directory's attributes after.
+type Made = (([u8; 16], Stat), Option<Stat>);
+/// Data, eof, attributes.
+type ReadOut = (Vec<u8>, bool, Stat);
+/// Entries, eof, the directory's attributes.
+type DirOut = (Vec<DirEntry>, bool, Option<Stat>);
+
+fn made(r: Made) -> GfEntry {
   GfEntry { gfid: Buffer::from(r.0 .0.to_vec()), stat: r.0 .1.into(), dir: r.1.map(GfStat::from) }
 }
 
@@ -303,7 +310,7 @@ impl GfapiVolume {
   }
 
   #[napi(ts_return_type = "Promise<GfRead>")]
-  pub fn read(&self, cred: GfCred, gfid: Buffer, offset: f64, count: u32) -> AsyncTask<Op<(Vec<u8>, bool, Stat), GfRead>> {
+  pub fn read(&self, cred: GfCred, gfid: Buffer, offset: f64, count: u32) -> AsyncTask<Op<ReadOut, GfRead>> {
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
     op("read", move || v.read(&c, &g, offset as u64, count as usize), |(d, eof, st)| GfRead { data: Buffer::from(d), eof, stat: st.into() })
   }
@@ -376,27 +383,29 @@ impl GfapiVolume {
     op("setattr", move || v.setattr(&c, &g, &s, guard), prepost)
   }
 
+  /// `keepOpen`: open the new file now and keep the fd for the WRITE that
+  /// usually follows.
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
+  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool, keep_open: Option<bool>) -> AsyncTask<Op<Made, GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
-    op("create", move || Ok((v.create(&c, &d, &name, mode, exclusive)?, v.dir_after(&d))), made)
+    op("create", move || Ok((v.create(&c, &d, &name, mode, exclusive, keep_open.unwrap_or(false))?, v.dir_after(&d))), made)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn mkdir(&self, cred: GfCred, dir: Buffer, name: String, mode: u32) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
+  pub fn mkdir(&self, cred: GfCred, dir: Buffer, name: String, mode: u32) -> AsyncTask<Op<Made, GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("mkdir", move || Ok((v.mkdir(&c, &d, &name, mode)?, v.dir_after(&d))), made)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn symlink(&self, cred: GfCred, dir: Buffer, name: String, target: String) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
+  pub fn symlink(&self, cred: GfCred, dir: Buffer, name: String, target: String) -> AsyncTask<Op<Made, GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("symlink", move || Ok((v.symlink(&c, &d, &name, &target)?, v.dir_after(&d))), made)
   }
 
   /// `mode` with the type bits (S_IFCHR …).
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn mknod(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, major: u32, minor: u32) -> AsyncTask<Op<(([u8; 16], Stat), Option<Stat>), GfEntry>> {
+  pub fn mknod(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, major: u32, minor: u32) -> AsyncTask<Op<Made, GfEntry>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("mknod", move || Ok((v.mknod(&c, &d, &name, mode, libc::makedev(major, minor))?, v.dir_after(&d))), made)
   }
@@ -429,7 +438,7 @@ impl GfapiVolume {
   }
 
   #[napi(ts_return_type = "Promise<GfDir>")]
-  pub fn readdir(&self, cred: GfCred, dir: Buffer, cookie: BigInt, max: u32, plus: bool) -> AsyncTask<Op<(Vec<DirEntry>, bool, Option<Stat>), GfDir>> {
+  pub fn readdir(&self, cred: GfCred, dir: Buffer, cookie: BigInt, max: u32, plus: bool) -> AsyncTask<Op<DirOut, GfDir>> {
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     let ck = cookie.get_u64().1;
     op("readdir", move || { let r = v.readdir(&c, &d, ck, max as usize, plus)?; Ok((r.0, r.1, v.dir_after(&d))) }, |(es, eof, dir)| GfDir {

@@ -23,6 +23,7 @@ import type { Metrics } from '../system/metrics.js';
 import type { Tasks } from '../system/tasks.js';
 import type { ClusterService } from '../cluster/cluster.js';
 import type { GeoRepReplication } from '../pool/gluster/georep.js';
+import type { RootSshKeys } from '../replication/ssh-keys.js';
 
 /** What the cluster routes use of cluster/ClusterService (tests hand in fakes). */
 export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
@@ -36,7 +37,7 @@ export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinT
 };
 
 /** What the replication routes use of pool/gluster/georep.ts (tests hand in fakes). */
-export type ReplicationApi = Pick<GeoRepReplication, 'list' | 'get' | 'setUp' | 'pause' | 'resume' | 'checkpoint' | 'remove'>;
+export type ReplicationApi = Pick<GeoRepReplication, 'list' | 'get' | 'setUp' | 'pause' | 'resume' | 'checkpoint' | 'restart' | 'remove'>;
 
 export interface PoolCapacity {
   totalBytes: number;
@@ -68,6 +69,8 @@ export interface ApiContext {
   cluster?: ClusterApi;
   /** Geo-replication to remote appliances: absent when cairnd runs without Gluster; the routes then answer 503. */
   replication?: ReplicationApi;
+  /** Root's ssh keys for setting up geo-replication (absent: those routes answer 503). */
+  sshKeys?: Pick<RootSshKeys, 'publicKey' | 'authorize'>;
   /** Password hashing cost (tests lower it). */
   scrypt?: { N: number; r: number; p: number };
 }

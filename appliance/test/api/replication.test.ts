@@ -81,6 +81,10 @@ test('pause, resume, checkpoint and delete a session; unknown sessions are not_f
   assert.equal(cp.statusCode, 200);
   assert.deepEqual(cp.json().checkpoint, { time: new Date(2026, 10, 28, 21, 41, 20).toISOString(), completed: false });
   assert.equal((await api.reader({ method: 'POST', url: `${one}/pause` })).statusCode, 403);
+  const restarted = await api.admin({ method: 'POST', url: `${one}/restart` });
+  assert.equal(restarted.statusCode, 200, restarted.body);
+  assert.equal(restarted.json().state, 'active');
+  assert.deepEqual(geo.calls.slice(-2), ['stop gv0 node4::backup force', 'start gv0 node4::backup']);
 
   const missing = await api.admin({ method: 'POST', url: `${BASE}/gv0/node9/backup/pause` });
   assert.equal(missing.statusCode, 404);
@@ -106,4 +110,32 @@ test('replication routes: 503 without geo-replication, glusterd_unavailable when
   const g = await broken.admin({ method: 'GET', url: BASE });
   assert.equal(g.statusCode, 503);
   assert.equal(g.json().error.code, 'glusterd_unavailable');
+});
+
+test('ssh keys for set-up: GET /replication/ssh-key shows this appliance key; POST /replication/authorized-keys adds a bare key once, refuses options', async (t) => {
+  const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { RootSshKeys } = await import('../../src/replication/ssh-keys.js');
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-api-sshkeys-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const api = await buildTestApi(t, { sshKeys: new RootSshKeys(join(dir, 'ssh')) });
+  const shown = await api.admin({ method: 'GET', url: '/api/v1/replication/ssh-key' });
+  assert.equal(shown.statusCode, 200, shown.body);
+  assert.match(shown.json().key, /^ssh-ed25519 /);
+  assert.equal((await api.reader({ method: 'GET', url: '/api/v1/replication/ssh-key' })).statusCode, 403);
+
+  const url = '/api/v1/replication/authorized-keys';
+  const key = shown.json().key as string;
+  const first = await api.admin({ method: 'POST', url, payload: { key } });
+  assert.equal(first.statusCode, 200, first.body);
+  assert.equal(first.json().added, true);
+  assert.equal((await api.admin({ method: 'POST', url, payload: { key } })).json().added, false);
+  const bad = await api.admin({ method: 'POST', url, payload: { key: `command="sh -c id" ${key}` } });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().error.code, 'validation_failed');
+  assert.deepEqual(bad.json().error.fields.map((f: { path: string }) => f.path), ['key']);
+  assert.equal((await readFile(join(dir, 'ssh', 'authorized_keys'), 'utf8')).trim(), key);
+  assert.equal((await api.reader({ method: 'POST', url, payload: { key } })).statusCode, 403);
+  assert.equal((await (await buildTestApi(t)).admin({ method: 'GET', url: '/api/v1/replication/ssh-key' })).statusCode, 503);
 });

@@ -63,7 +63,7 @@ const mbs = (bytes: number, ms: number) => ((bytes / (1 << 20)) / (ms / 1000)).t
 async function main(): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'cairn-cluster-bench-'));
   const writer = await buildWriter();
-  const lab = await Lab.up(3, { brickBytes: Math.max(2 << 30, MIB * 6 * (1 << 20)) });
+  const lab = await Lab.up(3, { brickBytes: Math.max(2 * 2 ** 30, MIB * 6 * (1 << 20)) });
   try {
     const [a, b, c] = clusterServices(lab) as [ReturnType<typeof clusterServices>[0], ReturnType<typeof clusterServices>[0], ReturnType<typeof clusterServices>[0]];
     await a.cluster.addAppliance(b.node.ip, (await b.cluster.issueJoinToken()).token);

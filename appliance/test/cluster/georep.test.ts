@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
-import { GlusterGeoRep, parseGeoRepStatus, summarize } from '../../src/pool/gluster/georep.js';
+import { GeoRepFailover, STALL_RESTART_MS, GlusterGeoRep, parseGeoRepStatus, summarize } from '../../src/pool/gluster/georep.js';
 import { parseCliOutput } from '../../src/pool/gluster/xml.js';
 
 const fixture = (name: string) => readFile(fileURLToPath(new URL(`../../../test/cluster/fixtures/${name}`, import.meta.url)), 'utf8');
@@ -67,4 +67,72 @@ test('geo-replication summary: in sync only when active, in changelog crawl, not
   assert.equal(summarize(failing, '2026-11-28T21:41:30').upToDate, false);
   const paused = pairs.map((p) => ({ ...p, status: 'Paused' }));
   assert.deepEqual([summarize(paused, '2026-11-28T21:41:30').state, summarize(paused, '2026-11-28T21:41:30').upToDate], ['paused', false]);
+});
+
+/** A fake command layer whose status the test scripts, with a clock the test moves. */
+function failoverRig(pairsAt: (ms: number) => Array<Partial<import('../../src/pool/gluster/georep.js').GeoRepPair>>) {
+  const t0 = new Date(2026, 10, 28, 22, 0, 0).getTime();
+  const clock = { ms: t0 };
+  const calls: string[] = [];
+  const set: string[] = [];
+  const base = { primaryNode: 'node1', primaryBrick: '/b', secondaryUser: 'root', secondary: 'ssh://node4::backup', secondaryNode: 'node4', crawlStatus: 'Changelog Crawl', entry: 0, data: 0, meta: 0, failures: 0, lastSynced: '2026-11-28T21:59:00', checkpointTime: null, checkpointCompleted: false, status: 'Active' };
+  const geo = {
+    status: async () => [{ primaryVolume: 'gv0', secondary: 'x', pairs: pairsAt(clock.ms - t0).map((p) => ({ ...base, ...p })) }],
+    checkpoint: async () => void calls.push('checkpoint'),
+    stop: async (_t: unknown, o?: { force?: boolean }) => void calls.push(o?.force ? 'stop force' : 'stop'),
+    start: async (_t: unknown, o?: { force?: boolean }) => void calls.push(o?.force ? 'start force' : 'start'),
+    delete: async () => void calls.push('delete'),
+  } as unknown as GlusterGeoRep;
+  const f = new GeoRepFailover(geo, { set: async (v, k, val) => void set.push(`${v} ${k}=${val}`) }, async (v) => void calls.push(`touch ${v}`));
+  const opts = { pollMs: 1, now: () => new Date((clock.ms += 5000)), timeoutMs: 120_000 };
+  return { f, calls, set, opts, clock, t0 };
+}
+
+const T = { primary: 'gv0', secondaryHost: 'node4', secondaryVolume: 'backup' };
+
+test('failover drain: checkpoint, touch of the root, wait until the checkpoint completes, then stop', async () => {
+  const r = failoverRig((ms) => (ms < 15_000 ? [{ data: 3 }] : [{ checkpointTime: '2026-11-28T22:00:05', checkpointCompleted: true }]));
+  const s = await r.f.drain(T, r.opts);
+  assert.deepEqual([s.checkpoint?.completed, s.restarted], [true, false]);
+  assert.deepEqual(r.calls, ['checkpoint', 'touch gv0', 'stop']);
+});
+
+test('failover drain: "nothing pending" is not caught up; a session idle past the stall limit is restarted once', async () => {
+  // Idle without reaching the checkpoint (the lab's stalled worker), then the restarted worker reaches it.
+  const r = failoverRig((ms) => (ms < STALL_RESTART_MS + 20_000 ? [{}] : [{ checkpointTime: '2026-11-28T22:00:05', checkpointCompleted: true }]));
+  const s = await r.f.drain(T, r.opts);
+  assert.equal(s.restarted, true);
+  assert.deepEqual(r.calls, ['checkpoint', 'touch gv0', 'stop force', 'start', 'touch gv0', 'stop']);
+  // Busy (pending work) is not a stall: no restart, and the wait times out rather than claiming success.
+  const busy = failoverRig(() => [{ data: 2 }]);
+  await assert.rejects(busy.f.drain(T, { ...busy.opts, timeoutMs: 120_000 }), { code: 'GLUSTER_TIMEOUT' });
+  assert.deepEqual(busy.calls, ['checkpoint', 'touch gv0'], 'never restarted, never stopped');
+});
+
+test('failover drain refuses a faulty session; an idle session that never reaches the checkpoint times out after one restart', async () => {
+  const faulty = failoverRig(() => [{ status: 'Faulty' }]);
+  await assert.rejects(faulty.f.drain(T, faulty.opts), /faulty/);
+  const stuck = failoverRig(() => [{}]);
+  await assert.rejects(stuck.f.drain(T, { ...stuck.opts, timeoutMs: 200_000 }), { code: 'GLUSTER_TIMEOUT' });
+  assert.deepEqual(stuck.calls, ['checkpoint', 'touch gv0', 'stop force', 'start', 'touch gv0'], 'one restart, never stopped at the end');
+});
+
+test('promote, finish-failback and resume set read-only as the roles change', async () => {
+  const r = failoverRig(() => [{ secondary: 'ssh://node1::gv0', checkpointTime: '2026-11-28T22:00:05', checkpointCompleted: true }]);
+  await r.f.promote('backup');
+  assert.deepEqual(r.set, ['backup features.read-only=off', 'backup geo-replication.indexing=on', 'backup changelog.changelog=on']);
+  await r.f.finishFailback({ primary: 'backup', secondaryHost: 'node1', secondaryVolume: 'gv0' }, r.opts);
+  assert.deepEqual(r.calls, ['checkpoint', 'touch backup', 'stop', 'delete']);
+  assert.equal(r.set.at(-1), 'backup features.read-only=on');
+  await r.f.resume(T);
+  assert.deepEqual([r.set.at(-1), r.calls.at(-1)], ['gv0 features.read-only=off', 'start force']);
+  await assert.rejects(r.f.promote('bad name'), { code: 'INVALID_ARGUMENT' });
+});
+
+test('geo-replication status without any session: glusterd 10.3 says "geo-replication command failed" (exit 1); that is an empty list', async () => {
+  const say = (text: string, code: number) => new GlusterGeoRep(new GlusterCli({ command: ['/bin/sh', '-c', `echo "${text}"; exit ${code}`, 'gluster'] }));
+  assert.deepEqual(await say('geo-replication command failed', 1).status(), []);
+  assert.deepEqual(await say('geo-replication command failed', 1).status('gv0'), []);
+  // Any other refusal stays an error.
+  await assert.rejects(say('Volume gv0 does not exist', 1).status('gv0'), { code: 'GLUSTER_FAILED' });
 });

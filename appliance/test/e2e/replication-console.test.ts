@@ -6,14 +6,20 @@
  * test/cluster/georep-lab.test.ts covers that). Asserted: the nav entry,
  * the lab's session with state, "in sync" and the last synced time; the
  * page refreshing by itself when the lag changes; a create refused with the
- * API's field error beside the field, then accepted; pause and resume;
- * delete through the confirmation. Screenshots go to test-artifacts/console/.
+ * API's field error beside the field, then accepted; pause, resume and restart;
+ * delete through the confirmation; this appliance's ssh key shown, a pasted
+ * key with options refused beside its field, a bare one authorized.
+ * Screenshots go to test-artifacts/console/.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_CONSOLE_DIR } from '../../src/api/app.js';
 import { GeoRepReplication } from '../../src/pool/gluster/georep.js';
+import { RootSshKeys } from '../../src/replication/ssh-keys.js';
 import { FakeGeo, labSession } from '../cluster/georep-fake.js';
 import { ADMIN_PASSWORD, buildTestApi } from '../helpers/api.js';
 import { launchConsoleBrowser } from '../helpers/console-browser.js';
@@ -24,7 +30,9 @@ test('console: Replication page shows lag and last synced, refreshes, creates, p
   geo.sessions.set('gv0 node4::backup', structuredClone(lab));
   // The clock the summary uses: 12 s after the lab's last sync, then moved on by the test.
   const now = { d: new Date(2026, 10, 28, 21, 41, 30) };
-  const api = await buildTestApi(t, { replication: new GeoRepReplication(geo, () => now.d), consoleDir: DEFAULT_CONSOLE_DIR });
+  const keyDir = await mkdtemp(join(tmpdir(), 'cairn-e2e-sshkeys-'));
+  t.after(() => rm(keyDir, { recursive: true, force: true }));
+  const api = await buildTestApi(t, { replication: new GeoRepReplication(geo, () => now.d), sshKeys: new RootSshKeys(join(keyDir, 'ssh')), consoleDir: DEFAULT_CONSOLE_DIR });
   await api.app.listen({ host: '127.0.0.1', port: 0 });
   const addr = api.app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -82,6 +90,9 @@ test('console: Replication page shows lag and last synced, refreshes, creates, p
   await dr.locator('.badge').filter({ hasText: 'paused' }).waitFor();
   await dr.getByRole('button', { name: 'Resume replication of gv0' }).click();
   await dr.locator('.badge').filter({ hasText: 'active' }).waitFor();
+  await dr.getByRole('button', { name: 'Restart replication of gv0' }).click();
+  for (let i = 0; i < 100 && geo.calls.at(-1) !== 'start gv0 nas-b::dr'; i++) await page.waitForTimeout(100);
+  assert.deepEqual(geo.calls.slice(-2), ['stop gv0 nas-b::dr force', 'start gv0 nas-b::dr']);
 
   // Delete, confirmed.
   await dr.getByRole('button', { name: 'Delete replication of gv0' }).click();
@@ -89,4 +100,18 @@ test('console: Replication page shows lag and last synced, refreshes, creates, p
   await dr.waitFor({ state: 'detached' });
   assert.deepEqual(geo.calls.slice(-2), ['stop gv0 nas-b::dr force', 'delete gv0 nas-b::dr']);
   await b.shot('replication-04-after-delete');
+
+  // SSH keys: this appliance's key shown; a pasted key with options refused beside the field, a bare one authorized.
+  await page.getByRole('button', { name: "Show this appliance's key" }).click();
+  const own = (await page.getByLabel("This appliance's public key", { exact: true }).innerText()).trim();
+  assert.match(own, /^ssh-ed25519 /);
+  const keys = page.getByRole('form', { name: 'Authorize a primary appliance' });
+  await keys.getByLabel('Its public key').fill(`command="id" ${own}`);
+  await keys.getByRole('button', { name: 'Authorize' }).click();
+  await page.locator('[name="key"][aria-invalid="true"]').waitFor();
+  await keys.getByLabel('Its public key').fill(own);
+  await keys.getByRole('button', { name: 'Authorize' }).click();
+  await keys.getByText('Key authorized').waitFor();
+  assert.equal((await readFile(join(keyDir, 'ssh', 'authorized_keys'), 'utf8')).trim(), own);
+  await b.shot('replication-05-keys');
 });

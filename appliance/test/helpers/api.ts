@@ -53,6 +53,8 @@ export interface TestApiOptions {
   cluster?: ClusterApi;
   /** Geo-replication (absent: the replication routes answer 503). */
   replication?: ReplicationApi;
+  /** Root's ssh keys for geo-replication set-up (absent: 503). */
+  sshKeys?: ApiContext['sshKeys'];
   /** Disk and Gluster operations of the brick tasks (fakes; absent: those routes answer 503). */
   bricks?: BrickOps;
   /** The block devices GET /disks and the brick tasks see (default: vdb and a CD-ROM). */
@@ -109,6 +111,7 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
     scrypt: CHEAP_SCRYPT,
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
     ...(opts.replication ? { replication: opts.replication } : {}),
+    ...(opts.sshKeys ? { sshKeys: opts.sshKeys } : {}),
     ...(opts.bricks ? { bricks: opts.bricks } : {}),
   };
   const app = await buildApp({ ...ctx, consoleDir: opts.consoleDir ?? join(dir, 'no-console') });

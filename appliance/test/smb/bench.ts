@@ -201,7 +201,7 @@ async function glusterLab(work: string, sizeMiB: number, cleanups: Array<() => P
   // The lab registers its teardown with a test context; collect it instead.
   const ctx = { after: (fn: () => Promise<unknown>) => cleanups.push(fn) } as unknown as TestContext;
   const lab = await GlusterLab.start(ctx);
-  const brickBytes = Math.max(2 << 30, 2 * sizeMiB * (1 << 20) + (512 << 20));
+  const brickBytes = Math.max(2 * 2 ** 30, 2 * sizeMiB * (1 << 20) + (512 << 20));
   const bricks = [];
   for (let i = 1; i <= 3; i++) bricks.push(await lab.addBrick(`smbbench-${i}`, brickBytes));
   await lab.volumes.create({ name: 'smbbench', bricks: bricks.map((b) => b.name), replica: 3, force: true });

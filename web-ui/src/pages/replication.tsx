@@ -10,7 +10,7 @@ import { useState } from 'preact/hooks';
 import { API, del, get, post } from '../api.js';
 import type { PageProps } from '../app.js';
 import { useLoad, useSubmit } from '../components/hooks.js';
-import { Alert, Confirm, Empty, FormError, PageHeader, TextField } from '../components/ui.js';
+import { Alert, Confirm, CopyBox, Empty, FormError, PageHeader, TextArea, TextField } from '../components/ui.js';
 import { describe } from '../lib/errors.js';
 import { dateTime, duration } from '../lib/format.js';
 
@@ -70,7 +70,20 @@ export function Replication({ session }: PageProps) {
     setSshPort('');
     list.reload();
   });
-  const act = (s: Session, verb: 'pause' | 'resume' | 'checkpoint') =>
+  const [ownKey, setOwnKey] = useState<string | null>(null);
+  const [keyError, setKeyError] = useState<unknown>(null);
+  const [remoteKey, setRemoteKey] = useState('');
+  const [authorized, setAuthorized] = useState<boolean | null>(null);
+  const auth = useSubmit(async () => {
+    const r = await post<{ added: boolean }>(`${API}/replication/authorized-keys`, { key: remoteKey });
+    setAuthorized(r.added);
+    setRemoteKey('');
+  });
+  const showKey = () =>
+    get<{ key: string }>(`${API}/replication/ssh-key`)
+      .then((r) => (setKeyError(null), setOwnKey(r.key)))
+      .catch((e: unknown) => setKeyError(e));
+  const act = (s: Session, verb: 'pause' | 'resume' | 'checkpoint' | 'restart') =>
     post(`${one(s)}/${verb}`)
       .then(() => (setActionError(null), list.reload()))
       .catch((e: unknown) => setActionError(e));
@@ -146,6 +159,15 @@ export function Replication({ session }: PageProps) {
                       <button type="button" class="small" onClick={() => void act(s, 'checkpoint')} aria-label={`Set a checkpoint on replication of ${s.volume}`}>
                         Checkpoint
                       </button>{' '}
+                      <button
+                        type="button"
+                        class="small"
+                        onClick={() => void act(s, 'restart')}
+                        aria-label={`Restart replication of ${s.volume}`}
+                        title="Stop and start: new workers replay the changes since the last sync (for a session that stays behind)"
+                      >
+                        Restart
+                      </button>{' '}
                       <button type="button" class="small danger" onClick={() => setDeleting(s)} aria-label={`Delete replication of ${s.volume}`}>
                         Delete
                       </button>
@@ -169,7 +191,8 @@ export function Replication({ session }: PageProps) {
         >
           <h2>Replicate a volume</h2>
           <p class="muted">
-            First let this appliance's root reach the remote appliance's root by ssh key (see the geo-replication guide). The remote volume must exist, be started and be empty.
+            First authorize this appliance's key on the remote appliance (below: copy it here, paste it there under "Authorize a primary appliance"). The remote volume must
+            exist, be started and be empty.
           </p>
           <div class="row">
             <TextField label="Local volume" name="volume" value={volume} onValue={setVolume} errors={fields} />
@@ -182,6 +205,37 @@ export function Replication({ session }: PageProps) {
             {busy ? 'Setting up… (up to a minute)' : 'Start replication'}
           </button>
         </form>
+      )}
+      {admin && (
+        <section aria-label="SSH keys" class="inline-form">
+          <h2>SSH keys</h2>
+          <p class="muted">Gluster needs root of the replicating (primary) appliance to reach root of the remote one once, by ssh key, to install its own restricted keys.</p>
+          {keyError ? <Alert>{describe(keyError)}</Alert> : null}
+          {ownKey ? (
+            <CopyBox label="This appliance's public key" text={ownKey} />
+          ) : (
+            <button type="button" onClick={() => void showKey()}>
+              Show this appliance's key
+            </button>
+          )}
+          <form
+            aria-label="Authorize a primary appliance"
+            noValidate
+            onSubmit={(e) => {
+              e.preventDefault();
+              setAuthorized(null);
+              void auth.run();
+            }}
+          >
+            <h3>Authorize a primary appliance</h3>
+            {authorized !== null && <Alert kind="ok">{authorized ? 'Key authorized: that appliance may now replicate to this one.' : 'That key was authorized already.'}</Alert>}
+            <TextArea label="Its public key" name="key" value={remoteKey} onValue={setRemoteKey} errors={auth.fields} hint="As that appliance's Replication page shows it." />
+            <FormError error={auth.error} fields={auth.fields} />
+            <button type="submit" disabled={auth.busy}>
+              Authorize
+            </button>
+          </form>
+        </section>
       )}
       {deleting && (
         <Confirm

@@ -27,7 +27,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { BrickSchema, type GlusterPool, type State } from '../../state/schema.js';
 import type { BrickOps } from '../../pool/gluster/brick-ops.js';
 import type { Brick } from '../../pool/gluster/disks.js';
-import { needsForce, volumeNameOf } from '../../pool/gluster/driver.js';
+import { formatSeconds, needsForce, volumeNameOf } from '../../pool/gluster/driver.js';
+import { HealTracker } from '../../pool/gluster/heal.js';
 import { GlusterError } from '../../pool/gluster/errors.js';
 import type { FieldError } from '../../state/validate.js';
 import { whoOf, type ApiContext } from '../context.js';
@@ -251,7 +252,7 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
           } finally {
             busy.delete(id);
           }
-          return followHeal(ops, volume, t);
+          return followHeal(ops, volume, pool.replica + pool.arbiter, t);
         });
         return reply.code(202).send(task);
       },
@@ -260,19 +261,26 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
 }
 
 /**
- * Reads `heal info` until no brick has entries pending and every brick
- * answers. Progress runs from 0.3 to 1 as the pending count falls from the
- * highest seen; the message lists entries pending per brick.
+ * Reads `heal info` until no brick has entries pending and every brick answers.
+ * Progress runs from 0.3 to 1 as the pending count falls from the highest
+ * seen; the message gives entries pending per brick and, once heal moves,
+ * the time left (heal.ts: rate from successive samples).
  */
-async function followHeal(ops: BrickOps, volume: string, t: { progress(f: number, m?: string): void; signal: AbortSignal }): Promise<string> {
+async function followHeal(ops: BrickOps, volume: string, setSize: number, t: { progress(f: number, m?: string): void; signal: AbortSignal }): Promise<string> {
   let most = 0;
+  const tracker = new HealTracker();
   for (;;) {
     t.signal.throwIfAborted();
-    const h = await ops.heal(volume);
+    // `heal info` (its own client, exact) rather than the self-heal daemon's
+    // heal-count: right after replace-brick the daemon restarts with the new
+    // graph, and the end of the task must not depend on its view.
+    const bricks = (await ops.heal(volume)).bricks.map((b) => ({ brick: b.brick, connected: b.connected, entries: b.entries }));
+    const h = tracker.add(bricks, setSize);
     most = Math.max(most, h.pending);
-    if (h.pending === 0 && h.unreachable === 0) return `brick replaced; heal complete`;
-    const per = h.bricks.map((b) => `${b.brick}: ${b.entries ?? (b.connected ? '?' : b.status || 'not connected')}`).join(', ');
-    t.progress(0.3 + 0.7 * (most ? 1 - h.pending / most : 0), `healing: ${h.pending} entr${h.pending === 1 ? 'y' : 'ies'} pending (${per})`);
-    await sleep(ops.healPollMs ?? 5000, undefined, { signal: t.signal });
+    if (h.pending === 0 && bricks.every((b) => b.connected)) return `brick replaced; heal complete`;
+    const per = bricks.map((b) => `${b.brick}: ${b.entries ?? (b.connected ? '?' : 'not connected')}`).join(', ');
+    const eta = h.etaSeconds === null || h.pending === 0 ? '' : `, about ${formatSeconds(h.etaSeconds)} left`;
+    t.progress(0.3 + 0.7 * (most ? 1 - h.pending / most : 0), `healing: ${h.pending} entr${h.pending === 1 ? 'y' : 'ies'} pending${eta} (${per})`);
+    await sleep(ops.healPollMs ?? 4000, undefined, { signal: t.signal });
   }
 }

@@ -11,10 +11,17 @@
  *   POST   …/resume
  *   POST   …/checkpoint                               status then says when every
  *                                                     change up to now has synced
+ *   POST   …/restart                                  stop (force) and start again
  *   DELETE …                                          stop (force) and delete
  *
+ *   GET    /replication/ssh-key                       this appliance's root public key
+ *                                                     (made on first use)
+ *   POST   /replication/authorized-keys {key}         on the remote appliance: let
+ *                                                     that key log in as root
+ *
  * Before POST /replication/sessions, root of this appliance must reach root
- * of the remote one by ssh key (push-pem needs it once). A session is named
+ * of the remote one by ssh key (push-pem needs it once): show the key here,
+ * paste it into the remote's console (authorized-keys). A session is named
  * by its three parts in the path; names are checked by georep.ts before any
  * command runs (bad_request).
  *
@@ -30,6 +37,7 @@ import { ApiError } from '../errors.js';
 import { Empty } from '../schemas.js';
 import { GlusterError } from '../../pool/gluster/errors.js';
 import type { GeoRepTarget } from '../../pool/gluster/georep.js';
+import { SshKeyError } from '../../replication/ssh-keys.js';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
 const HOST = '^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$';
@@ -84,6 +92,10 @@ const SessionParams = Type.Object({
   remoteVolume: Type.String({ pattern: NAME }),
 });
 type Params = Static<typeof SessionParams>;
+
+const SshKeyView = Type.Object({ key: Type.String({ description: 'one line for authorized_keys' }) }, { title: 'SshPublicKey' });
+const AuthorizeBody = Type.Object({ key: Type.String({ minLength: 1, maxLength: 16384, description: "the primary appliance's key, as GET /replication/ssh-key shows it there" }) }, { additionalProperties: false, title: 'AuthorizeSshKey' });
+const AuthorizeView = Type.Object({ added: Type.Boolean({ description: 'false: it was authorized already' }) }, { title: 'AuthorizedSshKey' });
 
 function need(ctx: ApiContext): ReplicationApi {
   if (!ctx.replication) throw new ApiError('replication_unavailable');
@@ -144,6 +156,7 @@ export function replicationRoutes(ctx: ApiContext): FastifyPluginAsync {
       ['pause', 'Pause a session (workers stop syncing; changes queue up)', (r: ReplicationApi, t: GeoRepTarget) => r.pause(t)],
       ['resume', 'Resume a paused session', (r: ReplicationApi, t: GeoRepTarget) => r.resume(t)],
       ['checkpoint', 'Set a checkpoint at the current time: the session reports when everything up to it has synced', (r: ReplicationApi, t: GeoRepTarget) => r.checkpoint(t)],
+      ['restart', 'Stop and start a session: new workers replay the changelogs since the last sync (for a worker that no longer progresses)', (r: ReplicationApi, t: GeoRepTarget) => r.restart(t)],
     ] as const) {
       app.post<{ Params: Params }>(
         `/replication/sessions/:volume/:remoteHost/:remoteVolume/${verb}`,
@@ -160,6 +173,45 @@ export function replicationRoutes(ctx: ApiContext): FastifyPluginAsync {
         },
       );
     }
+
+    app.get(
+      '/replication/ssh-key',
+      {
+        config: { access: 'admin' },
+        schema: { summary: "This appliance's root ssh public key, to authorize on a remote appliance before replicating to it", tags, response: { 200: SshKeyView } },
+      },
+      async () => {
+        if (!ctx.sshKeys) throw new ApiError('replication_unavailable');
+        return { key: await ctx.sshKeys.publicKey() };
+      },
+    );
+
+    app.post<{ Body: Static<typeof AuthorizeBody> }>(
+      '/replication/authorized-keys',
+      {
+        config: { access: 'admin' },
+        schema: {
+          summary: "Let the appliance holding this public key log in as root (a primary's key, for geo-replication to this appliance)",
+          tags,
+          body: AuthorizeBody,
+          response: { 200: AuthorizeView },
+        },
+      },
+      async (req) => {
+        if (!ctx.sshKeys) throw new ApiError('replication_unavailable');
+        let added: boolean;
+        try {
+          added = await ctx.sshKeys.authorize(req.body.key);
+        } catch (err) {
+          if (err instanceof SshKeyError) throw new ApiError('validation_failed', undefined, [{ path: 'key', message: err.message }]);
+          throw err;
+        }
+        // The audit names the key by its type and comment, not its body.
+        const label = req.body.key.trim().split(/\s+/).filter((_, i) => i !== 1).join(' ');
+        if (added) ctx.audit.record({ who: whoOf(req), action: 'authorize ssh key', target: label, ip: req.ip });
+        return { added };
+      },
+    );
 
     app.delete<{ Params: Params }>(
       '/replication/sessions/:volume/:remoteHost/:remoteVolume',

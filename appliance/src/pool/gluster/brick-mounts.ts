@@ -7,7 +7,8 @@
  * DATA_DIR/bricks/<id>.json holds the XFS filesystem UUID (and, for
  * people, the /dev name it had then). /dev names change across boots
  * (sdb becomes sdc when a disk is added; loop numbers are handed out
- * afresh), the UUID does not, so the disk is found again with `blkid -U`.
+ * afresh), the UUID does not, so the disk is found again by probing for
+ * it (`blkid -t UUID=…`, without blkid's cache).
  * The record lives on the root filesystem, beside (not inside) the mount
  * point, so it is there when the disk is not.
  *
@@ -34,7 +35,7 @@ import { GlusterError } from './errors.js';
 export interface BrickRecord {
   /** The brick id: the mount point's directory name. */
   id: string;
-  /** XFS filesystem UUID (what `blkid -U` finds the disk by). */
+  /** XFS filesystem UUID (what the disk is found by). */
   fsUuid: string;
   /** The /dev name when the brick was prepared (informative only). */
   device: string;
@@ -115,6 +116,18 @@ export async function mountPoints(): Promise<Set<string>> {
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
+/**
+ * The block device holding the filesystem `fsUuid`, by probing every
+ * device (`-c /dev/null`: blkid's cache file remembers the /dev names of
+ * an earlier boot, which is the very thing that changed). Undefined when
+ * no attached device has it.
+ */
+export async function deviceOf(fsUuid: string): Promise<string | undefined> {
+  const found = await run('blkid', ['-c', '/dev/null', '-o', 'device', '-t', `UUID=${fsUuid}`]);
+  const devices = found.out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('/dev/'));
+  return found.code === 0 && devices.length === 1 ? devices[0] : undefined;
+}
+
 export type MountOutcome =
   | { state: 'mounted' }
   | { state: 'mounted-now'; device: string }
@@ -124,12 +137,13 @@ export type MountOutcome =
 /**
  * Mounts a recorded brick disk at its mount point unless something is
  * mounted there already: the device is looked up by filesystem UUID.
+ * Two devices with the same UUID (a cloned disk) count as missing: which
+ * one holds the brick cannot be told.
  */
 export async function ensureMounted(rec: BrickRecord, mounted?: Set<string>): Promise<MountOutcome> {
   if ((mounted ?? (await mountPoints())).has(rec.mountPoint)) return { state: 'mounted' };
-  const found = await run('blkid', ['-U', rec.fsUuid]);
-  const device = found.out.trim();
-  if (found.code !== 0 || !device.startsWith('/dev/')) return { state: 'disk-missing', fsUuid: rec.fsUuid };
+  const device = await deviceOf(rec.fsUuid);
+  if (!device) return { state: 'disk-missing', fsUuid: rec.fsUuid };
   // The probe must agree: blkid's cache may name a device that now holds something else.
   const actual = await filesystemUuid(device).catch(() => undefined);
   if (actual !== rec.fsUuid) return { state: 'disk-missing', fsUuid: rec.fsUuid };
@@ -158,8 +172,7 @@ export async function brickReadiness(brickDir: string, mounted?: Set<string>): P
   const rec = await readBrickRecord(brickDir);
   if (rec) {
     if (!(mounted ?? (await mountPoints())).has(rec.mountPoint)) {
-      const found = await run('blkid', ['-U', rec.fsUuid]);
-      return found.code === 0 && found.out.trim().startsWith('/dev/') ? 'not-mounted' : 'disk-missing';
+      return (await deviceOf(rec.fsUuid)) ? 'not-mounted' : 'disk-missing';
     }
     return (await exists(brickDir)) ? 'ready' : 'brick-dir-missing';
   }

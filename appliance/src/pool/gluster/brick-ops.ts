@@ -27,7 +27,7 @@ export interface BrickOps {
   /** `replace-brick … commit force`, then an index heal. */
   replaceBrick(volume: string, oldBrick: string, newBrick: string): Promise<void>;
   heal(volume: string): Promise<HealState>;
-  /** How often heal progress is read (default 5 s; `heal info` itself takes a while). */
+  /** How often heal progress is read (default 4 s). */
   readonly healPollMs?: number;
 }
 

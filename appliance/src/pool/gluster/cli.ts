@@ -36,6 +36,9 @@ export interface RunOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 90_000;
+/** glusterd busy with another transaction on the volume (nothing was done). */
+const BUSY_RE = /Another transaction is in progress|Locking failed on|try again after some time/i;
+const LOCK_RETRIES = 8;
 
 export class GlusterCli {
   private readonly command: readonly string[];
@@ -49,10 +52,24 @@ export class GlusterCli {
     this.logFile = opts.logFile;
   }
 
-  /** Runs one CLI command and returns its checked `<cliOutput>`. */
+  /**
+   * Runs one CLI command and returns its checked `<cliOutput>`. glusterd
+   * runs one transaction per volume at a time and refuses a second one
+   * ("Another transaction is in progress … Please try again after some
+   * time", or "Locking failed on …") without doing anything: such calls
+   * are retried for a few seconds (the driver's watch, a pass and an admin
+   * task may ask at once).
+   */
   async run(args: readonly string[], opts: RunOptions = {}): Promise<CliOutput> {
-    const stdout = await this.exec(args, opts.timeoutMs ?? this.timeoutMs);
-    return parseCliOutput(stdout, args.join(' '));
+    for (let attempt = 1; ; attempt++) {
+      const stdout = await this.exec(args, opts.timeoutMs ?? this.timeoutMs);
+      try {
+        return parseCliOutput(stdout, args.join(' '));
+      } catch (err) {
+        if (attempt >= LOCK_RETRIES || !(err instanceof GlusterError) || err.code !== 'GLUSTER_FAILED' || !BUSY_RE.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt + Math.floor(Math.random() * 200)));
+      }
+    }
   }
 
   /**
@@ -61,9 +78,16 @@ export class GlusterCli {
    * failure is GLUSTER_FAILED with the CLI's text. Returns the text.
    */
   async runPlain(args: readonly string[], opts: RunOptions = {}): Promise<string> {
-    const stdout = await this.exec(args, opts.timeoutMs ?? this.timeoutMs);
-    if (stdout.includes('<cliOutput>')) parseCliOutput(stdout, args.join(' '));
-    return stdout.trim();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stdout = await this.exec(args, opts.timeoutMs ?? this.timeoutMs);
+        if (stdout.includes('<cliOutput>')) parseCliOutput(stdout, args.join(' '));
+        return stdout.trim();
+      } catch (err) {
+        if (attempt >= LOCK_RETRIES || !(err instanceof GlusterError) || err.code !== 'GLUSTER_FAILED' || !BUSY_RE.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt + Math.floor(Math.random() * 200)));
+      }
+    }
   }
 
   private exec(args: readonly string[], timeoutMs: number): Promise<string> {

@@ -31,7 +31,7 @@
  *   (force would start a brick on the root filesystem). Bricks of other
  *   hosts are their appliance's business.
  * - Heal progress (heal.ts): `heal-count` sampled on every pass and by a
- *   watch timer, every 5 s while entries are pending or a brick is down
+ *   watch timer, every 4 s while entries are pending or a brick is down
  *   (15 s otherwise); rate and ETA from successive samples, shown by
  *   poolHeal(id) (the API's `heal`) and the metrics. The watch asks the
  *   reconciler for a pass (requestReconcile) when a brick goes down or
@@ -65,11 +65,18 @@ export interface GlusterPoolDriverOptions {
   volfileServer?: string;
   /** How the driver reaches a volume's files to make share directories (default: gfapi). */
   openVolume?: (volume: string, volfileServer: string) => Promise<Backend>;
+  /**
+   * This appliance's name as its bricks spell their host (`host:/path`). When
+   * given, only bricks of this host are mounted and restarted here (several
+   * appliances sharing one root filesystem, as in test labs, see each other's
+   * brick records); when absent, a brick record on this machine is enough.
+   */
+  host?: string;
   /** Asks the reconciler for a pass: the watch saw a brick go down or come back, or heal start or end. */
   requestReconcile?: () => void;
   /** Watch period while every brick is up and nothing is pending (default 15 s). */
   watchMs?: number;
-  /** Watch period while heal is pending or a brick is down: how often heal progress is sampled (default 5 s). */
+  /** Watch period while heal is pending or a brick is down: how often heal progress is sampled (default 4 s, so that updates come at least every 5 s). */
   healSampleMs?: number;
   /** Delay between `volume start force` attempts for dead bricks (default 5 s doubling up to 5 min). */
   restartBackoff?: { initialMs: number; maxMs: number };
@@ -84,8 +91,7 @@ interface Watched {
   pending: number;
 }
 
-const WHY_NOT_RESTARTED: Record<Exclude<BrickReadiness, 'ready'>, string> = {
-  'disk-missing': 'its disk is not attached: replace the brick',
+const WHY_NOT_RESTARTED: Record<Exclude<BrickReadiness, 'ready' | 'disk-missing'>, string> = {
   'not-mounted': 'its disk is attached but not mounted, so it is not restarted',
   'brick-dir-missing': 'its brick directory is missing, so it is not restarted: replace the brick',
 };
@@ -161,6 +167,13 @@ export class GlusterPoolDriver implements Driver {
     const gone = [...this.seen].filter((id) => !pools.some((p) => p.id === id));
     if (pools.length === 0 && gone.length === 0) return { problems, summary: 'no gluster pools' };
 
+    // Disks first, whether or not glusterd answers yet: after a boot it starts
+    // the bricks of started volumes by itself, and must find them on their disks.
+    for (const pool of pools) {
+      await this.mountBricks(pool, (msg) => problems.push({ objectKind: 'pool', objectId: pool.id, message: `Gluster: ${msg}` })).catch((e: unknown) =>
+        problems.push({ objectKind: 'pool', objectId: pool.id, message: `Gluster: brick disks: ${message(e)}` }),
+      );
+    }
     let existing: string[];
     try {
       existing = await this.volumes.list();
@@ -190,10 +203,9 @@ export class GlusterPoolDriver implements Driver {
     for (const pool of pools) {
       signal.throwIfAborted();
       this.seen.add(pool.id);
-      const before = problems.length;
       try {
         await this.applyPool(state, pool, existing.includes(volumeNameOf(pool)), problems, signal);
-        if (problems.length === before) ready++;
+        if (!problems.some((p) => p.objectKind === 'pool' && p.objectId === pool.id)) ready++;
       } catch (e) {
         problems.push({ objectKind: 'pool', objectId: pool.id, message: `Gluster: ${message(e)}` });
       }
@@ -210,8 +222,6 @@ export class GlusterPoolDriver implements Driver {
   private async applyPool(state: State, pool: GlusterPool, exists: boolean, problems: Problem[], signal: AbortSignal): Promise<void> {
     const name = volumeNameOf(pool);
     const problem = (msg: string) => problems.push({ objectKind: 'pool', objectId: pool.id, message: `Gluster: ${msg}` });
-    // Disks first: glusterd must find every brick on its own disk before a start.
-    await this.mountBricks(pool, problem);
     if (!exists) {
       if (pool.bricks.length === 0) {
         problem('the pool has no bricks yet');
@@ -271,6 +281,9 @@ export class GlusterPoolDriver implements Driver {
         status = await this.volumes.status(name);
         down = downOf(status);
       }
+      // The self-heal daemon notices returned bricks by itself, but measured here it
+      // sometimes waited a minute before its first crawl: ask for an index heal.
+      await this.volumes.triggerHeal(name).catch((e: unknown) => this.opts.log?.warn({ pool: pool.id, err: e }, 'index heal after a brick restart not started'));
     }
     this.capacities.set(pool.id, capacityOf(info, status.bricks));
     const cap = this.capacities.get(pool.id)!;
@@ -278,12 +291,18 @@ export class GlusterPoolDriver implements Driver {
     this.opts.metrics?.poolUsedBytes.set({ pool: pool.id }, cap.usedBytes);
     for (const b of info.bricks) this.opts.metrics?.brickHealthy.set({ pool: pool.id, brick: b.name }, down.includes(b) ? 0 : 1);
     if (down.length) problem(`${down.length} of ${info.bricks.length} brick(s) down: ${down.map((b) => b.name).join(', ')}`);
-    const heal = await this.sampleHeal(pool.id, name, info.replicaCount);
-    if (heal.pending > 0) {
-      const eta = heal.etaSeconds === null ? '' : `, about ${formatSeconds(heal.etaSeconds)} left`;
-      problem(`${heal.pending} entr${heal.pending === 1 ? 'y' : 'ies'} pending heal${eta}`);
+    let pending = 0;
+    try {
+      const heal = await this.sampleHeal(pool.id, name, info.replicaCount);
+      pending = heal.pending;
+      if (heal.pending > 0) {
+        const eta = heal.etaSeconds === null ? '' : `, about ${formatSeconds(heal.etaSeconds)} left`;
+        problem(`${heal.pending} entr${heal.pending === 1 ? 'y' : 'ies'} pending heal${eta}`);
+      }
+    } catch (e) {
+      problem(`cannot read heal progress: ${message(e)}`);
     }
-    this.watched.set(pool.id, { volume: name, replicaCount: info.replicaCount, bricks: info.bricks.map((b) => b.name), down: down.length, pending: heal.pending });
+    this.watched.set(pool.id, { volume: name, replicaCount: info.replicaCount, bricks: info.bricks.map((b) => b.name), down: down.length, pending });
 
     const shares = state.shares.filter((s) => s.pool === pool.id);
     if (shares.length === 0) return;
@@ -308,6 +327,7 @@ export class GlusterPoolDriver implements Driver {
   private async mountBricks(pool: GlusterPool, problem: (msg: string) => void): Promise<void> {
     let mounted: Set<string> | undefined;
     for (const b of pool.bricks) {
+      if (this.opts.host !== undefined && b.host !== this.opts.host) continue;
       let rec;
       try {
         rec = await readBrickRecord(b.path);
@@ -330,6 +350,7 @@ export class GlusterPoolDriver implements Driver {
 
   /** Whether a brick of the volume lives on this host (glusterd's own UUID). */
   private async isLocal(b: BrickRef): Promise<boolean> {
+    if (this.opts.host !== undefined && b.host !== this.opts.host) return false;
     if (await readBrickRecord(b.path).catch(() => undefined)) return true;
     this.localUuid ??= (await new GlusterPeers(this.volumes.cli).list()).find((p) => p.self)?.uuid;
     return b.hostUuid !== '' && b.hostUuid === this.localUuid;
@@ -347,13 +368,15 @@ export class GlusterPoolDriver implements Driver {
       if (!(await this.isLocal(b))) continue;
       const r = await brickReadiness(b.path, mounted);
       if (r === 'ready') ready.push(b);
-      else problem(`brick ${b.name} is down and ${WHY_NOT_RESTARTED[r]}`);
+      // An absent disk was reported when mounting (with its filesystem UUID).
+      else if (r !== 'disk-missing') problem(`brick ${b.name} is down and ${WHY_NOT_RESTARTED[r]}`);
     }
     if (ready.length === 0) return false;
     const names = ready.map((b) => b.name).join(', ');
     // `start force` acts on every brick of the volume, and would stamp and start a
     // brick directory found on a bare mount point: refuse while one exists.
-    const unsafe = await unsafeForForce(info.bricks.map((b) => b.path), mounted);
+    const mine = info.bricks.filter((b) => this.opts.host === undefined || b.host === this.opts.host);
+    const unsafe = await unsafeForForce(mine.map((b) => b.path), mounted);
     if (unsafe.length) {
       problem(`not restarting ${names}: ${unsafe.join(', ')} exist(s) on a mount point without its disk, and volume start force would use it; remove that directory or mount its disk`);
       return false;
@@ -397,15 +420,19 @@ export class GlusterPoolDriver implements Driver {
     return p;
   }
 
-  private scheduleWatch(): void {
+  /** Next watch tick, `period` after the start of the last one (a tick's CLI calls take 1–3 s). */
+  private scheduleWatch(lastStart?: number): void {
     if (this.closed || this.watchTimer || this.watched.size === 0) return;
     const busy = [...this.watched.values()].some((w) => w.pending > 0 || w.down > 0);
-    this.watchTimer = setTimeout(() => void this.watch(), busy ? (this.opts.healSampleMs ?? 5000) : (this.opts.watchMs ?? 15_000));
+    const period = busy ? (this.opts.healSampleMs ?? 4000) : (this.opts.watchMs ?? 15_000);
+    const delay = lastStart === undefined ? period : Math.max(250, period - (Date.now() - lastStart));
+    this.watchTimer = setTimeout(() => void this.watch(), delay);
     this.watchTimer.unref();
   }
 
   /** One watch tick: brick status and heal-count per pool; a pass is asked for when either changed. */
   private async watch(): Promise<void> {
+    const started = Date.now();
     let changed = false;
     for (const [poolId, w] of this.watched) {
       if (this.closed) return;
@@ -423,7 +450,7 @@ export class GlusterPoolDriver implements Driver {
     }
     this.watchTimer = undefined;
     if (changed && !this.closed) this.opts.requestReconcile?.();
-    this.scheduleWatch();
+    this.scheduleWatch(started);
   }
 
   private async root(pool: GlusterPool): Promise<Backend> {

@@ -255,7 +255,10 @@ export class GlusterVolumes {
   async healCount(name: string): Promise<HealCountBrick[]> {
     checkName(name);
     try {
-      return parseHealCount(await this.cli.runPlain(['volume', 'heal', name, 'statistics', 'heal-count'], { timeoutMs: 30_000 }));
+      const bricks = parseHealCount(await this.cli.runPlain(['volume', 'heal', name, 'statistics', 'heal-count'], { timeoutMs: 30_000 }));
+      // Never "nothing pending" from an answer that named no brick at all.
+      if (bricks.length === 0) throw new GlusterError('GLUSTER_BAD_OUTPUT', `heal-count of ${name}: no brick in the answer`);
+      return bricks;
     } catch (err) {
       if (!(err instanceof GlusterError) || err.code !== 'GLUSTER_FAILED' || !/self-heal-daemon is disabled/i.test(err.message)) throw err;
       return (await this.heal(name)).bricks.map((b) => ({ brick: b.brick, connected: b.connected, entries: b.entries }));

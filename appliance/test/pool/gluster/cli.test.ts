@@ -27,3 +27,26 @@ test('XML with opRet -1 on a non-zero exit is GLUSTER_FAILED with the message', 
   const cli = new GlusterCli({ command: ['sh', '-c', `printf '%s' '${xml}'; exit 1`, 'sh'] });
   await assert.rejects(cli.run(['volume', 'info', 'x']), { code: 'GLUSTER_FAILED', message: /Volume x does not exist/ });
 });
+
+test('glusterd busy with another transaction on the volume: retried, then the answer', async (t) => {
+  const { mkdtemp, rm, readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-cli-busy-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const count = join(dir, 'n');
+  const busy = '<cliOutput><opRet>-1</opRet><opErrno>30806</opErrno><opErrstr>Another transaction is in progress for v. Please try again after some time.</opErrstr></cliOutput>';
+  const ok = '<cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volList><count>1</count><volume>v</volume></volList></cliOutput>';
+  // Busy twice, then the real answer; $1 is the counter file.
+  const script = `echo x >> "$1"; if [ $(wc -l < "$1") -le 2 ]; then printf '%s' '${busy}'; else printf '%s' '${ok}'; fi`;
+  const cli = new GlusterCli({ command: ['sh', '-c', script, 'sh', count] });
+  const out = await cli.run(['volume', 'list']);
+  assert.ok(out['volList']);
+  assert.equal((await readFile(count, 'utf8')).split('\n').filter(Boolean).length, 3);
+  // Another failure is not retried.
+  const once = join(dir, 'once');
+  const fail = '<cliOutput><opRet>-1</opRet><opErrno>2</opErrno><opErrstr>Volume x does not exist</opErrstr></cliOutput>';
+  const cli2 = new GlusterCli({ command: ['sh', '-c', `echo x >> "$1"; printf '%s' '${fail}'`, 'sh', once] });
+  await assert.rejects(cli2.run(['volume', 'info', 'x']), { code: 'GLUSTER_FAILED' });
+  assert.equal((await readFile(once, 'utf8')).split('\n').filter(Boolean).length, 1);
+});

@@ -22,6 +22,17 @@
  * (glfs_setfsuid/gid/groups), so the bricks enforce permissions. Reads
  * and writes use a cached fd per file, opened as root; for callers other
  * than root the native side checks access (glfs_h_access) first.
+ *
+ * What the native side keeps between calls, so that one NFS call costs
+ * about one round trip to the bricks (native/src/gfapi.rs has the rules;
+ * test/nfs/backend/gfapi-cache.test.ts the coherence checks): directory
+ * objects per GFID; open fds per file; READDIR streams parked where a
+ * page stopped; for 1 s (md-cache's own timeout, so nothing later than a
+ * stat through the client stack would be) the attributes the volume last
+ * reported and the names found to be directories. Every change made
+ * through this process drops what it touched at once.
+ * `CAIRN_GFAPI_STATS=FILE` appends the counters (gfapiStats) to FILE
+ * every 200 ms: `npm run bench:gluster -- --profile` reads them.
  */
 import { appendFileSync } from 'node:fs';
 import { gfapiStats, openGfapiVolume, type GfapiVolume, type GfCred, type GfEntry, type GfStat } from '@cairn/native';
@@ -346,7 +357,7 @@ export class GfapiBackend implements Backend {
     let made = true;
     try {
       // Exclusive even for UNCHECKED: a new file is then known to be empty.
-      e = await this.vol.create(cred(c), d, name, mode, true);
+      e = await this.vol.create(cred(c), d, name, mode, true, true);
     } catch (err) {
       // UNCHECKED on an existing file: it is opened (and maybe truncated) instead.
       if (how.mode !== 'unchecked' || (err as { code?: string }).code !== 'EEXIST') throw err;
