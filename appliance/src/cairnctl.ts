@@ -26,6 +26,9 @@ commands:
   cluster join-token              show a token on this appliance, to add it from another one
   cluster add ADDRESS TOKEN       add the appliance at ADDRESS (host[:port] or URL) showing TOKEN
   cluster remove NAME             remove an appliance (its bricks move first, as a task; refused when they have nowhere to go)
+  cluster smb                     clustered SMB (CTDB): on or off, NetBIOS name, public addresses, PNN table
+  cluster smb on NAME ADDR/PREFIX@IFACE...   clustered SMB as NAME on these floating addresses (every appliance)
+  cluster smb off                 back to one SMB server per appliance (name and addresses are kept)
 
 The API token comes from --token-file, $CAIRN_TOKEN or $CAIRN_TOKEN_FILE.`;
 
@@ -106,6 +109,42 @@ function readToken(file: string | undefined): string | undefined {
 }
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** "10.0.0.100/24@eth0" → a public address of PUT /cluster/smb. */
+function parsePublicAddress(a: string): { address: string; prefix: number; interfaces: string[] } {
+  const m = /^([^/@\s]+)\/(\d{1,3})@([^@\s]+)$/.exec(a);
+  if (!m) throw new CliError(`public address ${JSON.stringify(a)} is not ADDRESS/PREFIX@INTERFACE (e.g. 10.0.0.100/24@eth0)`, EXIT.usage);
+  return { address: m[1]!, prefix: Number(m[2]), interfaces: m[3]!.split(',') };
+}
+
+async function clusterSmb(o: Options, print: (data: unknown, human: () => string) => void, args: string[]): Promise<number> {
+  const [verb, name, ...addrs] = args;
+  const show = (r: Json) =>
+    print(r, () => {
+      const pub = (r.publicAddresses as Json[]).map((a) => `${a.address}/${a.prefix}@${(a.interfaces as string[]).join(',')}`).join(' ') || '-';
+      const nodes = (r.nodes as (string | null)[]).map((n, i) => `${i}:${n ?? '(removed)'}`).join(' ') || '-';
+      return `clustered SMB ${r.enabled ? 'on' : 'off'}, NetBIOS name ${r.netbiosName}
+public addresses: ${pub}
+PNN table: ${nodes}
+`;
+    });
+  if (verb === undefined) {
+    show((await call(o, 'GET', '/api/v1/cluster/smb')) as Json);
+    return 0;
+  }
+  if (verb === 'on') {
+    if (!name || addrs.length === 0) throw new CliError('cluster smb on needs a NetBIOS NAME and at least one ADDRESS/PREFIX@INTERFACE', EXIT.usage);
+    show((await call(o, 'PUT', '/api/v1/cluster/smb', { enabled: true, netbiosName: name, publicAddresses: addrs.map(parsePublicAddress) })) as Json);
+    return 0;
+  }
+  if (verb === 'off') {
+    if (name !== undefined) throw new CliError('cluster smb off takes no arguments', EXIT.usage);
+    const cur = (await call(o, 'GET', '/api/v1/cluster/smb')) as Json;
+    show((await call(o, 'PUT', '/api/v1/cluster/smb', { enabled: false, netbiosName: cur.netbiosName, publicAddresses: cur.publicAddresses })) as Json);
+    return 0;
+  }
+  throw new CliError(`unknown cluster smb command ${JSON.stringify(verb)}: on or off`, EXIT.usage);
+}
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -287,7 +326,8 @@ export async function main(argv: string[]): Promise<number> {
           else print({ removed: arg }, () => `removed ${arg} from the cluster\n`);
           return 0;
         }
-        throw new CliError(`unknown cluster command ${JSON.stringify(sub)}: list, join-token, add or remove`, EXIT.usage);
+        if (sub === 'smb') return await clusterSmb(o, print, positionals.slice(2));
+        throw new CliError(`unknown cluster command ${JSON.stringify(sub)}: list, join-token, add, remove or smb`, EXIT.usage);
       }
       default:
         throw new CliError(`unknown command ${JSON.stringify(command)}`, EXIT.usage);

@@ -69,6 +69,8 @@ export interface DriverDeps {
   log: Logger;
   metrics: Metrics;
   tasks: Tasks;
+  /** This appliance's cluster (membership; the SMB driver derives clustered SMB from it). */
+  cluster: ClusterService;
 }
 
 const FIRST_RECONCILE_WAIT_MS = 60_000;
@@ -206,7 +208,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   // eslint-disable-next-line prefer-const
   let reconciler: Reconciler;
   const system = new SystemDriver(systemd, () => reconciler?.status(), () => `serving API on :${port}; `, metrics);
-  const extra = hooks.drivers?.({ dataDir, store, log, metrics, tasks }) ?? [];
+  let clusterTls: { pin: string; port: number } | undefined;
+  const { cluster, sync } = clusterService(dataDir, store, log, () => clusterTls);
+  const extra = hooks.drivers?.({ dataDir, store, log, metrics, tasks, cluster }) ?? [];
   reconciler = new Reconciler({
     drivers: [local, ...extra, system],
     current: () => ({ state: store.state, revision: store.revision }),
@@ -226,8 +230,6 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     return { status: 'ok' };
   });
 
-  let clusterTls: { pin: string; port: number } | undefined;
-  const { cluster, sync } = clusterService(dataDir, store, log, () => clusterTls);
   // Before the API answers: a restarted member must not take changes before it has read the cluster's document.
   await sync.start(hooks.firstClusterSyncWaitMs ?? 15_000);
 

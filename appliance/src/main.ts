@@ -74,10 +74,11 @@ async function runDaemon(argv: string[]): Promise<number> {
   const { NfsDriver } = await import('./nfs/driver.js');
   const { SmbDriver } = await import('./smb/driver.js');
   const { GlusterPoolDriver } = await import('./pool/gluster/driver.js');
+  const { smbClusterCallback } = await import('./cluster/smb-cluster.js');
   // The gluster driver's watch asks for a pass when a brick dies or heal ends.
   let reconcile: (() => void) | undefined;
   const daemon = await startDaemon(opts, undefined, {
-    drivers: ({ dataDir, log, metrics }) => [
+    drivers: ({ dataDir, log, metrics, store, cluster }) => [
       new GlusterPoolDriver({
         log: log.child({ component: 'gluster' }),
         metrics,
@@ -85,7 +86,13 @@ async function runDaemon(argv: string[]): Promise<number> {
         requestReconcile: () => reconcile?.(),
       }),
       new NfsDriver({ dataDir, log: log.child({ component: 'nfs' }), port: opts.nfsPort, rpcbind: opts.rpcbind }),
-      new SmbDriver({ dataDir, log: log.child({ component: 'smb' }), port: opts.smbPort }),
+      new SmbDriver({
+        dataDir,
+        log: log.child({ component: 'smb' }),
+        port: opts.smbPort,
+        // Clustered SMB (CTDB) from the cluster's shared state; null while alone or off.
+        cluster: smbClusterCallback({ dataDir, store, cluster, log: log.child({ component: 'smb' }) }),
+      }),
     ],
   });
   reconcile = () => void daemon.reconciler.trigger();

@@ -7,7 +7,9 @@
  *   - pools of kind `gluster` (their bricks name their hosts),
  *   - volumes and shares whose pool is a gluster pool,
  *   - users and groups (every appliance serves the same SMB users; the
- *     console's admins are the same everywhere).
+ *     console's admins are the same everywhere),
+ *   - `cluster` (clustered SMB: CTDB on or off, the cluster's NetBIOS
+ *     name, public addresses, the PNN table; cluster/smb-cluster.ts).
  *
  * Local — this appliance only, in DATA_DIR/state as before:
  *   - `settings` (appliance name, time zone, workgroup, NFS port),
@@ -24,7 +26,7 @@
  * Object names stay unique across both parts (validateState on the
  * merged document).
  */
-import { SCHEMA_VERSION, type GlusterPool, type Group, type Share, type State, type User, type Volume } from '../state/schema.js';
+import { DEFAULT_CLUSTER_SETTINGS, SCHEMA_VERSION, type ClusterSettings, type GlusterPool, type Group, type Share, type State, type User, type Volume } from '../state/schema.js';
 
 /** The cluster-wide part of the state, as stored on the state volume. */
 export interface SharedPart {
@@ -34,6 +36,7 @@ export interface SharedPart {
   shares: Share[];
   users: User[];
   groups: Group[];
+  cluster: ClusterSettings;
 }
 
 /** Pure: the cluster-wide part of `s`, objects in document order. */
@@ -46,6 +49,7 @@ export function sharedPartOf(s: State): SharedPart {
     shares: s.shares.filter((x) => !local.has(x.pool)),
     users: [...s.users],
     groups: [...s.groups],
+    cluster: structuredClone(s.cluster ?? DEFAULT_CLUSTER_SETTINGS),
   };
 }
 
@@ -64,6 +68,7 @@ export function mergeState(local: State, shared: SharedPart): State {
     shares: [...local.shares.filter((x) => ids.has(x.pool)), ...shared.shares].map((x) => structuredClone(x)),
     users: shared.users.map((x) => structuredClone(x)),
     groups: shared.groups.map((x) => structuredClone(x)),
+    cluster: structuredClone(shared.cluster ?? DEFAULT_CLUSTER_SETTINGS),
   };
 }
 
@@ -72,10 +77,23 @@ export function sharedKey(p: SharedPart): string {
   return JSON.stringify(p);
 }
 
+/**
+ * A shared document of the previous schema (2, written before clustered
+ * SMB existed) gets the default cluster settings, as the state migration
+ * does; anything else is returned as it is.
+ */
+export function upgradeSharedPart(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  const p = v as Record<string, unknown>;
+  if (p.schemaVersion !== 2 || SCHEMA_VERSION !== 3) return v;
+  return { ...p, schemaVersion: 3, cluster: p.cluster ?? structuredClone(DEFAULT_CLUSTER_SETTINGS) };
+}
+
 /** Whether a shared document read from the volume is one this cairnd can use. */
 export function checkSharedPart(v: unknown): v is SharedPart {
   if (typeof v !== 'object' || v === null) return false;
   const p = v as Record<string, unknown>;
+  if (typeof p.cluster !== 'object' || p.cluster === null) return false;
   return p.schemaVersion === SCHEMA_VERSION && ['pools', 'volumes', 'shares', 'users', 'groups'].every((k) => Array.isArray(p[k]));
 }
 

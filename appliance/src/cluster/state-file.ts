@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import { diff, type DiffOp } from '../state/diff.js';
 import { ClusterError } from './errors.js';
-import { checkSharedPart, type SharedPart } from './shared-state.js';
+import { checkSharedPart, upgradeSharedPart, type SharedPart } from './shared-state.js';
 
 export interface SharedHead {
   revision: number;
@@ -68,6 +68,7 @@ export class SharedStateFile {
       throw mapIoError(e, 'read');
     }
     const head = JSON.parse(text) as SharedHead;
+    head.shared = upgradeSharedPart(head.shared) as SharedHead['shared'];
     if (!Number.isInteger(head.revision) || !checkSharedPart(head.shared)) {
       throw new ClusterError('STATE_UNAVAILABLE', `the cluster state document (revision ${String(head.revision)}) has a schema this cairnd does not know: upgrade every appliance to the same version`);
     }

@@ -5,7 +5,7 @@
  * any other change. A document newer than this cairnd is refused (an older
  * cairnd must not guess at fields it does not know).
  */
-import { SCHEMA_VERSION } from './schema.js';
+import { DEFAULT_CLUSTER_SETTINGS, SCHEMA_VERSION } from './schema.js';
 
 type Doc = Record<string, unknown>;
 type Migration = (doc: Doc) => Doc;
@@ -62,8 +62,17 @@ export function parseV1Client(c: unknown): unknown {
   return client;
 }
 
+/**
+ * Version 2 → 3: cluster-wide settings (clustered SMB with CTDB), off.
+ * The version moves so that an older cairnd in the same cluster refuses
+ * the shared document instead of writing it back without this part.
+ */
+function v2ToV3(doc: Doc): Doc {
+  return { ...doc, schemaVersion: 3, cluster: doc.cluster ?? structuredClone(DEFAULT_CLUSTER_SETTINGS) };
+}
+
 /** MIGRATIONS[n] migrates version n to n+1. */
-const MIGRATIONS: Record<number, Migration> = { 1: v1ToV2 };
+const MIGRATIONS: Record<number, Migration> = { 1: v1ToV2, 2: v2ToV3 };
 
 export function migrate(doc: unknown): { doc: unknown; from: number } {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new MigrationError('the state document is not a JSON object');

@@ -13,7 +13,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const Name = (description: string) =>
   Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description });
@@ -144,6 +144,38 @@ export const GroupSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A floating address CTDB moves between appliances (smb/ctdb.ts CtdbPublicAddress). */
+export const PublicAddressSchema = Type.Object(
+  {
+    address: Type.String({ minLength: 2, maxLength: 45, description: 'IPv4 or IPv6 address clients connect to' }),
+    prefix: Type.Integer({ minimum: 1, maximum: 128, description: "prefix length of the address's network (24 for a /24)" }),
+    interfaces: Type.Array(Type.String({ minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), {
+      minItems: 1,
+      maxItems: 8,
+      description: 'interfaces it may be placed on, the same names on every appliance',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Clustered SMB (CTDB, issue 11): cluster-wide (cluster/shared-state.ts).
+ * `nodes` is CTDB's node table by host name: index = PNN, members in the
+ * order they were given one; a removed member's slot becomes null and is
+ * never reused, so the other members keep their PNN (cluster/smb-cluster.ts).
+ */
+export const ClusterSmbSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ description: 'run CTDB and clustered Samba on every appliance (from two appliances on)' }),
+    netbiosName: Type.String({ minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9][A-Za-z0-9-]*$', description: "the cluster's NetBIOS name, the same on every appliance" }),
+    publicAddresses: Type.Array(PublicAddressSchema, { maxItems: 64 }),
+    nodes: Type.Array(Type.Union([Type.String({ minLength: 1, maxLength: 253 }), Type.Null()]), { maxItems: 256, description: 'host names in PNN order; null = a removed member' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ClusterSettingsSchema = Type.Object({ smb: ClusterSmbSchema }, { additionalProperties: false });
+
 export const StateSchema = Type.Object(
   {
     schemaVersion: Type.Literal(SCHEMA_VERSION),
@@ -153,6 +185,8 @@ export const StateSchema = Type.Object(
     shares: Type.Array(ShareSchema),
     users: Type.Array(UserSchema),
     groups: Type.Array(GroupSchema),
+    /** Cluster-wide settings; absent = defaults (DEFAULT_CLUSTER_SETTINGS). */
+    cluster: Type.Optional(ClusterSettingsSchema),
   },
   { additionalProperties: false },
 );
@@ -170,6 +204,13 @@ export type Role = Static<typeof RoleSchema>;
 export type User = Static<typeof UserSchema>;
 export type Group = Static<typeof GroupSchema>;
 export type State = Static<typeof StateSchema>;
+export type PublicAddress = Static<typeof PublicAddressSchema>;
+export type ClusterSmb = Static<typeof ClusterSmbSchema>;
+export type ClusterSettings = Static<typeof ClusterSettingsSchema>;
+
+export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
+  smb: { enabled: false, netbiosName: 'CAIRN', publicAddresses: [], nodes: [] },
+};
 
 /** Fields of the document that never leave the appliance through the API or the history diff. */
 export const SECRET_FIELDS = new Set(['passwordHash', 'ntHash']);
@@ -207,5 +248,6 @@ export function initialState(dataDir: string): State {
     shares: [],
     users: [],
     groups: [],
+    cluster: structuredClone(DEFAULT_CLUSTER_SETTINGS),
   };
 }

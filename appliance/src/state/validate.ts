@@ -85,6 +85,29 @@ export function isClientMatch(match: string): boolean {
   return Number(len) <= (family === 4 ? 32 : 128);
 }
 
+/**
+ * Clustered SMB: public addresses that CTDB can place, names in the node
+ * table once. `at` prefixes the paths ('cluster.smb' in the document, ''
+ * for the API's request body).
+ */
+export function clusterSmbErrors(smb: Pick<NonNullable<State['cluster']>['smb'], 'enabled' | 'publicAddresses'> & { nodes?: (string | null)[] }, at: string, out: FieldError[]): void {
+  const p = (rest: string) => [at, rest].filter(Boolean).join('.');
+  smb.publicAddresses.forEach((a, i) => {
+    const family = isIP(a.address);
+    if (family === 0) out.push({ path: p(`publicAddresses.${i}.address`), message: 'must be an IPv4 or IPv6 address, without a prefix' });
+    else if (family === 4 && a.prefix > 32) out.push({ path: p(`publicAddresses.${i}.prefix`), message: 'an IPv4 prefix is at most 32' });
+  });
+  duplicates(smb.publicAddresses, (a) => a.address, p('publicAddresses'), 'address', out);
+  if (smb.enabled && smb.publicAddresses.length === 0) out.push({ path: p('publicAddresses'), message: 'clustered SMB needs at least one public address for clients' });
+  const named = (smb.nodes ?? []).map((n, i) => ({ n, i })).filter((x): x is { n: string; i: number } => x.n !== null);
+  const seen = new Map<string, number>();
+  for (const { n, i } of named) {
+    const first = seen.get(n);
+    if (first !== undefined) out.push({ path: p(`nodes.${i}`), message: `${JSON.stringify(n)} already has PNN ${first}` });
+    else seen.set(n, i);
+  }
+}
+
 /** Checks a whole document; throws StateValidationError with every problem found. */
 export function validateState(doc: unknown): asserts doc is State {
   if (!checkSchema(doc)) throw new StateValidationError(ajvFieldErrors(checkSchema.errors));
@@ -161,6 +184,7 @@ export function semanticErrors(s: State): FieldError[] {
     });
     if (sh.smb.timeMachine && !sh.smb.macos) out.push({ path: `${at}.smb.timeMachine`, message: 'Time Machine needs the macOS option (macos: true)' });
   });
+  if (s.cluster) clusterSmbErrors(s.cluster.smb, 'cluster.smb', out);
   s.groups.forEach((g, i) => {
     g.members.forEach((m, j) => {
       if (!users.has(m)) out.push({ path: `groups.${i}.members.${j}`, message: `user ${JSON.stringify(m)} does not exist` });

@@ -29,6 +29,10 @@ import { ClusterError } from '../../cluster/errors.js';
 import type { Move } from '../../cluster/evacuate.js';
 import { splitBrick } from '../../pool/gluster/xml.js';
 import { TaskSchema } from './system.js';
+import { change } from '../context.js';
+import { clusterSmbOf, nodeTableAppend, nodeTableWith, nodeTableWithout } from '../../cluster/smb-cluster.js';
+import { ClusterSmbSchema, DEFAULT_CLUSTER_SETTINGS } from '../../state/schema.js';
+import { clusterSmbErrors, type FieldError } from '../../state/validate.js';
 
 const MemberSchema = Type.Object(
   {
@@ -103,6 +107,17 @@ const JoinReplyView = Type.Object(
   { title: 'JoinReply' },
 );
 
+const ClusterSmbView = Type.Object({ ...ClusterSmbSchema.properties }, { title: 'ClusterSmb' });
+
+const ClusterSmbBody = Type.Object(
+  {
+    enabled: ClusterSmbSchema.properties.enabled,
+    netbiosName: ClusterSmbSchema.properties.netbiosName,
+    publicAddresses: ClusterSmbSchema.properties.publicAddresses,
+  },
+  { additionalProperties: false, title: 'ClusterSmbChange' },
+);
+
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 253 }) });
 
 function need(ctx: ApiContext): ClusterApi {
@@ -136,6 +151,40 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
       },
     );
 
+    app.get(
+      '/cluster/smb',
+      { config: { access: 'read' }, schema: { summary: 'Clustered SMB (CTDB): on or off, NetBIOS name, public addresses, PNN table', tags, response: { 200: ClusterSmbView } } },
+      async () => clusterSmbOf(ctx.store.state),
+    );
+
+    app.put<{ Body: Static<typeof ClusterSmbBody> }>(
+      '/cluster/smb',
+      {
+        config: { access: 'admin' },
+        schema: {
+          summary: 'Set clustered SMB for every appliance of the cluster',
+          description:
+            'Cluster-wide: every appliance runs CTDB and clustered Samba with this NetBIOS name and these public addresses once the cluster has two appliances. ' +
+            "The PNN table (`nodes`) is kept by cairnd: saving keeps every member's PNN, sets departed members' slots to null and gives members without one the next PNN.",
+          tags,
+          body: ClusterSmbBody,
+          response: { 200: ClusterSmbView },
+        },
+      },
+      async (req, reply) => {
+        const b = req.body;
+        const fields: FieldError[] = [];
+        clusterSmbErrors(b, '', fields);
+        if (fields.length) throw new ApiError('validation_failed', 'the clustered SMB settings are not valid', fields);
+        const members = await need(ctx).members();
+        const rev = await change(ctx, req, b.enabled ? 'enable clustered SMB' : 'disable clustered SMB', b.netbiosName, (s) => {
+          const nodes = nodeTableWith(clusterSmbOf(s).nodes, members);
+          s.cluster = { ...(s.cluster ?? structuredClone(DEFAULT_CLUSTER_SETTINGS)), smb: { enabled: b.enabled, netbiosName: b.netbiosName, publicAddresses: b.publicAddresses, nodes } };
+        });
+        return reply.header('cairn-revision', rev.revision).send(clusterSmbOf(rev.state));
+      },
+    );
+
     app.post(
       '/cluster/join-token',
       {
@@ -161,8 +210,14 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
         schema: { summary: 'Add the appliance at `address` that shows `token` (its cairnd is called, then Gluster probes it)', tags, body: AddMemberBody, response: { 201: MemberSchema } },
       },
       async (req, reply) => {
-        const m = await need(ctx).addAppliance(req.body.address, req.body.token);
+        const c = need(ctx);
+        const m = await c.addAppliance(req.body.address, req.body.token);
         ctx.audit.record({ who: whoOf(req), action: 'add appliance', target: `${m.hostname} (${req.body.address})`, ip: req.ip });
+        // After the shared document is read here: a change made before (right
+        // after the 2nd appliance created the state volume) would be replaced
+        // by the document the volume's first brick seeds.
+        await waitSynced(c, 20_000);
+        await smbTableChange(ctx, whoOf(req), `clustered SMB: PNN for ${m.hostname}`, (t) => nodeTableAppend(t, [c.hostname, m.hostname]));
         return reply.code(201).send(m);
       },
     );
@@ -230,7 +285,9 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
             const evacuate = c.evacuate.bind(c);
             const task = ctx.tasks.start('remove-appliance', `remove appliance ${name}`, who, async (t) => {
               try {
-                return await evacuate(name, plan.moves, t, (m) => recordMove(ctx, who, m));
+                const out = await evacuate(name, plan.moves, t, (m) => recordMove(ctx, who, m));
+                await smbTableChange(ctx, who, `clustered SMB: ${name} left`, (tb) => nodeTableWithout(tb, name));
+                return out;
               } finally {
                 removing.delete(name);
               }
@@ -241,10 +298,41 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
         }
         await c.removeAppliance(name);
         ctx.audit.record({ who, action: 'remove appliance', target: name, ip: req.ip });
+        await smbTableChange(ctx, who, `clustered SMB: ${name} left`, (t) => nodeTableWithout(t, name));
         return reply.code(204).send();
       },
     );
   };
+}
+
+/** Waits (bounded) until this appliance has applied the cluster's shared document; no wait without a sync. */
+async function waitSynced(c: ClusterApi, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const st = c.sharedState?.();
+    if (!st || st.phase === 'synced' || Date.now() > end) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Keeps the clustered-SMB PNN table (cluster/smb-cluster.ts) as members
+ * come and go. Best effort: the membership change has happened; when the
+ * state cannot be written now (no quorum, the state volume not mounted
+ * yet), the derivation still leaves a departed member out, and saving the
+ * clustered SMB settings again gives a newcomer its slot.
+ */
+async function smbTableChange(ctx: ApiContext, who: string, message: string, next: (t: (string | null)[]) => (string | null)[]): Promise<void> {
+  const cur = clusterSmbOf(ctx.store.state).nodes;
+  if (JSON.stringify(next(cur)) === JSON.stringify(cur)) return;
+  try {
+    await ctx.store.update(who, message, (s) => {
+      const smb = clusterSmbOf(s);
+      s.cluster = { ...(s.cluster ?? structuredClone(DEFAULT_CLUSTER_SETTINGS)), smb: { ...smb, nodes: next(smb.nodes) } };
+    });
+  } catch (err) {
+    ctx.log.warn({ err }, `${message}: not recorded in the cluster state`);
+  }
 }
 
 /** A brick move in Gluster becomes the same change of the pool's brick list in the state (volume name = pool id). */

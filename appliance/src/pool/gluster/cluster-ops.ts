@@ -41,6 +41,14 @@ export const STATE_VOLUME_OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ['performance.read-ahead', 'off'],
   ['performance.stat-prefetch', 'off'],
   ['performance.write-behind', 'off'],
+  // The volume is also CTDB's lock volume (clustered SMB, smb/ctdb.ts
+  // CTDB_LOCK_VOLUME_OPTIONS): the bricks notice a dead appliance within
+  // seconds, so its fcntl cluster lock is released and a survivor takes it.
+  ['server.tcp-user-timeout', '5'],
+  ['server.keepalive-time', '2'],
+  ['server.keepalive-interval', '1'],
+  ['server.keepalive-count', '3'],
+  ['performance.open-behind', 'off'],
   ['user.cairn.state', '1'],
 ];
 
