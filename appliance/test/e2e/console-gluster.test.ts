@@ -297,7 +297,7 @@ test('console on a Gluster pool: first-boot disks, add disks, replace a dead bri
   await addForm.getByRole('button', { name: 'Add the appliance' }).click();
   const addressError = addForm.locator('[data-field="address"]');
   await addressError.waitFor();
-  assert.match(await addressError.innerText(), /^No cairnd answered at http:\/\/127\.0\.0\.1:1 \(.+\)\. Check the address/);
+  assert.match(await addressError.innerText(), /^No cairnd answered at https:\/\/127\.0\.0\.1:1 \(.+\)\. Check the address/);
   assert.equal(await addForm.locator('[data-field="token"]').count(), 0, 'the token is not blamed for an address nobody answers at');
   await b.shot('gl-09-cluster-bad-address');
   const cluster = await api<{ members: Array<{ hostname: string }> }>('/cluster');
