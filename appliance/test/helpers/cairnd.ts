@@ -20,6 +20,16 @@ export interface RunningCairnd {
 }
 
 export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCairnd> {
+  return startCairndVia([], args, env, timeoutMs);
+}
+
+/**
+ * Runs cairnd behind `prefix`, a command that puts it somewhere else first
+ * and then execs it (nsenter, unshare without --fork), so that the child's
+ * pid is cairnd's and SIGTERM stops it cleanly; [] runs it directly.
+ * Resolves once it logs its URL.
+ */
+export async function startCairndVia(prefix: string[], args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunningCairnd> {
   // Tests run side by side: NFS and SMB on free ports unless the test says otherwise.
   const ports = [
     ...(args.includes('--nfs-port') ? [] : ['--nfs-port', '0']),
@@ -27,7 +37,8 @@ export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, t
     ...(args.includes('--no-rpcbind') ? [] : ['--no-rpcbind']),
   ];
   const isRun = args[0] === undefined || args[0] === 'run' || args[0].startsWith('-');
-  const proc = spawn(process.execPath, [CAIRND, ...args, ...(isRun ? ports : [])], {
+  const argv = [...prefix, process.execPath, CAIRND, ...args, ...(isRun ? ports : [])];
+  const proc = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,7 +77,9 @@ export async function startCairnd(args: string[], env: NodeJS.ProcessEnv = {}, t
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
       const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
       await drained;
       return code;
     },

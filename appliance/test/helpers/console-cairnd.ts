@@ -8,62 +8,14 @@
  * cairnd (nsenter and unshare without --fork do), so that the child's pid
  * is cairnd's and SIGTERM stops it cleanly.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { CAIRND, type RunningCairnd } from './cairnd.js';
+import { startCairndVia as startVia, type RunningCairnd } from './cairnd.js';
 
-/** Runs `cairnd run` behind `prefix`; resolves once it logs its URL. */
+/** Runs `cairnd run` behind `prefix` (see startCairndVia in cairnd.ts); resolves once it logs its URL. */
 export async function startCairndVia(prefix: string[], args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<RunningCairnd> {
-  const [cmd, ...pre] = prefix;
-  if (!cmd) throw new Error('startCairndVia: empty prefix');
-  const proc = spawn(cmd, [...pre, process.execPath, CAIRND, ...args, '--nfs-port', '0', '--smb-port', '0', '--no-rpcbind'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = once(proc, 'exit');
-  const lines = createInterface({ input: proc.stdout! });
-  const drained = once(lines, 'close');
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cairnd did not listen within ${timeoutMs} ms: ${err}`)), timeoutMs);
-    lines.on('line', (line) => {
-      let rec: Record<string, unknown>;
-      try {
-        rec = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      logs.push(rec);
-      if (rec.msg === 'cairnd listening') {
-        clearTimeout(timer);
-        resolve(String(rec.url));
-      }
-    });
-    void exited.then(([code]) => {
-      clearTimeout(timer);
-      reject(new Error(`cairnd exited with ${code} before listening: ${err}`));
-    });
-  });
-  return {
-    proc,
-    url,
-    logs,
-    stderr: () => err,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
-      const [code] = (await exited) as [number | null];
-      clearTimeout(timer);
-      await drained;
-      return code;
-    },
-  };
+  if (prefix.length === 0) throw new Error('startCairndVia: empty prefix');
+  return startVia(prefix, args, env, timeoutMs);
 }
 
 /** In the namespaces of process `pid` (a GlusterLab's anchor). */
