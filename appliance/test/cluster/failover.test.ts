@@ -130,6 +130,10 @@ test('three appliances: join, replica 3, hard failure during an NFS write, heal,
     }
     t.diagnostic(JSON.stringify(await a.volumes.status(VOLUME).catch((e: Error) => e.message)));
   }
+  // What node1's NFS server had to say while node2 died: connection closes and
+  // gfapi calls retried through the failover (warn lines), pass or fail.
+  const warns = nfsA.warnings();
+  t.diagnostic(`nfs-serve on node1 logged ${warns.length} warning(s) during the write${warns.length ? `:\n${warns.join('\n')}` : ''}`);
   assert.equal(code, 0, `writer failed: ${out.split('\n').filter((l) => !l.startsWith('progress')).join('\n')}\nnfs-serve on node1:\n${nfsA.log()}`);
   assert.ok(failedAt > 0, 'node2 was failed mid-stream');
   const done = /done bytes=(\d+) total_ms=(\d+) max_stall_ms=(\d+)/.exec(out);
