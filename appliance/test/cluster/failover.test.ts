@@ -34,8 +34,10 @@ const MIB = Number(process.env['CAIRN_FAILOVER_MIB'] ?? '160');
  * Brick filesystem size (sparse loop file: only what is written costs
  * disk). Measured at 1 GiB: XFS on node1's brick used about twice the
  * bytes in it, from the first shards on (2098 MiB used for 1025 MiB of
- * data, sampled below; most likely XFS speculative preallocation beyond
- * EOF of the 64 MiB shard files, which the brick keeps open), so the old
+ * data, sampled below): XFS speculative preallocation beyond EOF of the
+ * 64 MiB shard files the brick keeps open (on a bare loop XFS, three open
+ * 64 MiB files written in 1 MiB pwrites take 384 MiB, 192 MiB once
+ * closed), so the old
  * `MIB + 512` MiB bricks ran out of space (NFS3ERR_NOSPC) at ~730 MiB in
  * 2 of 3 runs — libnfs' pwrite reported it as EFAULT. Room for 2.5×.
  */
