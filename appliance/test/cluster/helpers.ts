@@ -58,7 +58,7 @@ export interface NodeNfs {
   stop: () => Promise<void>;
   /** The last lines nfs-serve printed (stdout JSON logs and stderr). */
   log: () => string;
-  /** Every warn/error line it logged (connection closes, gfapi calls retried through a failover), up to 200. */
+  /** Every warn/error line it logged (connections it closed or lost with calls in flight, unmapped errors), up to 200. */
   warnings: () => string[];
 }
 

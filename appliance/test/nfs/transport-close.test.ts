@@ -94,3 +94,12 @@ test('a client that hangs up with nothing pending: debug only', async (t) => {
   await until('close logged', () => log.lines.some((l) => /closed/.test(l.msg ?? '')));
   assert.deepEqual(log.lines.map((l) => [l.level, l.obj['reason']]), [['debug', 'closed by the client']]);
 });
+
+test('a client that resets its connection with nothing pending: info, with the socket error', async (t) => {
+  const { log, port, until } = await serve(t, async () => [Buffer.from([0x80, 0, 0, 0])]);
+  const s = connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  s.resetAndDestroy();
+  await until('close logged', () => log.lines.some((l) => /closed|lost/.test(l.msg ?? '')));
+  assert.deepEqual(log.lines.map((l) => [l.level, l.obj['reason'], l.obj['inFlight']]), [['info', 'socket error: ECONNRESET', 0]]);
+});

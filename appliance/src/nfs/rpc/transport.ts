@@ -17,8 +17,8 @@
  * silence with no call in flight (a call stalled in the backend, e.g. while
  * Gluster fails over, is answered when it finishes, never cut off). Every
  * close is logged with its reason and the calls still in flight: at warn
- * when the server closed, the socket failed, or calls were in flight;
- * at debug for a client that hung up with nothing pending.
+ * when the server closed or calls were in flight; at info for a socket
+ * reset with nothing pending; at debug for a client that hung up cleanly.
  */
 import { Server, type Socket, createServer } from 'node:net';
 import type { Client } from '../exports.js';
@@ -109,7 +109,8 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
   socket.on('close', (hadError) => {
     const fields = { client: `${client.address}:${client.port}`, inFlight, inFlightBytes, unsent: socket.writableLength, calls, ageMs: Date.now() - opened };
     if (closedBy) log.warn({ ...fields, reason: closedBy }, 'RPC connection closed by the server');
-    else if (hadError || socketError) log.warn({ ...fields, reason: `socket error: ${socketError ?? 'unknown'}` }, 'RPC connection lost');
+    // A reset with nothing pending is how some clients hang up (libnfs closes its MOUNT connection so).
+    else if (hadError || socketError) log[inFlight > 0 ? 'warn' : 'info']({ ...fields, reason: `socket error: ${socketError ?? 'unknown'}` }, 'RPC connection lost');
     else if (inFlight > 0) log.warn({ ...fields, reason: 'closed by the client with calls in flight' }, 'RPC connection closed by the client');
     else log.debug({ ...fields, reason: 'closed by the client' }, 'RPC connection closed by the client');
   });
