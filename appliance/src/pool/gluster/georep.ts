@@ -27,7 +27,7 @@
  * "YYYY-MM-DD HH:MM:SS" of the last changelog fully synced, or "N/A"; the
  * lag is "now - last synced" over the Active workers (the oldest one).
  *
- * Failover and failback (scripts/georep-failover.sh documents the steps):
+ * Failover and failback (GeoRepFailover below; `cairn-georep`, docs/geo-replication.md):
  * when the primary site is lost, stop the session (from any surviving
  * primary node, or skip it if none), make the secondary volume writable
  * and serve it; to fail back, create the reverse session secondary →
