@@ -30,6 +30,18 @@ import { RpcClient, readPostOpAttr } from '../nfs/helpers/rpc-client.js';
 import { buildWriter, clusterServices, nfsServeOn } from './helpers.js';
 
 const MIB = Number(process.env['CAIRN_FAILOVER_MIB'] ?? '160');
+/**
+ * Brick filesystem size (sparse loop file: only what is written costs
+ * disk). Measured at 1 GiB: XFS on node1's brick used about twice the
+ * bytes in it, from the first shards on (2098 MiB used for 1025 MiB of
+ * data, sampled below): XFS speculative preallocation beyond EOF of the
+ * 64 MiB shard files the brick keeps open (on a bare loop XFS, three open
+ * 64 MiB files written in 1 MiB pwrites take 384 MiB, 192 MiB once
+ * closed), so the old
+ * `MIB + 512` MiB bricks ran out of space (NFS3ERR_NOSPC) at ~730 MiB in
+ * 2 of 3 runs — libnfs' pwrite reported it as EFAULT. Room for 2.5×.
+ */
+const BRICK_MIB = Math.max(1024, Math.ceil(MIB * 2.5) + 512);
 const VOLUME = 'gv0';
 const NFS3_GETATTR = 1;
 const NFS3_LOOKUP = 3;
@@ -48,7 +60,7 @@ test('three appliances: join, replica 3, hard failure during an NFS write, heal,
   t.after(writer.cleanup);
 
   const t0 = Date.now();
-  const lab = await Lab.up(3, { brickBytes: Math.max(1 << 30, (MIB + 512) * (1 << 20)) });
+  const lab = await Lab.up(3, { brickBytes: BRICK_MIB * (1 << 20) });
   t.after(() => lab.down());
   t.diagnostic(`lab of 3 up in ${Date.now() - t0} ms`);
   const [a, b, c] = clusterServices(lab) as [ReturnType<typeof clusterServices>[0], ReturnType<typeof clusterServices>[0], ReturnType<typeof clusterServices>[0]];
@@ -118,10 +130,27 @@ test('three appliances: join, replica 3, hard failure during an NFS write, heal,
       }
     });
   });
+  // node1's brick space while the write runs (df used vs bytes in the brick directory), sampled each second.
+  const space: string[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const r = await a.node.exec(['sh', '-c', `df -m --output=used,avail ${a.node.state.brickRoot} | tail -n 1; du -sm --apparent-size ${a.node.state.brickRoot} | cut -f1`]).catch(() => undefined);
+      if (r) {
+        const [df = '', du = ''] = r.stdout.trim().split('\n');
+        const [used, avail] = df.trim().split(/\s+/);
+        space.push(`t=${((Date.now() - t0) / 1000).toFixed(0)}s used=${used}MiB avail=${avail}MiB data=${du.trim()}MiB`);
+      }
+      await sleep(1000);
+    }
+  })();
   const deadline = setTimeout(() => w.kill('SIGKILL'), Math.max(240_000, MIB * 1000));
   const code = await exited;
   clearTimeout(deadline);
   await failing;
+  sampling = false;
+  await sampler;
+  t.diagnostic(`node1's brick (${BRICK_MIB} MiB XFS) during the write:\n${space.join('\n')}`);
   if (code !== 0) {
     // Leave evidence: brick and self-heal logs of the survivors, and what glusterd sees.
     for (const n of [a.node, c.node]) {
@@ -130,6 +159,10 @@ test('three appliances: join, replica 3, hard failure during an NFS write, heal,
     }
     t.diagnostic(JSON.stringify(await a.volumes.status(VOLUME).catch((e: Error) => e.message)));
   }
+  // What node1's NFS server had to say while node2 died: connection closes and
+  // gfapi calls retried through the failover (warn lines), pass or fail.
+  const warns = nfsA.warnings();
+  t.diagnostic(`nfs-serve on node1 logged ${warns.length} warning(s) during the write${warns.length ? `:\n${warns.join('\n')}` : ''}`);
   assert.equal(code, 0, `writer failed: ${out.split('\n').filter((l) => !l.startsWith('progress')).join('\n')}\nnfs-serve on node1:\n${nfsA.log()}`);
   assert.ok(failedAt > 0, 'node2 was failed mid-stream');
   const done = /done bytes=(\d+) total_ms=(\d+) max_stall_ms=(\d+)/.exec(out);

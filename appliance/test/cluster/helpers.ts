@@ -58,6 +58,8 @@ export interface NodeNfs {
   stop: () => Promise<void>;
   /** The last lines nfs-serve printed (stdout JSON logs and stderr). */
   log: () => string;
+  /** Every warn/error line it logged (connections it closed or lost with calls in flight, unmapped errors), up to 200. */
+  warnings: () => string[];
 }
 
 /** Runs `cairnd nfs-serve --backend gfapi` inside `node`, serving `volume`. */
@@ -68,9 +70,11 @@ export async function nfsServeOn(node: LabNode, volume: string, secretFile: stri
   ]);
   let err = '';
   const lines: string[] = [];
+  const warns: string[] = [];
   const keep = (l: string) => {
     lines.push(l);
     if (lines.length > 40) lines.shift();
+    if (/"level":(40|50|60)/.test(l) && warns.length < 200) warns.push(l);
   };
   proc.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
@@ -105,6 +109,7 @@ export async function nfsServeOn(node: LabNode, volume: string, secretFile: stri
     // SIGKILL: a clean exit would wait ~10 s in glfs_fini (FACTS.md).
     stop: () => killAndWait([proc.pid!]),
     log: () => lines.join('\n'),
+    warnings: () => [...warns],
   };
 }
 

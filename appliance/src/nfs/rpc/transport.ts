@@ -11,6 +11,14 @@
  * second pool (ReplyLease); a lent buffer returns to its pool only from the
  * write callback of the reply that carried it — while the reply waits in
  * the socket's queue the buffer is not reused.
+ *
+ * Closing: the server closes a connection only for a record it refuses, a
+ * stream it cannot parse, a failure inside the server, or IDLE_MS of
+ * silence with no call in flight (a call stalled in the backend, e.g. while
+ * Gluster fails over, is answered when it finishes, never cut off). Every
+ * close is logged with its reason and the calls still in flight: at warn
+ * when the server closed or calls were in flight; at info for a socket
+ * reset with nothing pending; at debug for a client that hung up cleanly.
  */
 import { Server, type Socket, createServer } from 'node:net';
 import type { Client } from '../exports.js';
@@ -25,7 +33,7 @@ export const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_RECORD = 1024 * 1024 + 64 * 1024;
 /** Replies queued but not yet taken by the peer before we stop reading its calls. */
 const MAX_UNSENT = 8 * 1024 * 1024;
-/** Connections silent this long are closed (clients reconnect). */
+/** Connections silent this long with no call in flight are closed (clients reconnect). */
 const IDLE_MS = 15 * 60_000;
 
 /** READ replies at least this big get a pooled buffer (smaller ones come from the backend's slabs). */
@@ -89,7 +97,28 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
     corked = false;
     socket.uncork();
   };
-  socket.setTimeout(IDLE_MS, () => socket.destroy());
+  const opened = Date.now();
+  let calls = 0;
+  /** Why the server closed the connection (undefined: the peer did, or the socket failed). */
+  let closedBy: string | undefined;
+  let socketError: string | undefined;
+  const close = (reason: string) => {
+    closedBy ??= reason;
+    socket.destroy();
+  };
+  socket.on('close', (hadError) => {
+    const fields = { client: `${client.address}:${client.port}`, inFlight, inFlightBytes, unsent: socket.writableLength, calls, ageMs: Date.now() - opened };
+    if (closedBy) log.warn({ ...fields, reason: closedBy }, 'RPC connection closed by the server');
+    // A reset with nothing pending is how some clients hang up (libnfs closes its MOUNT connection so).
+    else if (hadError || socketError) log[inFlight > 0 ? 'warn' : 'info']({ ...fields, reason: `socket error: ${socketError ?? 'unknown'}` }, 'RPC connection lost');
+    else if (inFlight > 0) log.warn({ ...fields, reason: 'closed by the client with calls in flight' }, 'RPC connection closed by the client');
+    else log.debug({ ...fields, reason: 'closed by the client' }, 'RPC connection closed by the client');
+  });
+  socket.setTimeout(IDLE_MS, () => {
+    // Silence while a call runs is the backend stalling, not an idle client.
+    if (inFlight > 0) return;
+    close(`idle for ${IDLE_MS / 1000} s`);
+  });
   const resumeIfIdle = () => {
     if (inFlight < MAX_IN_FLIGHT && inFlightBytes <= MAX_IN_FLIGHT_BYTES && !waitingDrain && socket.isPaused()) socket.resume();
   };
@@ -99,6 +128,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
   });
   const decoder = new RecordDecoder(maxRecord, (record, release) => {
     inFlight++;
+    calls++;
     inFlightBytes += record.length;
     if (inFlight >= MAX_IN_FLIGHT || inFlightBytes > MAX_IN_FLIGHT_BYTES) socket.pause();
     const settle = () => {
@@ -135,7 +165,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
         settle();
         lease?.release();
         log.error({ err, client: client.address }, 'RPC call failed inside the server; closing the connection');
-        socket.destroy();
+        close(`call failed inside the server: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
   }, pool);
@@ -144,10 +174,15 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
       decoder.push(chunk);
     } catch (e) {
       // Whatever a peer sends costs it its connection, never the daemon.
-      if (e instanceof RecordTooLargeError) log.warn({ client: client.address, size: e.size, max: e.max, err: e.message }, 'RPC record refused; closing the connection');
-      else log.error({ err: e, client: client.address }, 'RPC stream error; closing the connection');
-      socket.destroy();
+      if (e instanceof RecordTooLargeError) {
+        log.warn({ client: client.address, size: e.size, max: e.max, err: e.message }, 'RPC record refused; closing the connection');
+        close(`record of ${e.size} bytes refused (max ${e.max})`);
+      } else {
+        log.error({ err: e, client: client.address }, 'RPC stream error; closing the connection');
+        close(`stream error: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
   });
-  socket.on('error', (err) => log.debug({ err: err.message, client: client.address }, 'RPC connection error'));
+  // Logged once, with the in-flight count, by the close handler.
+  socket.on('error', (err: NodeJS.ErrnoException) => (socketError = err.code ?? err.message));
 }

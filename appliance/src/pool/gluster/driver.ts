@@ -3,6 +3,20 @@
  * started Gluster volume named after the pool id, and every share on it
  * gets its directory inside the volume.
  *
+ * - One creator per volume: in a cluster every appliance sees every pool
+ *   (shared state), so only the appliance that holds the pool's first brick
+ *   creates, tunes and starts its volume (volumeCreatorOf). The others see
+ *   it as progress, not a problem ("waiting for node1 to create the
+ *   volume": summary, poolWaiting(), an info log), poll for it every
+ *   healSampleMs, and take over only after creatorGraceMs (default 60 s):
+ *   by then the creator's cairnd is down or stuck (its own pass takes
+ *   seconds once the state reaches it), and a create that races a late
+ *   creator costs one failed pass, never data. Why not take over at once
+ *   when the creator looks unreachable: glusterd refuses to create a volume
+ *   with a brick on a disconnected peer anyway. Without `host`, or when
+ *   the first brick's host is this one or no other peer of this glusterd
+ *   (one appliance naming its bricks by address or as localhost), this
+ *   appliance creates, as a single appliance always did.
  * - Missing volume: created from the pool's bricks ("host:/path", in state
  *   order), replica N or `replica 3 arbiter 1` for replica 2 + arbiter,
  *   with `force` when two bricks of one replica set share a host (one
@@ -78,6 +92,12 @@ export interface GlusterPoolDriverOptions {
   watchMs?: number;
   /** Watch period while heal is pending or a brick is down: how often heal progress is sampled (default 4 s, so that updates come at least every 5 s). */
   healSampleMs?: number;
+  /**
+   * How long an appliance that is not a pool's creator waits for the
+   * creator to create (or tune and start) its volume before doing it
+   * itself (default 60 s).
+   */
+  creatorGraceMs?: number;
   /** Delay between `volume start force` attempts for dead bricks (default 5 s doubling up to 5 min). */
   restartBackoff?: { initialMs: number; maxMs: number };
 }
@@ -99,6 +119,22 @@ const WHY_NOT_RESTARTED: Record<Exclude<BrickReadiness, 'ready' | 'disk-missing'
 /** The Gluster volume behind a pool. */
 export function volumeNameOf(pool: Pick<GlusterPool, 'id'>): string {
   return pool.id;
+}
+
+/**
+ * The appliance that creates, tunes and starts a pool's volume: the host of
+ * its first brick (state order, so every appliance picks the same one).
+ */
+export function volumeCreatorOf(pool: Pick<GlusterPool, 'bricks'>): string | undefined {
+  return pool.bricks[0]?.host;
+}
+
+/** A pool whose volume this appliance leaves to its creator for now. */
+interface Waiting {
+  creator: string;
+  /** 'create' (no volume yet) or 'start' (created, not yet tuned and started). */
+  step: 'create' | 'start';
+  since: number;
 }
 
 /** The glusterd libgfapi fetches the volume file from: an override, else the first brick's host. */
@@ -142,6 +178,10 @@ export class GlusterPoolDriver implements Driver {
   private readonly watched = new Map<string, Watched>();
   /** `volume start force` attempts per pool while dead bricks stay down. */
   private readonly restarts = new Map<string, { attempts: number; nextAt: number; lastError?: string }>();
+  /** Pools whose volume another appliance (their creator) is to create or start. */
+  private readonly waiting = new Map<string, Waiting>();
+  /** Pools whose volume this appliance took over from a creator that did not act. */
+  private readonly tookOver = new Set<string>();
   private localUuid: string | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -154,6 +194,12 @@ export class GlusterPoolDriver implements Driver {
   poolHeal(poolId: string): HealProgress | null {
     const p = this.heal.get(poolId)?.progress();
     return p && p.pending > 0 ? p : null;
+  }
+
+  /** "waiting for node1 to create the volume" while another appliance is to create or start the pool's volume; else null. */
+  poolWaiting(poolId: string): string | null {
+    const w = this.waiting.get(poolId);
+    return w ? waitingMessage(w) : null;
   }
 
   /** Usable capacity of a gluster pool as of the last apply (undefined before, or when unknown). */
@@ -184,6 +230,8 @@ export class GlusterPoolDriver implements Driver {
       return { problems, summary: `${pools.length} gluster pool(s), glusterd unavailable` };
     }
     for (const id of gone) if (!existing.includes(id)) this.seen.delete(id);
+    for (const id of this.waiting.keys()) if (!pools.some((p) => p.id === id)) this.waiting.delete(id);
+    for (const id of this.tookOver) if (!pools.some((p) => p.id === id)) this.tookOver.delete(id);
     for (const id of [...this.watched.keys(), ...this.heal.keys()]) {
       if (pools.some((p) => p.id === id)) continue;
       this.watched.delete(id);
@@ -205,7 +253,7 @@ export class GlusterPoolDriver implements Driver {
       this.seen.add(pool.id);
       try {
         await this.applyPool(state, pool, existing.includes(volumeNameOf(pool)), problems, signal);
-        if (!problems.some((p) => p.objectKind === 'pool' && p.objectId === pool.id)) ready++;
+        if (!this.waiting.has(pool.id) && !problems.some((p) => p.objectKind === 'pool' && p.objectId === pool.id)) ready++;
       } catch (e) {
         problems.push({ objectKind: 'pool', objectId: pool.id, message: `Gluster: ${message(e)}` });
       }
@@ -216,7 +264,8 @@ export class GlusterPoolDriver implements Driver {
       await backend.close().catch(() => undefined);
     }
     this.scheduleWatch();
-    return { problems, summary: `${ready}/${pools.length} gluster pool(s) healthy` };
+    const waits = pools.filter((p) => this.waiting.has(p.id)).map((p) => `${p.id}: ${waitingMessage(this.waiting.get(p.id)!)}`);
+    return { problems, summary: `${ready}/${pools.length} gluster pool(s) healthy${waits.length ? `; ${waits.join('; ')}` : ''}` };
   }
 
   private async applyPool(state: State, pool: GlusterPool, exists: boolean, problems: Problem[], signal: AbortSignal): Promise<void> {
@@ -232,6 +281,7 @@ export class GlusterPoolDriver implements Driver {
         problem(`an arbiter goes with replica 2 (two copies + arbiter), not replica ${pool.replica}`);
         return;
       }
+      if (await this.leftToCreator(pool, 'create')) return;
       await this.volumes.create({
         name,
         bricks: pool.bricks.map(brickName),
@@ -242,6 +292,8 @@ export class GlusterPoolDriver implements Driver {
       this.opts.log?.info({ pool: pool.id, bricks: pool.bricks.length, replica: pool.replica, arbiter: pool.arbiter }, 'gluster volume created');
     }
     let info: VolumeInfo = await this.volumes.info(name);
+    if (info.state === 'Created' && (await this.leftToCreator(pool, 'start'))) return;
+    this.waiting.delete(pool.id);
     // Tuned only while it was never started: it holds no data yet, so turning on
     // sharding (virt profile) is safe; a pass that failed after create retries here.
     if (info.state === 'Created') await this.volumes.applyVmDatastoreOptions(name);
@@ -321,6 +373,38 @@ export class GlusterPoolDriver implements Driver {
         problems.push({ objectKind: 'share', objectId: share.name, message: `Gluster: cannot create the share directory: ${message(e)}` });
       }
     }
+  }
+
+  /**
+   * Whether this pass leaves `step` of the pool's volume to its creator
+   * (another appliance of this trusted pool, still within its grace time).
+   * Records the wait (logged once) or, after the grace time, the takeover.
+   */
+  private async leftToCreator(pool: GlusterPool, step: Waiting['step']): Promise<boolean> {
+    const creator = volumeCreatorOf(pool);
+    if (this.opts.host === undefined || creator === undefined || creator === this.opts.host || this.tookOver.has(pool.id)) return false;
+    // Only another appliance of this glusterd's trusted pool can be waited for.
+    const peers = await new GlusterPeers(this.volumes.cli).status();
+    const peer = peers.find((p) => !p.self && p.hostnames.includes(creator));
+    if (!peer) return false;
+    const now = Date.now();
+    let w = this.waiting.get(pool.id);
+    if (!w || w.creator !== creator || w.step !== step) {
+      // The grace time runs from the first wait for this creator (create, then start).
+      w = { creator, step, since: w?.creator === creator ? w.since : now };
+      this.waiting.set(pool.id, w);
+      this.opts.log?.info({ pool: pool.id, creator, step, connected: peer.connected }, `gluster volume: ${waitingMessage(w)}`);
+      if (now - w.since < (this.opts.creatorGraceMs ?? 60_000)) return true;
+    }
+    const grace = this.opts.creatorGraceMs ?? 60_000;
+    if (now - w.since < grace) return true;
+    this.waiting.delete(pool.id);
+    this.tookOver.add(pool.id);
+    this.opts.log?.warn(
+      { pool: pool.id, creator, step, waitedMs: now - w.since, creatorConnected: peer.connected },
+      `gluster volume: ${creator} did not ${step === 'create' ? 'create' : 'start'} it in ${Math.round((now - w.since) / 1000)} s; doing it here`,
+    );
+    return false;
   }
 
   /** Mounts every recorded brick disk of the pool that is not mounted (by filesystem UUID). */
@@ -422,18 +506,31 @@ export class GlusterPoolDriver implements Driver {
 
   /** Next watch tick, `period` after the start of the last one (a tick's CLI calls take 1–3 s). */
   private scheduleWatch(lastStart?: number): void {
-    if (this.closed || this.watchTimer || this.watched.size === 0) return;
-    const busy = [...this.watched.values()].some((w) => w.pending > 0 || w.down > 0);
+    if (this.closed || this.watchTimer || (this.watched.size === 0 && this.waiting.size === 0)) return;
+    const busy = this.waiting.size > 0 || [...this.watched.values()].some((w) => w.pending > 0 || w.down > 0);
     const period = busy ? (this.opts.healSampleMs ?? 4000) : (this.opts.watchMs ?? 15_000);
     const delay = lastStart === undefined ? period : Math.max(250, period - (Date.now() - lastStart));
     this.watchTimer = setTimeout(() => void this.watch(), delay);
     this.watchTimer.unref();
   }
 
-  /** One watch tick: brick status and heal-count per pool; a pass is asked for when either changed. */
+  /**
+   * One watch tick: brick status and heal-count per pool; a pass is asked
+   * for when either changed, or when a volume this appliance waits for was
+   * started by its creator (or the grace time for taking over is up).
+   */
   private async watch(): Promise<void> {
     const started = Date.now();
     let changed = false;
+    const grace = this.opts.creatorGraceMs ?? 60_000;
+    for (const [poolId, w] of this.waiting) {
+      if (this.closed) return;
+      if (started - w.since >= grace) changed = true;
+      else {
+        const info = await this.volumes.info(volumeNameOf({ id: poolId })).catch(() => undefined);
+        if (info?.state === 'Started') changed = true;
+      }
+    }
     for (const [poolId, w] of this.watched) {
       if (this.closed) return;
       try {
@@ -475,6 +572,10 @@ export class GlusterPoolDriver implements Driver {
     for (const b of this.roots.values()) await b.close().catch(() => undefined);
     this.roots.clear();
   }
+}
+
+function waitingMessage(w: Waiting): string {
+  return `waiting for ${w.creator} to ${w.step === 'create' ? 'create' : 'tune and start'} the volume`;
 }
 
 /** "1 h 5 min", "3 min 20 s", "45 s". */
