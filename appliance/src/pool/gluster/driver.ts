@@ -325,13 +325,7 @@ export class GlusterPoolDriver implements Driver {
       return info.bricks.filter((b) => !online.has(b.name));
     };
     let down = downOf(status);
-    // While the volume's bricks differ from the state's, a replace-brick or a
-    // brick move (cluster removal) is under way: its new brick may not have
-    // signed in yet, and `start force` in the middle of it stalled the move's
-    // heal in the lab. Restarts wait until the state has caught up.
-    const moving = wanted.join(' ') !== actual.join(' ');
     if (down.length === 0) this.restarts.delete(pool.id);
-    else if (moving) problem(`brick(s) ${down.map((b) => b.name).join(', ')} down; not restarted while a brick change is under way`);
     else if (info.state === 'Started' && (await this.restartDeadBricks(pool, info, down, problem))) {
       // glusterd spawns the brick processes; they sign in within a second or two.
       for (let i = 0; i < 10 && down.length; i++) {
