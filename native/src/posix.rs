@@ -78,11 +78,24 @@ pub fn open_by_handle(mount_fd: RawFd, handle: &[u8], flags: i32) -> OsResult<Ow
     f_handle: [0; MAX_HANDLE_SZ],
   };
   fh.f_handle[..n].copy_from_slice(&handle[4..]);
-  // SAFETY: fh is a properly initialised file_handle of n bytes.
-  let fd = unsafe { libc::syscall(libc::SYS_open_by_handle_at, mount_fd, &mut fh as *mut KernelFileHandle, flags | libc::O_CLOEXEC) };
-  if fd < 0 {
-    return Err(OsError::last("open_by_handle_at"));
-  }
+  // A handle of an inode that was just unlinked and is being evicted can
+  // answer ENOMEM for a moment instead of ESTALE (seen in about 1 of 10
+  // runs of the remove/rename tests on ext4): retry briefly, so the caller
+  // gets the lasting answer (ESTALE) and not a transient one.
+  let mut attempt = 0;
+  let fd = loop {
+    // SAFETY: fh is a properly initialised file_handle of n bytes.
+    let fd = unsafe { libc::syscall(libc::SYS_open_by_handle_at, mount_fd, &mut fh as *mut KernelFileHandle, flags | libc::O_CLOEXEC) };
+    if fd >= 0 {
+      break fd;
+    }
+    let err = OsError::last("open_by_handle_at");
+    if err.errno != libc::ENOMEM || attempt == 5 {
+      return Err(err);
+    }
+    attempt += 1;
+    std::thread::sleep(std::time::Duration::from_micros(200 << attempt));
+  };
   // SAFETY: the kernel returned a new fd that we now own.
   Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
