@@ -18,9 +18,9 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { base32Groups } from './tokens.js';
 
 const run = promisify(execFile);
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 export interface TlsIdentity {
   cert: string;
@@ -31,25 +31,10 @@ export interface TlsIdentity {
   pin: string;
 }
 
-function base32(b: Buffer): string {
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of b) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += ALPHABET[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
-  return out;
-}
 
 /** Pure: the pin of a certificate given as its DER bytes. */
 export function pinOf(der: Buffer): string {
-  return base32(createHash('sha256').update(der).digest().subarray(0, 16)).match(/.{1,4}/g)!.join('-');
+  return base32Groups(createHash('sha256').update(der).digest().subarray(0, 16));
 }
 
 const normPin = (p: string) => p.toUpperCase().replace(/[^A-Z2-7]/g, '');

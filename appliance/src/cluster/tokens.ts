@@ -18,7 +18,8 @@ export interface IssuedToken {
   expiresAt: number;
 }
 
-function base32(b: Buffer): string {
+/** RFC 4648 base32 without padding, in groups of four joined by '-' (easy to read aloud and type). */
+export function base32Groups(b: Buffer): string {
   let bits = 0;
   let value = 0;
   let out = '';
@@ -46,7 +47,7 @@ export class JoinTokens {
 
   /** Issues a new token; any earlier one stops working. */
   issue(): IssuedToken {
-    const token = base32(randomBytes(20));
+    const token = base32Groups(randomBytes(20));
     const expiresAt = this.now() + this.ttlMs;
     this.current = { hash: digest(token), expiresAt };
     return { token, expiresAt };
