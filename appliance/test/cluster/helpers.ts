@@ -120,3 +120,23 @@ export async function buildWriter(): Promise<{ bin: string; cleanup: () => Promi
   await run('gcc', ['-O1', '-Wall', '-o', bin, WRITER_SRC, '-lnfs'], { timeout: 60_000 });
   return { bin, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * Calls `fn` every `pollMs` until it returns something truthy, which is
+ * returned; errors count as "not yet" and the last one is reported with
+ * `logs()` when `timeoutMs` runs out.
+ */
+export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, logs: () => string = () => '', pollMs = 1000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${logs()}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

@@ -26,6 +26,7 @@ import { TokenStore } from '../../src/auth/tokens.js';
 import { initialState } from '../../src/state/schema.js';
 import { StateStore } from '../../src/state/store.js';
 import { Lab, sleep, startCairndOn, type LabCairnd, type LabNode } from '../lab/lab.js';
+import { pollUntil } from './helpers.js';
 import { freePort, makeClient } from '../smb/client.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -65,20 +66,7 @@ async function appliance(lab: Lab, node: LabNode, dataDir: string, smbPort: numb
   return { c, node, hostDir, api };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, logs: () => string = () => ''): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${logs()}`);
-    await sleep(1000);
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, logs?: () => string) => pollUntil(what, fn, timeoutMs, logs, 1000);
 
 test('three full cairnds: clustered SMB on through the API, ctdb status OK on all, smbclient through a public address', { skip: !isRoot && 'needs root', timeout: 300_000 }, async (t) => {
   const tmp = await mkdtemp(join(tmpdir(), 'cairn-smb-lab-'));

@@ -32,6 +32,7 @@ import { TokenStore } from '../../src/auth/tokens.js';
 import { initialState } from '../../src/state/schema.js';
 import { StateStore } from '../../src/state/store.js';
 import { Lab, sleep, startCairndOn, type LabCairnd } from '../lab/lab.js';
+import { pollUntil } from './helpers.js';
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -91,20 +92,7 @@ async function appliance(lab: Lab, name: string): Promise<Appliance> {
   return { c, token, api, local };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, logs: () => string = () => ''): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}\n${logs()}`);
-    await sleep(500);
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, logs?: () => string) => pollUntil(what, fn, timeoutMs, logs, 500);
 
 const nfsUrl = (ip: string, path: string) => `nfs://${ip}${path}?version=3&nfsport=2049&mountport=2049`;
 
