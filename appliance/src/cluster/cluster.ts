@@ -63,7 +63,7 @@ import type { GlusterPeers, Peer } from '../pool/gluster/peers.js';
 import { splitBrick } from '../pool/gluster/xml.js';
 import type { GlusterVolumes } from '../pool/gluster/volumes.js';
 import { ClusterError } from './errors.js';
-import { planEvacuation, runEvacuation, type EvacuationPlan, type MemberRecord, type Move, type Progress, type VolumeLayout } from './evacuate.js';
+import { planEvacuation, runEvacuation, type EvacuationDeps, type EvacuationPlan, type MemberRecord, type Move, type Progress, type VolumeLayout } from './evacuate.js';
 import type { SharedStateStatus } from './state-sync.js';
 import { ensureStateVolume } from './state-volume.js';
 import { joinTokenWithPin, splitJoinToken } from './tls.js';
@@ -132,6 +132,8 @@ export interface ClusterServiceOptions {
   log?: { info(o: object, msg: string): void };
   /** How often a brick move polls heal (default 3 s). */
   healPollMs?: number;
+  /** The bounds of a removal's waits (evacuate.ts EvacuationDeps; each has a default). */
+  evacuation?: Omit<EvacuationDeps, 'volumes' | 'peers' | 'onMoved' | 'healPollMs'>;
   /**
    * This appliance's TLS identity for cairnd-to-cairnd calls (tls.ts): with
    * it, join tokens carry the certificate's pin and the HTTPS port.
@@ -223,8 +225,7 @@ export class ClusterService {
       throw new ClusterError('JOIN_UNREACHABLE', `cairnd at ${address} did not answer: ${(err as Error).message}`);
     }
     try {
-      await this.opts.peers.probe(reply.hostname);
-      await this.opts.peers.waitConnected([reply.hostname], this.opts.joinTimeoutMs ?? 30_000);
+      await this.probeJoined(reply.hostname);
     } catch (err) {
       if (err instanceof GlusterError) throw new ClusterError('JOIN_FAILED', `peer probe of ${reply.hostname}: ${err.message}`);
       throw err;
@@ -243,6 +244,40 @@ export class ClusterService {
     const m = (await this.members()).find((x) => x.hostname === reply.hostname);
     if (!m) throw new ClusterError('JOIN_FAILED', `${reply.hostname} is not listed in the pool after the probe`);
     return m;
+  }
+
+  /**
+   * `peer probe`, then waits (bounded by `joinTimeoutMs`) for a connected
+   * "Peer in Cluster". A newcomer that glusterd marks "Peer Rejected" (its
+   * copy of a volume's configuration did not match: seen in the lab when
+   * a volume changed while the newcomer imported the pool's volumes, e.g. a
+   * brick restart after a partition healed) is detached — a detached
+   * glusterd drops the volumes it had imported — and probed again, twice
+   * at most; then the join fails saying so.
+   */
+  private async probeJoined(host: string): Promise<void> {
+    const timeoutMs = this.opts.joinTimeoutMs ?? 30_000;
+    for (let attempt = 1; ; attempt++) {
+      await this.opts.peers.probe(host);
+      const deadline = Date.now() + timeoutMs;
+      let seen = '';
+      for (;;) {
+        const p = (await this.opts.peers.status()).find((x) => x.hostnames.includes(host));
+        if (p?.connected && p.state === 'Peer in Cluster') return;
+        seen = p ? `${p.state}${p.connected ? '' : ' (disconnected)'}` : 'not listed';
+        if (p && /Rejected/i.test(p.state)) break;
+        if (Date.now() > deadline) throw new GlusterError('GLUSTER_TIMEOUT', `${host} not in the pool after ${timeoutMs} ms (${seen})`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if (attempt >= 3) {
+        throw new GlusterError('GLUSTER_FAILED', `glusterd marked ${host} "${seen}" ${attempt} times (its copy of the pool's volume configuration did not match): restart glusterd on ${host}, then add it again`);
+      }
+      this.opts.log?.info({ newcomer: host, state: seen, attempt }, 'cluster: the newcomer was rejected by glusterd: detaching it and probing again');
+      await this.opts.peers.detach(host).catch(() => this.opts.peers.detach(host, { force: true }));
+      const gone = Date.now() + 15_000;
+      while ((await this.opts.peers.status()).some((x) => x.hostnames.includes(host)) && Date.now() < gone) await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 2000));
+    }
   }
 
   /** Every appliance of the pool with its health and bricks. */
@@ -316,7 +351,8 @@ export class ClusterService {
 
   /** Moves `hostname`'s bricks as planned, waits for heal, then detaches it (run as a task). */
   async evacuate(hostname: string, moves: Move[], t: Progress, onMoved?: (m: Move) => Promise<void>): Promise<string> {
-    return runEvacuation(hostname, moves, { volumes: this.opts.volumes, peers: this.opts.peers, ...(onMoved ? { onMoved } : {}), ...(this.opts.healPollMs ? { healPollMs: this.opts.healPollMs } : {}) }, t);
+    const deps: EvacuationDeps = { ...this.opts.evacuation, volumes: this.opts.volumes, peers: this.opts.peers, ...(onMoved ? { onMoved } : {}), ...(this.opts.healPollMs ? { healPollMs: this.opts.healPollMs } : {}) };
+    return runEvacuation(hostname, moves, deps, t);
   }
 
   /** The first appliance creates the cluster: an id and the handle secret. */

@@ -94,6 +94,18 @@ async function appliance(lab: Lab, name: string): Promise<Appliance> {
 
 const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, logs?: () => string) => pollUntil(what, fn, timeoutMs, logs, 500);
 
+/** What each node's glusterd says about the volumes and peers (for a failure's report). */
+async function glusterViews(lab: Lab): Promise<string> {
+  const out: string[] = [];
+  for (const n of lab.nodes) {
+    for (const args of [['peer', 'status'], ['volume', 'status'], ['volume', 'heal', 'cairn-state', 'info'], ['volume', 'heal', 'vm', 'info']]) {
+      const r = await n.exec(['gluster', '--mode=script', ...args], 30_000).then((x) => x.stdout, (e: Error & { stdout?: string }) => `${e.message} ${e.stdout ?? ''}`);
+      out.push(`---- ${n.name}: gluster ${args.join(' ')}\n${r.trim()}`);
+    }
+  }
+  return out.join('\n');
+}
+
 const nfsUrl = (ip: string, path: string) => `nfs://${ip}${path}?version=3&nfsport=2049&mountport=2049`;
 
 test('full cairnds share one desired state: a share made on node1 is served by node2; a cut-off node cannot write; a removed node\'s bricks move first', { skip: !isRoot && 'needs root', timeout: 420_000 }, async (t) => {
@@ -101,12 +113,12 @@ test('full cairnds share one desired state: a share made on node1 is served by n
   t.after(() => rm(tmp, { recursive: true, force: true }));
   const t0 = Date.now();
   const lab = await Lab.up(4);
-  t.after(() => lab.down());
-  // CAIRN_LAB_LOGS=DIR keeps the nodes' Gluster logs (the lab itself is removed).
+  // CAIRN_LAB_LOGS=DIR keeps the nodes' Gluster and cairnd logs (the lab itself is removed; after hooks run in the order they were added).
   t.after(async () => {
     const keep = process.env['CAIRN_LAB_LOGS'];
     if (keep) for (const n of lab.nodes) await cp(join(n.state.dir, 'log'), join(keep, n.name), { recursive: true }).catch(() => undefined);
   });
+  t.after(() => lab.down());
   const [n1, n2, n3, n4] = await Promise.all(['node1', 'node2', 'node3', 'node4'].map((n) => appliance(lab, n))) as [Appliance, Appliance, Appliance, Appliance];
   t.after(async () => {
     if (process.env['CAIRN_LAB_LOGS']) for (const a of [n1, n2, n3, n4]) t.diagnostic(`---- ${a.c.node.name}\n${a.c.log()}`);
@@ -228,12 +240,20 @@ test('full cairnds share one desired state: a share made on node1 is served by n
   const started = await n1.api('DELETE', '/cluster/members/node3');
   assert.equal(started.status, 202, JSON.stringify(started.json));
   const seen = new Set<string>();
-  const task = await until('the removal task ends', async () => {
-    const r = (await n1.api('GET', `/tasks/${started.json.id}`)).json;
-    seen.add(`${Math.round(r.progress * 100)}% ${r.message}`);
-    return r.state !== 'running' && r;
-  }, 300_000, logs);
-  t.diagnostic(`removal of node3 took ${Date.now() - tRemove} ms; progress seen:\n  ${[...seen].join('\n  ')}`);
+  let task;
+  try {
+    task = await until('the removal task ends', async () => {
+      const r = (await n1.api('GET', `/tasks/${started.json.id}`)).json;
+      seen.add(`${Math.round(r.progress * 100)}% ${r.message}`);
+      return r.state !== 'running' && r;
+    }, 300_000, logs);
+  } catch (e) {
+    t.diagnostic(await glusterViews(lab));
+    throw e;
+  } finally {
+    t.diagnostic(`removal of node3 took ${Date.now() - tRemove} ms; progress seen:\n  ${[...seen].join('\n  ')}`);
+  }
+  if (task.state !== 'done') t.diagnostic(await glusterViews(lab));
   assert.equal(task.state, 'done', JSON.stringify(task));
   assert.ok([...seen].some((m) => /healing onto node4/.test(m)), 'heal progress was shown');
 

@@ -40,6 +40,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -548,14 +549,19 @@ export async function startCairndOn(node: LabNode, opts: LabCairndOptions = {}):
     '--nfs-port', String(opts.nfsPort ?? 2049), '--smb-port', '0', '--no-rpcbind', ...(opts.args ?? []),
   ]);
   const lines: string[] = [];
+  // Every line also goes to NODE_DIR/log/cairnd.log (the node's /var/log/glusterfs, kept by CAIRN_LAB_LOGS).
+  const full = createWriteStream(join(node.state.dir, 'log', 'cairnd.log'), { flags: 'a' });
+  full.on('error', () => undefined);
   const keep = (l: string) => {
     lines.push(l);
     if (lines.length > 200) lines.shift();
+    full.write(`${l}\n`);
   };
   let exited: number | null | undefined;
   proc.on('exit', (code, signal) => {
     exited = code ?? -1;
     keep(`cairnd exited: code ${code} signal ${signal}`);
+    full.end();
   });
   proc.stderr!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach(keep));
   const url = await new Promise<string>((resolve, reject) => {
