@@ -117,6 +117,7 @@ function clusterService(dataDir: string, store: StateStore, log: Logger, tls: ()
     mountDir: join(dataDir, 'cluster', 'state'),
     access: glusterStateVolumeAccess(volumes, hostname),
     clustered: async () => (await cluster.record()) !== undefined && (await peers.status()).length > 0,
+    founder: () => cluster.founded(),
     log: clog,
     record: { stateBrick: join(dataDir, 'cluster', 'state-brick'), brickDir: process.env.CAIRN_BRICK_DIR || join(dataDir, 'bricks') },
   });

@@ -96,6 +96,8 @@ export interface JoinTransport {
 export interface ClusterRecord {
   clusterId: string;
   joinedAt: string;
+  /** The appliance that added this one; absent on the appliance that founded the cluster. */
+  invitedBy?: string;
 }
 
 export interface Member {
@@ -170,6 +172,12 @@ export class ClusterService {
     return this.sync?.status();
   }
 
+  /** Whether this appliance founded its cluster (it creates and seeds the shared state volume); false when invited or alone. */
+  async founded(): Promise<boolean> {
+    const rec = await this.record();
+    return rec !== undefined && rec.invitedBy === undefined;
+  }
+
   /** The cluster this appliance belongs to, if any. */
   async record(): Promise<ClusterRecord | undefined> {
     try {
@@ -208,7 +216,7 @@ export class ClusterService {
       throw new ClusterError('ALREADY_IN_CLUSTER', `${this.opts.hostname} belongs to cluster ${own.clusterId}`);
     }
     await atomicWrite(this.opts.handleSecretFile, secret, 0o600);
-    await this.writeRecord({ clusterId: req.clusterId, joinedAt: new Date().toISOString() });
+    await this.writeRecord({ clusterId: req.clusterId, joinedAt: new Date().toISOString(), ...(typeof req.inviter === 'string' && req.inviter ? { invitedBy: req.inviter } : {}) });
     return { hostname: this.opts.hostname, clusterId: req.clusterId, ...(this.opts.stateBrick ? { stateBrick: this.opts.stateBrick } : {}) };
   }
 

@@ -135,7 +135,7 @@ export interface EvacuationDeps {
    */
   onMoved?: (move: Move) => Promise<void>;
   healPollMs?: number;
-  /** Asks for an index heal again when the pending count has not fallen for this long, default 30 s. */
+  /** Asks for an index heal again when the pending count has not fallen for this long, default 15 s. */
   healRetriggerMs?: number;
   /**
    * Fails the task when the pending count has not fallen for this long:
@@ -262,7 +262,7 @@ async function record(host: string, move: Move, deps: EvacuationDeps, t: Progres
  */
 async function waitHealed(host: string, move: Extract<Move, { kind: 'replace' }>, deps: EvacuationDeps, t: Progress, base: number, step: number): Promise<void> {
   const pollMs = deps.healPollMs ?? 3000;
-  const retriggerMs = deps.healRetriggerMs ?? 30_000;
+  const retriggerMs = deps.healRetriggerMs ?? 15_000;
   const stallMs = deps.healStallMs ?? (move.volume === STATE_VOLUME ? 180_000 : 1_800_000);
   const unreachableMs = deps.brickUnreachableMs ?? 180_000;
   const timeoutMs = deps.healTimeoutMs ?? 6 * 3600_000;

@@ -27,12 +27,25 @@
  *     the next poll brings its change, then the client retries;
  *   - STATE_UNAVAILABLE (503): in a cluster whose state volume is not
  *     mounted or not read yet.
- * An appliance alone (no cluster, or a cluster whose state volume does
- * not exist yet) changes its local document only.
+ * An appliance alone (no cluster) changes its local document only.
  *
  * The seed: when the volume holds no document yet, only the appliance of
  * its first brick (the one that created it) writes its own cluster-wide
- * part as revision 1; the others wait for it.
+ * part as revision 1; the others wait for it and adopt it.
+ *
+ * No change is lost while the volume is being created (a join of the
+ * second appliance): in a cluster whose state volume does not exist yet,
+ * only the appliance that founded the cluster (`founder`, the one that
+ * creates the volume and seeds it from its own document) commits
+ * cluster-wide changes locally; any other member refuses them
+ * (STATE_UNAVAILABLE) — it adopts the seed, which would drop them. The
+ * guard decides on fresh answers (membership and the volume asked again,
+ * not the poll's last ones). The seed itself waits for the commits the
+ * store already queued (a no-op update is a barrier in its serial queue),
+ * so a change whose guard said "alone" just before the volume appeared is
+ * in the seeded document; later changes are refused until the seed is
+ * applied, then written through the volume under its lock and revision
+ * check like any other.
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,6 +80,14 @@ export interface ClusterStateSyncOptions {
    * 10 s while mounted: false then means it was removed (detached).
    */
   clustered: () => Promise<boolean>;
+  /**
+   * Whether this appliance founded the cluster (created it, rather than
+   * being invited): it creates the state volume and seeds it from its own
+   * document, so it may change cluster-wide objects before the volume
+   * exists. Default: yes (an appliance that cannot tell keeps the old
+   * behaviour).
+   */
+  founder?: () => Promise<boolean>;
   log?: Logger;
   pollMs?: number;
   lockTimeoutMs?: number;
@@ -262,6 +283,8 @@ export class ClusterStateSync {
   }
 
   private async seed(): Promise<void> {
+    // Barrier: commits already queued (their guard ran while the volume did not exist) land first.
+    await this.opts.store.update('system', 'cluster state seed barrier', () => undefined);
     const shared = sharedPartOf(this.opts.store.state);
     const head = await this.file.write(0, shared, { who: 'system', origin: this.opts.hostname, message: `cluster state created from ${this.opts.hostname}` });
     this.remember(head);
@@ -295,7 +318,15 @@ export class ClusterStateSync {
     if (this.applied && key === this.applied.key) return;
     if (key === sharedKey(sharedPartOf(prev))) return;
     if (!this.mounted || !this.applied) {
-      if (!this.volumeExists) return; // alone: local only
+      if (!this.volumeExists) {
+        // The poll's answers may be seconds old: ask again.
+        if (!(await this.opts.clustered())) return; // alone: local only
+        this.volumeExists = await this.opts.access.exists();
+        if (!this.volumeExists) {
+          if (!this.opts.founder || (await this.opts.founder())) return; // seeds the volume from this document
+          throw new ClusterError('STATE_UNAVAILABLE', `the cluster's shared state (volume ${this.opts.access.volume}) is being created by the appliance that invited this one: retry shortly`);
+        }
+      }
       throw new ClusterError('STATE_UNAVAILABLE', `the cluster's shared state (volume ${this.opts.access.volume}) is not ${this.mounted ? 'read' : 'mounted'} yet on this appliance${this.error ? ` (${this.error})` : ''}: retry shortly`);
     }
     try {

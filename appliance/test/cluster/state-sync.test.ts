@@ -46,9 +46,9 @@ function fakeAccess(seed: string, flags: { exists: boolean }): StateVolumeAccess
   };
 }
 
-async function appliance(root: string, name: string, volumeDir: string, flags: { exists: boolean }) {
+async function appliance(root: string, name: string, volumeDir: string, flags: { exists: boolean }, founder?: () => Promise<boolean>) {
   const store = await StateStore.open(join(root, name), { initial: () => ({ ...initialState(join(root, name, 'data')), settings: { ...initialState('/x').settings, applianceName: name } }) });
-  const sync = new ClusterStateSync({ store, hostname: name, mountDir: volumeDir, access: fakeAccess('a', flags), clustered: async () => true, pollMs: 50 });
+  const sync = new ClusterStateSync({ store, hostname: name, mountDir: volumeDir, access: fakeAccess('a', flags), clustered: async () => true, pollMs: 50, ...(founder ? { founder } : {}) });
   running.add(sync);
   return { store, sync };
 }
@@ -180,4 +180,62 @@ test('in a cluster whose state volume is not readable, cluster-wide changes are 
   // Local settings still change.
   await a.store.update('admin', 'tz', (s) => void (s.settings.timezone = 'Europe/Paris'));
   assert.equal(a.store.state.settings.timezone, 'Europe/Paris');
+});
+
+test('while the state volume is being created: the invited appliance refuses cluster-wide changes (the seed would drop them), the founder\'s are seeded', async (t) => {
+  const root = await tempDir(t);
+  const vol = join(root, 'volume');
+  await mkdir(vol);
+  const flags = { exists: false };
+  const a = await appliance(root, 'a', vol, flags, async () => true);
+  const b = await appliance(root, 'b', vol, flags, async () => false);
+  await a.sync.start(2000);
+  await b.sync.start(2000);
+  assert.equal(b.sync.status().phase, 'waiting');
+
+  const before = b.store.state;
+  await assert.rejects(
+    b.store.update('admin', 'user on b', (s) => void s.users.push({ ...user, name: 'bob', uid: 1002 })),
+    (e: unknown) => e instanceof ClusterError && e.code === 'STATE_UNAVAILABLE' && /being created/.test(e.message),
+  );
+  assert.equal(b.store.state, before, "B's document is unchanged: nothing to lose");
+  await a.store.update('admin', 'user on a', (s) => void s.users.push(user));
+
+  flags.exists = true;
+  await until('A seeded and B adopted', () => b.store.state.users.some((u) => u.name === 'ann'), 8000);
+  assert.deepEqual((await new SharedStateFile(vol).read())?.shared.users.map((u) => u.name), ['ann']);
+  await b.store.update('admin', 'user on b', (s) => void s.users.push({ ...user, name: 'bob', uid: 1002 }));
+  await until('A sees bob', () => a.store.state.users.some((u) => u.name === 'bob'));
+  assert.deepEqual((await new SharedStateFile(vol).read())?.shared.users.map((u) => u.name), ['ann', 'bob']);
+});
+
+test('the founder\'s change whose guard ran just before the volume appeared is in the seed (the seed waits for queued commits)', async (t) => {
+  const root = await tempDir(t);
+  const vol = join(root, 'volume');
+  await mkdir(vol);
+  const flags = { exists: false };
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let asked = 0;
+  // The guard's last question is held while the volume appears and a poll seeds it.
+  const a = await appliance(root, 'a', vol, flags, async () => {
+    if (asked++ === 0) await held;
+    return true;
+  });
+  await a.sync.start(2000);
+  assert.equal(a.sync.status().phase, 'waiting');
+  const change = a.store.update('admin', 'user on a', (s) => void s.users.push(user));
+  await until('the guard asked', () => asked === 1);
+  flags.exists = true;
+  await new Promise((r) => setTimeout(r, 3100)); // the poll asks for the volume every 3 s at most
+  const polled = a.sync.check();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await new SharedStateFile(vol).read(), undefined, 'the seed waits for the queued commit');
+  release();
+  await change;
+  await polled;
+  const head = await new SharedStateFile(vol).read();
+  assert.equal(head?.revision, 1);
+  assert.deepEqual(head?.shared.users.map((u) => u.name), ['ann'], 'the change is in the seeded document');
+  assert.equal(a.sync.status().phase, 'synced');
 });
