@@ -176,6 +176,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const RECORD_RETRY = new Set(['STATE_CONFLICT', 'NO_QUORUM', 'STATE_UNAVAILABLE']);
+const SHD_DOWN = /Self-heal daemon is not running/i;
 
 /** Runs the moves, waits for heal after each replace, then detaches `host`. Returns a summary; throws with what to do when a step cannot finish. */
 export async function runEvacuation(host: string, moves: Move[], deps: EvacuationDeps, t: Progress): Promise<string> {
@@ -275,6 +276,8 @@ async function waitHealed(host: string, move: Extract<Move, { kind: 'replace' }>
   let first: number | undefined;
   let zeros = 0;
   let lastError: string | undefined;
+  let shdDown: string | undefined;
+  let restartedShd = false;
   for (;;) {
     await sleep(pollMs, t.signal);
     const now = Date.now();
@@ -311,6 +314,7 @@ async function waitHealed(host: string, move: Extract<Move, { kind: 'replace' }>
       throw new Error(
         `${move.volume}: heal onto ${move.to} made no progress for ${Math.round((now - lastFall) / 1000)} s (` +
           (heal ? `${heal.pending} entries pending: gluster volume heal ${move.volume} info lists them` : `heal info failed: ${lastError}`) +
+          (shdDown ? `; a self-heal daemon is not running (${shdDown}): gluster volume start ${move.volume} force restarts it` : '') +
           `); ${left}: remove it again once heal is done`,
       );
     }
@@ -319,7 +323,18 @@ async function waitHealed(host: string, move: Extract<Move, { kind: 'replace' }>
     }
     if (now - lastFall >= retriggerMs && now - lastTrigger >= retriggerMs) {
       lastTrigger = now;
-      await deps.volumes.triggerHeal(move.volume).catch(() => undefined);
+      const why = await deps.volumes.triggerHeal(move.volume).then(() => undefined, (err: unknown) => msg(err));
+      if (why && SHD_DOWN.test(why)) {
+        shdDown = why;
+        // Measured in the lab: an appliance's self-heal daemon (one process for every volume)
+        // crashed (SIGSEGV in AFR's notify) when glusterd detached a volume's graph from it
+        // during a replace-brick; nothing respawns it. `volume start … force` does, once per move.
+        if (!restartedShd) {
+          restartedShd = true;
+          t.progress(base + step * 0.2, `${move.volume}: a self-heal daemon is not running (${why}): volume start force`);
+          await deps.volumes.start(move.volume, { force: true }).catch(() => undefined);
+        }
+      }
     }
   }
 }

@@ -61,6 +61,8 @@ interface FakeOpts {
   /** replace-brick takes effect although the CLI failed. */
   replaceLands?: boolean;
   detachError?: Error;
+  /** `volume heal` says a self-heal daemon is not running until `volume start force`. */
+  shdDownUntilStart?: boolean;
 }
 
 function fakeGluster(o: FakeOpts = {}) {
@@ -80,8 +82,10 @@ function fakeGluster(o: FakeOpts = {}) {
     },
     triggerHeal: async () => {
       calls.push('trigger');
+      if (o.shdDownUntilStart && !calls.includes('start force')) throw new Error('gluster volume heal vm: Staging failed on b. Error: Self-heal daemon is not running. Check self-heal daemon log file.');
       triggers++;
     },
+    start: async (_v: string, opts: { force?: boolean }) => void calls.push(opts.force ? 'start force' : 'start'),
     heal: async () => {
       if (o.healsNeeded !== undefined) return { bricks: [], pending: triggers >= o.healsNeeded ? 0 : 1, unreachable: 0 };
       const list = o.heal ?? [{ pending: 0 }];
@@ -177,4 +181,17 @@ test('the state volume is moved after the data volumes', () => {
     { name: 'vm', bricks: ['a:/x/vm', 'b:/x/vm', 'c:/x/vm'], replica: 3 },
   ], ['a', 'b', 'd'], records);
   assert.deepEqual(plan.moves.map((m) => m.volume), ['vm', 'cairn-state']);
+});
+
+test('a self-heal daemon that is not running (it crashed) is restarted once with volume start force; still stuck, the failure says so', async () => {
+  const g = fakeGluster({ healsNeeded: 2, shdDownUntilStart: true });
+  const { seen, t } = progress();
+  assert.match(await runEvacuation('c', [move], { ...g, ...fast }, t), /c removed/);
+  assert.equal(g.calls.filter((c) => c === 'start force').length, 1);
+  assert.ok(seen.some((m) => /a self-heal daemon is not running .*volume start force/.test(m)));
+
+  const stuck = fakeGluster({ heal: [{ pending: 2 }], shdDownUntilStart: true });
+  stuck.calls.push('start force'); // restarting does not help here: the daemon stays down
+  const fakeDown = { ...stuck.volumes, triggerHeal: async () => { throw new Error('Staging failed on b. Error: Self-heal daemon is not running.'); } } as unknown as GlusterVolumes;
+  await assert.rejects(runEvacuation('c', [move], { ...stuck, volumes: fakeDown, ...fast }, progress().t), /made no progress .*2 entries pending.*a self-heal daemon is not running \(Staging failed on b.*\): gluster volume start vm force restarts it/);
 });
