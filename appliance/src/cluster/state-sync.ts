@@ -90,6 +90,8 @@ export interface ClusterStateSyncOptions {
   founder?: () => Promise<boolean>;
   log?: Logger;
   pollMs?: number;
+  /** A poll running longer is reported as an error by status() (default 30 s). */
+  stuckPollMs?: number;
   lockTimeoutMs?: number;
   /** Published in this appliance's member record (members/<hostname>.json on the volume, every 30 s). */
   record?: { stateBrick?: string; brickDir?: string };
@@ -115,6 +117,9 @@ export interface SharedStateStatus {
   writable: boolean | null;
 }
 
+/** A poll running longer than this is reported (status phase 'error'); the ping timeout bounds most stalls to seconds. */
+const STUCK_POLL_MS = 30_000;
+
 export class ClusterStateSync {
   readonly file: SharedStateFile;
   private mounted = false;
@@ -125,6 +130,7 @@ export class ClusterStateSync {
   private lastCheckAt: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  private tickStartedAt = 0;
   private lastVolumeCheck = 0;
   private writable: boolean | null = null;
   private lastWriteProbe = 0;
@@ -154,6 +160,21 @@ export class ClusterStateSync {
   }
 
   status(): SharedStateStatus {
+    // A poll stuck in the FUSE mount (file calls there cannot be cancelled) shows as an error, not as the last good phase.
+    const stuckMs = this.ticking && this.tickStartedAt ? Date.now() - this.tickStartedAt : 0;
+    if (stuckMs > (this.opts.stuckPollMs ?? STUCK_POLL_MS)) {
+      return {
+        volume: this.opts.access.volume,
+        phase: 'error',
+        mounted: this.mounted,
+        revision: this.applied?.revision ?? null,
+        origin: this.applied?.origin ?? null,
+        at: this.applied?.at ?? null,
+        lastCheckAt: this.lastCheckAt,
+        error: `the state volume (${this.opts.access.volume}) has not answered a poll for ${Math.round(stuckMs / 1000)} s`,
+        writable: this.writable,
+      };
+    }
     return {
       volume: this.opts.access.volume,
       phase: this.phase,
@@ -169,6 +190,7 @@ export class ClusterStateSync {
 
   /** One poll now (single flight: a poll stuck on an unreachable volume is not stacked). */
   check(): Promise<void> {
+    if (!this.ticking) this.tickStartedAt = Date.now();
     this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
     return this.ticking;
   }

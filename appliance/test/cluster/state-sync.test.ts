@@ -239,3 +239,19 @@ test('the founder\'s change whose guard ran just before the volume appeared is i
   assert.deepEqual(head?.shared.users.map((u) => u.name), ['ann'], 'the change is in the seeded document');
   assert.equal(a.sync.status().phase, 'synced');
 });
+
+test('a poll stuck in the state volume shows as an error in the status, not as the last good phase', async (t) => {
+  const root = await tempDir(t);
+  const store = await StateStore.open(join(root, 's'), { initial: () => initialState(join(root, 'data')) });
+  let answer!: (v: boolean) => void;
+  const sync = new ClusterStateSync({ store, hostname: 'a', mountDir: join(root, 'vol'), access: fakeAccess('a', { exists: false }), clustered: () => new Promise<boolean>((r) => (answer = r)), pollMs: 50, stuckPollMs: 200 });
+  running.add(sync);
+  await sync.start(50);
+  assert.equal(sync.status().phase, 'standalone');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(sync.status().phase, 'error');
+  assert.match(sync.status().error ?? '', /the state volume \(cairn-state\) has not answered a poll for \d+ s/);
+  answer(false);
+  await sync.check();
+  assert.equal(sync.status().phase, 'standalone');
+});
