@@ -20,11 +20,11 @@
  * when the server closed or calls were in flight; at info for a socket
  * reset with nothing pending; at debug for a client that hung up cleanly.
  */
-import { Server, type Socket, createServer } from 'node:net';
+import { Server, Socket, type SocketConstructorOpts, createServer } from 'node:net';
 import type { Client } from '../exports.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Logger, ReplyBuffers } from './program.js';
-import { BufferPool, RecordDecoder, RecordTooLargeError } from './record.js';
+import { BufferPool, RecordArena, RecordDecoder, RecordTooLargeError } from './record.js';
 
 export const MAX_IN_FLIGHT = 128;
 /** Bytes of calls (mostly WRITE payloads) held at once per connection. */
@@ -47,6 +47,8 @@ export interface TransportOptions {
   maxRecord?: number;
   /** Pooled READ buffers kept (DEFAULT_READ_BUFFERS; 0 = none lent). */
   readBuffers?: number;
+  /** Told of the socket that serves each connection (to close it at shutdown). */
+  onSocket?: (socket: Socket) => void;
 }
 
 /** The pooled buffer one call holds, given back once its reply is written. */
@@ -79,16 +81,45 @@ class ReplyLease implements ReplyBuffers {
 
 export function createRpcServer(dispatcher: Dispatcher, log: Logger, opts: TransportOptions = {}): Server {
   const maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
-  const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-  const pool = new BufferPool(maxRecord);
+  // Paused: serveConnection decides how the connection's bytes are read.
+  const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000, pauseOnConnect: true });
+  // Big records and their 4-byte header (RecordArena reads both into one).
+  const pool = new BufferPool(maxRecord + 4);
   const readBuffers = opts.readBuffers ?? DEFAULT_READ_BUFFERS;
   const readPool = readBuffers > 0 ? new BufferPool(LEND_SIZE, LEND_MIN, readBuffers) : undefined;
-  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool, readPool));
+  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool, readPool, opts.onSocket));
   return server;
 }
 
-function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool, readPool?: BufferPool): void {
-  const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+/** What net.Socket keeps of an accepted connection (its libuv TCP handle). */
+interface StreamHandle {
+  useUserBuffer?: unknown;
+}
+
+/**
+ * The accepted connection as a socket that reads into buffers we give it
+ * (`onread`, documented for client sockets; net.Server has no such option,
+ * so its TCP handle moves to a socket made with one). undefined if this
+ * Node's socket does not expose the handle: the caller reads with 'data'.
+ */
+function adoptWithOnread(accepted: Socket, onread: { buffer: () => Buffer; callback: (n: number) => boolean }): Socket | undefined {
+  const carrier = accepted as unknown as { _handle: StreamHandle | null };
+  const handle = carrier._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
+  carrier._handle = null;
+  // Without its handle this only settles the server's connection count; the descriptor lives on.
+  accepted.destroy();
+  return new Socket({ handle, onread } as SocketConstructorOpts);
+}
+
+function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool, readPool?: BufferPool, onSocket?: (s: Socket) => void): void {
+  const client: Client = { address: accepted.remoteAddress ?? '', port: accepted.remotePort ?? 0 };
+  // The callbacks named here (onRecord, framed) are defined below; they
+  // first run when bytes arrive, after this function has returned.
+  const arena = new RecordArena(maxRecord, (record, release) => onRecord(record, release), pool);
+  const adopted = adoptWithOnread(accepted, { buffer: () => arena.next(), callback: (n) => framed(() => arena.received(n)) });
+  const socket = adopted ?? accepted;
+  onSocket?.(socket);
   let inFlight = 0;
   let inFlightBytes = 0;
   let waitingDrain = false;
@@ -126,7 +157,7 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
     waitingDrain = false;
     resumeIfIdle();
   });
-  const decoder = new RecordDecoder(maxRecord, (record, release) => {
+  const onRecord = (record: Buffer, release?: () => void) => {
     inFlight++;
     calls++;
     inFlightBytes += record.length;
@@ -168,10 +199,12 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
         close(`call failed inside the server: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
-  }, pool);
-  socket.on('data', (chunk: Buffer) => {
+  };
+  /** Frames bytes; false when the stream was refused and the connection is closing. */
+  const framed = (frame: () => void): boolean => {
     try {
-      decoder.push(chunk);
+      frame();
+      return true;
     } catch (e) {
       // Whatever a peer sends costs it its connection, never the daemon.
       if (e instanceof RecordTooLargeError) {
@@ -181,8 +214,14 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
         log.error({ err: e, client: client.address }, 'RPC stream error; closing the connection');
         close(`stream error: ${e instanceof Error ? e.message : String(e)}`);
       }
+      return false;
     }
-  });
+  };
+  if (!adopted) {
+    const decoder = new RecordDecoder(maxRecord, onRecord, pool);
+    socket.on('data', (chunk: Buffer) => void framed(() => decoder.push(chunk)));
+    socket.resume();
+  }
   // Logged once, with the in-flight count, by the close handler.
   socket.on('error', (err: NodeJS.ErrnoException) => (socketError = err.code ?? err.message));
 }
