@@ -246,7 +246,7 @@ async function record(host: string, move: Move, deps: EvacuationDeps, t: Progres
       if (!(typeof code === 'string' && RECORD_RETRY.has(code)) || Date.now() > end) {
         throw new Error(
           `${move.volume}: the brick move is done in Gluster but could not be recorded in the cluster state: ${msg(err)}; ${host} was not removed. ` +
-            'Remove it again once the cluster state can be written (GET /cluster shows sharedState)',
+            `The pool's brick list still names ${move.kind === 'replace' ? move.from : move.bricks.join(', ')}: once the cluster state can be written (GET /cluster shows sharedState), correct it and remove ${host} again`,
         );
       }
       await sleep(Math.min(5000, 500 * attempt), t.signal);
