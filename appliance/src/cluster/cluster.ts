@@ -256,12 +256,14 @@ export class ClusterService {
 
   /**
    * `peer probe`, then waits (bounded by `joinTimeoutMs`) for a connected
-   * "Peer in Cluster". A newcomer that glusterd marks "Peer Rejected" (its
-   * copy of a volume's configuration did not match: seen in the lab when
-   * a volume changed while the newcomer imported the pool's volumes, e.g. a
-   * brick restart after a partition healed) is detached — a detached
-   * glusterd drops the volumes it had imported — and probed again, twice
-   * at most; then the join fails saying so.
+   * "Peer in Cluster". A newcomer that glusterd marks "Peer Rejected" (the
+   * copy of a volume's configuration it imported does not match this
+   * appliance's) is detached — a detached
+   * glusterd drops the volumes it had imported ("Deleting stale volume",
+   * seen in the lab) — and probed again, twice at most; then the join
+   * fails saying so. A rejection that repeats is the members disagreeing
+   * among themselves (measured: a replica-raising add-brick whose commit
+   * failed on one member), which only an admin can repair.
    */
   private async probeJoined(host: string): Promise<void> {
     const timeoutMs = this.opts.joinTimeoutMs ?? 30_000;
@@ -278,7 +280,12 @@ export class ClusterService {
         await new Promise((r) => setTimeout(r, 250));
       }
       if (attempt >= 3) {
-        throw new GlusterError('GLUSTER_FAILED', `glusterd marked ${host} "${seen}" ${attempt} times (its copy of the pool's volume configuration did not match): restart glusterd on ${host}, then add it again`);
+        throw new GlusterError(
+          'GLUSTER_FAILED',
+          `glusterd marked ${host} "${seen}" ${attempt} times: the copy of a volume's configuration it got does not match this appliance's ` +
+            `(glusterd.log here names the volume: "Version of Cksums … differ"); the members themselves may disagree on it (a commit that failed on one of them): ` +
+            `restart glusterd on the member whose copy differs, then add ${host} again`,
+        );
       }
       this.opts.log?.info({ newcomer: host, state: seen, attempt }, 'cluster: the newcomer was rejected by glusterd: detaching it and probing again');
       await this.opts.peers.detach(host).catch(() => this.opts.peers.detach(host, { force: true }));

@@ -60,7 +60,7 @@ test('a newcomer rejected every time: the join fails with the state and what to 
   await assert.rejects(cluster.addAppliance('10.0.0.2', 'token'), (e: unknown) => {
     assert.ok(e instanceof ClusterError);
     assert.equal(e.code, 'JOIN_FAILED');
-    assert.match(e.message, /glusterd marked nas-b "Peer Rejected" 3 times .*restart glusterd on nas-b, then add it again/);
+    assert.match(e.message, /glusterd marked nas-b "Peer Rejected" 3 times: .*Cksums .*restart glusterd on the member whose copy differs, then add nas-b again/);
     return true;
   });
   assert.equal(calls.filter((c) => c.startsWith('probe')).length, 3);

@@ -112,7 +112,8 @@ test('full cairnds share one desired state: a share made on node1 is served by n
   const tmp = await mkdtemp(join(tmpdir(), 'cairn-state-lab-'));
   t.after(() => rm(tmp, { recursive: true, force: true }));
   const t0 = Date.now();
-  const lab = await Lab.up(4);
+  // A private /tmp per node: glusterd's add-brick commit writes /tmp/VOLUME.tcp-fuse.vol (see LabOptions.privateTmp).
+  const lab = await Lab.up(4, { privateTmp: true });
   // CAIRN_LAB_LOGS=DIR keeps the nodes' Gluster and cairnd logs (the lab itself is removed; after hooks run in the order they were added).
   t.after(async () => {
     const keep = process.env['CAIRN_LAB_LOGS'];

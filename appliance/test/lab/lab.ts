@@ -107,6 +107,21 @@ export interface LabOptions {
   brickBytes?: number;
   /** Parent of the lab directory, default the temp directory. */
   parent?: string;
+  /**
+   * A private /tmp per node (NODE_DIR/tmp; the lab directory stays
+   * reachable at its path through a bind mount when it lies under /tmp).
+   * glusterd writes a temporary client volfile at the fixed path
+   * /tmp/VOLUME.tcp-fuse.vol while it commits an add-brick that raises the
+   * replica count; with the host's /tmp shared, two nodes' glusterds wrote
+   * it at once and one failed the commit ("failed to create volfile
+   * /tmp/cairn-state.tcp-fuse.vol" → "Commit failed on node3"), leaving
+   * that node's copy of the volume at the same version with other content:
+   * the next newcomer was then "Peer Rejected" (cksum mismatch) and read
+   * the state volume with EIO. Off by default: tests that hand host /tmp
+   * paths to node processes (bind mounts of their temp dirs) need /tmp
+   * shared.
+   */
+  privateTmp?: boolean;
 }
 
 /** One appliance of the lab. */
@@ -285,7 +300,7 @@ export class Lab {
         '',
       ].join('\n');
       for (let i = 0; i < count; i++) {
-        const node = await buildNode(state, names[i]!, `${subnet}.${11 + i}`, hosts, opts.brickBytes ?? 1 << 30, save);
+        const node = await buildNode(state, names[i]!, `${subnet}.${11 + i}`, hosts, opts.brickBytes ?? 1 << 30, save, opts.privateTmp ?? false);
         state.nodes.push(node);
         await save();
       }
@@ -358,6 +373,7 @@ async function buildNode(
   hosts: string,
   brickBytes: number,
   save: () => Promise<void>,
+  privateTmp = false,
 ): Promise<LabNodeState> {
   const dir = join(state.dir, name);
   const paths = {
@@ -370,6 +386,10 @@ async function buildNode(
     image: join(dir, 'brick.img'),
   };
   for (const d of [paths.glusterd, paths.log, paths.misc, paths.ssh, paths.brickRoot]) await mkdir(d, { recursive: true });
+  // LabOptions.privateTmp: NODE_DIR/tmp becomes the node's /tmp, with the lab directory bound back at its path.
+  const tmpDir = privateTmp ? join(dir, 'tmp') : '';
+  const labUnderTmp = privateTmp && state.dir.startsWith('/tmp/') ? state.dir.slice('/tmp/'.length) : '';
+  if (tmpDir) await mkdir(join(tmpDir, labUnderTmp), { recursive: true });
   await cp('/var/lib/glusterd/groups', join(paths.glusterd, 'groups'), { recursive: true }).catch(() => undefined);
   // Only the geo-replication hook (push-pem refuses to run without it);
   // never the Samba hooks, which edit the host's smb.conf.
@@ -391,6 +411,11 @@ async function buildNode(
     'mkdir -p /root/.ssh && mount --bind "$4" /root/.ssh',
     'mount --bind "$5" /etc/hosts',
     'mount -o loop,noatime "$6" "$7"',
+    // After the brick mount (rbind carries it along): losetup fails through the covered /tmp.
+    'if [ -n "$9" ]; then',
+    '  if [ -n "${11}" ]; then mount --rbind "${10}" "$9/${11}"; fi',
+    '  mount --rbind "$9" /tmp',
+    'fi',
     'hostname "$8"',
     'echo ready',
     'exec sleep infinity',
@@ -398,7 +423,7 @@ async function buildNode(
   const holder = spawn(
     'unshare',
     ['--mount', '--net', '--uts', '--propagation', 'slave', '--', 'sh', '-c', script, 'holder',
-      paths.glusterd, paths.log, paths.misc, paths.ssh, paths.hosts, paths.image, paths.brickRoot, name],
+      paths.glusterd, paths.log, paths.misc, paths.ssh, paths.hosts, paths.image, paths.brickRoot, name, tmpDir, state.dir, labUnderTmp],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const holderPid = holder.pid!;

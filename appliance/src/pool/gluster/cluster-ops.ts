@@ -79,10 +79,15 @@ export async function createStateVolume(volumes: GlusterVolumes, bricks: string[
 
 /**
  * Raises the state volume from replica 2 to 3 with `brick` (the third
- * appliance's). Right after its probe, the newcomer's glusterd may still
- * be importing the pool's volumes and fail the commit ("Commit failed on
- * …", seen in the lab): retried a few times, each time only if the brick
- * is not in the volume yet.
+ * appliance's). A commit that failed on some peer ("Commit failed on …")
+ * is retried a few times, each time only if the brick is not in the
+ * volume yet. Beware what such a failure leaves: the peers that committed
+ * and the one that did not hold the volume at the same version with
+ * different content, and glusterd then rejects the next newcomer ("Peer
+ * Rejected", "Version of Cksums cairn-state differ"). In the lab the
+ * failure was the nodes' shared /tmp (glusterd writes
+ * /tmp/VOLUME.tcp-fuse.vol during this commit; test/lab/lab.ts
+ * privateTmp), which separate appliances do not share.
  */
 export async function growStateVolume(volumes: GlusterVolumes, brick: string, attempts = 5): Promise<void> {
   for (let i = 1; ; i++) {
