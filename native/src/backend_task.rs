@@ -15,6 +15,7 @@ use crate::posix_backend::{CreateHow, DirArgs, Export, NodeType, SetAttrs, Stabl
 use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Either};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
+use std::os::fd::FromRawFd;
 use std::sync::Arc;
 
 type Job = Box<dyn FnOnce() -> OsResult<Vec<u8>> + Send>;
@@ -161,6 +162,40 @@ impl PosixExport {
   pub fn try_read(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], offset: BigInt, mut into: Buffer) -> Result<Option<Buffer>> {
     let n = into.len().min(MAX_IO);
     to_js(&env, self.ex.try_read(&cred(uid, gid, gids), handle, u64_of(&offset), &mut into[..n])).map(|o| o.map(Buffer::from))
+  }
+
+  /// See `Export::try_read_plan`; None when the file is not in the fd cache.
+  #[napi]
+  pub fn try_read_plan(&self, env: Env, uid: u32, gid: u32, gids: Vec<u32>, handle: &[u8], offset: BigInt, count: u32) -> Result<Option<Buffer>> {
+    to_js(&env, self.ex.try_read_plan(&cred(uid, gid, gids), handle, u64_of(&offset), count.min(MAX_IO as u32))).map(|o| o.map(Buffer::from))
+  }
+
+  /// See `Export::send_read`. `socket` is duplicated here, on the JS
+  /// thread: the worker writes to its own descriptor, so a connection
+  /// closed meanwhile can never make it write into another one. The record
+  /// holds the number of bytes left in `spill` (u32).
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn send_read(&self, handle: Buffer, socket: i32, head: Buffer, offset: BigInt, count: u32, tail: Buffer, mut spill: Buffer) -> Result<AsyncTask<OpTask>> {
+    // SAFETY: fcntl on a descriptor number; the result is checked.
+    let dup = unsafe { libc::fcntl(socket, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+      return Err(napi::Error::from_reason(format!("dup of socket {socket}: {}", std::io::Error::last_os_error())));
+    }
+    // SAFETY: dup is a fresh descriptor that nothing else owns.
+    let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(dup) };
+    let (ex, h, hd, tl, off) = (self.ex.clone(), handle.to_vec(), head.to_vec(), tail.to_vec(), u64_of(&offset));
+    let count = (count as usize).min(MAX_IO);
+    let mem = Mem(spill.as_mut_ptr(), spill.len());
+    Ok(OpTask::new(
+      Box::new(move || {
+        let mem = mem;
+        // SAFETY: see Mem.
+        let buf = unsafe { std::slice::from_raw_parts_mut(mem.0, mem.1) };
+        let n = ex.send_read(&h, std::os::fd::AsRawFd::as_raw_fd(&sock), &hd, off, count, &tl, buf)?;
+        Ok((n as u32).to_le_bytes().to_vec())
+      }),
+      Some(spill),
+    ))
   }
 
   /// UNSTABLE writes only.

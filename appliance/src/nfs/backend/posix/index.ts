@@ -19,6 +19,7 @@ import type {
   Attrs,
   Backend,
   CreateHow,
+  DirectRead,
   Cred,
   DirEntry,
   EntryResult,
@@ -180,6 +181,25 @@ class PosixBackend implements Backend {
     const n = rec.u32();
     const eof = rec.u8() === 1;
     return { data: n === into.length ? into : into.subarray(0, n), eof, attrs: rec.attrs() };
+  }
+
+  readDirect(cred: Cred, handle: Buffer, offset: bigint, count: number): DirectRead | undefined {
+    const plan = this.ex.tryReadPlan(cred.uid, cred.gid, cred.gids, handle, offset, Math.min(count, POSIX_MAX_IO));
+    if (!plan) return undefined;
+    const rec = new ResultRecord(plan);
+    const n = rec.u32();
+    const eof = rec.u8() === 1;
+    const attrs = rec.attrs();
+    return {
+      count: n,
+      eof,
+      attrs,
+      send: async (fd, head, tail, spill) => new ResultRecord(await this.ex.sendRead(handle, fd, head, offset, n, tail, spill)).u32(),
+      fill: async (into) => {
+        const got = new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into.subarray(0, n))).u32();
+        into.fill(0, got, n);
+      },
+    };
   }
 
   async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
