@@ -80,6 +80,14 @@ const GFAPI_SET_ATTR_MTIME: c_int = 0x20;
 const GFAPI_XREADDIRP_STAT: u32 = 0x1;
 const GFAPI_XREADDIRP_HANDLE: u32 = 0x2;
 
+/// `glfs_io_cbk` (GFAPI_6.0): called once per async call that was
+/// accepted, on whichever libgfapi thread unwinds the reply (an epoll
+/// thread, an io-thread, or the submitting thread itself when an xlator
+/// such as write-behind answers at once). `errno` holds the error when
+/// `ret` < 0. It must never block: a blocking libgfapi call there waits on
+/// a reply the same thread would have to read.
+type glfs_io_cbk = unsafe extern "C" fn(fd: *mut glfs_fd, ret: isize, pre: *mut glfs_stat, post: *mut glfs_stat, data: *mut c_void);
+
 #[link(name = "gfapi")]
 unsafe extern "C" {
   fn glfs_new(volname: *const c_char) -> *mut glfs_t;
@@ -163,6 +171,8 @@ unsafe extern "C" {
     post: *mut glfs_stat,
   ) -> isize;
   fn glfs_fsync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
+  fn glfs_pread_async(fd: *mut glfs_fd, buf: *mut c_void, count: usize, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
+  fn glfs_pwrite_async(fd: *mut glfs_fd, buf: *const c_void, count: c_int, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
   fn glfs_fdatasync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
   fn glfs_seekdir(fd: *mut glfs_fd, offset: c_long);
   fn glfs_xreaddirplus_r(
@@ -178,6 +188,10 @@ unsafe extern "C" {
 }
 
 pub use crate::stat::Stat;
+
+#[path = "gfapi_aio.rs"]
+mod aio;
+pub use aio::{ReadDone, WriteDone};
 
 
 impl From<&glfs_stat> for Stat {
@@ -253,15 +267,45 @@ impl Drop for Obj {
 }
 
 /// An open file, closed when the last user drops it.
-struct Fd(*mut glfs_fd);
+pub(crate) struct Fd(*mut glfs_fd);
 // SAFETY: libgfapi fds may be used from several threads at once.
 unsafe impl Send for Fd {}
 unsafe impl Sync for Fd {}
 impl Drop for Fd {
   fn drop(&mut self) {
+    if IN_IO_CALLBACK.with(|f| f.get()) {
+      // glfs_close sends a flush and waits for its reply: on the libgfapi
+      // thread that runs an async callback that would wait for itself.
+      close_later(self.0);
+      return;
+    }
     // SAFETY: opened by glfs_h_open/opendir/creat_open, closed once.
     unsafe { glfs_close(self.0) };
   }
+}
+
+thread_local! {
+  /// Set while this thread runs an async I/O completion (see glfs_io_cbk).
+  static IN_IO_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Closes fds dropped inside an async completion, on a thread of its own.
+fn close_later(fd: *mut glfs_fd) {
+  static CLOSER: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<usize>>> = std::sync::OnceLock::new();
+  let tx = CLOSER.get_or_init(|| {
+    let (tx, rx) = std::sync::mpsc::channel::<usize>();
+    std::thread::Builder::new()
+      .name("gfapi-close".into())
+      .spawn(move || {
+        for p in rx {
+          // SAFETY: an fd whose last user is gone, closed once.
+          unsafe { glfs_close(p as *mut glfs_fd) };
+        }
+      })
+      .expect("spawn the gfapi closer thread");
+    Mutex::new(tx)
+  });
+  let _ = tx.lock().map(|t| t.send(fd as usize));
 }
 
 type Gfid = [u8; GFID_LEN];
@@ -279,7 +323,7 @@ type Gfid = [u8; GFID_LEN];
 /// GETATTR (RFC 1813 §2.6), and GETATTR always asks the volume; ATTR_TTL
 /// is md-cache's default timeout, so a change made through another
 /// client shows up as soon as it would through md-cache.
-struct OpenFile {
+pub(crate) struct OpenFile {
   fd: Fd,
   attrs: Mutex<Option<(Stat, Instant)>>,
   /// Written UNSTABLE since the last fsync through it.
@@ -830,29 +874,40 @@ impl Volume {
   pub fn read_into(&self, cred: &Cred, gfid: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<(usize, bool, Stat)> {
     self.check_access(cred, gfid, libc::R_OK)?;
     let of = self.fd(gfid)?;
+    let g = key(gfid)?;
     let mut post = zero_gstat();
     // SAFETY: buf is writable for its length.
     let n = timed(Call::Pread, || unsafe { glfs_pread(of.fd.0, buf.as_mut_ptr() as *mut c_void, buf.len(), offset as libc::off_t, 0, &mut post) });
     if n < 0 {
-      return Err(self.stale(&key(gfid)?, OsError::last("glfs_pread")));
+      return Err(self.stale(&g, OsError::last("glfs_pread")));
     }
     let n = n as usize;
+    let (eof, st) = self.read_attrs(&of, &g, offset, buf.len(), n, &post, true)?.expect("may block");
+    Ok((n, eof, st))
+  }
+
+  /// After a read of `n` of `len` bytes at `offset`: eof and the file's
+  /// attributes. None when they need a stat and `block` is false (an
+  /// async completion, which must not block).
+  #[allow(clippy::too_many_arguments)]
+  fn read_attrs(&self, of: &OpenFile, g: &Gfid, offset: u64, len: usize, n: usize, post: &glfs_stat, block: bool) -> OsResult<Option<(bool, Stat)>> {
     let end = offset + n as u64;
-    let st = match reply_attrs(&post).or_else(|| of.seen()) {
+    let st = match reply_attrs(post).or_else(|| of.seen()) {
       // A full read that ends where the file did when last seen is
       // checked against the volume: the file may have grown since.
-      Some(st) if n < buf.len() || end < st.size || post.ino != 0 => st,
-      _ => self.stat(gfid)?,
+      Some(st) if n < len || end < st.size || post.ino != 0 => st,
+      _ if !block => return Ok(None),
+      _ => self.stat(g)?,
     };
     let mut st = st;
     st.size = st.size.max(end);
     of.saw(st);
     if post.ino != 0 {
-      self.note(&key(gfid)?, &st);
+      self.note(g, &st);
     }
     // A short read is the end of the file (regular files on Gluster).
-    let eof = n < buf.len() || end >= st.size;
-    Ok((n, eof, st))
+    let eof = n < len || end >= st.size;
+    Ok(Some((eof, st)))
   }
 
   /// Reads up to `count` bytes; returns the data, eof and the file's attributes.
@@ -903,14 +958,22 @@ impl Volume {
     } else {
       of.dirty.store(true, Ordering::Release);
     }
-    let after = match reply_attrs(&post) {
+    let after = self.write_attrs(&of, &key(gfid)?, offset, data.len(), &post, true)?.expect("may block");
+    Ok((known_before, after))
+  }
+
+  /// After a write of `len` bytes at `offset`: the file's attributes (see
+  /// OpenFile). None when they need a stat and `block` is false.
+  fn write_attrs(&self, of: &OpenFile, g: &Gfid, offset: u64, len: usize, post: &glfs_stat, block: bool) -> OsResult<Option<Stat>> {
+    let after = match reply_attrs(post) {
       Some(st) => st,
       None => {
         let mut st = match of.seen() {
           Some(st) => st,
-          None => self.stat(gfid)?,
+          None if block => self.stat(g)?,
+          None => return Ok(None),
         };
-        let end = offset + data.len() as u64;
+        let end = offset + len as u64;
         if end > st.size {
           st.size = end;
           st.blocks = st.blocks.max(end.div_ceil(512));
@@ -921,11 +984,11 @@ impl Volume {
       }
     };
     of.saw(after);
-    match reply_attrs(&post) {
-      Some(st) => self.note(&key(gfid)?, &st),
-      None => self.unnote(&key(gfid)?),
+    match reply_attrs(post) {
+      Some(st) => self.note(g, &st),
+      None => self.unnote(g),
     }
-    Ok((known_before, after))
+    Ok(Some(after))
   }
 
   pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {

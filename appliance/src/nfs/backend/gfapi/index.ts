@@ -33,6 +33,12 @@
  * through this process drops what it touched at once.
  * `CAIRN_GFAPI_STATS=FILE` appends the counters (gfapiStats) to FILE
  * every 200 ms: `npm run bench:gluster -- --profile` reads them.
+ *
+ * READ into the server's buffer and UNSTABLE WRITE to a file whose fd is
+ * cached, by root or the owner, are async libgfapi calls started on the
+ * JS thread (native/src/gfapi_aio.rs): no worker thread per call, so
+ * outstanding I/O is limited by the clients, not by UV_THREADPOOL_SIZE.
+ * `CAIRN_GFAPI_SYNC=1` makes them blocking calls on workers again.
  */
 import { appendFileSync } from 'node:fs';
 import { gfapiStats, openGfapiVolume, type GfapiVolume, type GfCred, type GfEntry, type GfStat } from '@cairn/native';
