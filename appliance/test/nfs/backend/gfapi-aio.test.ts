@@ -35,6 +35,12 @@ test('gfapi backend: async READ and WRITE, many in flight, data intact; blocking
   const writeStats = JSON.parse(gfapiStats(true)) as { maxInFlight: number; ops: Record<string, [number, number]> };
   const commit = await b.commit(root, f.handle, 0n, 0);
   assert.equal(commit.after?.size, BigInt(data.length));
+  // COMMIT fsyncs what was written UNSTABLE; a second one has nothing to do.
+  const fsyncs = () => (JSON.parse(gfapiStats(true)) as { calls: Record<string, [number, number]> }).calls.fsync?.[0] ?? 0;
+  assert.equal(fsyncs(), 1, 'the COMMIT after the writes is one fsync');
+  const recommit = await b.commit(root, f.handle, 0n, 0);
+  assert.equal(recommit.after?.size, BigInt(data.length));
+  assert.equal(fsyncs(), 0, 'nothing written since: no fsync');
 
   const bufs = Array.from({ length: BLOCKS }, () => Buffer.alloc(BLOCK));
   const reads = await Promise.all(bufs.map((into, i) => b.read(root, f.handle, BigInt(i * BLOCK), BLOCK, into)));
