@@ -157,6 +157,15 @@ unsafe extern "C" {
     sb: *mut libc::stat,
   ) -> *mut glfs_object;
   fn glfs_h_opendir(fs: *mut glfs_t, obj: *mut glfs_object) -> *mut glfs_fd;
+  fn glfs_h_creat_open(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    path: *const c_char,
+    flags: c_int,
+    mode: libc::mode_t,
+    sb: *mut libc::stat,
+    out_fd: *mut *mut glfs_fd,
+  ) -> *mut glfs_object;
 
   fn glfs_close(fd: *mut glfs_fd) -> c_int;
   fn glfs_pread(fd: *mut glfs_fd, buf: *mut c_void, count: usize, offset: libc::off_t, flags: c_int, post: *mut glfs_stat) -> isize;
@@ -1208,34 +1217,52 @@ impl Volume {
   }
 
   /// Creates a regular file (`exclusive`: fail with EEXIST if it exists).
-  /// `keep_open`: also open it now and keep the fd (from the object the
-  /// create returned: no lookup), for the WRITE that usually follows.
-  /// Not `glfs_h_creat_open`: on 10.3 (virt profile), times set on a file
-  /// made by that call are later found reverted to the creation time,
-  /// which breaks EXCLUSIVE create's verifier (RFC 1813 §3.3.8) and
-  /// `cp -p`; a file made by glfs_h_creat and opened by glfs_h_open keeps
-  /// them (gfapi.test.ts, gfapi-cache.test.ts).
+  /// `keep_open`: keep an fd of it for the WRITE that usually follows —
+  /// made by the create itself (`glfs_h_creat_open`: one create fop, no
+  /// open round trip to every brick after it). Times set on such a file
+  /// later (`cp -p`: WRITE, SETATTR, COMMIT) were once seen reverted to
+  /// the write time; that came from an fsync after the SETATTR, which
+  /// COMMIT no longer sends (see commit; gfapi-cache.test.ts checks it).
+  /// EXCLUSIVE creates keep no fd (their verifier is set in the times at
+  /// once, RFC 1813 §3.3.8).
   pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool, keep_open: bool) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     let flags = libc::O_CREAT | libc::O_RDWR | if exclusive { libc::O_EXCL } else { 0 };
-    // SAFETY: d live, c valid.
-    let o = timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) });
+    let mut fdp: *mut glfs_fd = ptr::null_mut();
+    let o = if keep_open {
+      // SAFETY: d live, c valid, fdp writable.
+      timed(Call::Create, || unsafe { glfs_h_creat_open(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st, &mut fdp) })
+    } else {
+      // SAFETY: d live, c valid.
+      timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) })
+    };
+    let e = OsError::last(format!("create {name}"));
     set_cred(&root_cred());
+    // Closed on every way out unless it goes into the fd cache.
+    let mut made_fd = if fdp.is_null() { None } else { Some(Fd(fdp)) };
     if o.is_null() {
-      return Err(OsError::last(format!("create {name}")));
+      return Err(e);
     }
     let o = Obj(o);
     let g = self.extract(&o)?;
     let stat = Stat::from(&st);
     self.note(&g, &stat);
     if keep_open {
-      // SAFETY: o is live; opened as root like every cached fd.
-      let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) });
-      if !p.is_null() {
-        let of = OpenFile { fd: Fd(p), attrs: Mutex::new(Some((stat, Instant::now()))) };
+      // The fd the create made is the caller's, one opened here root's:
+      // either serves every later READ and WRITE (access is checked per call).
+      let fd = match made_fd.take() {
+        Some(fd) => Some(fd),
+        None => {
+          // SAFETY: o is live.
+          let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) });
+          (!p.is_null()).then(|| Fd(p))
+        }
+      };
+      if let Some(fd) = fd {
+        let of = OpenFile { fd, attrs: Mutex::new(Some((stat, Instant::now()))) };
         let mut m = self.fds.lock().unwrap();
         if m.len() >= MAX_OPEN_FDS {
           m.clear();

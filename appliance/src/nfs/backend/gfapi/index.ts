@@ -312,13 +312,14 @@ export class GfapiBackend implements Backend {
 
   async read(c: Cred, handle: Buffer, offset: bigint, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
     const n = Math.min(count, FS_INFO.maxRead);
-    if (into && into.length >= n) {
-      // Straight into the server's pooled buffer: no allocation, no copy.
-      const r = await this.vol.readInto(cred(c), this.gfid(handle), Number(offset), into.subarray(0, n));
-      return { data: into.subarray(0, r.count), eof: r.eof, attrs: this.attrs(r.stat) };
-    }
-    const r = await this.vol.read(cred(c), this.gfid(handle), Number(offset), n);
-    return { data: r.data, eof: r.eof, attrs: this.attrs(r.stat) };
+    // Straight into the server's pooled buffer when it lends one (large
+    // READs), else into an uninitialised one of our own (Node's slab for
+    // small sizes; malloc'd, not zeroed, for large): either way the
+    // native side reads into JS memory, async where it can (readInto),
+    // and only the bytes read are handed on.
+    const buf = into && into.length >= n ? into.subarray(0, n) : Buffer.allocUnsafe(n);
+    const r = await this.vol.readInto(cred(c), this.gfid(handle), Number(offset), buf);
+    return { data: buf.subarray(0, r.count), eof: r.eof, attrs: this.attrs(r.stat) };
   }
 
   async write(
