@@ -79,6 +79,17 @@ impl Aio {
     let write = matches!(self.done, Done::Write(_));
     record(if write { Call::Pwrite } else { Call::Pread }, self.t0);
     let Aio { v, of, g, offset, buf, len, done, _op, .. } = self;
+    // The operation counts as done before its caller hears of it.
+    let done = match done {
+      Done::Read(d) => Done::Read(Box::new(move |r| {
+        drop(_op);
+        d(r)
+      })),
+      Done::Write(d) => Done::Write(Box::new(move |r| {
+        drop(_op);
+        d(r)
+      })),
+    };
     if ret < 0 {
       let e = OsError::new(if errno > 0 { errno } else { libc::EIO }, if write { "glfs_pwrite_async" } else { "glfs_pread_async" });
       let e = v.stale(&g, e);
@@ -94,7 +105,6 @@ impl Aio {
         Ok(Some((eof, st))) => d(Ok((n, eof, st))),
         Err(e) => d(Err(e)),
         Ok(None) => blocking(move || {
-          let _op = _op;
           d(v.read_attrs(&of, &g, offset, len, n, &post, true).map(|r| {
             let (eof, st) = r.expect("may block");
             (n, eof, st)
@@ -109,7 +119,6 @@ impl Aio {
           // A short write (never seen on Gluster): the rest the blocking way.
           let mem = Mem(buf, len);
           return blocking(move || {
-            let _op = _op;
             let mem = mem;
             // SAFETY: see Aio::buf.
             let rest = unsafe { std::slice::from_raw_parts(mem.0.add(n), mem.1 - n) };
@@ -121,7 +130,6 @@ impl Aio {
           Ok(Some(st)) => d(Ok((None, st))),
           Err(e) => d(Err(e)),
           Ok(None) => blocking(move || {
-            let _op = _op;
             d(v.write_attrs(&of, &g, offset, len, &post, true).map(|st| (None, st.expect("may block"))))
           }),
         }
