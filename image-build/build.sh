@@ -196,7 +196,7 @@ step_configure() {
   local u
   for u in systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
            glusterd.service rpcbind.socket ssh.service \
-           cairn-firstboot.service cairnd.service cairn-issue.service cairn-issue.path; do
+           cairn-firstboot.service cairn-bricks.service cairnd.service cairn-issue.service cairn-issue.path; do
     systemctl --root="$r" enable "$u" >/dev/null 2>&1 || die "systemctl enable $u failed in the image"
   done
   # cairnd runs and configures Samba itself (in its own cgroup, so stopping

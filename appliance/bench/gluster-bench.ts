@@ -7,6 +7,10 @@
  *
  *   npm run bench:gluster [-- --rounds N] [--quick] [--profile]
  *
+ * A second table gives the CPU seconds each NFS server's process group
+ * used per workload (utime + stime from /proc, for the same work on both
+ * sides): less noisy than throughput when the machine is shared.
+ *
  * `--profile` also prints, per workload of Cairn's runs, what the gfapi
  * backend did (CAIRN_GFAPI_STATS): backend operations and libgfapi calls
  * per NFS-level operation with their mean latency, the most operations in
@@ -21,7 +25,7 @@
  * nfs-ganesha-gluster, rpcbind, fio, gcc and libnfs-dev.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +57,21 @@ const ROWS = [
   { key: 'readdir', label: 'READDIRPLUS of the large directory', unit: 'entries/s' },
 ] as const;
 
+/** CPU seconds used so far by the live processes of process group `pgid` (utime + stime). */
+async function groupCpuSeconds(pgid: number): Promise<number> {
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after "(comm)": state ppid pgrp … utime(12th) stime(13th).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) !== pgid) continue;
+    total += (Number(f[11]) + Number(f[12])) / ticks;
+  }
+  return total;
+}
+
 interface ClientResult {
   seconds: number;
   bytes: number;
@@ -68,6 +87,8 @@ class Bench {
   private runs = 0;
   /** CAIRN_GFAPI_STATS file of the running cairnd (--profile), and how much of it was read. */
   private stats?: { file: string; read: number };
+  /** The NFS server under test (its process group's CPU is measured per workload). */
+  private server?: ChildProcess;
 
   constructor(
     private readonly sizes: Sizes,
@@ -179,26 +200,34 @@ class Bench {
   private async workloads(url: string, root: string): Promise<Record<string, number>> {
     const s = this.sizes;
     const r: Record<string, number> = {};
+    const pgid = this.server?.pid;
+    /** Runs one workload; records the server's CPU seconds for it under `${key}Cpu`. */
+    const measured = async (key: string, args: string[]): Promise<ClientResult> => {
+      const before = pgid ? await groupCpuSeconds(pgid) : 0;
+      const out = await this.client1(url, args);
+      if (pgid) r[`${key}Cpu`] = (await groupCpuSeconds(pgid)) - before;
+      return out;
+    };
     await this.client1(url, ['seqwrite', `${root}/warm`, '16', '8']);
     await this.client1(url, ['seqread', `${root}/warm`, '16', '8']);
     await this.client1(url, ['create', `${root}/warmdir`, '200', '16']);
     await this.profileStep('warm-up', 1);
-    const w = await this.client1(url, ['seqwrite', `${root}/big`, String(s.seqMiB), '8']);
+    const w = await measured('seqwrite', ['seqwrite', `${root}/big`, String(s.seqMiB), '8']);
     r.seqwrite = w.bytes / w.seconds / 1e6;
     await this.profileStep('seqwrite', s.seqMiB);
-    const rd = await this.client1(url, ['seqread', `${root}/big`, String(s.seqMiB), '8']);
+    const rd = await measured('seqread', ['seqread', `${root}/big`, String(s.seqMiB), '8']);
     r.seqread = rd.bytes / rd.seconds / 1e6;
     await this.profileStep('seqread', s.seqMiB);
-    const rr = await this.client1(url, ['randread', `${root}/big`, String(s.seqMiB), String(s.randOps), '16']);
+    const rr = await measured('randread', ['randread', `${root}/big`, String(s.seqMiB), String(s.randOps), '16']);
     r.randread = rr.ops / rr.seconds;
     await this.profileStep('randread', s.randOps);
-    const c = await this.client1(url, ['create', `${root}/many`, String(s.files), '16']);
+    const c = await measured('create', ['create', `${root}/many`, String(s.files), '16']);
     r.create = c.ops / c.seconds;
     await this.profileStep('create', s.files);
-    const st = await this.client1(url, ['stat', `${root}/many`, String(s.files), '16']);
+    const st = await measured('stat', ['stat', `${root}/many`, String(s.files), '16']);
     r.stat = st.ops / st.seconds;
     await this.profileStep('stat', s.files);
-    const ls = await this.client1(url, ['readdir', `${root}/many`]);
+    const ls = await measured('readdir', ['readdir', `${root}/many`]);
     r.readdir = ls.ops / ls.seconds;
     await this.profileStep('readdir', s.files);
     return r;
@@ -215,10 +244,12 @@ class Bench {
     const args = [process.execPath, bin, 'nfs-serve', '--backend', 'gfapi', '--volume', 'gv', '--volfile-server', this.lab.host];
     args.push('--port', '3049', '--host', '127.0.0.1', '--log-level', 'warn', '--fh-secret', join(this.work, 'fh.secret'));
     const child = await this.start(args, 3049, env);
+    this.server = child;
     try {
       return await this.workloads('nfs://127.0.0.1/export?version=3&nfsport=3049&mountport=3049', dir);
     } finally {
       this.stats = undefined;
+      this.server = undefined;
       await this.stop(child);
     }
   }
@@ -242,10 +273,12 @@ LOG { Default_Log_Level = WARN; }
       ['unshare', '-m', '--propagation', 'private', 'bash', join(benchSrc, 'ganesha-ns.sh'), conf, join(this.work, 'ganesha.log')],
       2049,
     );
+    this.server = child;
     try {
       // FACTS.md: Ganesha's NFSv3 MOUNT path is the export's Path.
       return await this.workloads('nfs://127.0.0.1/gv?version=3&nfsport=2049&mountport=20048', dir);
     } finally {
+      this.server = undefined;
       await this.stop(child);
     }
   }
@@ -284,7 +317,15 @@ function table(cairn: Results, ganesha: Results, limit: Results, rounds: number)
     const l = median(limit[r.key] ?? []);
     return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l)];
   });
-  return markdownTable(`replica-3 volume on one host; medians of ${rounds} rounds (alternating order); higher is better`, head, lines);
+  const speed = markdownTable(`replica-3 volume on one host; medians of ${rounds} rounds (alternating order); higher is better`, head, lines);
+  const cpuHead = ['workload', 'Cairn CPU-s', 'Ganesha CPU-s', 'Cairn/Ganesha'];
+  const cpuLines = ROWS.map((r) => {
+    const c = median(cairn[`${r.key}Cpu`] ?? []);
+    const g = median(ganesha[`${r.key}Cpu`] ?? []);
+    return [r.label, c.toFixed(2), g.toFixed(2), ratio(c, g)];
+  });
+  const cpu = markdownTable('CPU seconds of the NFS server process group for the same work; medians; lower is better', cpuHead, cpuLines);
+  return `${speed}\n${cpu}`;
 }
 
 async function main(): Promise<void> {

@@ -19,6 +19,8 @@ const loadDaemon = () => import('./daemon.js');
 const COMMANDS: Record<string, Command> = {
   run: runDaemon,
   'nfs-serve': nfsServe,
+  // Before glusterd on the image (cairn-bricks.service): brick disks mounted first.
+  'mount-bricks': async (argv) => (await import('./pool/gluster/mount-bricks-command.js')).mountBricksCommand(argv),
   openapi: printOpenApi,
 };
 

@@ -25,7 +25,6 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_uchar, c_void};
 use std::ptr;
 use std::sync::{Arc, Mutex};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub const GFID_LEN: usize = 16;
@@ -79,6 +78,14 @@ const GFAPI_SET_ATTR_ATIME: c_int = 0x10;
 const GFAPI_SET_ATTR_MTIME: c_int = 0x20;
 const GFAPI_XREADDIRP_STAT: u32 = 0x1;
 const GFAPI_XREADDIRP_HANDLE: u32 = 0x2;
+
+/// `glfs_io_cbk` (GFAPI_6.0): called once per async call that was
+/// accepted, on whichever libgfapi thread unwinds the reply (an epoll
+/// thread, an io-thread, or the submitting thread itself when an xlator
+/// such as write-behind answers at once). `errno` holds the error when
+/// `ret` < 0. It must never block: a blocking libgfapi call there waits on
+/// a reply the same thread would have to read.
+type glfs_io_cbk = unsafe extern "C" fn(fd: *mut glfs_fd, ret: isize, pre: *mut glfs_stat, post: *mut glfs_stat, data: *mut c_void);
 
 #[link(name = "gfapi")]
 unsafe extern "C" {
@@ -150,6 +157,15 @@ unsafe extern "C" {
     sb: *mut libc::stat,
   ) -> *mut glfs_object;
   fn glfs_h_opendir(fs: *mut glfs_t, obj: *mut glfs_object) -> *mut glfs_fd;
+  fn glfs_h_creat_open(
+    fs: *mut glfs_t,
+    parent: *mut glfs_object,
+    path: *const c_char,
+    flags: c_int,
+    mode: libc::mode_t,
+    sb: *mut libc::stat,
+    out_fd: *mut *mut glfs_fd,
+  ) -> *mut glfs_object;
 
   fn glfs_close(fd: *mut glfs_fd) -> c_int;
   fn glfs_pread(fd: *mut glfs_fd, buf: *mut c_void, count: usize, offset: libc::off_t, flags: c_int, post: *mut glfs_stat) -> isize;
@@ -163,6 +179,8 @@ unsafe extern "C" {
     post: *mut glfs_stat,
   ) -> isize;
   fn glfs_fsync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
+  fn glfs_pread_async(fd: *mut glfs_fd, buf: *mut c_void, count: usize, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
+  fn glfs_pwrite_async(fd: *mut glfs_fd, buf: *const c_void, count: c_int, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
   fn glfs_fdatasync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
   fn glfs_seekdir(fd: *mut glfs_fd, offset: c_long);
   fn glfs_xreaddirplus_r(
@@ -178,6 +196,10 @@ unsafe extern "C" {
 }
 
 pub use crate::stat::Stat;
+
+#[path = "gfapi_aio.rs"]
+mod aio;
+pub use aio::{ReadDone, WriteDone};
 
 
 impl From<&glfs_stat> for Stat {
@@ -253,15 +275,45 @@ impl Drop for Obj {
 }
 
 /// An open file, closed when the last user drops it.
-struct Fd(*mut glfs_fd);
+pub(crate) struct Fd(*mut glfs_fd);
 // SAFETY: libgfapi fds may be used from several threads at once.
 unsafe impl Send for Fd {}
 unsafe impl Sync for Fd {}
 impl Drop for Fd {
   fn drop(&mut self) {
+    if IN_IO_CALLBACK.with(|f| f.get()) {
+      // glfs_close sends a flush and waits for its reply: on the libgfapi
+      // thread that runs an async callback that would wait for itself.
+      close_later(self.0);
+      return;
+    }
     // SAFETY: opened by glfs_h_open/opendir/creat_open, closed once.
     unsafe { glfs_close(self.0) };
   }
+}
+
+thread_local! {
+  /// Set while this thread runs an async I/O completion (see glfs_io_cbk).
+  static IN_IO_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Closes fds dropped inside an async completion, on a thread of its own.
+fn close_later(fd: *mut glfs_fd) {
+  static CLOSER: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<usize>>> = std::sync::OnceLock::new();
+  let tx = CLOSER.get_or_init(|| {
+    let (tx, rx) = std::sync::mpsc::channel::<usize>();
+    std::thread::Builder::new()
+      .name("gfapi-close".into())
+      .spawn(move || {
+        for p in rx {
+          // SAFETY: an fd whose last user is gone, closed once.
+          unsafe { glfs_close(p as *mut glfs_fd) };
+        }
+      })
+      .expect("spawn the gfapi closer thread");
+    Mutex::new(tx)
+  });
+  let _ = tx.lock().map(|t| t.send(fd as usize));
 }
 
 type Gfid = [u8; GFID_LEN];
@@ -279,11 +331,9 @@ type Gfid = [u8; GFID_LEN];
 /// GETATTR (RFC 1813 §2.6), and GETATTR always asks the volume; ATTR_TTL
 /// is md-cache's default timeout, so a change made through another
 /// client shows up as soon as it would through md-cache.
-struct OpenFile {
+pub(crate) struct OpenFile {
   fd: Fd,
   attrs: Mutex<Option<(Stat, Instant)>>,
-  /// Written UNSTABLE since the last fsync through it.
-  dirty: AtomicBool,
 }
 
 const ATTR_TTL: Duration = Duration::from_secs(1);
@@ -392,9 +442,14 @@ pub struct Volume {
   /// them for a moment from its inode table; NFS wants ESTALE at once.
   /// GFIDs are never reused, so a bounded set is enough.
   gone: Mutex<HashSet<Gfid>>,
+  /// Files written UNSTABLE through this process since their last fsync:
+  /// what COMMIT must fsync (see commit).
+  unsynced: Mutex<HashSet<Gfid>>,
 }
 
 const MAX_GONE: usize = 65536;
+/// Warn (never forget) past this many files written and not committed.
+const MAX_UNSYNCED: usize = 65536;
 
 // SAFETY: a glfs_t serves many threads at once (libgfapi is thread-safe).
 unsafe impl Send for Volume {}
@@ -531,6 +586,7 @@ impl Volume {
         dentries: Mutex::new(HashMap::new()),
         seen: Mutex::new(HashMap::new()),
         gone: Mutex::new(HashSet::new()),
+        unsynced: Mutex::new(HashSet::new()),
       })
     }
   }
@@ -767,7 +823,7 @@ impl Volume {
     if p.is_null() {
       return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
-    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))), dirty: AtomicBool::new(false) };
+    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))) };
     let mut m = self.fds.lock().unwrap();
     if m.len() >= MAX_OPEN_FDS {
       m.clear();
@@ -788,6 +844,7 @@ impl Volume {
   /// The object's last name is gone: its handle is stale from now on.
   fn removed(&self, gfid: &Gfid) {
     self.forget(gfid);
+    self.synced(gfid);
     let mut g = self.gone.lock().unwrap();
     if g.len() >= MAX_GONE {
       g.clear();
@@ -830,29 +887,40 @@ impl Volume {
   pub fn read_into(&self, cred: &Cred, gfid: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<(usize, bool, Stat)> {
     self.check_access(cred, gfid, libc::R_OK)?;
     let of = self.fd(gfid)?;
+    let g = key(gfid)?;
     let mut post = zero_gstat();
     // SAFETY: buf is writable for its length.
     let n = timed(Call::Pread, || unsafe { glfs_pread(of.fd.0, buf.as_mut_ptr() as *mut c_void, buf.len(), offset as libc::off_t, 0, &mut post) });
     if n < 0 {
-      return Err(self.stale(&key(gfid)?, OsError::last("glfs_pread")));
+      return Err(self.stale(&g, OsError::last("glfs_pread")));
     }
     let n = n as usize;
+    let (eof, st) = self.read_attrs(&of, &g, offset, buf.len(), n, &post, true)?.expect("may block");
+    Ok((n, eof, st))
+  }
+
+  /// After a read of `n` of `len` bytes at `offset`: eof and the file's
+  /// attributes. None when they need a stat and `block` is false (an
+  /// async completion, which must not block).
+  #[allow(clippy::too_many_arguments)]
+  fn read_attrs(&self, of: &OpenFile, g: &Gfid, offset: u64, len: usize, n: usize, post: &glfs_stat, block: bool) -> OsResult<Option<(bool, Stat)>> {
     let end = offset + n as u64;
-    let st = match reply_attrs(&post).or_else(|| of.seen()) {
+    let st = match reply_attrs(post).or_else(|| of.seen()) {
       // A full read that ends where the file did when last seen is
       // checked against the volume: the file may have grown since.
-      Some(st) if n < buf.len() || end < st.size || post.ino != 0 => st,
-      _ => self.stat(gfid)?,
+      Some(st) if n < len || end < st.size || post.ino != 0 => st,
+      _ if !block => return Ok(None),
+      _ => self.stat(g)?,
     };
     let mut st = st;
     st.size = st.size.max(end);
     of.saw(st);
     if post.ino != 0 {
-      self.note(&key(gfid)?, &st);
+      self.note(g, &st);
     }
     // A short read is the end of the file (regular files on Gluster).
-    let eof = n < buf.len() || end >= st.size;
-    Ok((n, eof, st))
+    let eof = n < len || end >= st.size;
+    Ok(Some((eof, st)))
   }
 
   /// Reads up to `count` bytes; returns the data, eof and the file's attributes.
@@ -900,17 +968,27 @@ impl Volume {
       // SAFETY: fd is live.
       let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.fd.0, &mut p, &mut post) } else { glfs_fsync(of.fd.0, &mut p, &mut post) } });
       errno_or(rc != 0, || "glfs_fsync".into())?;
+      // An fsync makes every earlier write of the file stable too.
+      self.synced(&key(gfid)?);
     } else {
-      of.dirty.store(true, Ordering::Release);
+      self.unsynced(&key(gfid)?);
     }
-    let after = match reply_attrs(&post) {
+    let after = self.write_attrs(&of, &key(gfid)?, offset, data.len(), &post, true)?.expect("may block");
+    Ok((known_before, after))
+  }
+
+  /// After a write of `len` bytes at `offset`: the file's attributes (see
+  /// OpenFile). None when they need a stat and `block` is false.
+  fn write_attrs(&self, of: &OpenFile, g: &Gfid, offset: u64, len: usize, post: &glfs_stat, block: bool) -> OsResult<Option<Stat>> {
+    let after = match reply_attrs(post) {
       Some(st) => st,
       None => {
         let mut st = match of.seen() {
           Some(st) => st,
-          None => self.stat(gfid)?,
+          None if block => self.stat(g)?,
+          None => return Ok(None),
         };
-        let end = offset + data.len() as u64;
+        let end = offset + len as u64;
         if end > st.size {
           st.size = end;
           st.blocks = st.blocks.max(end.div_ceil(512));
@@ -921,30 +999,73 @@ impl Volume {
       }
     };
     of.saw(after);
-    match reply_attrs(&post) {
-      Some(st) => self.note(&key(gfid)?, &st),
-      None => self.unnote(&key(gfid)?),
+    match reply_attrs(post) {
+      Some(st) => self.note(g, &st),
+      None => self.unnote(g),
     }
-    Ok((known_before, after))
+    Ok(Some(after))
   }
 
+  /// COMMIT (RFC 1813 §3.3.21): an fsync when this process wrote the file
+  /// UNSTABLE since its last fsync, else nothing to do (a file written
+  /// FILE_SYNC, or already committed) and no round trip beyond attributes.
+  /// Skipping the needless fsync also keeps its reply out of md-cache: on
+  /// 10.3 with the virt profile an fsync right after a SETATTR of times
+  /// replies with the brick file's own mtime (the bricks keep the time
+  /// set), and md-cache then served that to every stat for a while — the
+  /// times `cp -p` set (write, SETATTR, COMMIT) were seen lost 5 times in 8.
+  /// Writes through another cairnd are that server's to commit; after a
+  /// restart the write verifier changes and clients resend.
   pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {
-    let of = self.fd(gfid)?;
-    of.dirty.store(false, Ordering::Release);
+    let g = key(gfid)?;
+    if !self.unsynced.lock().unwrap().remove(&g) {
+      let st = match self.cached_fd(gfid).and_then(|of| of.seen()) {
+        Some(st) => st,
+        None => self.stat(gfid)?,
+      };
+      return Ok((st, st));
+    }
+    let of = match self.fd(gfid) {
+      Ok(of) => of,
+      Err(e) => {
+        self.unsynced(&g);
+        return Err(e);
+      }
+    };
     let mut pre = zero_gstat();
     let mut post = zero_gstat();
     // SAFETY: fd is live.
-    errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut pre, &mut post) }) != 0, || "glfs_fsync".into())?;
+    if timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut pre, &mut post) }) != 0 {
+      let e = OsError::last("glfs_fsync");
+      self.unsynced(&g);
+      return Err(e);
+    }
     let after = match reply_attrs(&post).or_else(|| of.seen()) {
       Some(st) => st,
       None => self.stat(gfid)?,
     };
     of.saw(after);
     match reply_attrs(&post) {
-      Some(st) => self.note(&key(gfid)?, &st),
-      None => self.unnote(&key(gfid)?),
+      Some(st) => self.note(&g, &st),
+      None => self.unnote(&g),
     }
     Ok((after, after))
+  }
+
+  /// `g` was written UNSTABLE through this process (see commit).
+  pub(crate) fn unsynced(&self, g: &Gfid) {
+    let mut m = self.unsynced.lock().unwrap();
+    if m.len() == MAX_UNSYNCED {
+      // Forgetting one would let a COMMIT skip its fsync: keep them all
+      // (a full set means many files written and never committed).
+      eprintln!("cairn gfapi: {} files written UNSTABLE and never committed", m.len());
+    }
+    m.insert(*g);
+  }
+
+  /// `g` was fsynced: its UNSTABLE writes so far are stable.
+  fn synced(&self, g: &Gfid) {
+    self.unsynced.lock().unwrap().remove(g);
   }
 
   /// Changes what `set` names; `guard` (a ctime) makes it fail with
@@ -965,11 +1086,17 @@ impl Volume {
     }
     if let Some(of) = &cached {
       // Writes still held by write-behind would land after this setattr
-      // and overwrite the times (and size) it sets: flush them first.
-      if of.dirty.swap(false, Ordering::AcqRel) {
+      // and overwrite the times (and size) it sets: flush them first. (An
+      // fd let go meanwhile flushed them when it closed; they stay to be
+      // made stable by COMMIT.)
+      if self.unsynced.lock().unwrap().remove(&g) {
         let (mut a, mut b) = (zero_gstat(), zero_gstat());
         // SAFETY: fd is live.
-        errno_or(timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0, || "glfs_fsync before setattr".into())?;
+        if timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0 {
+          let e = OsError::last("glfs_fsync before setattr");
+          self.unsynced(&g);
+          return Err(e);
+        }
       }
       of.forget_attrs();
       if !only_size {
@@ -1090,34 +1217,52 @@ impl Volume {
   }
 
   /// Creates a regular file (`exclusive`: fail with EEXIST if it exists).
-  /// `keep_open`: also open it now and keep the fd (from the object the
-  /// create returned: no lookup), for the WRITE that usually follows.
-  /// Not `glfs_h_creat_open`: on 10.3 (virt profile), times set on a file
-  /// made by that call are later found reverted to the creation time,
-  /// which breaks EXCLUSIVE create's verifier (RFC 1813 §3.3.8) and
-  /// `cp -p`; a file made by glfs_h_creat and opened by glfs_h_open keeps
-  /// them (gfapi.test.ts, gfapi-cache.test.ts).
+  /// `keep_open`: keep an fd of it for the WRITE that usually follows —
+  /// made by the create itself (`glfs_h_creat_open`: one create fop, no
+  /// open round trip to every brick after it). Times set on such a file
+  /// later (`cp -p`: WRITE, SETATTR, COMMIT) were once seen reverted to
+  /// the write time; that came from an fsync after the SETATTR, which
+  /// COMMIT no longer sends (see commit; gfapi-cache.test.ts checks it).
+  /// EXCLUSIVE creates keep no fd (their verifier is set in the times at
+  /// once, RFC 1813 §3.3.8).
   pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool, keep_open: bool) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     let flags = libc::O_CREAT | libc::O_RDWR | if exclusive { libc::O_EXCL } else { 0 };
-    // SAFETY: d live, c valid.
-    let o = timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) });
+    let mut fdp: *mut glfs_fd = ptr::null_mut();
+    let o = if keep_open {
+      // SAFETY: d live, c valid, fdp writable.
+      timed(Call::Create, || unsafe { glfs_h_creat_open(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st, &mut fdp) })
+    } else {
+      // SAFETY: d live, c valid.
+      timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) })
+    };
+    let e = OsError::last(format!("create {name}"));
     set_cred(&root_cred());
+    // Closed on every way out unless it goes into the fd cache.
+    let mut made_fd = if fdp.is_null() { None } else { Some(Fd(fdp)) };
     if o.is_null() {
-      return Err(OsError::last(format!("create {name}")));
+      return Err(e);
     }
     let o = Obj(o);
     let g = self.extract(&o)?;
     let stat = Stat::from(&st);
     self.note(&g, &stat);
     if keep_open {
-      // SAFETY: o is live; opened as root like every cached fd.
-      let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) });
-      if !p.is_null() {
-        let of = OpenFile { fd: Fd(p), attrs: Mutex::new(Some((stat, Instant::now()))), dirty: AtomicBool::new(false) };
+      // The fd the create made is the caller's, one opened here root's:
+      // either serves every later READ and WRITE (access is checked per call).
+      let fd = match made_fd.take() {
+        Some(fd) => Some(fd),
+        None => {
+          // SAFETY: o is live.
+          let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, o.0, libc::O_RDWR) });
+          (!p.is_null()).then(|| Fd(p))
+        }
+      };
+      if let Some(fd) = fd {
+        let of = OpenFile { fd, attrs: Mutex::new(Some((stat, Instant::now()))) };
         let mut m = self.fds.lock().unwrap();
         if m.len() >= MAX_OPEN_FDS {
           m.clear();

@@ -108,7 +108,16 @@ pub fn timed<T>(c: Call, f: impl FnOnce() -> T) -> T {
   r
 }
 
-/// Held while one backend operation runs on a worker thread.
+/// Records one libgfapi call that started at `t0` and has just completed
+/// (an async call, timed from submission to its callback).
+pub fn record(c: Call, t0: Instant) {
+  let s = &CALL_SLOTS[c as usize];
+  s.n.fetch_add(1, Relaxed);
+  s.ns.fetch_add(t0.elapsed().as_nanos() as u64, Relaxed);
+}
+
+/// Held while one backend operation runs (on a worker thread, or in
+/// flight as an async call).
 pub struct OpGuard {
   op: usize,
   t0: Instant,

@@ -6,7 +6,8 @@
 use crate::errno::{to_js, OsResult};
 use crate::gfapi::{self, Cred, DirEntry, SetAttr, Stat, Volume};
 use crate::gfapi_stats as counters;
-use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, ToNapiValue, TypeName};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, ToNapiValue, TypeName, Unknown};
+use napi::JsValue;
 use napi::{Env, Result, Task};
 use napi_derive::napi;
 use std::sync::Arc;
@@ -179,6 +180,9 @@ pub struct Op<R: Send + 'static, J> {
   _keep: Option<Buffer>,
 }
 
+/// How a promise made by `create_deferred` is settled on the JS thread.
+type Settle<T> = Box<dyn FnOnce(Env) -> Result<T> + Send>;
+
 /// A raw pointer into a JS Buffer that the owning task keeps alive.
 struct Mem(*mut u8, usize);
 // SAFETY: the Buffer outlives the job (held by the task), and the JS side
@@ -202,15 +206,6 @@ impl<R: Send + 'static, J: ToNapiValue + TypeName> Task for Op<R, J> {
 
 fn op<R: Send + 'static, J: ToNapiValue + TypeName>(name: &'static str, f: impl FnOnce() -> OsResult<R> + Send + 'static, conv: fn(R) -> J) -> AsyncTask<Op<R, J>> {
   AsyncTask::new(Op { name, f: Some(Box::new(f)), out: None, conv, _keep: None })
-}
-
-fn op_keep<R: Send + 'static, J: ToNapiValue + TypeName>(
-  name: &'static str,
-  keep: Buffer,
-  f: impl FnOnce() -> OsResult<R> + Send + 'static,
-  conv: fn(R) -> J,
-) -> AsyncTask<Op<R, J>> {
-  AsyncTask::new(Op { name, f: Some(Box::new(f)), out: None, conv, _keep: Some(keep) })
 }
 
 fn entry(r: ([u8; 16], Stat)) -> GfEntry {
@@ -316,42 +311,74 @@ impl GfapiVolume {
   }
 
   /// Reads into `into` (up to its length) with no copy and no allocation;
-  /// JS must not touch `into` until the promise settles.
+  /// JS must not touch `into` until the promise settles. With the file's
+  /// fd cached and access decided locally, an async libgfapi read started
+  /// here on the JS thread (gfapi_aio.rs); else a blocking one on a worker.
   #[napi(ts_return_type = "Promise<GfReadInto>")]
-  pub fn read_into(&self, cred: GfCred, gfid: Buffer, offset: f64, mut into: Buffer) -> AsyncTask<Op<(usize, bool, Stat), GfReadInto>> {
+  pub fn read_into<'e>(&self, env: &'e Env, cred: GfCred, gfid: Buffer, offset: f64, mut into: Buffer) -> Result<Unknown<'e>> {
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
     let mem = Mem(into.as_mut_ptr(), into.len());
-    op_keep(
-      "read",
-      into,
-      move || {
+    if let Some(of) = v.io_ready(&c, &g) {
+      let (deferred, promise) = env.create_deferred::<GfReadInto, Settle<GfReadInto>>()?;
+      let done: gfapi::ReadDone = Box::new(move |r| {
+        deferred.resolve(Box::new(move |env: Env| {
+          drop(into);
+          let (n, eof, st) = to_js(&env, r)?;
+          Ok(GfReadInto { count: n as u32, eof, stat: st.into() })
+        }))
+      });
+      v.read_async(of, &g, offset as u64, mem.0, mem.1, done);
+      return Ok(promise.to_unknown());
+    }
+    let task = Op {
+      name: "read",
+      f: Some(Box::new(move || {
         let mem = mem;
         // SAFETY: see Mem.
         let buf = unsafe { std::slice::from_raw_parts_mut(mem.0, mem.1) };
         v.read_into(&c, &g, offset as u64, buf)
-      },
-      |(n, eof, st)| GfReadInto { count: n as u32, eof, stat: st.into() },
-    )
+      })),
+      out: None,
+      conv: |(n, eof, st): (usize, bool, Stat)| GfReadInto { count: n as u32, eof, stat: st.into() },
+      _keep: Some(into),
+    };
+    Ok(env.spawn(task)?.promise_object().to_unknown())
   }
 
   /// `sync`: 0 unstable, 1 data sync, 2 file sync. Written straight from
-  /// `data` (glfs_pwrite copies it into its own buffers); JS must not
-  /// change `data` until the promise settles.
+  /// `data` (libgfapi copies it into its own buffers); JS must not change
+  /// `data` until the promise settles. UNSTABLE writes to a cached fd with
+  /// access decided locally go async from the JS thread (gfapi_aio.rs).
   #[napi(ts_return_type = "Promise<GfPrePost>")]
-  pub fn write(&self, cred: GfCred, gfid: Buffer, offset: f64, data: Buffer, sync: u32) -> AsyncTask<Op<(Option<Stat>, Stat), GfPrePost>> {
+  pub fn write<'e>(&self, env: &'e Env, cred: GfCred, gfid: Buffer, offset: f64, data: Buffer, sync: u32) -> Result<Unknown<'e>> {
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
     let mem = Mem(data.as_ptr() as *mut u8, data.len());
-    op_keep(
-      "write",
-      data,
-      move || {
+    if sync == 0 {
+      if let Some(of) = v.io_ready(&c, &g) {
+        let (deferred, promise) = env.create_deferred::<GfPrePost, Settle<GfPrePost>>()?;
+        let done: gfapi::WriteDone = Box::new(move |r| {
+          deferred.resolve(Box::new(move |env: Env| {
+            drop(data);
+            to_js(&env, r).map(prepost_opt)
+          }))
+        });
+        v.write_async(of, &g, offset as u64, mem.0, mem.1, done);
+        return Ok(promise.to_unknown());
+      }
+    }
+    let task = Op {
+      name: "write",
+      f: Some(Box::new(move || {
         let mem = mem;
         // SAFETY: see Mem.
         let buf = unsafe { std::slice::from_raw_parts(mem.0 as *const u8, mem.1) };
         v.write(&c, &g, offset as u64, buf, sync)
-      },
-      prepost_opt,
-    )
+      })),
+      out: None,
+      conv: prepost_opt,
+      _keep: Some(data),
+    };
+    Ok(env.spawn(task)?.promise_object().to_unknown())
   }
 
   #[napi(ts_return_type = "Promise<GfPrePost>")]

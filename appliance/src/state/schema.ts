@@ -42,7 +42,17 @@ export const LocalPoolSchema = Type.Object(
 );
 
 export const BrickSchema = Type.Object(
-  { host: Type.String({ minLength: 1, maxLength: 253 }), path: Type.String({ minLength: 2, pattern: '^/' }) },
+  {
+    host: Type.String({ minLength: 1, maxLength: 253 }),
+    path: Type.String({ minLength: 2, pattern: '^/' }),
+    // Optional, so every schema-3 document stays valid without a migration.
+    fsUuid: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-fA-F][0-9a-fA-F-]{7,63}$',
+        description: "the brick disk's XFS filesystem UUID, when Cairn prepared the disk: the disk is found by it, and a different disk under the brick is recognised",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 

@@ -60,9 +60,12 @@ test('the image boots its kernel and root partition, and its cairnd answers thro
 
   await t.test('units: cairnd, first boot, greeting and glusterd enabled; Debian\'s Samba units masked', async () => {
     const state = (u: string) => inGuest(guest, `unit-${u}`, `systemctl --root=/ is-enabled ${u} 2>&1`);
-    for (const u of ['cairnd.service', 'cairn-firstboot.service', 'cairn-issue.service', 'cairn-issue.path', 'glusterd.service', 'rpcbind.socket', 'systemd-networkd.service']) {
+    for (const u of ['cairnd.service', 'cairn-firstboot.service', 'cairn-bricks.service', 'cairn-issue.service', 'cairn-issue.path', 'glusterd.service', 'rpcbind.socket', 'systemd-networkd.service']) {
       assert.equal(await state(u), 'enabled', u);
     }
+    // Brick disks are mounted (cairn-bricks) before glusterd starts the bricks on them.
+    const order = await inGuest(guest, 'glusterd-order', "grep -cE '^(Wants|After)=cairn-bricks.service$' /usr/lib/systemd/system/glusterd.service.d/cairn.conf");
+    assert.equal(order, '2', 'glusterd wants and comes after cairn-bricks.service');
     for (const u of ['smbd.service', 'nmbd.service', 'samba-ad-dc.service']) assert.equal(await state(u), 'masked', u);
   });
 

@@ -54,7 +54,7 @@ const ReplaceBrickSchema = Type.Object(
   { additionalProperties: false, title: 'PoolReplaceBrick', description: 'the failed brick, and either a disk to prepare as its replacement or a brick path' },
 );
 
-type BrickRef = { host: string; path: string };
+type BrickRef = { host: string; path: string; fsUuid?: string };
 /** XFS's smallest filesystem. */
 const MIN_BRICK_BYTES = 300 * 2 ** 20;
 const brickName = (b: BrickRef) => `${b.host}:${b.path}`;
@@ -158,7 +158,7 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
                 t.progress(i / steps, `preparing ${device} (${i + 1} of ${disks.length})`);
                 const b = await ops.prepareBrick(device, brickId(id), wipe);
                 prepared.push(b);
-                bricks.push({ host: ops.host, path: b.brickDir });
+                bricks.push({ host: ops.host, path: b.brickDir, ...(b.fsUuid ? { fsUuid: b.fsUuid } : {}) });
               }
               t.signal.throwIfAborted();
               const volume = volumeNameOf(pool);
@@ -228,7 +228,7 @@ export function poolTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
             if (disk !== undefined) {
               t.progress(0.05, `preparing ${disk}`);
               prepared = await ops.prepareBrick(disk, brickId(id), wipe);
-              replaced = { host: ops.host, path: prepared.brickDir };
+              replaced = { host: ops.host, path: prepared.brickDir, ...(prepared.fsUuid ? { fsUuid: prepared.fsUuid } : {}) };
             } else {
               replaced = newBrick!;
             }

@@ -26,9 +26,17 @@
  *    someone made `brick` in the bare directory, the restart is refused
  *    and reported instead.
  *  - A mount point counts as mounted when /proc/self/mountinfo lists it.
+ *
+ * The pool's desired state also names each brick's filesystem UUID (when
+ * Cairn prepared the disk), so the state, not only the record on this
+ * root filesystem, says which disk is the brick: a lost record (root
+ * filesystem reinstalled) is written again from the state, and a record
+ * or a mounted filesystem with another UUID (the disk was swapped, or
+ * another disk was prepared under the same id) is reported and never
+ * mounted or started as the brick (brickIdentity).
  */
 import { execFile } from 'node:child_process';
-import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { GlusterError } from './errors.js';
 
@@ -98,6 +106,54 @@ export async function readBrickRecord(brickDir: string): Promise<BrickRecord | u
     throw new GlusterError('GLUSTER_BAD_OUTPUT', `${path}: not the record of ${brickDir}`);
   }
   return rec;
+}
+
+/**
+ * Pure: which disk a brick is, from the pool's state (`wanted`, undefined
+ * for bricks prepared before the state recorded it), the record beside
+ * the mount point and the filesystem mounted there now (undefined: none,
+ * or not known).
+ */
+export function brickIdentity(wanted: string | undefined, recorded: string | undefined, mounted: string | undefined): 'ok' | 'record-differs' | 'mounted-differs' {
+  if (wanted === undefined) return 'ok';
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  if (recorded !== undefined && !same(recorded, wanted)) return 'record-differs';
+  if (mounted !== undefined && !same(mounted, wanted)) return 'mounted-differs';
+  return 'ok';
+}
+
+/**
+ * Writes the record of a brick again from the pool's state (the record
+ * was lost with the root filesystem): same layout as prepareBrick's, the
+ * /dev name unknown. The empty mount point is made too.
+ */
+export async function restoreBrickRecord(brickDir: string, fsUuid: string): Promise<BrickRecord | undefined> {
+  const path = recordPathOf(brickDir);
+  if (!path) return undefined;
+  const mountPoint = dirname(brickDir);
+  await mkdir(mountPoint, { recursive: true, mode: 0o755 });
+  const rec: BrickRecord = { id: basename(mountPoint), fsUuid, device: '', mountPoint, brickDir, preparedAt: new Date().toISOString() };
+  await writeBrickRecord(rec);
+  return rec;
+}
+
+/** Pure: /proc/self/mountinfo → mount point → mount source (the device), octal escapes undone. */
+export function parseMountSources(text: string): Map<string, string> {
+  const un = (x: string) => x.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    if (f.length > 4 && sep > 0 && f.length > sep + 2) out.set(un(f[4]!), un(f[sep + 2]!));
+  }
+  return out;
+}
+
+/** The filesystem UUID of what is mounted at `mountPoint`; undefined when nothing is, or it cannot be probed. */
+export async function mountedFilesystemUuid(mountPoint: string): Promise<string | undefined> {
+  const source = parseMountSources(await readFile('/proc/self/mountinfo', 'utf8')).get(mountPoint);
+  if (!source?.startsWith('/dev/')) return undefined;
+  return filesystemUuid(source).catch(() => undefined);
 }
 
 /** Pure: /proc/self/mountinfo → mount points (octal escapes undone). */

@@ -48,6 +48,8 @@ export interface Brick {
   mountPoint: string;
   /** The directory given to Gluster: `<mountPoint>/brick`. */
   brickDir: string;
+  /** The XFS filesystem UUID (recorded beside the mount point and in the pool's state). */
+  fsUuid?: string;
 }
 
 const TIMEOUT_MS = 120_000;
@@ -205,7 +207,7 @@ export async function prepareBrick(opts: PrepareBrickOptions): Promise<Brick> {
   // Found again by filesystem UUID after a reboot (brick-mounts.ts).
   const fsUuid = await filesystemUuid(opts.device);
   await writeBrickRecord({ id: opts.id, fsUuid, device: opts.device, mountPoint, brickDir, preparedAt: new Date().toISOString() });
-  return { id: opts.id, device: opts.device, mountPoint, brickDir };
+  return { id: opts.id, device: opts.device, mountPoint, brickDir, fsUuid };
 }
 
 /** Unmounts a brick's filesystem (lazily if busy) and removes the empty mount point. */

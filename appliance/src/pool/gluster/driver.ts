@@ -62,10 +62,10 @@ import type { Backend } from '../../nfs/backend/backend.js';
 import type { Driver, DriverResult, Problem } from '../../reconcile/driver.js';
 import type { GlusterPool, Share, State } from '../../state/schema.js';
 import type { Metrics } from '../../system/metrics.js';
-import { brickReadiness, ensureMounted, mountPoints, readBrickRecord, unsafeForForce, type BrickReadiness } from './brick-mounts.js';
+import { brickIdentity, brickReadiness, ensureMounted, mountedFilesystemUuid, mountPoints, readBrickRecord, restoreBrickRecord, unsafeForForce, type BrickReadiness } from './brick-mounts.js';
 import { GlusterCli } from './cli.js';
 import { GlusterError } from './errors.js';
-import { HealTracker, type HealProgress } from './heal.js';
+import { HealTracker, splitBrainOf, splitBrainProblem, type HealProgress } from './heal.js';
 import { GlusterPeers } from './peers.js';
 import { capacityOf, GlusterVolumes, type Capacity, type VolumeInfo, type VolumeStatus } from './volumes.js';
 import type { BrickRef } from './xml.js';
@@ -92,6 +92,8 @@ export interface GlusterPoolDriverOptions {
   watchMs?: number;
   /** Watch period while heal is pending or a brick is down: how often heal progress is sampled (default 4 s, so that updates come at least every 5 s). */
   healSampleMs?: number;
+  /** How often, at most, files in split-brain are counted while heal is pending (default 60 s; see splitBrainCount). */
+  splitBrainCheckMs?: number;
   /**
    * How long an appliance that is not a pool's creator waits for the
    * creator to create (or tune and start) its volume before doing it
@@ -175,6 +177,10 @@ export class GlusterPoolDriver implements Driver {
   private readonly roots = new Map<string, Backend>();
   private readonly capacities = new Map<string, Capacity>();
   private readonly heal = new Map<string, HealTracker>();
+  /** Brick directories of this host whose mounted or recorded disk is not the one the state names (see mountBricks). */
+  private readonly wrongDisk = new Set<string>();
+  /** Files in split-brain per pool, and when counted (heal info summary walks every pending entry). */
+  private readonly splitBrain = new Map<string, { count: number; at: number }>();
   private readonly watched = new Map<string, Watched>();
   /** `volume start force` attempts per pool while dead bricks stay down. */
   private readonly restarts = new Map<string, { attempts: number; nextAt: number; lastError?: string }>();
@@ -354,6 +360,12 @@ export class GlusterPoolDriver implements Driver {
     } catch (e) {
       problem(`cannot read heal progress: ${message(e)}`);
     }
+    const split = await this.splitBrainCount(pool.id, name, info.replicaCount, pending, down.length).catch((e: unknown) => {
+      this.opts.log?.debug({ pool: pool.id, err: e }, 'gluster: split-brain count not read');
+      return 0;
+    });
+    const splitMsg = splitBrainProblem(name, split);
+    if (splitMsg) problem(splitMsg);
     this.watched.set(pool.id, { volume: name, replicaCount: info.replicaCount, bricks: info.bricks.map((b) => b.name), down: down.length, pending });
 
     const shares = state.shares.filter((s) => s.pool === pool.id);
@@ -407,23 +419,52 @@ export class GlusterPoolDriver implements Driver {
     return false;
   }
 
-  /** Mounts every recorded brick disk of the pool that is not mounted (by filesystem UUID). */
+  /**
+   * Mounts every recorded brick disk of the pool that is not mounted (by
+   * filesystem UUID). The pool's state names each brick's filesystem
+   * (when Cairn prepared it): a lost record is written again from it, and
+   * a brick whose record or mounted filesystem is another one (its disk
+   * was swapped) is reported, never mounted, and never restarted
+   * (`wrongDisk`, read by restartDeadBricks).
+   */
   private async mountBricks(pool: GlusterPool, problem: (msg: string) => void): Promise<void> {
     let mounted: Set<string> | undefined;
     for (const b of pool.bricks) {
       if (this.opts.host !== undefined && b.host !== this.opts.host) continue;
+      this.wrongDisk.delete(b.path);
       let rec;
       try {
         rec = await readBrickRecord(b.path);
+        if (!rec && b.fsUuid) {
+          rec = await restoreBrickRecord(b.path, b.fsUuid);
+          if (rec) this.opts.log?.warn({ pool: pool.id, brick: brickName(b), fsUuid: b.fsUuid }, 'brick record missing: written again from the pool state');
+        }
       } catch (e) {
         problem(`brick ${brickName(b)}: ${message(e)}`);
         continue;
       }
       if (!rec) continue;
+      if (brickIdentity(b.fsUuid, rec.fsUuid, undefined) === 'record-differs') {
+        this.wrongDisk.add(b.path);
+        problem(
+          `brick ${brickName(b)}: the disk recorded at ${rec.mountPoint} (XFS filesystem UUID ${rec.fsUuid}) is not the brick's disk (${b.fsUuid}); ` +
+            'it is not mounted or started: attach the brick\'s disk, or replace the brick',
+        );
+        continue;
+      }
       mounted ??= await mountPoints();
       const out = await ensureMounted(rec, mounted);
       if (out.state === 'mounted-now') {
         this.opts.log?.info({ pool: pool.id, brick: brickName(b), device: out.device, fsUuid: rec.fsUuid }, 'brick disk mounted');
+      } else if (out.state === 'mounted' && b.fsUuid) {
+        const actual = await mountedFilesystemUuid(rec.mountPoint);
+        if (brickIdentity(b.fsUuid, undefined, actual) === 'mounted-differs') {
+          this.wrongDisk.add(b.path);
+          problem(
+            `brick ${brickName(b)}: the filesystem mounted at ${rec.mountPoint} (XFS UUID ${actual}) is not the brick's disk (${b.fsUuid}); ` +
+              'it is not restarted: unmount it and attach the brick\'s disk, or replace the brick',
+          );
+        }
       } else if (out.state === 'disk-missing') {
         problem(`brick ${brickName(b)}: its disk (XFS filesystem UUID ${out.fsUuid}) is not attached; replace the brick`);
       } else if (out.state === 'failed') {
@@ -450,6 +491,8 @@ export class GlusterPoolDriver implements Driver {
     const ready: BrickRef[] = [];
     for (const b of down) {
       if (!(await this.isLocal(b))) continue;
+      // Not its disk (reported by mountBricks): never started.
+      if (this.wrongDisk.has(b.path)) continue;
       const r = await brickReadiness(b.path, mounted);
       if (r === 'ready') ready.push(b);
       // An absent disk was reported when mounting (with its filesystem UUID).
@@ -489,6 +532,26 @@ export class GlusterPoolDriver implements Driver {
   }
 
   /** Reads heal-count once: tracker, metrics. */
+  /**
+   * Files in split-brain. A file in split-brain stays in the heal index
+   * (it cannot heal), so with nothing pending there is none and nothing is
+   * asked. Otherwise `heal info summary` counts them; it walks every pending
+   * entry (≈10 s while a brick is down), so it is asked only with every
+   * brick up (a split-brain needs them all to be resolved anyway) and at
+   * most once a minute per pool; between counts the last one stands.
+   */
+  private async splitBrainCount(poolId: string, volume: string, replicaCount: number, pending: number, down: number): Promise<number> {
+    if (pending === 0) {
+      this.splitBrain.delete(poolId);
+      return 0;
+    }
+    const last = this.splitBrain.get(poolId);
+    if (down > 0 || (last && Date.now() - last.at < (this.opts.splitBrainCheckMs ?? 60_000))) return last?.count ?? 0;
+    const count = splitBrainOf((await this.volumes.heal(volume)).bricks, replicaCount);
+    this.splitBrain.set(poolId, { count, at: Date.now() });
+    return count;
+  }
+
   private async sampleHeal(poolId: string, volume: string, replicaCount: number): Promise<HealProgress> {
     const bricks = await this.volumes.healCount(volume);
     let tracker = this.heal.get(poolId);

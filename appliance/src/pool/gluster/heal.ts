@@ -72,6 +72,32 @@ export function pendingOf(bricks: readonly HealCountBrick[], replicaCount: numbe
   return total;
 }
 
+/**
+ * Files in split-brain (the copies of a replica set disagree and
+ * self-heal will not choose): per replica set the largest brick count
+ * of `heal info summary`'s numberOfEntriesInSplitBrain, summed — the same
+ * rule as pendingOf. Bricks that could not be asked count as 0.
+ */
+export function splitBrainOf(bricks: readonly { splitBrain?: number }[], replicaCount: number): number {
+  const per = Math.max(1, replicaCount);
+  let total = 0;
+  for (let i = 0; i < bricks.length; i += per) {
+    total += Math.max(0, ...bricks.slice(i, i + per).map((b) => b.splitBrain ?? 0));
+  }
+  return total;
+}
+
+/** Pure: the pool problem for `count` files in split-brain (undefined for none), with how to resolve them. */
+export function splitBrainProblem(volume: string, count: number): string | undefined {
+  if (count <= 0) return undefined;
+  const files = count === 1 ? '1 file is' : `${count} files are`;
+  return (
+    `${files} in split-brain (the copies disagree and self-heal will not pick one): ` +
+    `list them with \`gluster volume heal ${volume} info split-brain\`, then keep one copy of each with ` +
+    `\`gluster volume heal ${volume} split-brain latest-mtime <file>\` (or bigger-file <file>, or source-brick <host:brick> <file>)`
+  );
+}
+
 /** What GET /api/v1/pools/:id shows as `heal` (null there when nothing is pending). */
 export interface HealProgress {
   /** Entries waiting for heal (per replica set the largest brick count, summed). */

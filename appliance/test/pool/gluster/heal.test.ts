@@ -4,8 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { HealTracker, healEta, healRate, parseHealCount, pendingOf, type HealCountBrick } from '../../../src/pool/gluster/heal.js';
-import { parseMountinfo, recordPathOf } from '../../../src/pool/gluster/brick-mounts.js';
+import { HealTracker, healEta, healRate, parseHealCount, pendingOf, splitBrainOf, splitBrainProblem, type HealCountBrick } from '../../../src/pool/gluster/heal.js';
+import { parseCliOutput, parseHealInfo } from '../../../src/pool/gluster/xml.js';
+import { brickIdentity, parseMountinfo, parseMountSources, recordPathOf } from '../../../src/pool/gluster/brick-mounts.js';
 import { formatSeconds } from '../../../src/pool/gluster/driver.js';
 
 const FIXTURES = new URL('../../../../test/pool/gluster/fixtures/', import.meta.url);
@@ -103,8 +104,46 @@ test('parseMountinfo: mount points with escapes; recordPathOf', () => {
   assert.equal(recordPathOf('/srv/gluster/b1'), undefined);
 });
 
+test('parseMountSources: the device mounted at each mount point', () => {
+  const text = [
+    '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+    '97 22 7:3 / /var/lib/cairn/bricks/p-1 rw,noatime shared:50 master:2 - xfs /dev/loop3 rw,inode64',
+    '98 22 7:4 / /mnt/with\\040space rw - xfs /dev/loop4 rw',
+  ].join('\n');
+  const m = parseMountSources(text);
+  assert.equal(m.get('/var/lib/cairn/bricks/p-1'), '/dev/loop3', 'optional fields before the separator are skipped');
+  assert.equal(m.get('/mnt/with space'), '/dev/loop4');
+  assert.equal(m.get('/'), '/dev/sda1');
+});
+
+test('brickIdentity: the state names the disk; a record or mount of another filesystem is not the brick', () => {
+  const u = '6f1c1b2a-0c7e-4a57-9a0e-2b1d6f3c9e11';
+  const other = '0b0b0b0b-1111-2222-3333-444444444444';
+  assert.equal(brickIdentity(undefined, other, other), 'ok', 'bricks the state names no filesystem for are not judged');
+  assert.equal(brickIdentity(u, u, u), 'ok');
+  assert.equal(brickIdentity(u, u.toUpperCase(), undefined), 'ok', 'UUIDs compare without case');
+  assert.equal(brickIdentity(u, other, u), 'record-differs');
+  assert.equal(brickIdentity(u, u, other), 'mounted-differs');
+  assert.equal(brickIdentity(u, undefined, undefined), 'ok');
+});
+
 test('formatSeconds', () => {
   assert.equal(formatSeconds(45), '45 s');
   assert.equal(formatSeconds(200), '3 min 20 s');
   assert.equal(formatSeconds(3900), '1 h 5 min');
+});
+
+test('split-brain: counted per replica set from heal info summary, shown as a problem with how to resolve it', async () => {
+  // heal-summary.xml (Debian 10.3) with two bricks' counts edited to 2 files in split-brain.
+  const bricks = parseHealInfo(parseCliOutput(await readFile(new URL('heal-summary-split-brain.xml', FIXTURES), 'utf8')));
+  assert.deepEqual(bricks.map((b) => b.splitBrain), [2, 2, 0]);
+  assert.equal(splitBrainOf(bricks, 3), 2, 'a file on two bricks of a set is one file');
+  assert.equal(splitBrainOf([{ splitBrain: 2 }, {}, { splitBrain: 1 }, { splitBrain: 0 }], 2), 3, 'sets add up; a brick not asked counts 0');
+  assert.equal(splitBrainOf([], 3), 0);
+  assert.equal(splitBrainProblem('gv', 0), undefined);
+  const one = splitBrainProblem('gv', 1)!;
+  assert.match(one, /^1 file is in split-brain/);
+  assert.match(one, /gluster volume heal gv info split-brain/);
+  assert.match(one, /gluster volume heal gv split-brain latest-mtime <file>/);
+  assert.match(splitBrainProblem('gv', 4)!, /^4 files are in split-brain/);
 });

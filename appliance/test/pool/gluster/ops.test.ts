@@ -15,7 +15,10 @@
  *     UUID but refuses `start force` while that directory exists (it
  *     would become a brick on the root filesystem); without it, the two
  *     bricks come back and the absent disk is reported; when the disk
- *     returns it is mounted, its brick restarted and healed.
+ *     returns it is mounted, its brick restarted and healed. The pool's
+ *     state names each brick's filesystem: a brick record lost in the
+ *     "reboot" is written again from it, and a state naming another
+ *     filesystem than the one mounted (a swapped disk) is reported.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,8 +160,10 @@ test('gluster operations: dead bricks restarted, heal progress with ETA, brick d
 
   const metrics = new Metrics();
   let { d, get } = await cairnd(lab, dataDir, metrics, running);
+  // The state names each brick's filesystem, as pool-tasks does for disks Cairn prepared.
+  const fsUuids = await Promise.all(bricks.map(async (b) => (JSON.parse(await readFile(`${b.mountPoint}.json`, 'utf8')) as { fsUuid: string }).fsUuid));
   const rev = await d.store.update('test', 'a gluster pool', (s) => {
-    s.pools.push({ id: 'ops', kind: 'gluster', label: 'replicated', replica: 3, arbiter: 0, bricks: bricks.map((b) => ({ host: lab.host, path: b.brickDir })) });
+    s.pools.push({ id: 'ops', kind: 'gluster', label: 'replicated', replica: 3, arbiter: 0, bricks: bricks.map((b, i) => ({ host: lab.host, path: b.brickDir, fsUuid: fsUuids[i]! })) });
   });
   await until('pool reconciled', 90_000, async () => {
     const st = d.reconciler.status();
@@ -247,6 +252,8 @@ test('gluster operations: dead bricks restarted, heal progress with ETA, brick d
     const absent = bricks[2]!;
     // Someone made the brick directory in the bare mount point of the absent disk.
     await mkdir(absent.brickDir);
+    // The record of the second brick is lost (as with a reinstalled root filesystem): the state still names its disk.
+    await rm(`${bricks[1]!.mountPoint}.json`);
 
     {
       const rec = JSON.parse(await readFile(`${bricks[0]!.mountPoint}.json`, 'utf8')) as { fsUuid: string };
@@ -267,6 +274,9 @@ test('gluster operations: dead bricks restarted, heal progress with ETA, brick d
     const points = await mountPoints();
     let v = await get('/pools/ops');
     assert.ok(points.has(bricks[0]!.mountPoint) && points.has(bricks[1]!.mountPoint), `the two attached disks are mounted again: ${JSON.stringify(v.problems)}`);
+    const restored = JSON.parse(await readFile(`${bricks[1]!.mountPoint}.json`, 'utf8')) as { fsUuid: string; brickDir: string };
+    assert.equal(restored.fsUuid, fsUuids[1], 'the lost record is written again from the state');
+    assert.equal(restored.brickDir, bricks[1]!.brickDir);
     assert.ok(!points.has(absent.mountPoint));
     const msgs = v.problems.map((p) => p.message).join('\n');
     assert.match(msgs, /its disk \(XFS filesystem UUID [0-9a-f-]+\) is not attached/);
@@ -300,5 +310,22 @@ test('gluster operations: dead bricks restarted, heal progress with ETA, brick d
     });
     assert.ok((await mountPoints()).has(absent.mountPoint));
     assert.equal((await readFile(join(absent.brickDir, 'before'), 'utf8')), 'written while healthy');
+
+    // The state names another filesystem for the second brick (its disk was swapped): a problem, with both UUIDs.
+    const swapped = '0b0b0b0b-1111-2222-3333-444444444444';
+    const setUuid = (u: string) => d.store.update('test', 'brick disk identity', (s) => {
+      const p = s.pools.find((x) => x.id === 'ops');
+      if (p?.kind === 'gluster') p.bricks[1] = { ...p.bricks[1]!, fsUuid: u };
+    });
+    await setUuid(swapped);
+    await d.reconciler.trigger();
+    v = await until('swapped disk reported', 30_000, async () => {
+      const view = await get('/pools/ops');
+      return view.problems.some((p) => p.message.includes(swapped)) && view;
+    });
+    assert.ok(v.problems.some((p) => new RegExp(`ops-2.*${fsUuids[1]}.* is not the brick's disk \\(${swapped}\\)`).test(p.message)), JSON.stringify(v.problems));
+    await setUuid(fsUuids[1]!);
+    await d.reconciler.trigger();
+    await until('problem gone with the right filesystem named', 30_000, async () => (await get('/pools/ops')).problems.length === 0);
   });
 });

@@ -33,6 +33,12 @@
  * through this process drops what it touched at once.
  * `CAIRN_GFAPI_STATS=FILE` appends the counters (gfapiStats) to FILE
  * every 200 ms: `npm run bench:gluster -- --profile` reads them.
+ *
+ * READ into the server's buffer and UNSTABLE WRITE to a file whose fd is
+ * cached, by root or the owner, are async libgfapi calls started on the
+ * JS thread (native/src/gfapi_aio.rs): no worker thread per call, so
+ * outstanding I/O is limited by the clients, not by UV_THREADPOOL_SIZE.
+ * `CAIRN_GFAPI_SYNC=1` makes them blocking calls on workers again.
  */
 import { appendFileSync } from 'node:fs';
 import { gfapiStats, openGfapiVolume, type GfapiVolume, type GfCred, type GfEntry, type GfStat } from '@cairn/native';
@@ -306,13 +312,14 @@ export class GfapiBackend implements Backend {
 
   async read(c: Cred, handle: Buffer, offset: bigint, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {
     const n = Math.min(count, FS_INFO.maxRead);
-    if (into && into.length >= n) {
-      // Straight into the server's pooled buffer: no allocation, no copy.
-      const r = await this.vol.readInto(cred(c), this.gfid(handle), Number(offset), into.subarray(0, n));
-      return { data: into.subarray(0, r.count), eof: r.eof, attrs: this.attrs(r.stat) };
-    }
-    const r = await this.vol.read(cred(c), this.gfid(handle), Number(offset), n);
-    return { data: r.data, eof: r.eof, attrs: this.attrs(r.stat) };
+    // Straight into the server's pooled buffer when it lends one (large
+    // READs), else into an uninitialised one of our own (Node's slab for
+    // small sizes; malloc'd, not zeroed, for large): either way the
+    // native side reads into JS memory, async where it can (readInto),
+    // and only the bytes read are handed on.
+    const buf = into && into.length >= n ? into.subarray(0, n) : Buffer.allocUnsafe(n);
+    const r = await this.vol.readInto(cred(c), this.gfid(handle), Number(offset), buf);
+    return { data: buf.subarray(0, r.count), eof: r.eof, attrs: this.attrs(r.stat) };
   }
 
   async write(
