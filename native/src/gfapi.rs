@@ -331,14 +331,72 @@ type Gfid = [u8; GFID_LEN];
 /// GETATTR (RFC 1813 §2.6), and GETATTR always asks the volume; ATTR_TTL
 /// is md-cache's default timeout, so a change made through another
 /// client shows up as soon as it would through md-cache.
+///
+/// One fd is never used by two calls at once: its calls take it from
+/// `idle` (FdLease) and give it back when they are over, and a call that
+/// finds none idle opens another. libgfapi moves an fd to a new graph
+/// (after replace-brick, add-brick, a volume option) inside the next call
+/// that uses it, replacing and releasing `glfd->fd` — while a second call
+/// on the same glfd may be reading `glfd->fd->inode` without a lock
+/// (__GLFS_ENTRY_VALIDATE_FD): a use-after-free that took the process
+/// down with SIGSEGV in gfapi-graph-switch.test (and once a cairnd in the
+/// lab, during a brick move).
 pub(crate) struct OpenFile {
-  fd: Fd,
+  idle: Mutex<Vec<Fd>>,
+  /// The object, to open another fd when every one is in use.
+  obj: Arc<Obj>,
   attrs: Mutex<Option<(Stat, Instant)>>,
 }
 
 const ATTR_TTL: Duration = Duration::from_secs(1);
+/// Idle fds kept per file (more in use at once are closed when let go).
+const FDS_PER_FILE: usize = 16;
+
+/// One call's exclusive use of one fd of an OpenFile (see there); the fd
+/// goes back to the file's idle ones when the lease is dropped.
+pub(crate) struct FdLease {
+  of: Arc<OpenFile>,
+  fd: Option<Fd>,
+}
+
+impl FdLease {
+  pub(crate) fn raw(&self) -> *mut glfs_fd {
+    self.fd.as_ref().expect("held until drop").0
+  }
+}
+
+impl std::ops::Deref for FdLease {
+  type Target = OpenFile;
+  fn deref(&self) -> &OpenFile {
+    &self.of
+  }
+}
+
+impl Drop for FdLease {
+  fn drop(&mut self) {
+    if let Some(fd) = self.fd.take() {
+      let mut idle = self.of.idle.lock().unwrap();
+      if idle.len() < FDS_PER_FILE {
+        idle.push(fd);
+        return;
+      }
+      drop(idle);
+      drop(fd);
+    }
+  }
+}
 
 impl OpenFile {
+  fn new(fd: Fd, obj: Arc<Obj>, attrs: Option<Stat>) -> OpenFile {
+    OpenFile { idle: Mutex::new(vec![fd]), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
+  }
+
+  /// An idle fd, if there is one (never opens: for the JS thread).
+  pub(crate) fn try_lease(self: &Arc<Self>) -> Option<FdLease> {
+    let fd = self.idle.lock().unwrap().pop()?;
+    Some(FdLease { of: self.clone(), fd: Some(fd) })
+  }
+
   fn seen(&self) -> Option<Stat> {
     let a = self.attrs.lock().unwrap();
     a.as_ref().filter(|(_, t)| t.elapsed() < ATTR_TTL).map(|(st, _)| *st)
@@ -823,12 +881,27 @@ impl Volume {
     if p.is_null() {
       return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
-    let of = OpenFile { fd: Fd(p), attrs: Mutex::new(st.as_ref().map(|st| (Stat::from(st), Instant::now()))) };
+    let of = OpenFile::new(Fd(p), k.obj.clone(), st.as_ref().map(Stat::from));
     let mut m = self.fds.lock().unwrap();
     if m.len() >= MAX_OPEN_FDS {
       m.clear();
     }
     Ok(m.entry(g).or_insert_with(|| Arc::new(of)).clone())
+  }
+
+  /// `gfid`'s open file with one of its fds for this call alone (see
+  /// OpenFile): an idle one, else a new open (blocks: not on the JS thread).
+  fn lease(&self, gfid: &[u8]) -> OsResult<FdLease> {
+    let of = self.fd(gfid)?;
+    if let Some(l) = of.try_lease() {
+      return Ok(l);
+    }
+    // SAFETY: the object is live (held by the OpenFile).
+    let p = timed(Call::Open, || unsafe { glfs_h_open(self.fs, of.obj.0, libc::O_RDWR) });
+    if p.is_null() {
+      return Err(self.stale(&key(gfid)?, OsError::last("glfs_h_open")));
+    }
+    Ok(FdLease { of, fd: Some(Fd(p)) })
   }
 
   /// Drops the cached fd of an object (after remove/rename-over).
@@ -886,11 +959,11 @@ impl Volume {
   /// the file's attributes (from the read's own reply when it has them).
   pub fn read_into(&self, cred: &Cred, gfid: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<(usize, bool, Stat)> {
     self.check_access(cred, gfid, libc::R_OK)?;
-    let of = self.fd(gfid)?;
+    let of = self.lease(gfid)?;
     let g = key(gfid)?;
     let mut post = zero_gstat();
     // SAFETY: buf is writable for its length.
-    let n = timed(Call::Pread, || unsafe { glfs_pread(of.fd.0, buf.as_mut_ptr() as *mut c_void, buf.len(), offset as libc::off_t, 0, &mut post) });
+    let n = timed(Call::Pread, || unsafe { glfs_pread(of.raw(), buf.as_mut_ptr() as *mut c_void, buf.len(), offset as libc::off_t, 0, &mut post) });
     if n < 0 {
       return Err(self.stale(&g, OsError::last("glfs_pread")));
     }
@@ -937,7 +1010,7 @@ impl Volume {
   /// with write-behind, the `pre` that glfs_pwrite reports is the post-op one.
   pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, data: &[u8], sync: u32) -> OsResult<(Option<Stat>, Stat)> {
     self.check_access(cred, gfid, libc::W_OK)?;
-    let of = self.fd(gfid)?;
+    let of = self.lease(gfid)?;
     let known_before = if sync > 0 { Some(self.stat(gfid)?) } else { None };
     let mut post = zero_gstat();
     let mut done = 0usize;
@@ -946,7 +1019,7 @@ impl Volume {
       // SAFETY: data[done..] is readable; glfs_pwrite copies it before returning.
       let n = timed(Call::Pwrite, || unsafe {
         glfs_pwrite(
-          of.fd.0,
+          of.raw(),
           data[done..].as_ptr() as *const c_void,
           data.len() - done,
           (offset + done as u64) as libc::off_t,
@@ -966,7 +1039,7 @@ impl Volume {
     if sync > 0 {
       let mut p = zero_gstat();
       // SAFETY: fd is live.
-      let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.fd.0, &mut p, &mut post) } else { glfs_fsync(of.fd.0, &mut p, &mut post) } });
+      let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.raw(), &mut p, &mut post) } else { glfs_fsync(of.raw(), &mut p, &mut post) } });
       errno_or(rc != 0, || "glfs_fsync".into())?;
       // An fsync makes every earlier write of the file stable too.
       self.synced(&key(gfid)?);
@@ -1025,7 +1098,7 @@ impl Volume {
       };
       return Ok((st, st));
     }
-    let of = match self.fd(gfid) {
+    let of = match self.lease(gfid) {
       Ok(of) => of,
       Err(e) => {
         self.unsynced(&g);
@@ -1035,7 +1108,7 @@ impl Volume {
     let mut pre = zero_gstat();
     let mut post = zero_gstat();
     // SAFETY: fd is live.
-    if timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut pre, &mut post) }) != 0 {
+    if timed(Call::Fsync, || unsafe { glfs_fsync(of.raw(), &mut pre, &mut post) }) != 0 {
       let e = OsError::last("glfs_fsync");
       self.unsynced(&g);
       return Err(e);
@@ -1092,7 +1165,11 @@ impl Volume {
       if self.unsynced.lock().unwrap().remove(&g) {
         let (mut a, mut b) = (zero_gstat(), zero_gstat());
         // SAFETY: fd is live.
-        if timed(Call::Fsync, || unsafe { glfs_fsync(of.fd.0, &mut a, &mut b) }) != 0 {
+        let lease = match of.try_lease() {
+          Some(l) => l,
+          None => self.lease(gfid)?,
+        };
+        if timed(Call::Fsync, || unsafe { glfs_fsync(lease.raw(), &mut a, &mut b) }) != 0 {
           let e = OsError::last("glfs_fsync before setattr");
           self.unsynced(&g);
           return Err(e);
@@ -1262,7 +1339,7 @@ impl Volume {
         }
       };
       if let Some(fd) = fd {
-        let of = OpenFile { fd, attrs: Mutex::new(Some((stat, Instant::now()))) };
+        let of = OpenFile::new(fd, Arc::new(o), Some(stat));
         let mut m = self.fds.lock().unwrap();
         if m.len() >= MAX_OPEN_FDS {
           m.clear();
