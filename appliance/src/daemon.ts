@@ -50,6 +50,7 @@ import { metrics as sharedMetrics, type Metrics } from './system/metrics.js';
 import { Systemd } from './system/sd-notify.js';
 import { Tasks } from './system/tasks.js';
 import { VERSION } from './version.js';
+import type { CtdbRuntime } from './smb/driver.js';
 
 export interface Daemon {
   app: FastifyInstance;
@@ -178,6 +179,12 @@ function healFromDrivers(drivers: Driver[], poolId: string): HealProgress | null
   return null;
 }
 
+/** The SMB driver (smb/driver.ts) offers `ctdbRuntime()`: CTDB as this appliance sees it. */
+function ctdbRuntimeFromDrivers(drivers: Driver[]): ApiContext['clusterSmbRuntime'] {
+  const d = drivers.find((x) => typeof (x as { ctdbRuntime?: unknown }).ctdbRuntime === 'function') as { ctdbRuntime(): Promise<CtdbRuntime> } | undefined;
+  return d ? () => d.ctdbRuntime() : undefined;
+}
+
 /** Opens the state, turning a broken document into one clear line (exit 78). */
 async function openStore(dataDir: string, log: Logger): Promise<StateStore> {
   try {
@@ -250,6 +257,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     listDisks,
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster,
+    clusterSmbRuntime: ctdbRuntimeFromDrivers(extra),
     // `create push-pem` verifies both volumes by mounting them: give it time.
     replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
     sshKeys: new RootSshKeys(),
