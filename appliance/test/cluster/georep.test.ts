@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
-import { GeoRepFailover, STALL_RESTART_MS, GlusterGeoRep, parseGeoRepStatus, summarize } from '../../src/pool/gluster/georep.js';
+import { GeoRepFailover, STALL_RESTART_MS, GlusterGeoRep, parseDeletions, parseGeoRepStatus, summarize } from '../../src/pool/gluster/georep.js';
 import { parseCliOutput } from '../../src/pool/gluster/xml.js';
 
 const fixture = (name: string) => readFile(fileURLToPath(new URL(`../../../test/cluster/fixtures/${name}`, import.meta.url)), 'utf8');
@@ -83,7 +83,12 @@ function failoverRig(pairsAt: (ms: number) => Array<Partial<import('../../src/po
     start: async (_t: unknown, o?: { force?: boolean }) => void calls.push(o?.force ? 'start force' : 'start'),
     delete: async () => void calls.push('delete'),
   } as unknown as GlusterGeoRep;
-  const f = new GeoRepFailover(geo, { set: async (v, k, val) => void set.push(`${v} ${k}=${val}`) }, async (v) => void calls.push(`touch ${v}`));
+  const f = new GeoRepFailover(
+    geo,
+    { set: async (v, k, val) => void set.push(`${v} ${k}=${val}`) },
+    async (v) => void calls.push(`touch ${v}`),
+    async (t, keep) => (calls.push(`mirror ${t.secondaryHost}::${t.secondaryVolume} onto ${t.primary} keep ${keep}`), { deleted: ['d/f2'], keptIn: keep }),
+  );
   const opts = { pollMs: 1, now: () => new Date((clock.ms += 5000)), timeoutMs: 120_000 };
   return { f, calls, set, opts, clock, t0 };
 }
@@ -124,8 +129,12 @@ test('promote, finish-failback and resume set read-only as the roles change', as
   await r.f.finishFailback({ primary: 'backup', secondaryHost: 'node1', secondaryVolume: 'gv0' }, r.opts);
   assert.deepEqual(r.calls, ['checkpoint', 'touch backup', 'stop', 'delete']);
   assert.equal(r.set.at(-1), 'backup features.read-only=on');
-  await r.f.resume(T);
-  assert.deepEqual([r.set.at(-1), r.calls.at(-1)], ['gv0 features.read-only=off', 'start force']);
+  // Resume: writable first (the pass deletes through a mount), then the deletion pass, then the original session.
+  const pass = await r.f.resume(T, { keepDir: '/keep' });
+  assert.deepEqual(pass, { deleted: ['d/f2'], keptIn: '/keep' });
+  assert.deepEqual([r.set.at(-1), ...r.calls.slice(-2)], ['gv0 features.read-only=off', 'mirror node4::backup onto gv0 keep /keep', 'start force']);
+  assert.equal(await r.f.resume(T), null, 'no keep directory: no pass');
+  assert.equal(r.calls.at(-1), 'start force');
   await assert.rejects(r.f.promote('bad name'), { code: 'INVALID_ARGUMENT' });
 });
 
@@ -135,4 +144,10 @@ test('geo-replication status without any session: glusterd 10.3 says "geo-replic
   assert.deepEqual(await say('geo-replication command failed', 1).status('gv0'), []);
   // Any other refusal stays an error.
   await assert.rejects(say('Volume gv0 does not exist', 1).status('gv0'), { code: 'GLUSTER_FAILED' });
+});
+
+test("failback deletion pass: rsync's itemized *deleting lines are the deleted paths", () => {
+  const out = ['*deleting   d/f2', '*deleting   old/', '*deleting   old/x y', '.d..t...... d/', ''].join('\n');
+  assert.deepEqual(parseDeletions(out), ['d/f2', 'old/', 'old/x y']);
+  assert.deepEqual(parseDeletions(''), []);
 });

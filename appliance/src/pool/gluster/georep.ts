@@ -35,7 +35,7 @@
  * then swap the roles back.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rmdir, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rmdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -479,6 +479,89 @@ export async function touchVolumeRoot(volume: string, server = 'localhost'): Pro
   }
 }
 
+/** What a deletion pass did: the paths it removed (relative to the volume's root) and where they were kept. */
+export interface DeletionPass {
+  deleted: string[];
+  keptIn: string;
+}
+
+/** Removes from the primary volume what the secondary no longer has (mirrorDeletions on an appliance). */
+export type MirrorDeletions = (t: GeoRepTarget, keepDir: string) => Promise<DeletionPass>;
+
+/** Pure: the paths of rsync's `--itemize-changes` "*deleting" lines, directories with their trailing slash. */
+export function parseDeletions(out: string): string[] {
+  return out
+    .split('\n')
+    .map((l) => /^\*deleting +(.+)$/.exec(l)?.[1])
+    .filter((x): x is string => x !== undefined);
+}
+
+/**
+ * The failback's deletion pass, on the old primary site once the reverse
+ * session is finished (the promoted copy is quiesced and read-only again,
+ * so its tree is final) and before the original session starts again.
+ *
+ * Why it is needed: the reverse session's first crawl is a hybrid (xsync)
+ * crawl, a walk of the promoted volume that finds what exists, never what
+ * was removed; the promoted volume's changelog does have the unlinks, but
+ * a new session has no sync time to replay it from. So a file deleted on
+ * the promoted site during the failover would stay on the old primary and,
+ * once the original session runs again, be served there.
+ *
+ * How: the secondary volume mounted read-only (FUSE, from its own glusterd:
+ * this site must reach it like a Gluster client — glusterd's port 24007 and
+ * the brick ports), the local primary volume mounted read-write, and
+ * `rsync -r --delete --existing --ignore-existing` from the first onto the
+ * second. --existing with --ignore-existing transfers nothing, creates
+ * nothing and changes no existing file (their data and GFIDs, which
+ * geo-replication needs to match, stay as the reverse session left them):
+ * the pass only deletes names the secondary does not have.
+ *
+ * Why it is safe: every deleted path is first moved (rsync --backup
+ * --backup-dir) to `keepDir`, outside the volume, so nothing is lost —
+ * after an unplanned failover that also keeps the writes the old primary
+ * took but never shipped (they are not on the promoted copy either). A
+ * secondary root that reads as empty while the primary's is not is refused
+ * (a mount of the wrong volume, or one that failed quietly, would
+ * otherwise move everything aside). Any rsync error fails the step before
+ * the original session starts; running it again is harmless.
+ */
+export async function mirrorDeletions(t: GeoRepTarget, keepDir: string, localServer = 'localhost'): Promise<DeletionPass> {
+  checkTarget(t);
+  if (!keepDir.startsWith('/')) throw new GlusterError('INVALID_ARGUMENT', `keep directory ${JSON.stringify(keepDir)} must be an absolute path`);
+  const base = await mkdtemp(join(tmpdir(), 'cairn-georep-failback-'));
+  const src = join(base, 'secondary');
+  const dst = join(base, 'primary');
+  const mounted: string[] = [];
+  try {
+    await mkdir(src);
+    await mkdir(dst);
+    await execFileP('mount', ['-t', 'glusterfs', '-o', 'ro', `${t.secondaryHost}:/${t.secondaryVolume}`, src], { timeout: 60_000 });
+    mounted.push(src);
+    await execFileP('mount', ['-t', 'glusterfs', `${localServer}:/${t.primary}`, dst], { timeout: 60_000 });
+    mounted.push(dst);
+    const visible = (names: string[]) => names.filter((n) => n !== '.trashcan');
+    if (visible(await readdir(src)).length === 0 && visible(await readdir(dst)).length > 0) {
+      throw new GlusterError('GLUSTER_FAILED', `${t.secondaryHost}::${t.secondaryVolume} reads as empty but ${t.primary} is not: refusing to remove everything (check the volume and that it is mounted)`);
+    }
+    await mkdir(keepDir, { recursive: true });
+    const args = ['-r', '--delete', '--existing', '--ignore-existing', '--itemize-changes', '--backup', `--backup-dir=${keepDir}`, '--exclude=/.trashcan/', `${src}/`, `${dst}/`];
+    let out: string;
+    try {
+      out = (await execFileP('rsync', args, { timeout: 3_600_000, maxBuffer: 256 << 20 })).stdout;
+    } catch (e) {
+      const err = e as { stderr?: string; code?: number; message: string };
+      throw new GlusterError('GLUSTER_FAILED', `the deletion pass failed (rsync ${err.code ?? ''}): ${(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    return { deleted: parseDeletions(out), keptIn: keepDir };
+  } finally {
+    for (const m of mounted.reverse()) await execFileP('umount', [m], { timeout: 60_000 }).catch(() => execFileP('umount', ['-l', m]).catch(() => undefined));
+    await rmdir(src).catch(() => undefined);
+    await rmdir(dst).catch(() => undefined);
+    await rmdir(base).catch(() => undefined);
+  }
+}
+
 /**
  * Failover and failback of a geo-replicated volume, one site's part per
  * method (docs/geo-replication.md has the runbook, the cairn-georep script
@@ -491,7 +574,8 @@ export async function touchVolumeRoot(volume: string, server = 'localhost'): Pro
  *   failback           promoted site: reverse (session back to the old
  *                      primary, force: that volume is not empty), clients
  *                      off, finishFailback (wait caught up, stop, delete)
- *                      old primary site: resume (the original session)
+ *                      old primary site: resume (deletion pass from the
+ *                      copy, then the original session)
  */
 export class GeoRepFailover {
   constructor(
@@ -499,6 +583,8 @@ export class GeoRepFailover {
     private readonly volumes: { set(name: string, key: string, value: string): Promise<void> },
     /** Makes a change on the primary volume after a checkpoint (touchVolumeRoot on an appliance). */
     private readonly touch: TouchVolume = touchVolumeRoot,
+    /** The failback's deletion pass (mirrorDeletions on an appliance). */
+    private readonly mirror: MirrorDeletions = (t, keep) => mirrorDeletions(t, keep),
   ) {}
 
   async summary(t: GeoRepTarget, now: Date): Promise<GeoRepSummary | undefined> {
@@ -590,14 +676,20 @@ export class GeoRepFailover {
   }
 
   /**
-   * On the old primary site: its volume was the reverse session's
-   * secondary (read-only): writable again, then the original session
-   * starts again (force: it was stopped or faulty).
+   * On the old primary site, after finishFailback on the promoted one: its
+   * volume was the reverse session's secondary (read-only): writable again;
+   * then the deletion pass (mirrorDeletions: what was deleted on the
+   * promoted copy during the failover goes here too, kept aside in
+   * `keepDir`); then the original session starts again (force: it was
+   * stopped or faulty). Without `keepDir` the pass is skipped (a failover
+   * that took no writes on the copy).
    */
-  async resume(t: GeoRepTarget): Promise<void> {
+  async resume(t: GeoRepTarget, opts: { keepDir?: string } = {}): Promise<DeletionPass | null> {
     checkTarget(t);
     await this.volumes.set(t.primary, 'features.read-only', 'off');
+    const pass = opts.keepDir === undefined ? null : await this.mirror(t, opts.keepDir);
     await this.geo.start(t, { force: true });
+    return pass;
   }
 
   /** Stops a session, also when the other side is unreachable. */
