@@ -40,7 +40,7 @@ import { ensureTlsIdentity } from './cluster/tls.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { glusterStateVolumeAccess } from './cluster/state-volume.js';
 import { GlusterCli } from './pool/gluster/cli.js';
-import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
+import { GeoRepReplication, GeoRepWatchdog, GlusterGeoRep } from './pool/gluster/georep.js';
 import { RootSshKeys } from './replication/ssh-keys.js';
 import { GlusterPeers } from './pool/gluster/peers.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
@@ -240,6 +240,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   // Before the API answers: a restarted member must not take changes before it has read the cluster's document.
   await sync.start(hooks.firstClusterSyncWaitMs ?? 15_000);
 
+  // `create push-pem` verifies both volumes by mounting them: give it time.
+  const geo = new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }));
+  // Restarts a geo-replication session whose worker on this appliance is stuck (pool/gluster/georep.ts).
+  const localHost = process.env.CAIRN_CLUSTER_HOSTNAME || osHostname();
+  const georepWatchdog = new GeoRepWatchdog(geo, { isLocal: (n) => n === localHost || n === 'localhost', log: log.child({ component: 'georep' }) });
+  georepWatchdog.start(30_000);
   const ctx: ApiContext = {
     log,
     health,
@@ -258,8 +264,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster,
     clusterSmbRuntime: ctdbRuntimeFromDrivers(extra),
-    // `create push-pem` verifies both volumes by mounting them: give it time.
-    replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
+    replication: new GeoRepReplication(geo),
     sshKeys: new RootSshKeys(),
   };
   const app = await buildApp(ctx);
@@ -267,6 +272,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     await app.listen({ host: opts.host, port: opts.port });
   } catch (e) {
     await app.close().catch(() => {});
+    await georepWatchdog.stop();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new UsageError(
@@ -331,6 +337,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
         await closed;
       }
       await app.close();
+      await georepWatchdog.stop();
       await sync.stop({ unmount: true });
       await reconciler.stop();
       for (const d of extra.reverse()) {

@@ -22,7 +22,7 @@ import { test } from 'node:test';
 import { GeoRepFailover, GlusterGeoRep } from '../../src/pool/gluster/georep.js';
 import { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
 import { Lab, sleep, type LabNode } from '../lab/lab.js';
-import { stopAllSessions, tree, waitForCopy } from './georep-lab-helpers.js';
+import { labWatchdogs, stopAllSessions, tree, waitForCopy } from './georep-lab-helpers.js';
 
 const SSH_PORT = 2222;
 const CLI = fileURLToPath(new URL('../../../bin/cairn-georep.js', import.meta.url));
@@ -38,12 +38,16 @@ async function until(what: string, timeoutMs: number, ok: () => Promise<boolean>
 
 test('geo-replication failover and failback between two sites: drain, promote, reverse, finish, resume', { timeout: 480_000 }, async (t) => {
   const lab = await Lab.up(2, { brickBytes: 512 << 20 });
+  let dogs: ReturnType<typeof labWatchdogs> | undefined;
   t.after(async () => {
     if (process.env['CAIRN_LAB_KEEP']) return t.diagnostic(`lab kept: ${lab.state.dir}`);
+    await dogs?.stop();
     await stopAllSessions(lab.nodes);
     await lab.down();
   });
   const [a, b] = lab.nodes as [LabNode, LabNode];
+  // The product's stall watchdog on both sites (each is a primary in turn), as cairnd runs it.
+  dogs = labWatchdogs([a, b], (m) => t.diagnostic(m));
   await new GlusterVolumes(a.cli).create({ name: 'gv0', bricks: [a.brick('gv0')], replica: 1 });
   await new GlusterVolumes(a.cli).start('gv0');
   await new GlusterVolumes(b.cli).create({ name: 'backup', bricks: [b.brick('backup')], replica: 1 });
@@ -89,8 +93,7 @@ test('geo-replication failover and failback between two sites: drain, promote, r
   t.diagnostic(`A → B active after ${crawling} ms`);
   await a.exec(['sh', '-c', 'set -e; cd "$1"; mkdir -p d; for i in 1 2 3 4 5; do head -c $((i * 100000)) /dev/urandom > d/f$i; done', 'sh', ma]);
   const w1 = await tree(a, ma);
-  const log = (m: string) => t.diagnostic(m);
-  const arrived = await waitForCopy('first files on B', { geo: geoA, target: aToB, want: w1, remote: () => tree(b, mb), timeoutMs: 180_000, log });
+  const arrived = await waitForCopy('first files on B', { want: w1, remote: () => tree(b, mb), timeoutMs: 180_000 });
   t.diagnostic(`5 files on B after ${arrived.ms} ms`);
 
   // Planned failover. Clients of A stop writing; the last write is still in flight.
@@ -127,7 +130,7 @@ test('geo-replication failover and failback between two sites: drain, promote, r
   const f2 = w2.split('\n').find((l) => l.endsWith('./d/f2'))!;
   const w3a = [...w3.split('\n').filter(Boolean), f2].sort((x, y) => (x.slice(66) < y.slice(66) ? -1 : 1)).join('\n') + '\n';
   await siteB.reverse(bToA, { sshPort: SSH_PORT });
-  const back = await waitForCopy('B → A reverse sync', { geo: new GlusterGeoRep(b.cli), target: bToA, want: w3a, remote: () => tree(a, ma), timeoutMs: 180_000, log });
+  const back = await waitForCopy('B → A reverse sync', { want: w3a, remote: () => tree(a, ma), timeoutMs: 180_000 });
   t.diagnostic(`A has B's changes ${back.ms} ms after the reverse session started`);
   const finished = await siteB.finishFailback(bToA, { timeoutMs: 180_000 });
   t.diagnostic(`failback finished: ${JSON.stringify(finished)}`);
@@ -148,7 +151,8 @@ test('geo-replication failover and failback between two sites: drain, promote, r
   await a.exec(['sh', '-c', 'head -c 77777 /dev/urandom > "$1/d/after-failback"', 'sh', ma]);
   const w4 = await tree(a, ma);
   assert.ok(!w4.includes('./d/f2'));
-  const again = await waitForCopy('A → B after failback', { geo: geoA, target: aToB, want: w4, remote: () => tree(b, mb), timeoutMs: 180_000, log });
+  const again = await waitForCopy('A → B after failback', { want: w4, remote: () => tree(b, mb), timeoutMs: 180_000 });
   t.diagnostic(`A → B replicating again: new write on B after ${again.ms} ms`);
+  t.diagnostic(`watchdog restarts: ${dogs.restarts()}`);
   await geoA.stop(aToB);
 });

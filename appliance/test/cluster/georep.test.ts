@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
-import { GeoRepFailover, STALL_RESTART_MS, GlusterGeoRep, parseDeletions, parseGeoRepStatus, summarize } from '../../src/pool/gluster/georep.js';
+import { GeoRepFailover, GeoRepWatchdog, STALL_RESTART_MS, GlusterGeoRep, WATCHDOG_BOUNDS, parseDeletions, parseGeoRepStatus, stallReason, summarize } from '../../src/pool/gluster/georep.js';
 import { parseCliOutput } from '../../src/pool/gluster/xml.js';
 
 const fixture = (name: string) => readFile(fileURLToPath(new URL(`../../../test/cluster/fixtures/${name}`, import.meta.url)), 'utf8');
@@ -150,4 +150,60 @@ test("failback deletion pass: rsync's itemized *deleting lines are the deleted p
   const out = ['*deleting   d/f2', '*deleting   old/', '*deleting   old/x y', '.d..t...... d/', ''].join('\n');
   assert.deepEqual(parseDeletions(out), ['d/f2', 'old/', 'old/x y']);
   assert.deepEqual(parseDeletions(''), []);
+});
+
+test('watchdog: a worker Initializing or Faulty past the bound, or Active in Changelog Crawl with an unsynced changelog past the bound, is stuck', async () => {
+  const b = WATCHDOG_BOUNDS;
+  const pair = { primaryNode: 'node1', primaryBrick: '/b', secondaryUser: 'root', secondary: 'ssh://node4::backup', secondaryNode: 'node4', crawlStatus: 'Changelog Crawl', entry: 0, data: 0, meta: 0, failures: 0, lastSynced: null as string | null, checkpointTime: null, checkpointCompleted: false, status: 'Active' };
+  // Local time strings, as gsyncd prints them: the changelog times are epoch seconds.
+  const local = (ms: number) => {
+    const d = new Date(ms);
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  };
+  const now = Date.parse('2026-11-29T02:40:00Z');
+  const since = (status: string, ago: number) => new Map([['node1:/b', { status, at: now - ago }]]);
+  const rolled = (secAgo: number) => new Map([['node1:/b', Math.floor((now - secAgo * 1000) / 1000)]]);
+  const none = new Map<string, number | null>();
+  assert.match(stallReason([{ ...pair, status: 'Initializing...' }], since('Initializing...', b.stuckMs + 1000), none, now, b)!, /Initializing\.\.\. for 181 s/);
+  assert.equal(stallReason([{ ...pair, status: 'Initializing...' }], since('Initializing...', b.stuckMs - 1000), none, now, b), null);
+  assert.match(stallReason([{ ...pair, status: 'Faulty' }], since('Faulty', b.stuckMs + 1000), none, now, b)!, /Faulty/);
+  // Stalled: a changelog rolled 90 s ago, last synced 2 min ago, nothing pending.
+  const stalled = { ...pair, lastSynced: local(now - 120_000) };
+  assert.match(stallReason([stalled], since('Active', 200_000), rolled(90), now, b)!, /not synced .* after 90 s/);
+  // Not yet past the bound; already synced (stime = rollover - 1); busy; an idle brick without changelogs; a history crawl.
+  assert.equal(stallReason([stalled], since('Active', 200_000), rolled(30), now, b), null);
+  assert.equal(stallReason([{ ...pair, lastSynced: local(now - 91_000) }], since('Active', 200_000), rolled(90), now, b), null);
+  assert.equal(stallReason([{ ...stalled, data: 2 }], since('Active', 200_000), rolled(90), now, b), null);
+  assert.equal(stallReason([stalled], since('Active', 200_000), new Map([['node1:/b', null]]), now, b), null);
+  assert.equal(stallReason([{ ...stalled, crawlStatus: 'History Crawl' }], since('Active', 200_000), rolled(90), now, b), null);
+});
+
+test('watchdog: restarts a stalled session once (stop force, start), logged, then leaves it alone for the backoff', async () => {
+  const calls: string[] = [];
+  const warned: string[] = [];
+  let now = Date.parse('2026-11-29T02:40:00Z');
+  const pair = { primaryNode: 'node1', primaryBrick: '/b', secondaryUser: 'root', secondary: 'ssh://node4::backup', secondaryNode: 'node4', crawlStatus: 'Changelog Crawl', entry: 0, data: 0, meta: 0, failures: 0, lastSynced: '2000-01-01T00:00:00', checkpointTime: null, checkpointCompleted: false, status: 'Active' };
+  const other = { ...pair, primaryNode: 'node2', primaryBrick: '/c' };
+  const geo = {
+    status: async () => [{ primaryVolume: 'gv0', secondary: 'x', pairs: [pair, other] }],
+    stop: async (t: { primary: string }, o?: { force?: boolean }) => void calls.push(`stop ${t.primary}${o?.force ? ' force' : ''}`),
+    start: async (t: { primary: string }) => void calls.push(`start ${t.primary}`),
+  } as unknown as GlusterGeoRep;
+  const bricksRead: string[] = [];
+  const w = new GeoRepWatchdog(geo, {
+    isLocal: (n) => n === 'node1',
+    log: { warn: (o, msg) => void warned.push(`${msg} ${JSON.stringify(o)}`) },
+    newestChangelog: async (brick) => (bricksRead.push(brick), Math.floor((now - 90_000) / 1000)),
+    now: () => now,
+  });
+  assert.deepEqual(await w.check(), ['gv0 → node4::backup']);
+  assert.deepEqual(calls, ['stop gv0 force', 'start gv0']);
+  assert.deepEqual(bricksRead, ['/b'], "only this appliance's bricks are read");
+  assert.match(warned[0]!, /restarting a stuck session .*node1:\/b Active in Changelog Crawl/);
+  assert.equal(w.restarts.length, 1);
+  now += 60_000;
+  assert.deepEqual(await w.check(), [], 'within the backoff: left alone');
+  now += WATCHDOG_BOUNDS.backoffMs;
+  assert.deepEqual(await w.check(), ['gv0 → node4::backup'], 'past the backoff: again');
 });

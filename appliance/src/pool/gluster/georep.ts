@@ -698,3 +698,180 @@ export class GeoRepFailover {
     await this.geo.stop(t, { force: true });
   }
 }
+
+/**
+ * Bounds of GeoRepWatchdog, ms. A worker Initializing... or Faulty longer
+ * than `stuckMs` is stuck (gsyncd's monitor retries a Faulty worker every
+ * 60 s by itself; past a few tries an admin restarts the session). A
+ * worker Active in Changelog Crawl with nothing pending while its brick
+ * holds a changelog rolled over more than `stallMs` ago that it has not
+ * synced has stalled (docs/geo-replication.md, "A worker that stays
+ * behind"). After a restart the session is left alone for `backoffMs`
+ * (a restarted worker loses the same race now and then: it may need
+ * another restart, but never a storm of them).
+ */
+export interface WatchdogBounds {
+  stuckMs: number;
+  stallMs: number;
+  backoffMs: number;
+}
+
+export const WATCHDOG_BOUNDS: WatchdogBounds = { stuckMs: 180_000, stallMs: 60_000, backoffMs: 120_000 };
+
+/**
+ * Rollover time (epoch seconds) of the newest changelog of a brick, or
+ * null when it has none (no change since changelogs were enabled) or the
+ * brick is not on this appliance. The changelog translator writes
+ * BRICK/.glusterfs/changelogs/CHANGELOG.<rollover epoch> and removes the
+ * ones that recorded nothing, so the newest file dates the last change.
+ */
+export type NewestChangelog = (brick: string) => Promise<number | null>;
+
+export const newestChangelogOnDisk: NewestChangelog = async (brick) => {
+  const names = await readdir(join(brick, '.glusterfs', 'changelogs')).catch(() => null);
+  if (!names) return null;
+  let newest: number | null = null;
+  for (const n of names) {
+    const m = /^CHANGELOG\.(\d+)$/.exec(n);
+    if (m && (newest === null || Number(m[1]) > newest)) newest = Number(m[1]);
+  }
+  return newest;
+};
+
+/** Why a session needs a restart, or null. Pure: `now` and the changelog times are epoch ms / seconds. */
+export function stallReason(
+  pairs: GeoRepPair[],
+  since: ReadonlyMap<string, { status: string; at: number }>,
+  newest: ReadonlyMap<string, number | null>,
+  now: number,
+  bounds: WatchdogBounds,
+): string | null {
+  for (const p of pairs) {
+    const key = `${p.primaryNode}:${p.primaryBrick}`;
+    const seen = since.get(key);
+    const lasted = seen && seen.status === p.status ? now - seen.at : 0;
+    if ((p.status === 'Initializing...' || p.status === 'Faulty') && lasted > bounds.stuckMs) {
+      return `worker ${key} ${p.status} for ${Math.round(lasted / 1000)} s`;
+    }
+    if (p.status !== 'Active' || p.crawlStatus !== 'Changelog Crawl') continue;
+    if ((p.entry ?? 0) + (p.data ?? 0) + (p.meta ?? 0) > 0) continue;
+    const rolled = newest.get(key);
+    if (rolled === null || rolled === undefined) continue;
+    // gsyncd marks a changelog rolled at T synced by setting stime to T - 1.
+    const synced = p.lastSynced ? Date.parse(localToIso(p.lastSynced) ?? '') / 1000 : 0;
+    if (rolled - 1 > synced && now - rolled * 1000 > bounds.stallMs) {
+      return `worker ${key} Active in Changelog Crawl, nothing pending, but its brick's changelog of ${new Date(rolled * 1000).toISOString()} is not synced (last synced ${p.lastSynced ?? 'never'}) after ${Math.round((now - rolled * 1000) / 1000)} s`;
+    }
+  }
+  return null;
+}
+
+export interface WatchdogLog {
+  warn(o: object, msg: string): void;
+}
+
+/**
+ * Restarts a geo-replication session whose worker is stuck or stalled, as
+ * an admin would (stop force, start: the new worker replays the brick's
+ * changelogs from the last synced time, so nothing is lost), logged, at
+ * most once per `backoffMs` per session. Checks the workers of this
+ * appliance's bricks (`isLocal`), whose changelogs it can read.
+ *
+ *   const w = new GeoRepWatchdog(geo, { isLocal: (node) => node === host, log });
+ *   w.start(30_000);  …  w.stop();
+ *
+ * The stall, traced in the lab (docs/geo-replication.md, "A worker that
+ * stays behind"): a worker registers with its brick's changelog translator
+ * (libgfchangelog probes the brick; the brick connects back to the
+ * worker's socket). In Gluster 10.3's changelog-ev-handle.c the brick's
+ * connector thread starts that connection and then moves the client to
+ * its wait queue, while the connect notification, on an epoll thread,
+ * moves it to the active list that the event dispatchers walk. When the
+ * notification runs first — a local socket connects at once, and on a
+ * loaded machine the connector thread is preempted — the client ends on
+ * the wait queue: connected, its event selected, but never sent a
+ * changelog. The worker waits for ever in Changelog Crawl. A new worker
+ * (stop, start) registers again and, almost always, wins the race; it
+ * replays the changelogs from the last synced time. Cairn cannot patch
+ * Gluster, so it watches for the symptom.
+ */
+export class GeoRepWatchdog {
+  private readonly since = new Map<string, { status: string; at: number }>();
+  private readonly restartedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  /** Restarts done, newest last (for the API and tests). */
+  readonly restarts: Array<{ at: string; session: string; reason: string }> = [];
+
+  constructor(
+    private readonly geo: Pick<GlusterGeoRep, 'status' | 'stop' | 'start'>,
+    private readonly opts: {
+      isLocal: (node: string) => boolean;
+      log: WatchdogLog;
+      newestChangelog?: NewestChangelog;
+      bounds?: Partial<WatchdogBounds>;
+      now?: () => number;
+    },
+  ) {}
+
+  /** One pass over every session; returns the sessions restarted. */
+  async check(): Promise<string[]> {
+    const bounds = { ...WATCHDOG_BOUNDS, ...this.opts.bounds };
+    const now = (this.opts.now ?? Date.now)();
+    const newestOf = this.opts.newestChangelog ?? newestChangelogOnDisk;
+    const done: string[] = [];
+    for (const s of await this.geo.status()) {
+      const sec = parseSecondary(s.pairs[0]?.secondary ?? '');
+      if (!sec) continue;
+      const name = `${s.primaryVolume} → ${sec.host}::${sec.volume}`;
+      const local = s.pairs.filter((p) => this.opts.isLocal(p.primaryNode));
+      const newest = new Map<string, number | null>();
+      for (const p of local) {
+        const key = `${p.primaryNode}:${p.primaryBrick}`;
+        const seen = this.since.get(key);
+        if (!seen || seen.status !== p.status) this.since.set(key, { status: p.status, at: now });
+        if (p.status === 'Active' && p.crawlStatus === 'Changelog Crawl') newest.set(key, await newestOf(p.primaryBrick).catch(() => null));
+      }
+      const reason = stallReason(local, this.since, newest, now, bounds);
+      if (!reason || now - (this.restartedAt.get(name) ?? -Infinity) < bounds.backoffMs) continue;
+      this.opts.log.warn({ session: name, reason }, 'geo-replication: restarting a stuck session (stop force, start)');
+      const t = { primary: s.primaryVolume, secondaryHost: sec.host, secondaryVolume: sec.volume };
+      await this.geo.stop(t, { force: true });
+      await this.geo.start(t);
+      this.restartedAt.set(name, now);
+      for (const p of local) this.since.delete(`${p.primaryNode}:${p.primaryBrick}`);
+      this.restarts.push({ at: new Date(now).toISOString(), session: name, reason });
+      done.push(name);
+    }
+    return done;
+  }
+
+  /**
+   * Checks every `everyMs` until stop(). A failing check (no glusterd, say)
+   * is retried next time and logged when its message changes, not every time.
+   */
+  start(everyMs = 30_000): void {
+    if (this.timer) return;
+    let lastError = '';
+    const tick = () => {
+      this.running = this.check().then(
+        () => void (lastError = ''),
+        (err: unknown) => {
+          const m = (err as Error).message;
+          if (m !== lastError) this.opts.log.warn({ err }, 'geo-replication watchdog: check failed (retried every interval, logged again when the error changes)');
+          lastError = m;
+        },
+      );
+      void this.running.finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, everyMs).unref();
+      });
+    };
+    this.timer = setTimeout(tick, everyMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}
