@@ -101,6 +101,18 @@ pub use crate::stat::Stat as St;
 
 // ---------------------------------------------------------------- syscalls
 
+/// A send/sendfile result: Some(bytes), None when the socket is full (EAGAIN).
+fn sent_or_blocked(r: isize, what: &str) -> OsResult<Option<usize>> {
+  if r >= 0 {
+    return Ok(Some(r as usize));
+  }
+  let e = OsError::last(what);
+  match e.errno {
+    libc::EAGAIN | libc::EINTR => Ok(None),
+    _ => Err(e),
+  }
+}
+
 fn fstat(fd: RawFd) -> OsResult<St> {
   // SAFETY: st is plain data the kernel fills.
   let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -870,6 +882,103 @@ impl Export {
     let mut out = Out::new();
     out.u32(n as u32).u8(eof as u8).attrs(&st, self.fsid);
     Ok(out.0)
+  }
+
+  /// A READ whose data will go from the file to the socket (`send_read`)
+  /// without passing through this process: the checks of `read`, the
+  /// count cut at end of file, eof and attributes. Only for a file in the
+  /// fd cache (never waits for a disk); None otherwise. Out: n u32, eof u8, attrs.
+  pub fn try_read_plan(&self, cred: &Cred, h: &[u8], offset: u64, count: u32) -> OsResult<Option<Vec<u8>>> {
+    let Some(o) = self.cache.get(h) else { return Ok(None) };
+    if o.kind != Kind::Reg || o.path_only || i64::try_from(offset).is_err() {
+      return Ok(None);
+    }
+    let st = self.stat_obj(h, &o)?;
+    self.may_io(cred, &o, &st, false)?;
+    let n = st.size.saturating_sub(offset).min(count as u64);
+    let eof = offset.saturating_add(n) >= st.size;
+    let mut out = Out::new();
+    out.u32(n as u32).u8(eof as u8).attrs(&st, self.fsid);
+    Ok(Some(out.0))
+  }
+
+  /// Sends on the socket `sock` (non-blocking): `head`, then `count` bytes
+  /// of the file from `offset` with sendfile (page cache to socket, no copy
+  /// through user space), then `tail`. It stops at the first EAGAIN (or an
+  /// end of file come early): the bytes not sent are put into `spill`, in
+  /// order (file bytes by pread, zeros for any the file no longer has), and
+  /// their number returned; the caller sends them. `spill` must hold
+  /// head + count + tail. An error after bytes went out leaves a partial
+  /// record on the socket: the caller must close the connection.
+  pub fn send_read(&self, h: &[u8], sock: RawFd, head: &[u8], offset: u64, count: usize, tail: &[u8], spill: &mut [u8]) -> OsResult<usize> {
+    let total = head.len() + count + tail.len();
+    if spill.len() < total {
+      return Err(OsError::new(libc::EINVAL, "spill buffer too small"));
+    }
+    let o = self.reg(h)?;
+    let fd = o.fd.as_raw_fd();
+    let start = i64::try_from(offset).map_err(|_| OsError::new(libc::EINVAL, "offset"))?;
+    let mut sent = 0usize;
+    'send: {
+      while sent < head.len() {
+        // SAFETY: the range lies inside head.
+        let r = unsafe { libc::send(sock, head[sent..].as_ptr().cast(), head.len() - sent, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | libc::MSG_MORE) };
+        match sent_or_blocked(r, "send")? {
+          Some(k) => sent += k,
+          None => break 'send,
+        }
+      }
+      while sent < head.len() + count {
+        let mut off = start + (sent - head.len()) as i64;
+        // SAFETY: plain syscall on two descriptors we hold.
+        let r = unsafe { libc::sendfile(sock, fd, &mut off, head.len() + count - sent) };
+        match sent_or_blocked(r, "sendfile")? {
+          Some(0) | None => break 'send,
+          Some(k) => sent += k,
+        }
+      }
+      while sent < total {
+        let t = sent - head.len() - count;
+        // SAFETY: the range lies inside tail.
+        let r = unsafe { libc::send(sock, tail[t..].as_ptr().cast(), tail.len() - t, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        match sent_or_blocked(r, "send")? {
+          Some(k) => sent += k,
+          None => break 'send,
+        }
+      }
+    }
+    let mut n = 0usize;
+    if sent < head.len() {
+      spill[..head.len() - sent].copy_from_slice(&head[sent..]);
+      n = head.len() - sent;
+    }
+    let from = sent.max(head.len()) - head.len();
+    if from < count {
+      let want = count - from;
+      let mut got = 0usize;
+      while got < want {
+        // SAFETY: the range lies inside spill (checked against total above).
+        let r = unsafe { libc::pread(fd, spill[n + got..].as_mut_ptr().cast(), want - got, start + (from + got) as i64) };
+        if r < 0 {
+          let e = OsError::last("pread");
+          if e.errno == libc::EINTR {
+            continue;
+          }
+          return Err(e);
+        }
+        if r == 0 {
+          break;
+        }
+        got += r as usize;
+      }
+      // The file got shorter since the reply's count was set: zeros keep the record whole.
+      spill[n + got..n + want].fill(0);
+      n += want;
+    }
+    let t = sent.max(head.len() + count) - head.len() - count;
+    spill[n..n + tail.len() - t].copy_from_slice(&tail[t..]);
+    n += tail.len() - t;
+    Ok(n)
   }
 
   /// pwrite from `data` (the caller's Buffer). Out: count u32, committed u8, wcc.

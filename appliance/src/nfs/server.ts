@@ -80,10 +80,13 @@ export class NfsServer {
   }
 
   private async listen(host: string, port: number): Promise<number> {
-    const server = createRpcServer(this.dispatcher!, this.opts.log, { maxRecord: this.opts.maxRecord, readBuffers: this.opts.readBuffers });
-    server.on('connection', (sock) => {
-      this.sockets.add(sock);
-      sock.on('close', () => this.sockets.delete(sock));
+    const server = createRpcServer(this.dispatcher!, this.opts.log, {
+      maxRecord: this.opts.maxRecord,
+      readBuffers: this.opts.readBuffers,
+      onSocket: (sock) => {
+        this.sockets.add(sock);
+        sock.on('close', () => this.sockets.delete(sock));
+      },
     });
     server.listen(port, host);
     await once(server, 'listening');

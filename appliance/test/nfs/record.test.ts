@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BufferPool, RecordDecoder, RecordTooLargeError, recordHeader } from '../../src/nfs/rpc/record.js';
+import { BufferPool, RecordArena, RecordDecoder, RecordTooLargeError, recordHeader } from '../../src/nfs/rpc/record.js';
 
 function fragment(data: Buffer, last: boolean): Buffer {
   const h = Buffer.alloc(4);
@@ -77,4 +77,88 @@ test('record marking: big records spread over chunks land in pooled buffers, reu
   // A small record, or one inside a single chunk, is a plain view (nothing to release).
   d.push(fragment(Buffer.from('small'), true));
   assert.equal(got[3]!.release, undefined);
+});
+
+/**
+ * Drives a RecordArena as net.Socket's onread does: ask for a buffer, let
+ * the "socket" fill at most `chunk` bytes of it, report the count.
+ */
+function feedArena(a: RecordArena, stream: Buffer, chunk: number): void {
+  let o = 0;
+  while (o < stream.length) {
+    const into = a.next();
+    assert.ok(into.length > 0, 'the arena always offers room');
+    const n = stream.copy(into, 0, o, Math.min(stream.length, o + Math.min(chunk, into.length)));
+    o += n;
+    a.received(n);
+  }
+}
+
+test('record arena: the same records as the decoder, at any read size, small ones as views of one arena', () => {
+  const stream = Buffer.concat([
+    fragment(Buffer.from('first'), true),
+    fragment(Buffer.from('ab'), false),
+    fragment(Buffer.alloc(0), false),
+    fragment(Buffer.from('cd'), true),
+    ...Array.from({ length: 3000 }, (_, i) => fragment(Buffer.from(`call-${i}`), true)),
+  ]);
+  for (const chunk of [1, 3, 700, 65536]) {
+    const got: Buffer[] = [];
+    const a = new RecordArena(1024, (r, release) => {
+      assert.equal(release, undefined, 'small records are plain views');
+      got.push(r);
+    });
+    feedArena(a, stream, chunk);
+    assert.equal(a.buffered, 0);
+    assert.deepEqual(
+      got.map((r) => r.toString()),
+      ['first', 'abcd', ...Array.from({ length: 3000 }, (_, i) => `call-${i}`)],
+      `read size ${chunk}`,
+    );
+    // Views handed out before the arena moved on still hold their bytes.
+    assert.equal(got[5]!.toString(), 'call-3');
+    assert.ok(got[2]!.buffer === got[3]!.buffer, 'consecutive small records share an arena');
+  }
+});
+
+test('record arena: a big record is read into a pooled buffer, no copy after its first bytes, reused after release', () => {
+  const pool = new BufferPool(4100, 1024);
+  const got: Array<{ data: string; buffer: ArrayBufferLike; release?: () => void }> = [];
+  const a = new RecordArena(4096, (r, release) => got.push({ data: r.toString('latin1'), buffer: r.buffer, release }), pool);
+  const big = (c: string) => fragment(Buffer.alloc(4000, c), true);
+  const offered: number[] = [];
+  const feed = (b: Buffer, chunk: number) => {
+    let o = 0;
+    while (o < b.length) {
+      const into = a.next();
+      offered.push(into.length);
+      const n = b.copy(into, 0, o, Math.min(b.length, o + Math.min(chunk, into.length)));
+      o += n;
+      a.received(n);
+    }
+  };
+  feed(Buffer.concat([fragment(Buffer.from('x'), true), big('a'), fragment(Buffer.from('y'), true)]), 1000);
+  assert.deepEqual(
+    got.map((g) => g.data),
+    ['x', 'a'.repeat(4000), 'y'],
+  );
+  assert.ok(got[1]!.release, 'the big record is pooled');
+  // The first read held 'x' (5 bytes) and 995 of the big record's 4004:
+  // the socket is then asked for exactly the other 3009, into the pooled buffer.
+  assert.equal(offered[1], 3009);
+  got[1]!.release!();
+  feed(big('b'), 1000);
+  assert.equal(got[3]!.data, 'b'.repeat(4000));
+  assert.ok(got[3]!.buffer === got[1]!.buffer, 'the released buffer was reused');
+  feed(big('c'), 333);
+  assert.ok(got[4]!.release && got[4]!.buffer !== got[3]!.buffer, 'an unreleased buffer is never handed out twice');
+  assert.equal(a.buffered, 0);
+});
+
+test('record arena: over-limit records and endless empty fragments throw', () => {
+  const a = new RecordArena(100, () => assert.fail('no record expected'));
+  assert.throws(() => feedArena(a, recordHeader(101), 64), RecordTooLargeError);
+  const b = new RecordArena(1 << 20, () => assert.fail('no record expected'));
+  const empty = fragment(Buffer.alloc(0), false);
+  assert.throws(() => feedArena(b, Buffer.concat(Array.from({ length: 5000 }, () => empty)), 4096), RecordTooLargeError);
 });

@@ -277,3 +277,65 @@ fn readdir_pages_with_stable_cookies() {
   }
   assert_eq!(ex.readdir(&root(), &r, 5, &[1; 8], 10, false).unwrap_err().code(), "EBADCOOKIE");
 }
+
+/// A connected pair of non-blocking Unix stream sockets with small buffers.
+fn small_socketpair() -> (OwnedFd, OwnedFd) {
+  let mut fds = [0; 2];
+  assert_eq!(unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) }, 0);
+  let size: libc::c_int = 4096;
+  for fd in fds {
+    unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, (&size as *const libc::c_int).cast(), 4) };
+  }
+  unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+fn drain(fd: &OwnedFd) -> Vec<u8> {
+  let mut out = Vec::new();
+  let mut buf = [0u8; 65536];
+  loop {
+    let r = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+    if r <= 0 {
+      return out;
+    }
+    out.extend_from_slice(&buf[..r as usize]);
+  }
+}
+
+#[test]
+fn send_read_sends_head_file_and_tail_and_spills_what_a_full_socket_refuses() {
+  let Some((d, ex)) = setup() else { return };
+  let r = ex.root_handle().to_vec();
+  let h = create(&ex, &root(), &r, "f");
+  let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+  std::fs::write(d.path().join("f"), &data).unwrap();
+  // The plan: count cut at the end of the file, eof set.
+  let plan = ex.try_read_plan(&root(), &h, 200_000, 1 << 20).unwrap().expect("cached");
+  assert_eq!(u32::from_le_bytes(plan[0..4].try_into().unwrap()), 100_000);
+  assert_eq!(plan[4], 1);
+  let (a, b) = small_socketpair();
+  let (head, tail) = (b"HEAD".to_vec(), b"TL".to_vec());
+  let mut spill = vec![0u8; 4 + 100_000 + 2];
+  let left = ex.send_read(&h, a.as_raw_fd(), &head, 200_000, 100_000, &tail, &mut spill).unwrap();
+  assert!(left > 0 && left < spill.len(), "a 4 KiB socket buffer takes part, not all: {left}");
+  let mut got = drain(&b);
+  got.extend_from_slice(&spill[..left]);
+  let mut want = head.clone();
+  want.extend_from_slice(&data[200_000..]);
+  want.extend_from_slice(&tail);
+  assert!(got == want, "head, file bytes and tail arrive whole and in order");
+  // A file that got shorter than the planned count: zeros keep the record whole.
+  std::fs::write(d.path().join("f"), &data[..200_010]).unwrap();
+  let mut spill = vec![1u8; 4 + 100 + 2];
+  let left = ex.send_read(&h, a.as_raw_fd(), &head, 200_000, 100, &tail, &mut spill).unwrap();
+  let mut got = drain(&b);
+  got.extend_from_slice(&spill[..left]);
+  let mut want = head.clone();
+  want.extend_from_slice(&data[200_000..200_010]);
+  want.extend_from_slice(&[0u8; 90]);
+  want.extend_from_slice(&tail);
+  assert!(got == want, "missing file bytes are sent as zeros");
+  // A peer that is gone: an error, never a partial success.
+  drop(b);
+  let mut spill = vec![0u8; 4 + 100 + 2];
+  assert_eq!(ex.send_read(&h, a.as_raw_fd(), &head, 0, 100, &tail, &mut spill).unwrap_err().errno, libc::EPIPE);
+}

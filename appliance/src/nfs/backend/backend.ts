@@ -257,6 +257,16 @@ export interface Backend {
    * Buffer. Either way it keeps no reference to `into` after returning.
    */
   read(cred: Cred, handle: Buffer, offset: bigint, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }>;
+
+  /**
+   * Optional: a READ whose data goes from the file to the client's socket
+   * without passing through this process (sendfile). Checks and answers
+   * what the reply needs (count cut at end of file, eof, attributes)
+   * without waiting for a disk, or undefined when it cannot (the caller
+   * then uses `read`). The returned `send` and `fill` are used at most
+   * once, by the transport, after the reply's header has been encoded.
+   */
+  readDirect?(cred: Cred, handle: Buffer, offset: bigint, count: number): DirectRead | undefined;
   /** The data Buffer may be a view into the RPC record: do not keep it after returning. */
   write(
     cred: Cred,
@@ -323,4 +333,19 @@ export interface Backend {
 
   /** Releases fds, caches and threads. */
   close(): Promise<void>;
+}
+
+/** A planned READ whose data the transport moves from the file itself (Backend.readDirect). */
+export interface DirectRead {
+  count: number;
+  eof: boolean;
+  attrs: Attrs;
+  /**
+   * Sends `head`, the `count` bytes and `tail` on the socket `fd` (which
+   * it duplicates), stopping when the socket is full: what was not sent is
+   * put into `spill` (which holds all three) and its length resolved.
+   */
+  send(fd: number, head: Buffer, tail: Buffer, spill: Buffer): Promise<number>;
+  /** The data the ordinary way: read into `into` (zeros past a changed end of file). */
+  fill(into: Buffer): Promise<void>;
 }

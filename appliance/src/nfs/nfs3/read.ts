@@ -9,9 +9,11 @@
  * never copied into the reply. Large reads go into a buffer lent by the
  * transport (ctx.replyBuffers), which takes it back once the reply has been
  * written: no fresh 1 MiB allocation, and no garbage, per READ. Counts above
- * rtmax are cut to rtmax.
+ * rtmax are cut to rtmax. Better still, a backend that can (posix) lets the
+ * transport send big reads from the file to the socket with sendfile
+ * (Backend.readDirect): the data never enters this process.
  */
-import type { Attrs } from '../backend/backend.js';
+import type { Attrs, DirectRead } from '../backend/backend.js';
 import type { FileHandleArg, ProcEntry } from '../rpc/program.js';
 import { MAX_IO } from './fsinfo.js';
 import { attrsOrNone, decodeFh, encodePostOpAttr, nfsstat3, statusOf } from './types.js';
@@ -26,7 +28,11 @@ interface Res {
   attrs?: Attrs;
   eof?: boolean;
   data?: Buffer;
+  direct?: DirectRead;
 }
+
+/** Reads at least this big go from the file to the socket when they can (Backend.readDirect). */
+const DIRECT_MIN = 64 * 1024;
 
 export const read: ProcEntry<Args, Res> = {
   name: 'NFSPROC3_READ',
@@ -36,6 +42,10 @@ export const read: ProcEntry<Args, Res> = {
   async handler(ctx, a) {
     try {
       const count = Math.min(a.count, MAX_IO);
+      if (count >= DIRECT_MIN && ctx.replyBuffers?.direct && ctx.backend.readDirect) {
+        const direct = ctx.backend.readDirect(ctx.cred, a.file.backend, a.offset, count);
+        if (direct) return { status: nfsstat3.NFS3_OK, attrs: direct.attrs, eof: direct.eof, direct };
+      }
       const res = await ctx.backend.read(ctx.cred, a.file.backend, a.offset, count, ctx.replyBuffers?.take(count));
       return { status: nfsstat3.NFS3_OK, attrs: res.attrs, eof: res.eof, data: res.data };
     } catch (e) {
@@ -47,8 +57,8 @@ export const read: ProcEntry<Args, Res> = {
     w.u32(res.status);
     encodePostOpAttr(w, res.attrs);
     if (res.status === nfsstat3.NFS3_OK) {
-      w.u32(res.data!.length).bool(res.eof!);
-      w.opaqueRef(res.data!);
+      if (res.direct) w.u32(res.direct.count).bool(res.eof!).opaqueFile(res.direct);
+      else w.u32(res.data!.length).bool(res.eof!).opaqueRef(res.data!);
     }
   },
 };

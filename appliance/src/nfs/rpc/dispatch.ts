@@ -14,7 +14,7 @@ import { toNfsStat, nfsstat3 } from '../backend/errors.js';
 import type { Backend } from '../backend/backend.js';
 import { squash, type Client, type Export } from '../exports.js';
 import { XdrDecodeError } from '../xdr/reader.js';
-import { XdrWriter } from '../xdr/writer.js';
+import { type Chunk, XdrWriter } from '../xdr/writer.js';
 import { parseCred, type Identity } from './auth.js';
 import { DuplicateRequestCache } from './drc.js';
 import { accept_stat, decodeCall, encodeAccepted, encodeAuthError, encodeProgMismatch, type RpcCall } from './message.js';
@@ -51,7 +51,7 @@ export class Dispatcher {
    * sent (not a call). `buffers` lends the call pooled reply buffers: the
    * caller must keep them untouched until the reply has been written.
    */
-  async handle(record: Buffer, client: Client, buffers?: ReplyBuffers): Promise<Buffer[] | undefined> {
+  async handle(record: Buffer, client: Client, buffers?: ReplyBuffers): Promise<Chunk[] | undefined> {
     const head = decodeCall(record);
     if (head.kind === 'ignore') {
       this.stats.garbage++;
@@ -92,7 +92,7 @@ export class Dispatcher {
     return reply;
   }
 
-  private async run(call: RpcCall, entry: ProcEntry, identity: Identity, client: Client, replyBuffers?: ReplyBuffers): Promise<Buffer[]> {
+  private async run(call: RpcCall, entry: ProcEntry, identity: Identity, client: Client, replyBuffers?: ReplyBuffers): Promise<Chunk[]> {
     let args: unknown;
     try {
       args = entry.decode(call.args);
@@ -164,7 +164,7 @@ export class Dispatcher {
 }
 
 /** Encodes a reply and prepends its record marking header. */
-function frame(encode: (w: XdrWriter) => void): Buffer[] {
+function frame(encode: (w: XdrWriter) => void): Chunk[] {
   const w = new XdrWriter();
   encode(w);
   const chunks = w.chunks();

@@ -9,12 +9,13 @@
  * the first is still running. Bounded by entry count and age.
  */
 import { crc32 } from 'node:zlib';
+import type { Chunk } from '../xdr/writer.js';
 
 /** Bytes of arguments checksummed: enough to tell apart calls that reuse an xid. */
 const SUM_BYTES = 256;
 
 interface Entry {
-  reply: Promise<Buffer[] | undefined>;
+  reply: Promise<Chunk[] | undefined>;
   at: number;
 }
 
@@ -33,7 +34,7 @@ export class DuplicateRequestCache {
   }
 
   /** The reply of an earlier identical call (resolved when it is ready), or undefined. */
-  lookup(key: string): Promise<Buffer[] | undefined> | undefined {
+  lookup(key: string): Promise<Chunk[] | undefined> | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (Date.now() - e.at > this.maxAgeMs) {
@@ -45,7 +46,7 @@ export class DuplicateRequestCache {
   }
 
   /** Records a call in progress; its reply (or undefined if none was sent) settles `reply`. */
-  insert(key: string, reply: Promise<Buffer[] | undefined>): void {
+  insert(key: string, reply: Promise<Chunk[] | undefined>): void {
     this.entries.set(key, { reply, at: Date.now() });
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;

@@ -54,6 +54,8 @@ export interface ServerState {
  */
 export interface ReplyBuffers {
   take(n: number): Buffer | undefined;
+  /** The transport sends FileChunks (a READ may use Backend.readDirect). */
+  readonly direct?: boolean;
 }
 
 export interface CallContext {

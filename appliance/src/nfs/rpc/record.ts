@@ -156,3 +156,123 @@ export function recordHeader(length: number): Buffer {
   h.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
   return h;
 }
+
+/** Size of a connection's arena for small records. */
+const ARENA = 256 * 1024;
+/** Space left in an arena below which the next read goes to a fresh one. */
+const MIN_READ = 16 * 1024;
+
+/**
+ * The same framing as RecordDecoder, for a socket that reads straight into
+ * buffers we hand it (net.Socket `onread`), so that the process does not
+ * allocate a 64 KiB buffer per socket read (that churn of external memory
+ * made V8 run a full collection every few dozen MiB written).
+ *
+ * Small records land in an arena and are handed on as views of it. An
+ * arena's bytes are written once, never reused: a view stays valid for as
+ * long as anything holds it, and the garbage collector frees the arena
+ * after the last one is gone.
+ *
+ * A big single-fragment record (a 1 MiB WRITE) is read into a pooled
+ * buffer: once its header is known, the bytes already received move there
+ * (at most one socket read), and the socket then reads exactly the rest of
+ * that record into it. It reaches pwrite without a copy, and the buffer
+ * returns to the pool when `release` is called (the call is over).
+ */
+export class RecordArena {
+  private arena = Buffer.allocUnsafeSlow(ARENA);
+  /** First byte not yet framed. */
+  private start = 0;
+  /** End of the bytes received. */
+  private end = 0;
+  /** Bytes from `start` the pending fragment needs, header included (0: unknown). */
+  private need = 0;
+  private needLast = false;
+  /** The pooled buffer a big record is being read into, and how much of it has arrived. */
+  private big?: Buffer;
+  private bigEnd = 0;
+  private fragments: Buffer[] = [];
+  private fragmentBytes = 0;
+  private fragmentCount = 0;
+
+  constructor(
+    private readonly maxRecord: number,
+    private readonly onRecord: (record: Buffer, release?: () => void) => void,
+    private readonly pool?: BufferPool,
+  ) {}
+
+  /** Where the socket should read next (its `onread.buffer` generator). */
+  next(): Buffer {
+    if (this.big) return this.big.subarray(this.bigEnd, this.need);
+    const pool = this.pool;
+    if (pool && this.needLast && this.fragments.length === 0 && this.need >= pool.minSize && this.need <= pool.size) {
+      const big = pool.get();
+      this.bigEnd = this.arena.copy(big, 0, this.start, this.end);
+      this.start = this.end;
+      this.big = big;
+      return big.subarray(this.bigEnd, this.need);
+    }
+    if (this.arena.length - this.end < MIN_READ || (this.need > 0 && this.start + this.need > this.arena.length)) this.move();
+    return this.arena.subarray(this.end);
+  }
+
+  /** `n` bytes were read into the buffer `next()` gave; throws RecordTooLargeError. */
+  received(n: number): void {
+    if (this.big) {
+      this.bigEnd += n;
+      if (this.bigEnd < this.need) return;
+      const big = this.big;
+      const len = this.need - 4;
+      this.big = undefined;
+      this.need = 0;
+      this.onRecord(big.subarray(4, 4 + len), () => this.pool!.put(big));
+      return;
+    }
+    this.end += n;
+    this.need = 0;
+    const a = this.arena;
+    while (this.end - this.start >= 4) {
+      const header = a.readUInt32BE(this.start);
+      const len = header & 0x7fffffff;
+      const last = (header & LAST_FRAGMENT) !== 0;
+      if (this.fragmentBytes + len > this.maxRecord) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord);
+      if (this.end - this.start < 4 + len) {
+        this.need = 4 + len;
+        this.needLast = last;
+        return;
+      }
+      const frag = a.subarray(this.start + 4, this.start + 4 + len);
+      this.start += 4 + len;
+      if (last && this.fragments.length === 0) {
+        this.onRecord(frag);
+        continue;
+      }
+      if (++this.fragmentCount > MAX_FRAGMENTS) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord, `more than ${MAX_FRAGMENTS} fragments`);
+      // Views stay valid (arena bytes are never rewritten) until concat.
+      if (len > 0) this.fragments.push(frag);
+      this.fragmentBytes += len;
+      if (last) {
+        const record = Buffer.concat(this.fragments, this.fragmentBytes);
+        this.fragments = [];
+        this.fragmentBytes = 0;
+        this.fragmentCount = 0;
+        this.onRecord(record);
+      }
+    }
+  }
+
+  /** Bytes held while waiting for the rest of a record. */
+  get buffered(): number {
+    return (this.big ? this.bigEnd : this.end - this.start) + this.fragmentBytes;
+  }
+
+  /** Continues in a fresh arena, carrying over the unframed bytes. */
+  private move(): void {
+    const carried = this.end - this.start;
+    const fresh = Buffer.allocUnsafeSlow(Math.max(ARENA, this.need + MIN_READ, carried + MIN_READ));
+    this.arena.copy(fresh, 0, this.start, this.end);
+    this.arena = fresh;
+    this.start = 0;
+    this.end = carried;
+  }
+}

@@ -20,11 +20,12 @@
  * when the server closed or calls were in flight; at info for a socket
  * reset with nothing pending; at debug for a client that hung up cleanly.
  */
-import { Server, type Socket, createServer } from 'node:net';
+import { Server, Socket, type SocketConstructorOpts, createServer } from 'node:net';
 import type { Client } from '../exports.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Logger, ReplyBuffers } from './program.js';
-import { BufferPool, RecordDecoder, RecordTooLargeError } from './record.js';
+import { FileChunk, type Chunk } from '../xdr/writer.js';
+import { BufferPool, RecordArena, RecordDecoder, RecordTooLargeError } from './record.js';
 
 export const MAX_IN_FLIGHT = 128;
 /** Bytes of calls (mostly WRITE payloads) held at once per connection. */
@@ -38,8 +39,10 @@ const IDLE_MS = 15 * 60_000;
 
 /** READ replies at least this big get a pooled buffer (smaller ones come from the backend's slabs). */
 const LEND_MIN = 64 * 1024;
-/** Size of a lent READ buffer: rtmax. */
-const LEND_SIZE = 1024 * 1024;
+/** Size of a lent READ buffer: rtmax, and room for a reply's header (a spill of a file reply holds all of it). */
+const LEND_SIZE = 1024 * 1024 + 4096;
+/** READ data from file to socket with sendfile (CAIRN_NFS_SENDFILE=0 turns it off, to compare). */
+const SEND_FILES = process.env.CAIRN_NFS_SENDFILE !== '0';
 /** Lent READ buffers kept for reuse per server (more in flight are allocated and dropped). */
 export const DEFAULT_READ_BUFFERS = 32;
 
@@ -47,13 +50,18 @@ export interface TransportOptions {
   maxRecord?: number;
   /** Pooled READ buffers kept (DEFAULT_READ_BUFFERS; 0 = none lent). */
   readBuffers?: number;
+  /** Told of the socket that serves each connection (to close it at shutdown). */
+  onSocket?: (socket: Socket) => void;
 }
 
 /** The pooled buffer one call holds, given back once its reply is written. */
 class ReplyLease implements ReplyBuffers {
   private held?: Buffer;
 
-  constructor(private readonly pool: BufferPool) {}
+  constructor(
+    private readonly pool: BufferPool,
+    readonly direct: boolean,
+  ) {}
 
   take(n: number): Buffer | undefined {
     if (this.held || n < LEND_MIN || n > this.pool.size) return undefined;
@@ -79,16 +87,51 @@ class ReplyLease implements ReplyBuffers {
 
 export function createRpcServer(dispatcher: Dispatcher, log: Logger, opts: TransportOptions = {}): Server {
   const maxRecord = opts.maxRecord ?? DEFAULT_MAX_RECORD;
-  const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-  const pool = new BufferPool(maxRecord);
+  // Paused: serveConnection decides how the connection's bytes are read.
+  const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000, pauseOnConnect: true });
+  // Big records and their 4-byte header (RecordArena reads both into one).
+  const pool = new BufferPool(maxRecord + 4);
   const readBuffers = opts.readBuffers ?? DEFAULT_READ_BUFFERS;
   const readPool = readBuffers > 0 ? new BufferPool(LEND_SIZE, LEND_MIN, readBuffers) : undefined;
-  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool, readPool));
+  server.on('connection', (socket) => serveConnection(socket, dispatcher, log, maxRecord, pool, readPool, opts.onSocket));
   return server;
 }
 
-function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool, readPool?: BufferPool): void {
-  const client: Client = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+/** What net.Socket keeps of an accepted connection (its libuv TCP handle). */
+interface StreamHandle {
+  useUserBuffer?: unknown;
+}
+
+/**
+ * The accepted connection as a socket that reads into buffers we give it
+ * (`onread`, documented for client sockets; net.Server has no such option,
+ * so its TCP handle moves to a socket made with one). undefined if this
+ * Node's socket does not expose the handle: the caller reads with 'data'.
+ */
+function adoptWithOnread(accepted: Socket, onread: { buffer: () => Buffer; callback: (n: number) => boolean }): Socket | undefined {
+  const carrier = accepted as unknown as { _handle: StreamHandle | null };
+  const handle = carrier._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
+  carrier._handle = null;
+  // Without its handle this only settles the server's connection count; the descriptor lives on.
+  accepted.destroy();
+  return new Socket({ handle, onread } as SocketConstructorOpts);
+}
+
+/** The descriptor under a socket (libuv's TCP handle), for sendfile; undefined if not exposed. */
+function socketFd(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool, readPool?: BufferPool, onSocket?: (s: Socket) => void): void {
+  const client: Client = { address: accepted.remoteAddress ?? '', port: accepted.remotePort ?? 0 };
+  // The callbacks named here (onRecord, framed) are defined below; they
+  // first run when bytes arrive, after this function has returned.
+  const arena = new RecordArena(maxRecord, (record, release) => onRecord(record, release), pool);
+  const adopted = adoptWithOnread(accepted, { buffer: () => arena.next(), callback: (n) => framed(() => arena.received(n)) });
+  const socket = adopted ?? accepted;
+  onSocket?.(socket);
   let inFlight = 0;
   let inFlightBytes = 0;
   let waitingDrain = false;
@@ -120,13 +163,13 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
     close(`idle for ${IDLE_MS / 1000} s`);
   });
   const resumeIfIdle = () => {
-    if (inFlight < MAX_IN_FLIGHT && inFlightBytes <= MAX_IN_FLIGHT_BYTES && !waitingDrain && socket.isPaused()) socket.resume();
+    if (inFlight + waiting.length < MAX_IN_FLIGHT && inFlightBytes <= MAX_IN_FLIGHT_BYTES && !waitingDrain && socket.isPaused()) socket.resume();
   };
   socket.on('drain', () => {
     waitingDrain = false;
     resumeIfIdle();
   });
-  const decoder = new RecordDecoder(maxRecord, (record, release) => {
+  const onRecord = (record: Buffer, release?: () => void) => {
     inFlight++;
     calls++;
     inFlightBytes += record.length;
@@ -138,27 +181,12 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
       // (replies are encoded afresh; backends keep no WRITE data, backend.ts).
       release?.();
     };
-    const lease = readPool ? new ReplyLease(readPool) : undefined;
+    const lease = readPool ? new ReplyLease(readPool, canSendFiles) : undefined;
     dispatcher.handle(record, client, lease).then(
       (reply) => {
         settle();
-        if (reply && !socket.destroyed) {
-          // Replies finishing in the same tick leave in one writev.
-          if (!corked) {
-            corked = true;
-            socket.cork();
-            process.nextTick(uncork);
-          }
-          const last = reply.length - 1;
-          for (let i = 0; i < last; i++) socket.write(reply[i]!);
-          // Chunks leave in order: when the last is written, all are.
-          if (lease?.holding) socket.write(reply[last]!, (err) => (err ? lease.drop() : lease.release()));
-          else socket.write(reply[last]!);
-          if (socket.writableLength > MAX_UNSENT && !waitingDrain) {
-            waitingDrain = true;
-            socket.pause();
-          }
-        } else lease?.release();
+        if (reply) writeReply(reply, lease);
+        else lease?.release();
         resumeIfIdle();
       },
       (err: unknown) => {
@@ -168,10 +196,107 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
         close(`call failed inside the server: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
-  }, pool);
-  socket.on('data', (chunk: Buffer) => {
+  };
+  /**
+   * A reply with file data (FileChunk) is written by a worker thread,
+   * straight to the socket: meanwhile nothing else may write to it, so
+   * other replies wait here, in order.
+   */
+  const canSendFiles = SEND_FILES && adopted !== undefined && socketFd(socket) !== undefined;
+  let sendingFile = false;
+  const waiting: Array<{ reply: Chunk[]; lease?: ReplyLease }> = [];
+  const writeReply = (reply: Chunk[], lease?: ReplyLease): void => {
+    if (socket.destroyed) return lease?.release();
+    if (sendingFile) {
+      waiting.push({ reply, lease });
+      // Replies held here count against the peer like calls in flight.
+      if (inFlight + waiting.length >= MAX_IN_FLIGHT) socket.pause();
+      return;
+    }
+    const at = reply.findIndex((c) => c instanceof FileChunk);
+    if (at >= 0) return sendWithFile(reply, at, lease);
+    // Replies finishing in the same tick leave in one writev.
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    const last = reply.length - 1;
+    for (let i = 0; i < last; i++) socket.write(reply[i] as Buffer);
+    // Chunks leave in order: when the last is written, all are.
+    if (lease?.holding) socket.write(reply[last] as Buffer, (err) => (err ? lease.drop() : lease.release()));
+    else socket.write(reply[last] as Buffer);
+    if (socket.writableLength > MAX_UNSENT && !waitingDrain) {
+      waitingDrain = true;
+      socket.pause();
+    }
+  };
+  const sendWaiting = () => {
+    while (!sendingFile && waiting.length > 0) {
+      const w = waiting.shift()!;
+      writeReply(w.reply, w.lease);
+    }
+    resumeIfIdle();
+  };
+  const sendWithFile = (reply: Chunk[], at: number, lease?: ReplyLease): void => {
+    const file = reply[at] as FileChunk;
+    const head = Buffer.concat(reply.slice(0, at) as Buffer[]);
+    const tail = Buffer.concat(reply.slice(at + 1) as Buffer[]);
+    const total = head.length + file.length + tail.length;
+    const spill = lease?.take(total) ?? Buffer.allocUnsafe(total);
+    if (corked) uncork();
+    const fd = socketFd(socket);
+    if (fd === undefined || socket.writableLength > 0) {
+      // Bytes already queued must leave first: this reply goes the ordinary way.
+      const data = spill.subarray(0, file.length);
+      file.source.fill(data).then(
+        () => writeReply([head, data, tail], lease),
+        (err: unknown) => {
+          lease?.release();
+          log.error({ err, client: client.address }, 'READ failed after its reply was encoded; closing the connection');
+          close(`READ data could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+      return;
+    }
+    sendingFile = true;
+    file.source.send(fd, head, tail, spill).then(
+      (left) => {
+        if (left > 0 && !socket.destroyed) {
+          // The socket was full. Later replies wait until this rest is
+          // out too: a file reply then finds the socket empty again.
+          socket.write(spill.subarray(0, left), (err) => {
+            if (err) lease?.drop();
+            else lease?.release();
+            sendingFile = false;
+            sendWaiting();
+          });
+          return;
+        }
+        sendingFile = false;
+        lease?.release();
+        sendWaiting();
+      },
+      (err: NodeJS.ErrnoException) => {
+        sendingFile = false;
+        lease?.release();
+        for (const w of waiting.splice(0)) w.lease?.release();
+        // Part of the record may be on the wire: the connection cannot go on.
+        if (err.code === 'EPIPE' || err.code === 'ECONNRESET') {
+          socketError ??= err.code;
+          socket.destroy();
+        } else {
+          log.error({ err, client: client.address }, 'sending READ data failed; closing the connection');
+          close(`sending READ data failed: ${err.message}`);
+        }
+      },
+    );
+  };
+  /** Frames bytes; false when the stream was refused and the connection is closing. */
+  const framed = (frame: () => void): boolean => {
     try {
-      decoder.push(chunk);
+      frame();
+      return true;
     } catch (e) {
       // Whatever a peer sends costs it its connection, never the daemon.
       if (e instanceof RecordTooLargeError) {
@@ -181,8 +306,14 @@ function serveConnection(socket: Socket, dispatcher: Dispatcher, log: Logger, ma
         log.error({ err: e, client: client.address }, 'RPC stream error; closing the connection');
         close(`stream error: ${e instanceof Error ? e.message : String(e)}`);
       }
+      return false;
     }
-  });
+  };
+  if (!adopted) {
+    const decoder = new RecordDecoder(maxRecord, onRecord, pool);
+    socket.on('data', (chunk: Buffer) => void framed(() => decoder.push(chunk)));
+    socket.resume();
+  }
   // Logged once, with the in-flight count, by the close handler.
   socket.on('error', (err: NodeJS.ErrnoException) => (socketError = err.code ?? err.message));
 }

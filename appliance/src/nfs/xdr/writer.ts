@@ -4,16 +4,31 @@
  * `opaqueRef`, so a 1 MiB read is never copied: `chunks()` returns the
  * pieces for one corked socket write (writev).
  */
+import type { DirectRead } from '../backend/backend.js';
 import { pad4 } from './reader.js';
 
 const ZEROS = Buffer.alloc(4);
+
+/**
+ * A piece of a reply that is not in memory: `length` bytes the transport
+ * sends straight from a file (a READ's data, Backend.readDirect).
+ */
+export class FileChunk {
+  constructor(
+    readonly length: number,
+    readonly source: DirectRead,
+  ) {}
+}
+
+/** One piece of an encoded reply. */
+export type Chunk = Buffer | FileChunk;
 /** Payloads at least this big are referenced rather than copied. */
 const REF_THRESHOLD = 2048;
 
 export class XdrWriter {
   private buf: Buffer;
   private pos = 0;
-  private readonly done: Buffer[] = [];
+  private readonly done: Chunk[] = [];
   private doneBytes = 0;
 
   constructor(initial = 512) {
@@ -98,6 +113,20 @@ export class XdrWriter {
     return this;
   }
 
+  /** opaque<> whose bytes the transport sends from a file (FileChunk). */
+  opaqueFile(source: DirectRead): this {
+    this.u32(source.count);
+    this.flush();
+    this.done.push(new FileChunk(source.count, source));
+    this.doneBytes += source.count;
+    const p = pad4(source.count);
+    if (p) {
+      this.done.push(ZEROS.subarray(0, p));
+      this.doneBytes += p;
+    }
+    return this;
+  }
+
   /**
    * Bytes already XDR-encoded elsewhere (a whole result body), appended as
    * they are: by reference when big, else copied. A multiple of 4 bytes.
@@ -125,14 +154,15 @@ export class XdrWriter {
   }
 
   /** The encoded bytes, as pieces to write in order. */
-  chunks(): Buffer[] {
+  chunks(): Chunk[] {
     this.flush();
     return this.done;
   }
 
-  /** The encoded bytes as one Buffer (copies if there are several pieces). */
+  /** The encoded bytes as one Buffer (copies if there are several pieces); never with a FileChunk. */
   toBuffer(): Buffer {
     const c = this.chunks();
-    return c.length === 1 ? c[0]! : Buffer.concat(c);
+    if (c.some((x) => x instanceof FileChunk)) throw new Error('toBuffer of a reply with file data');
+    return c.length === 1 ? (c[0] as Buffer) : Buffer.concat(c as Buffer[]);
   }
 }

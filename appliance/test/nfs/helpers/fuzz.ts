@@ -225,7 +225,7 @@ async function check(dispatcher: Dispatcher, rec: Buffer, client: { address: str
     if (rec.length >= 8 && rec.readUInt32BE(4) === 0) throw new Error(`a CALL went unanswered: ${rec.toString('hex')}`);
     return false;
   }
-  const bytes = Buffer.concat(reply);
+  const bytes = Buffer.concat(reply as Buffer[]); // no lease given: never a FileChunk
   const len = bytes.readUInt32BE(0);
   if ((len & 0x7fffffff) !== bytes.length - 4 || !(len & 0x80000000)) throw new Error('bad record marking on a reply');
   const rep = parseReply(bytes.subarray(4));

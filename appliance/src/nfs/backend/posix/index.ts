@@ -19,6 +19,7 @@ import type {
   Attrs,
   Backend,
   CreateHow,
+  DirectRead,
   Cred,
   DirEntry,
   EntryResult,
@@ -124,6 +125,11 @@ class PosixBackend implements Backend {
   readonly writeVerifier = randomBytes(8);
   private readonly rootHandle: Buffer;
   private readonly slab = new ReadSlab();
+  /**
+   * Where the non-blocking native calls leave their record (try_*, see
+   * backend_task.rs): read at once, before anything else can call again.
+   */
+  private readonly out = Buffer.allocUnsafeSlow(4096);
   /** READDIR(PLUS) pages read ahead (readdirXdr), by aheadKey. */
   private readonly ahead = new Map<string, { at: number; page: Promise<Buffer | undefined> }>();
 
@@ -134,31 +140,34 @@ class PosixBackend implements Backend {
     this.rootHandle = ex.rootHandle;
   }
 
+  private outRecord(): ResultRecord {
+    return new ResultRecord(this.out);
+  }
+
   async root(): Promise<Buffer> {
     return this.rootHandle;
   }
 
   async getattr(handle: Buffer): Promise<Attrs> {
-    return new ResultRecord(this.ex.tryGetattr(handle) ?? (await this.ex.getattr(handle))).attrs();
+    return (this.ex.tryGetattr(handle, this.out) >= 0 ? this.outRecord() : new ResultRecord(await this.ex.getattr(handle))).attrs();
   }
 
   async setattr(cred: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
     this.changed();
     const guard = guardCtime ? [guardCtime.sec, guardCtime.nsec] : undefined;
     const js = jsSet(set);
-    const rec = this.ex.trySetattr(cred.uid, cred.gid, cred.gids, handle, js, guard) ?? (await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, js, guard));
-    return new ResultRecord(rec).wcc();
+    const fast = this.ex.trySetattr(cred.uid, cred.gid, cred.gids, handle, js, guard, this.out) >= 0;
+    return (fast ? this.outRecord() : new ResultRecord(await this.ex.setattr(cred.uid, cred.gid, cred.gids, handle, js, guard))).wcc();
   }
 
   async lookup(cred: Cred, dir: Buffer, name: Name): Promise<EntryResult> {
-    const rec = this.ex.tryLookup(cred.uid, cred.gid, cred.gids, dir, name) ?? (await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name));
-    return entry(new ResultRecord(rec));
+    const fast = this.ex.tryLookup(cred.uid, cred.gid, cred.gids, dir, name, this.out) >= 0;
+    return entry(fast ? this.outRecord() : new ResultRecord(await this.ex.lookup(cred.uid, cred.gid, cred.gids, dir, name)));
   }
 
   async access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }> {
-    const rec = new ResultRecord(
-      this.ex.tryAccess(cred.uid, cred.gid, cred.gids, handle, mask) ?? (await this.ex.access(cred.uid, cred.gid, cred.gids, handle, mask)),
-    );
+    const fast = this.ex.tryAccess(cred.uid, cred.gid, cred.gids, handle, mask, this.out) >= 0;
+    const rec = fast ? this.outRecord() : new ResultRecord(await this.ex.access(cred.uid, cred.gid, cred.gids, handle, mask));
     const granted = rec.u32();
     return { granted, attrs: rec.attrs() };
   }
@@ -175,17 +184,35 @@ class PosixBackend implements Backend {
     // socket) without another copy.
     const want = Math.max(0, Math.min(count, POSIX_MAX_IO));
     const into = lent && lent.length >= want ? lent.subarray(0, want) : this.slab.take(want);
-    const fast = into.length <= this.syncIoMax ? this.ex.tryRead(cred.uid, cred.gid, cred.gids, handle, offset, into) : null;
-    const rec = new ResultRecord(fast ?? (await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into)));
+    const fast = into.length <= this.syncIoMax && this.ex.tryRead(cred.uid, cred.gid, cred.gids, handle, offset, into, this.out) >= 0;
+    const rec = fast ? this.outRecord() : new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into));
     const n = rec.u32();
     const eof = rec.u8() === 1;
     return { data: n === into.length ? into : into.subarray(0, n), eof, attrs: rec.attrs() };
   }
 
+  readDirect(cred: Cred, handle: Buffer, offset: bigint, count: number): DirectRead | undefined {
+    if (this.ex.tryReadPlan(cred.uid, cred.gid, cred.gids, handle, offset, Math.min(count, POSIX_MAX_IO), this.out) < 0) return undefined;
+    const rec = this.outRecord();
+    const n = rec.u32();
+    const eof = rec.u8() === 1;
+    const attrs = rec.attrs();
+    return {
+      count: n,
+      eof,
+      attrs,
+      send: async (fd, head, tail, spill) => new ResultRecord(await this.ex.sendRead(handle, fd, head, offset, n, tail, spill)).u32(),
+      fill: async (into) => {
+        const got = new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into.subarray(0, n))).u32();
+        into.fill(0, got, n);
+      },
+    };
+  }
+
   async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
     this.changed();
-    const fast = stable === 'unstable' && data.length <= this.syncIoMax ? this.ex.tryWrite(cred.uid, cred.gid, cred.gids, handle, offset, data) : null;
-    const rec = new ResultRecord(fast ?? (await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable])));
+    const fast = stable === 'unstable' && data.length <= this.syncIoMax && this.ex.tryWrite(cred.uid, cred.gid, cred.gids, handle, offset, data, this.out) >= 0;
+    const rec = fast ? this.outRecord() : new ResultRecord(await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable]));
     const count = rec.u32();
     const committed = STABLE_OF[rec.u8()] ?? 'file_sync';
     return { count, committed, file: rec.wcc() };
@@ -327,8 +354,8 @@ class PosixBackend implements Backend {
   private stillFresh(page: Buffer, dir: Buffer, verf: Buffer, cookie: bigint): boolean {
     if (page.readUInt32BE(0) !== 0 || page.readUInt32BE(4) !== 1) return false;
     if (cookie !== 0n && !verf.equals(page.subarray(8 + 84, 8 + 84 + 8))) return false;
-    const now = this.ex.tryGetattr(dir);
-    if (!now) return false;
+    if (this.ex.tryGetattr(dir, this.out) < 0) return false;
+    const now = this.out;
     // Record (decode.ts, LE): mtime at 64, ctime at 72; fattr3 (XDR, BE) at 8: mtime at 68, ctime at 76.
     for (const [rec, xdr] of [
       [64, 8 + 68],
