@@ -1,10 +1,12 @@
-/** pool/gluster/georep.ts: status parsing, the console summary, argument checks. */
+/** pool/gluster/georep.ts: status parsing, the console summary, argument checks, failover steps, the deletion pass's output, the stall watchdog. */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
-import { GeoRepFailover, GeoRepWatchdog, STALL_RESTART_MS, GlusterGeoRep, WATCHDOG_BOUNDS, parseDeletions, parseGeoRepStatus, stallReason, summarize } from '../../src/pool/gluster/georep.js';
+import { GeoRepFailover, GeoRepWatchdog, STALL_RESTART_MS, GlusterGeoRep, WATCHDOG_BOUNDS, newestChangelogOnDisk, parseDeletions, parseGeoRepStatus, stallReason, summarize } from '../../src/pool/gluster/georep.js';
 import { parseCliOutput } from '../../src/pool/gluster/xml.js';
 
 const fixture = (name: string) => readFile(fileURLToPath(new URL(`../../../test/cluster/fixtures/${name}`, import.meta.url)), 'utf8');
@@ -206,4 +208,16 @@ test('watchdog: restarts a stalled session once (stop force, start), logged, the
   assert.deepEqual(await w.check(), [], 'within the backoff: left alone');
   now += WATCHDOG_BOUNDS.backoffMs;
   assert.deepEqual(await w.check(), ['gv0 → node4::backup'], 'past the backoff: again');
+});
+
+test("watchdog: a brick's newest changelog is found in Gluster 10's changelogs/YYYY/MM/DD, the open CHANGELOG and HTIME files ignored", async (t) => {
+  const brick = await mkdtemp(join(tmpdir(), 'cairn-changelogs-'));
+  t.after(() => rm(brick, { recursive: true, force: true }));
+  const cl = join(brick, '.glusterfs', 'changelogs');
+  assert.equal(await newestChangelogOnDisk(brick), null, 'no changelogs directory');
+  for (const d of ['2026/11/28', '2026/11/29', '2026/9/30', 'htime', 'csnap']) await mkdir(join(cl, d), { recursive: true });
+  for (const f of ['CHANGELOG', 'htime/HTIME.1795919772', '2026/11/28/CHANGELOG.1795834800', '2026/9/30/CHANGELOG.1790000000']) await writeFile(join(cl, f), '');
+  assert.equal(await newestChangelogOnDisk(brick), null, 'the newest day has none yet');
+  for (const f of ['2026/11/29/CHANGELOG.1795921200', '2026/11/29/CHANGELOG.1795921215']) await writeFile(join(cl, f), '');
+  assert.equal(await newestChangelogOnDisk(brick), 1795921215);
 });

@@ -721,21 +721,34 @@ export const WATCHDOG_BOUNDS: WatchdogBounds = { stuckMs: 180_000, stallMs: 60_0
 /**
  * Rollover time (epoch seconds) of the newest changelog of a brick, or
  * null when it has none (no change since changelogs were enabled) or the
- * brick is not on this appliance. The changelog translator writes
- * BRICK/.glusterfs/changelogs/CHANGELOG.<rollover epoch> and removes the
- * ones that recorded nothing, so the newest file dates the last change.
+ * brick is not on this appliance. The changelog translator rolls
+ * BRICK/.glusterfs/changelogs/CHANGELOG over into
+ * changelogs/YYYY/MM/DD/CHANGELOG.<rollover epoch> (Gluster 10; older
+ * releases left them in changelogs/) and drops the ones that recorded
+ * nothing, so the newest file dates the last change.
  */
 export type NewestChangelog = (brick: string) => Promise<number | null>;
 
 export const newestChangelogOnDisk: NewestChangelog = async (brick) => {
-  const names = await readdir(join(brick, '.glusterfs', 'changelogs')).catch(() => null);
-  if (!names) return null;
-  let newest: number | null = null;
-  for (const n of names) {
-    const m = /^CHANGELOG\.(\d+)$/.exec(n);
-    if (m && (newest === null || Number(m[1]) > newest)) newest = Number(m[1]);
+  const list = (dir: string) => readdir(dir).catch(() => [] as string[]);
+  const newestIn = (names: string[]) => {
+    let newest: number | null = null;
+    for (const n of names) {
+      const m = /^CHANGELOG\.(\d+)$/.exec(n);
+      if (m && (newest === null || Number(m[1]) > newest)) newest = Number(m[1]);
+    }
+    return newest;
+  };
+  // The newest numeric subdirectory at each level: year, month, day.
+  const latest = async (dir: string) => (await list(dir)).filter((n) => /^\d+$/.test(n)).sort((x, y) => Number(y) - Number(x))[0];
+  const root = join(brick, '.glusterfs', 'changelogs');
+  let dir = root;
+  for (let level = 0; level < 3; level++) {
+    const next = await latest(dir);
+    if (next === undefined) break;
+    dir = join(dir, next);
   }
-  return newest;
+  return newestIn(await list(dir)) ?? newestIn(await list(root));
 };
 
 /** Why a session needs a restart, or null. Pure: `now` and the changelog times are epoch ms / seconds. */
