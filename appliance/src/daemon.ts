@@ -40,7 +40,7 @@ import { ensureTlsIdentity } from './cluster/tls.js';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { glusterStateVolumeAccess } from './cluster/state-volume.js';
 import { GlusterCli } from './pool/gluster/cli.js';
-import { GeoRepReplication, GlusterGeoRep } from './pool/gluster/georep.js';
+import { GeoRepReplication, GeoRepWatchdog, GlusterGeoRep } from './pool/gluster/georep.js';
 import { RootSshKeys } from './replication/ssh-keys.js';
 import { GlusterPeers } from './pool/gluster/peers.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
@@ -50,6 +50,7 @@ import { metrics as sharedMetrics, type Metrics } from './system/metrics.js';
 import { Systemd } from './system/sd-notify.js';
 import { Tasks } from './system/tasks.js';
 import { VERSION } from './version.js';
+import type { CtdbRuntime } from './smb/driver.js';
 
 export interface Daemon {
   app: FastifyInstance;
@@ -179,6 +180,12 @@ function healFromDrivers(drivers: Driver[], poolId: string): HealProgress | null
   return null;
 }
 
+/** The SMB driver (smb/driver.ts) offers `ctdbRuntime()`: CTDB as this appliance sees it. */
+function ctdbRuntimeFromDrivers(drivers: Driver[]): ApiContext['clusterSmbRuntime'] {
+  const d = drivers.find((x) => typeof (x as { ctdbRuntime?: unknown }).ctdbRuntime === 'function') as { ctdbRuntime(): Promise<CtdbRuntime> } | undefined;
+  return d ? () => d.ctdbRuntime() : undefined;
+}
+
 /** Opens the state, turning a broken document into one clear line (exit 78). */
 async function openStore(dataDir: string, log: Logger): Promise<StateStore> {
   try {
@@ -234,6 +241,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   // Before the API answers: a restarted member must not take changes before it has read the cluster's document.
   await sync.start(hooks.firstClusterSyncWaitMs ?? 15_000);
 
+  // `create push-pem` verifies both volumes by mounting them: give it time.
+  const geo = new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }));
+  // Restarts a geo-replication session whose worker on this appliance is stuck (pool/gluster/georep.ts).
+  const localHost = process.env.CAIRN_CLUSTER_HOSTNAME || osHostname();
+  const georepWatchdog = new GeoRepWatchdog(geo, { isLocal: (n) => n === localHost || n === 'localhost', log: log.child({ component: 'georep' }) });
+  georepWatchdog.start(30_000);
   const ctx: ApiContext = {
     log,
     health,
@@ -251,8 +264,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     listDisks,
     bricks: glusterBrickOps({ host: process.env.CAIRN_CLUSTER_HOSTNAME || osHostname(), dataDir }),
     cluster,
-    // `create push-pem` verifies both volumes by mounting them: give it time.
-    replication: new GeoRepReplication(new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }))),
+    clusterSmbRuntime: ctdbRuntimeFromDrivers(extra),
+    replication: new GeoRepReplication(geo),
     sshKeys: new RootSshKeys(),
   };
   const app = await buildApp(ctx);
@@ -260,6 +273,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
     await app.listen({ host: opts.host, port: opts.port });
   } catch (e) {
     await app.close().catch(() => {});
+    await georepWatchdog.stop();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new UsageError(
@@ -324,6 +338,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
         await closed;
       }
       await app.close();
+      await georepWatchdog.stop();
       await sync.stop({ unmount: true });
       await reconciler.stop();
       for (const d of extra.reverse()) {

@@ -18,11 +18,16 @@
  *                                              old primary, started
  *   finish-failback VOLUME OLD_HOST OLD_VOLUME promoted site, clients off: wait until
  *                                              caught up, stop and delete the reverse
- *   resume VOLUME REMOTE_HOST REMOTE_VOLUME    old primary site: restart the original
- *                                              session
+ *   resume VOLUME REMOTE_HOST REMOTE_VOLUME    old primary site, after finish-failback:
+ *                                              remove what was deleted on the copy during
+ *                                              the failover (kept aside in --keep-dir),
+ *                                              then restart the original session
  *
- * Options: --timeout SECONDS for the waits (default 600). Exit codes: 0
- * done, 1 Gluster refused or a wait timed out, 64 usage.
+ * Options: --timeout SECONDS for the waits (default 600); for resume
+ * --keep-dir DIR (default /var/lib/cairn/georep-failback/VOLUME-TIME)
+ * and --skip-deletions (no deletion pass: this site cannot mount the
+ * copy, or it took no writes). Exit codes: 0 done, 1 Gluster refused, a
+ * wait timed out or the deletion pass failed, 64 usage.
  */
 import { parseArgs } from 'node:util';
 import { GlusterCli } from './pool/gluster/cli.js';
@@ -30,7 +35,7 @@ import { GlusterError } from './pool/gluster/errors.js';
 import { GeoRepFailover, GeoRepReplication, GlusterGeoRep, type GeoRepSummary, type GeoRepTarget } from './pool/gluster/georep.js';
 import { GlusterVolumes } from './pool/gluster/volumes.js';
 
-const USAGE = `usage: cairn-georep [--timeout SECONDS] [--ssh-port N] COMMAND ARGS
+const USAGE = `usage: cairn-georep [--timeout SECONDS] [--ssh-port N] [--keep-dir DIR] [--skip-deletions] COMMAND ARGS
   status [VOLUME]
   drain VOLUME REMOTE_HOST REMOTE_VOLUME
   stop VOLUME REMOTE_HOST REMOTE_VOLUME
@@ -46,7 +51,7 @@ const line = (s: GeoRepSummary) =>
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { timeout: { type: 'string' }, 'ssh-port': { type: 'string' }, help: { type: 'boolean' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { timeout: { type: 'string' }, 'ssh-port': { type: 'string' }, 'keep-dir': { type: 'string' }, 'skip-deletions': { type: 'boolean' }, help: { type: 'boolean' } } });
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 64;
@@ -54,7 +59,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const [cmd, ...rest] = parsed.positionals;
   const timeoutMs = parsed.values.timeout === undefined ? 600_000 : Number(parsed.values.timeout) * 1000;
   const sshPort = parsed.values['ssh-port'] === undefined ? undefined : Number(parsed.values['ssh-port']);
-  if (parsed.values.help || !cmd || !(timeoutMs > 0) || (sshPort !== undefined && !Number.isInteger(sshPort))) {
+  const keepDir = parsed.values['keep-dir'];
+  if (parsed.values.help || !cmd || !(timeoutMs > 0) || (sshPort !== undefined && !Number.isInteger(sshPort)) || (keepDir !== undefined && !keepDir.startsWith('/'))) {
     process.stderr.write(`${USAGE}\n`);
     return parsed.values.help ? 0 : 64;
   }
@@ -94,10 +100,17 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       case 'finish-failback':
         out(`caught up: ${line(await f.finishFailback(target(), { timeoutMs }))}\nreverse session deleted; on the old primary run "resume", then serve from there\n`);
         return 0;
-      case 'resume':
-        await f.resume(target());
+      case 'resume': {
+        const t = target();
+        const keep = parsed.values['skip-deletions'] ? undefined : (keepDir ?? `/var/lib/cairn/georep-failback/${t.primary}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        const pass = await f.resume(t, { keepDir: keep });
+        if (pass) {
+          out(`deletion pass: ${pass.deleted.length} path(s) deleted on ${t.secondaryHost}::${t.secondaryVolume} during the failover removed from ${t.primary}${pass.deleted.length ? `, kept in ${pass.keptIn}` : ''}\n`);
+          for (const d of pass.deleted) out(`  deleted ${d}\n`);
+        } else out('deletion pass skipped (--skip-deletions)\n');
         out('original session started\n');
         return 0;
+      }
       default:
         throw new UsageError();
     }

@@ -48,6 +48,7 @@ export const paths = {
   clusterJoinToken: `${API}/cluster/join-token`,
   clusterMembers: `${API}/cluster/members`,
   clusterMember: (name: string) => `${API}/cluster/members/${encodeURIComponent(name)}`,
+  clusterSmb: `${API}/cluster/smb`,
   metrics: '/metrics',
 };
 

@@ -278,3 +278,22 @@ export function taskFailed(t: Task): boolean {
   const s = t.state ?? t.status ?? '';
   return ['failed', 'error', 'cancelled', 'canceled'].includes(s);
 }
+
+/** GET/PUT /cluster/smb: clustered SMB (CTDB) settings; `runtime` (GET) as this appliance's CTDB sees it. */
+export interface ClusterSmb {
+  enabled: boolean;
+  netbiosName: string;
+  publicAddresses: Array<{ address: string; prefix: number; interfaces: string[] }>;
+  /** Host names in PNN order; null: a removed member's slot. */
+  nodes: Array<string | null>;
+  runtime?: ClusterSmbRuntime;
+}
+
+export interface ClusterSmbRuntime {
+  ctdb: 'running' | 'stopped' | 'unknown';
+  error: string | null;
+  leader: number | null;
+  nodes: Array<{ pnn: number; hostname: string | null; address: string; health: string; thisNode: boolean }>;
+  publicAddresses: Array<{ address: string; prefix: number; pnn: number | null; hostname: string | null; interface: string | null }>;
+  lock: { volume: string | null; mounted: boolean | null; file: string | null };
+}

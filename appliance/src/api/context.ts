@@ -24,6 +24,7 @@ import type { Tasks } from '../system/tasks.js';
 import type { ClusterService } from '../cluster/cluster.js';
 import type { GeoRepReplication } from '../pool/gluster/georep.js';
 import type { RootSshKeys } from '../replication/ssh-keys.js';
+import type { CtdbRuntime } from '../smb/driver.js';
 
 /** What the cluster routes use of cluster/ClusterService (tests hand in fakes). */
 export type ClusterApi = Pick<ClusterService, 'record' | 'members' | 'issueJoinToken' | 'acceptJoin' | 'addAppliance' | 'removeAppliance'> & {
@@ -67,6 +68,8 @@ export interface ApiContext {
   bricks?: BrickOps;
   /** Several appliances (cluster/): absent when cairnd runs without it; the routes then answer 503. */
   cluster?: ClusterApi;
+  /** CTDB as this appliance's SMB driver sees it (GET /cluster/smb); absent: the runtime says 'unknown'. */
+  clusterSmbRuntime?: () => Promise<CtdbRuntime>;
   /** Geo-replication to remote appliances: absent when cairnd runs without Gluster; the routes then answer 503. */
   replication?: ReplicationApi;
   /** Root's ssh keys for setting up geo-replication (absent: those routes answer 503). */

@@ -126,3 +126,60 @@ export function smbClusterCallback(opts: SmbClusterCallbackOptions): () => Promi
     return last;
   };
 }
+
+/** A CTDB node's health in one word: the first flag set, else ok (ctdb(1) "status"). */
+export type CtdbNodeHealth = 'ok' | 'disconnected' | 'unknown' | 'banned' | 'stopped' | 'disabled' | 'unhealthy' | 'inactive';
+
+/** What GET /cluster/smb adds to the settings: CTDB as this appliance sees it. */
+export interface ClusterSmbRuntime {
+  /** ctdbd runs on this appliance; 'unknown' when this cairnd has no SMB driver to ask. */
+  ctdb: 'running' | 'stopped' | 'unknown';
+  error: string | null;
+  /** PNN of CTDB's leader (recovery master), null while none or not running. */
+  leader: number | null;
+  nodes: { pnn: number; hostname: string | null; address: string; health: CtdbNodeHealth; thisNode: boolean }[];
+  /** Every configured public address and who hosts it now (null: nobody, or CTDB not running here). */
+  publicAddresses: { address: string; prefix: number; pnn: number | null; hostname: string | null; interface: string | null }[];
+  /** The lock volume: the `cairn-state` Gluster volume mounted on every appliance; `file` is CTDB's cluster lock on it. */
+  lock: { volume: string | null; mounted: boolean | null; file: string | null };
+}
+
+/** Pure: the runtime view from the settings, the SMB driver's CTDB view (smb/driver.ts CtdbRuntime) and the shared state's mount. */
+export function clusterSmbRuntimeOf(
+  smb: ClusterSmb,
+  rt: { running: boolean; error: string | null; status: { nodes: CtdbStatusNode[]; leader: number | null } | null; ips: { address: string; pnn: number; activeInterface: string | null }[]; lockFile: string | null } | null,
+  shared: { volume: string; mounted: boolean } | null | undefined,
+): ClusterSmbRuntime {
+  const host = (pnn: number) => smb.nodes[pnn] ?? null;
+  const held = new Map((rt?.ips ?? []).map((i) => [i.address, i]));
+  return {
+    ctdb: rt === null ? 'unknown' : rt.running ? 'running' : 'stopped',
+    error: rt?.error ?? null,
+    leader: rt?.status?.leader ?? null,
+    nodes: (rt?.status?.nodes ?? []).map((n) => ({ pnn: n.pnn, hostname: host(n.pnn), address: n.address, health: nodeHealth(n), thisNode: n.thisNode })),
+    publicAddresses: smb.publicAddresses.map((a) => {
+      const ip = held.get(a.address);
+      const pnn = ip && ip.pnn >= 0 ? ip.pnn : null;
+      return { address: a.address, prefix: a.prefix, pnn, hostname: pnn === null ? null : host(pnn), interface: pnn === null ? null : (ip?.activeInterface ?? null) };
+    }),
+    lock: { volume: shared?.volume ?? null, mounted: shared?.mounted ?? null, file: rt?.lockFile ?? null },
+  };
+}
+
+interface CtdbStatusNode {
+  pnn: number;
+  address: string;
+  thisNode: boolean;
+  disconnected: boolean;
+  unknown: boolean;
+  banned: boolean;
+  stopped: boolean;
+  disabled: boolean;
+  unhealthy: boolean;
+  inactive: boolean;
+}
+
+function nodeHealth(n: CtdbStatusNode): CtdbNodeHealth {
+  for (const k of ['disconnected', 'unknown', 'banned', 'stopped', 'disabled', 'unhealthy', 'inactive'] as const) if (n[k]) return k;
+  return 'ok';
+}

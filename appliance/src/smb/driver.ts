@@ -55,7 +55,7 @@ import { localSharePath } from '../pool/local/driver.js';
 import type { Driver, DriverResult, Problem } from '../reconcile/driver.js';
 import type { Pool, Share, State } from '../state/schema.js';
 import { stat } from 'node:fs/promises';
-import { CtdbService, type CtdbPublicAddress } from './ctdb.js';
+import { CtdbService, type CtdbIp, type CtdbPublicAddress, type CtdbStatus } from './ctdb.js';
 import { SambaService } from './samba.js';
 import type { SmbDesired, SmbShare, SmbShareBackend } from './types.js';
 
@@ -72,6 +72,20 @@ export interface SmbClusterSettings {
   /** The lock volume's FUSE mount point, the same path on every appliance. */
   lockDir: string;
   netbiosName: string;
+}
+
+/**
+ * CTDB as this appliance sees it, for GET /cluster/smb: whether ctdbd runs
+ * here, its node map and who hosts each public address (`ctdb status -X`,
+ * `ctdb ip -v -X`), and the cluster lock file while clustered.
+ */
+export interface CtdbRuntime {
+  running: boolean;
+  /** Why status and ips are missing although ctdbd runs (the tool failed or timed out). */
+  error: string | null;
+  status: CtdbStatus | null;
+  ips: CtdbIp[];
+  lockFile: string | null;
 }
 
 export interface SmbDriverOptions {
@@ -181,6 +195,7 @@ export class SmbDriver implements Driver {
   private readonly service: SambaService;
   private readonly ctdb: CtdbService;
   private ctdbRunning = false;
+  private lockFile: string | null = null;
   private started = false;
   private announced = false;
   private port?: number;
@@ -200,6 +215,18 @@ export class SmbDriver implements Driver {
     return this.ctdb;
   }
 
+  /** CTDB's view from this appliance (never throws: a failing tool is reported in `error`). */
+  async ctdbRuntime(): Promise<CtdbRuntime> {
+    const base = { running: this.ctdbRunning, lockFile: this.ctdbRunning ? this.lockFile : null };
+    if (!this.ctdbRunning) return { ...base, error: null, status: null, ips: [] };
+    try {
+      const [status, ips] = await Promise.all([this.ctdb.status(), this.ctdb.ips()]);
+      return { ...base, error: null, status, ips };
+    } catch (e) {
+      return { ...base, error: (e as Error).message, status: null, ips: [] };
+    }
+  }
+
   /**
    * Brings CTDB to the cluster settings. True once ctdbd runs and this node
    * is OK; false (with a problem) while smbd must not run clustered yet.
@@ -213,6 +240,7 @@ export class SmbDriver implements Driver {
       driverProblem(`the lock volume is not mounted at ${c.lockDir} (${(e as Error).message}); clustered SMB waits for it`);
       return false;
     }
+    this.lockFile = join(c.lockDir, CTDB_LOCK_FILE);
     const r = await this.ctdb.configure({
       nodes: c.nodes,
       nodeAddress: c.nodeAddress,

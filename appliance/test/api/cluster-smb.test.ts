@@ -4,6 +4,7 @@
  * errors for bad addresses and NetBIOS names, audited; the PNN table kept
  * as appliances are added and removed (cluster/smb-cluster.ts).
  */
+import type { ApiContext } from '../../src/api/context.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -20,7 +21,7 @@ type T = Parameters<typeof buildTestApi>[0];
 
 const peer = (hostname: string, over: Partial<Peer> = {}): Peer => ({ uuid: `uuid-${hostname}`, hostname, hostnames: [hostname], connected: true, state: 'Peer in Cluster', self: false, ...over });
 
-async function setup(t: T) {
+async function setup(t: T, extra: Pick<ApiContext, 'clusterSmbRuntime'> = {}) {
   const g = { others: [] as Peer[] };
   const peers = {
     status: async () => g.others,
@@ -42,7 +43,7 @@ async function setup(t: T) {
     stateDir: join(dir, 'cluster'),
     handleSecretFile: join(dir, 'nfs', 'fh-secret'),
   });
-  const api = await buildTestApi(t, { cluster });
+  const api = await buildTestApi(t, { cluster, ...extra });
   const audited: Array<{ who: string; action: string; target?: string }> = [];
   const record = api.ctx.audit.record.bind(api.ctx.audit);
   api.ctx.audit.record = (e) => {
@@ -59,7 +60,9 @@ test('GET /cluster/smb: off by default, read role is enough; PUT is admin only',
   const s = await setup(t);
   const res = await s.api.reader({ method: 'GET', url });
   assert.equal(res.statusCode, 200, res.body);
-  assert.deepEqual(res.json(), { enabled: false, netbiosName: 'CAIRN', publicAddresses: [], nodes: [] });
+  // No SMB driver to ask in this app: CTDB's state is 'unknown'.
+  const runtime = { ctdb: 'unknown', error: null, leader: null, nodes: [], publicAddresses: [], lock: { volume: null, mounted: null, file: null } };
+  assert.deepEqual(res.json(), { enabled: false, netbiosName: 'CAIRN', publicAddresses: [], nodes: [], runtime });
   assert.equal((await s.api.app.inject({ method: 'GET', url })).statusCode, 401);
   assert.equal((await s.api.reader({ method: 'PUT', url, payload: good })).statusCode, 403);
   assert.equal((await s.api.app.inject({ method: 'PUT', url, payload: good })).statusCode, 401);
@@ -164,4 +167,28 @@ test('cairnctl cluster smb / on / off', async (t) => {
   assert.equal(s.api.ctx.store.state.cluster?.smb.publicAddresses.length, 2, 'off keeps the addresses');
   const show = await ctl(base, s.api.readToken, ['cluster', 'smb']);
   assert.match(show.out, /clustered SMB off/);
+});
+
+test("GET /cluster/smb: the SMB driver's CTDB view as runtime, host names from the PNN table", async (t) => {
+  const ok = { disconnected: false, unknown: false, banned: false, stopped: false, disabled: false, unhealthy: false, inactive: false, partiallyOnline: false, ok: true };
+  const clusterSmbRuntime: ApiContext['clusterSmbRuntime'] = async () => ({
+    running: true,
+    error: null,
+    lockFile: '/d/cluster/state/.ctdb-cluster-lock',
+    status: { thisPnn: 0, leader: 1, allOk: true, nodes: [{ pnn: 0, address: '10.0.0.1', thisNode: true, ...ok }, { pnn: 1, address: '10.0.0.2', thisNode: false, ...ok, banned: true, ok: false }] },
+    ips: [{ address: '10.0.0.101', pnn: 1, activeInterface: null, availableInterfaces: [], configuredInterfaces: ['eth0'] }],
+  });
+  const s = await setup(t, { clusterSmbRuntime });
+  s.g.others = [peer('nas-b')];
+  assert.equal((await s.api.admin({ method: 'PUT', url, payload: good })).statusCode, 200);
+  const rt = (await s.api.reader({ method: 'GET', url })).json().runtime;
+  assert.deepEqual(rt.nodes, [
+    { pnn: 0, hostname: 'nas-a', address: '10.0.0.1', health: 'ok', thisNode: true },
+    { pnn: 1, hostname: 'nas-b', address: '10.0.0.2', health: 'banned', thisNode: false },
+  ]);
+  assert.deepEqual(rt.publicAddresses, [
+    { address: '10.0.0.100', prefix: 24, pnn: null, hostname: null, interface: null },
+    { address: '10.0.0.101', prefix: 24, pnn: 1, hostname: 'nas-b', interface: null },
+  ]);
+  assert.deepEqual([rt.ctdb, rt.leader, rt.lock.file], ['running', 1, '/d/cluster/state/.ctdb-cluster-lock']);
 });

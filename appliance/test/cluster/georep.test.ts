@@ -1,10 +1,12 @@
-/** pool/gluster/georep.ts: status parsing, the console summary, argument checks. */
+/** pool/gluster/georep.ts: status parsing, the console summary, argument checks, failover steps, the deletion pass's output, the stall watchdog. */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
-import { GeoRepFailover, STALL_RESTART_MS, GlusterGeoRep, parseGeoRepStatus, summarize } from '../../src/pool/gluster/georep.js';
+import { GeoRepFailover, GeoRepWatchdog, STALL_RESTART_MS, GlusterGeoRep, WATCHDOG_BOUNDS, newestChangelogOnDisk, parseDeletions, parseGeoRepStatus, stallReason, summarize } from '../../src/pool/gluster/georep.js';
 import { parseCliOutput } from '../../src/pool/gluster/xml.js';
 
 const fixture = (name: string) => readFile(fileURLToPath(new URL(`../../../test/cluster/fixtures/${name}`, import.meta.url)), 'utf8');
@@ -83,7 +85,12 @@ function failoverRig(pairsAt: (ms: number) => Array<Partial<import('../../src/po
     start: async (_t: unknown, o?: { force?: boolean }) => void calls.push(o?.force ? 'start force' : 'start'),
     delete: async () => void calls.push('delete'),
   } as unknown as GlusterGeoRep;
-  const f = new GeoRepFailover(geo, { set: async (v, k, val) => void set.push(`${v} ${k}=${val}`) }, async (v) => void calls.push(`touch ${v}`));
+  const f = new GeoRepFailover(
+    geo,
+    { set: async (v, k, val) => void set.push(`${v} ${k}=${val}`) },
+    async (v) => void calls.push(`touch ${v}`),
+    async (t, keep) => (calls.push(`mirror ${t.secondaryHost}::${t.secondaryVolume} onto ${t.primary} keep ${keep}`), { deleted: ['d/f2'], keptIn: keep }),
+  );
   const opts = { pollMs: 1, now: () => new Date((clock.ms += 5000)), timeoutMs: 120_000 };
   return { f, calls, set, opts, clock, t0 };
 }
@@ -124,8 +131,12 @@ test('promote, finish-failback and resume set read-only as the roles change', as
   await r.f.finishFailback({ primary: 'backup', secondaryHost: 'node1', secondaryVolume: 'gv0' }, r.opts);
   assert.deepEqual(r.calls, ['checkpoint', 'touch backup', 'stop', 'delete']);
   assert.equal(r.set.at(-1), 'backup features.read-only=on');
-  await r.f.resume(T);
-  assert.deepEqual([r.set.at(-1), r.calls.at(-1)], ['gv0 features.read-only=off', 'start force']);
+  // Resume: writable first (the pass deletes through a mount), then the deletion pass, then the original session.
+  const pass = await r.f.resume(T, { keepDir: '/keep' });
+  assert.deepEqual(pass, { deleted: ['d/f2'], keptIn: '/keep' });
+  assert.deepEqual([r.set.at(-1), ...r.calls.slice(-2)], ['gv0 features.read-only=off', 'mirror node4::backup onto gv0 keep /keep', 'start force']);
+  assert.equal(await r.f.resume(T), null, 'no keep directory: no pass');
+  assert.equal(r.calls.at(-1), 'start force');
   await assert.rejects(r.f.promote('bad name'), { code: 'INVALID_ARGUMENT' });
 });
 
@@ -135,4 +146,78 @@ test('geo-replication status without any session: glusterd 10.3 says "geo-replic
   assert.deepEqual(await say('geo-replication command failed', 1).status('gv0'), []);
   // Any other refusal stays an error.
   await assert.rejects(say('Volume gv0 does not exist', 1).status('gv0'), { code: 'GLUSTER_FAILED' });
+});
+
+test("failback deletion pass: rsync's itemized *deleting lines are the deleted paths", () => {
+  const out = ['*deleting   d/f2', '*deleting   old/', '*deleting   old/x y', '.d..t...... d/', ''].join('\n');
+  assert.deepEqual(parseDeletions(out), ['d/f2', 'old/', 'old/x y']);
+  assert.deepEqual(parseDeletions(''), []);
+});
+
+test('watchdog: a worker Initializing or Faulty past the bound, or Active in Changelog Crawl with an unsynced changelog past the bound, is stuck', async () => {
+  const b = WATCHDOG_BOUNDS;
+  const pair = { primaryNode: 'node1', primaryBrick: '/b', secondaryUser: 'root', secondary: 'ssh://node4::backup', secondaryNode: 'node4', crawlStatus: 'Changelog Crawl', entry: 0, data: 0, meta: 0, failures: 0, lastSynced: null as string | null, checkpointTime: null, checkpointCompleted: false, status: 'Active' };
+  // Local time strings, as gsyncd prints them: the changelog times are epoch seconds.
+  const local = (ms: number) => {
+    const d = new Date(ms);
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  };
+  const now = Date.parse('2026-11-29T02:40:00Z');
+  const since = (status: string, ago: number) => new Map([['node1:/b', { status, at: now - ago }]]);
+  const rolled = (secAgo: number) => new Map([['node1:/b', Math.floor((now - secAgo * 1000) / 1000)]]);
+  const none = new Map<string, number | null>();
+  assert.match(stallReason([{ ...pair, status: 'Initializing...' }], since('Initializing...', b.stuckMs + 1000), none, now, b)!, /Initializing\.\.\. for 181 s/);
+  assert.equal(stallReason([{ ...pair, status: 'Initializing...' }], since('Initializing...', b.stuckMs - 1000), none, now, b), null);
+  assert.match(stallReason([{ ...pair, status: 'Faulty' }], since('Faulty', b.stuckMs + 1000), none, now, b)!, /Faulty/);
+  // Stalled: a changelog rolled 90 s ago, last synced 2 min ago, nothing pending.
+  const stalled = { ...pair, lastSynced: local(now - 120_000) };
+  assert.match(stallReason([stalled], since('Active', 200_000), rolled(90), now, b)!, /not synced .* after 90 s/);
+  // Not yet past the bound; already synced (stime = rollover - 1); busy; an idle brick without changelogs; a history crawl.
+  assert.equal(stallReason([stalled], since('Active', 200_000), rolled(30), now, b), null);
+  assert.equal(stallReason([{ ...pair, lastSynced: local(now - 91_000) }], since('Active', 200_000), rolled(90), now, b), null);
+  assert.equal(stallReason([{ ...stalled, data: 2 }], since('Active', 200_000), rolled(90), now, b), null);
+  assert.equal(stallReason([stalled], since('Active', 200_000), new Map([['node1:/b', null]]), now, b), null);
+  assert.equal(stallReason([{ ...stalled, crawlStatus: 'History Crawl' }], since('Active', 200_000), rolled(90), now, b), null);
+});
+
+test('watchdog: restarts a stalled session once (stop force, start), logged, then leaves it alone for the backoff', async () => {
+  const calls: string[] = [];
+  const warned: string[] = [];
+  let now = Date.parse('2026-11-29T02:40:00Z');
+  const pair = { primaryNode: 'node1', primaryBrick: '/b', secondaryUser: 'root', secondary: 'ssh://node4::backup', secondaryNode: 'node4', crawlStatus: 'Changelog Crawl', entry: 0, data: 0, meta: 0, failures: 0, lastSynced: '2000-01-01T00:00:00', checkpointTime: null, checkpointCompleted: false, status: 'Active' };
+  const other = { ...pair, primaryNode: 'node2', primaryBrick: '/c' };
+  const geo = {
+    status: async () => [{ primaryVolume: 'gv0', secondary: 'x', pairs: [pair, other] }],
+    stop: async (t: { primary: string }, o?: { force?: boolean }) => void calls.push(`stop ${t.primary}${o?.force ? ' force' : ''}`),
+    start: async (t: { primary: string }) => void calls.push(`start ${t.primary}`),
+  } as unknown as GlusterGeoRep;
+  const bricksRead: string[] = [];
+  const w = new GeoRepWatchdog(geo, {
+    isLocal: (n) => n === 'node1',
+    log: { warn: (o, msg) => void warned.push(`${msg} ${JSON.stringify(o)}`) },
+    newestChangelog: async (brick) => (bricksRead.push(brick), Math.floor((now - 90_000) / 1000)),
+    now: () => now,
+  });
+  assert.deepEqual(await w.check(), ['gv0 → node4::backup']);
+  assert.deepEqual(calls, ['stop gv0 force', 'start gv0']);
+  assert.deepEqual(bricksRead, ['/b'], "only this appliance's bricks are read");
+  assert.match(warned[0]!, /restarting a stuck session .*node1:\/b Active in Changelog Crawl/);
+  assert.equal(w.restarts.length, 1);
+  now += 60_000;
+  assert.deepEqual(await w.check(), [], 'within the backoff: left alone');
+  now += WATCHDOG_BOUNDS.backoffMs;
+  assert.deepEqual(await w.check(), ['gv0 → node4::backup'], 'past the backoff: again');
+});
+
+test("watchdog: a brick's newest changelog is found in Gluster 10's changelogs/YYYY/MM/DD, the open CHANGELOG and HTIME files ignored", async (t) => {
+  const brick = await mkdtemp(join(tmpdir(), 'cairn-changelogs-'));
+  t.after(() => rm(brick, { recursive: true, force: true }));
+  const cl = join(brick, '.glusterfs', 'changelogs');
+  assert.equal(await newestChangelogOnDisk(brick), null, 'no changelogs directory');
+  for (const d of ['2026/11/28', '2026/11/29', '2026/9/30', 'htime', 'csnap']) await mkdir(join(cl, d), { recursive: true });
+  for (const f of ['CHANGELOG', 'htime/HTIME.1795919772', '2026/11/28/CHANGELOG.1795834800', '2026/9/30/CHANGELOG.1790000000']) await writeFile(join(cl, f), '');
+  assert.equal(await newestChangelogOnDisk(brick), null, 'the newest day has none yet');
+  for (const f of ['2026/11/29/CHANGELOG.1795921200', '2026/11/29/CHANGELOG.1795921215']) await writeFile(join(cl, f), '');
+  assert.equal(await newestChangelogOnDisk(brick), 1795921215);
 });

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeTableAppend, nodeTableWith, nodeTableWithout, smbClusterCallback, smbClusterSettingsOf, type SmbMember } from '../../src/cluster/smb-cluster.js';
+import { clusterSmbRuntimeOf, nodeTableAppend, nodeTableWith, nodeTableWithout, smbClusterCallback, smbClusterSettingsOf, type SmbMember } from '../../src/cluster/smb-cluster.js';
 import { checkSharedPart, mergeState, sharedPartOf, upgradeSharedPart } from '../../src/cluster/shared-state.js';
 import { migrate } from '../../src/state/migrations.js';
 import { initialState, SCHEMA_VERSION, type ClusterSmb, type State } from '../../src/state/schema.js';
@@ -191,4 +191,55 @@ test('the document refuses bad public addresses and a name twice in the PNN tabl
       'cluster.smb.publicAddresses.2',
     ]);
   }
+});
+
+test("GET /cluster/smb's runtime: CTDB nodes by host name with one health word, who holds each public address, the lock volume", () => {
+  const smb: ClusterSmb = {
+    enabled: true,
+    netbiosName: 'CAIRN',
+    publicAddresses: [
+      { address: '10.0.0.100', prefix: 24, interfaces: ['eth0'] },
+      { address: '10.0.0.101', prefix: 24, interfaces: ['eth0'] },
+      { address: '10.0.0.102', prefix: 24, interfaces: ['eth0'] },
+    ],
+    nodes: ['nas-a', null, 'nas-c'],
+  };
+  const flags = { disconnected: false, unknown: false, banned: false, stopped: false, disabled: false, unhealthy: false, inactive: false };
+  const rt = clusterSmbRuntimeOf(
+    smb,
+    {
+      running: true,
+      error: null,
+      lockFile: '/var/lib/cairn/cluster/state/.ctdb-cluster-lock',
+      status: {
+        leader: 2,
+        nodes: [
+          { pnn: 0, address: '10.0.0.1', thisNode: true, ...flags },
+          { pnn: 1, address: '10.0.0.2', thisNode: false, ...flags, disconnected: true, inactive: true },
+          { pnn: 2, address: '10.0.0.3', thisNode: false, ...flags, unhealthy: true },
+        ],
+      },
+      ips: [
+        { address: '10.0.0.100', pnn: 0, activeInterface: 'eth0' },
+        { address: '10.0.0.101', pnn: 2, activeInterface: null },
+        { address: '10.0.0.102', pnn: -1, activeInterface: null },
+      ],
+    },
+    { volume: 'cairn-state', mounted: true },
+  );
+  assert.deepEqual(rt.nodes.map((n) => [n.pnn, n.hostname, n.health, n.thisNode]), [
+    [0, 'nas-a', 'ok', true],
+    [1, null, 'disconnected', false],
+    [2, 'nas-c', 'unhealthy', false],
+  ]);
+  assert.deepEqual(rt.publicAddresses.map((a) => [a.address, a.pnn, a.hostname, a.interface]), [
+    ['10.0.0.100', 0, 'nas-a', 'eth0'],
+    ['10.0.0.101', 2, 'nas-c', null],
+    ['10.0.0.102', null, null, null],
+  ]);
+  assert.deepEqual([rt.ctdb, rt.leader, rt.lock], ['running', 2, { volume: 'cairn-state', mounted: true, file: '/var/lib/cairn/cluster/state/.ctdb-cluster-lock' }]);
+  // Not running here: the configured addresses, held by nobody known; no SMB driver at all: 'unknown'.
+  const stopped = clusterSmbRuntimeOf(smb, { running: false, error: null, status: null, ips: [], lockFile: null }, null);
+  assert.deepEqual([stopped.ctdb, stopped.nodes, stopped.publicAddresses.map((a) => a.hostname), stopped.lock], ['stopped', [], [null, null, null], { volume: null, mounted: null, file: null }]);
+  assert.equal(clusterSmbRuntimeOf(smb, null, undefined).ctdb, 'unknown');
 });

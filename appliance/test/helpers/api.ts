@@ -59,6 +59,8 @@ export interface TestApiOptions {
   bricks?: BrickOps;
   /** The block devices GET /disks and the brick tasks see (default: vdb and a CD-ROM). */
   listDisks?: ApiContext['listDisks'];
+  /** CTDB as the SMB driver sees it (GET /cluster/smb's runtime). */
+  clusterSmbRuntime?: ApiContext['clusterSmbRuntime'];
 }
 
 export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<TestApi> {
@@ -113,6 +115,7 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
     ...(opts.replication ? { replication: opts.replication } : {}),
     ...(opts.sshKeys ? { sshKeys: opts.sshKeys } : {}),
     ...(opts.bricks ? { bricks: opts.bricks } : {}),
+    ...(opts.clusterSmbRuntime ? { clusterSmbRuntime: opts.clusterSmbRuntime } : {}),
   };
   const app = await buildApp({ ...ctx, consoleDir: opts.consoleDir ?? join(dir, 'no-console') });
   t.after(async () => {

@@ -6,7 +6,8 @@
  * bricks first, when it holds any). Whether this appliance reaches a
  * majority and how the shared configuration stands. When the cluster
  * API cannot answer (no glusterd, no cluster support) the page says so in
- * a sentence and offers nothing that would fail.
+ * a sentence and offers nothing that would fail. Clustered SMB (CTDB)
+ * has its own section (cluster-smb.tsx).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { del, get, paths, post } from '../api.js';
@@ -14,6 +15,7 @@ import type { PageProps } from '../app.js';
 import { useLoad, useSubmit } from '../components/hooks.js';
 import { Alert, Badge, Confirm, CopyBox, Empty, FormError, PageHeader, TextField } from '../components/ui.js';
 import { TaskProgress, taskIdOf } from '../components/task.js';
+import { ClusteredSmb } from './cluster-smb.js';
 import { addMemberFieldErrors, clusterUnavailable, memberHealth, sharedStateLine, tokenValidity } from '../lib/cluster.js';
 import { ApiError, describe } from '../lib/errors.js';
 import { dateTime } from '../lib/format.js';
@@ -162,6 +164,7 @@ export function Cluster({ session }: PageProps) {
           </p>
         </Confirm>
       )}
+      {c && <ClusteredSmb admin={admin} members={c.members.length} />}
       {admin && c && <AddAppliance onAdded={(name) => (setNotice(`${name} joined the cluster.`), cluster.reload())} />}
       {admin && c && <ShowJoinToken hostname={c.hostname} />}
     </>

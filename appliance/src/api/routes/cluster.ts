@@ -20,7 +20,7 @@
  * CLI fails fast when its socket is missing.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ApiContext, ClusterApi } from '../context.js';
 import { whoOf } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -30,7 +30,7 @@ import type { Move } from '../../cluster/evacuate.js';
 import { splitBrick } from '../../pool/gluster/xml.js';
 import { TaskSchema } from './system.js';
 import { change } from '../context.js';
-import { clusterSmbOf, nodeTableAppend, nodeTableWith, nodeTableWithout } from '../../cluster/smb-cluster.js';
+import { clusterSmbOf, clusterSmbRuntimeOf, nodeTableAppend, nodeTableWith, nodeTableWithout } from '../../cluster/smb-cluster.js';
 import { ClusterSmbSchema, DEFAULT_CLUSTER_SETTINGS } from '../../state/schema.js';
 import { clusterSmbErrors, type FieldError } from '../../state/validate.js';
 
@@ -107,7 +107,44 @@ const JoinReplyView = Type.Object(
   { title: 'JoinReply' },
 );
 
-const ClusterSmbView = Type.Object({ ...ClusterSmbSchema.properties }, { title: 'ClusterSmb' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+const ClusterSmbRuntimeView = Type.Object(
+  {
+    ctdb: Type.Union([Type.Literal('running'), Type.Literal('stopped'), Type.Literal('unknown')], { description: 'ctdbd on this appliance' }),
+    error: Nullable(Type.String({ description: 'why the node map is missing although ctdbd runs' })),
+    leader: Nullable(Type.Integer({ description: "PNN of CTDB's leader" })),
+    nodes: Type.Array(
+      Type.Object({
+        pnn: Type.Integer(),
+        hostname: Nullable(Type.String()),
+        address: Type.String({ description: 'private address CTDB uses' }),
+        health: Type.String({ description: 'ok, or the first CTDB flag set: disconnected, unknown, banned, stopped, disabled, unhealthy, inactive' }),
+        thisNode: Type.Boolean(),
+      }),
+    ),
+    publicAddresses: Type.Array(
+      Type.Object({
+        address: Type.String(),
+        prefix: Type.Integer(),
+        pnn: Nullable(Type.Integer({ description: 'PNN hosting it; null: nobody, or CTDB not running here' })),
+        hostname: Nullable(Type.String({ description: 'the appliance hosting it' })),
+        interface: Nullable(Type.String()),
+      }),
+    ),
+    lock: Type.Object({
+      volume: Nullable(Type.String({ description: 'the lock volume (the shared state volume)' })),
+      mounted: Nullable(Type.Boolean()),
+      file: Nullable(Type.String({ description: "CTDB's cluster lock file on it, while clustered" })),
+    }),
+  },
+  { title: 'ClusterSmbRuntime' },
+);
+
+const ClusterSmbView = Type.Object(
+  { ...ClusterSmbSchema.properties, runtime: Type.Optional(ClusterSmbRuntimeView) },
+  { title: 'ClusterSmb' },
+);
 
 const ClusterSmbBody = Type.Object(
   {
@@ -153,8 +190,19 @@ export function clusterRoutes(ctx: ApiContext): FastifyPluginAsync {
 
     app.get(
       '/cluster/smb',
-      { config: { access: 'read' }, schema: { summary: 'Clustered SMB (CTDB): on or off, NetBIOS name, public addresses, PNN table', tags, response: { 200: ClusterSmbView } } },
-      async () => clusterSmbOf(ctx.store.state),
+      {
+        config: { access: 'read' },
+        schema: {
+          summary: 'Clustered SMB (CTDB): on or off, NetBIOS name, public addresses, PNN table; `runtime`: CTDB node health, who hosts each public address, the lock volume',
+          tags,
+          response: { 200: ClusterSmbView },
+        },
+      },
+      async () => {
+        const smb = clusterSmbOf(ctx.store.state);
+        const rt = ctx.clusterSmbRuntime ? await ctx.clusterSmbRuntime() : null;
+        return { ...smb, runtime: clusterSmbRuntimeOf(smb, rt, ctx.cluster?.sharedState?.()) };
+      },
     );
 
     app.put<{ Body: Static<typeof ClusterSmbBody> }>(

@@ -35,7 +35,7 @@
  * then swap the roles back.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rmdir, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rmdir, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -479,6 +479,89 @@ export async function touchVolumeRoot(volume: string, server = 'localhost'): Pro
   }
 }
 
+/** What a deletion pass did: the paths it removed (relative to the volume's root) and where they were kept. */
+export interface DeletionPass {
+  deleted: string[];
+  keptIn: string;
+}
+
+/** Removes from the primary volume what the secondary no longer has (mirrorDeletions on an appliance). */
+export type MirrorDeletions = (t: GeoRepTarget, keepDir: string) => Promise<DeletionPass>;
+
+/** Pure: the paths of rsync's `--itemize-changes` "*deleting" lines, directories with their trailing slash. */
+export function parseDeletions(out: string): string[] {
+  return out
+    .split('\n')
+    .map((l) => /^\*deleting +(.+)$/.exec(l)?.[1])
+    .filter((x): x is string => x !== undefined);
+}
+
+/**
+ * The failback's deletion pass, on the old primary site once the reverse
+ * session is finished (the promoted copy is quiesced and read-only again,
+ * so its tree is final) and before the original session starts again.
+ *
+ * Why it is needed: the reverse session's first crawl is a hybrid (xsync)
+ * crawl, a walk of the promoted volume that finds what exists, never what
+ * was removed; the promoted volume's changelog does have the unlinks, but
+ * a new session has no sync time to replay it from. So a file deleted on
+ * the promoted site during the failover would stay on the old primary and,
+ * once the original session runs again, be served there.
+ *
+ * How: the secondary volume mounted read-only (FUSE, from its own glusterd:
+ * this site must reach it like a Gluster client — glusterd's port 24007 and
+ * the brick ports), the local primary volume mounted read-write, and
+ * `rsync -r --delete --existing --ignore-existing` from the first onto the
+ * second. --existing with --ignore-existing transfers nothing, creates
+ * nothing and changes no existing file (their data and GFIDs, which
+ * geo-replication needs to match, stay as the reverse session left them):
+ * the pass only deletes names the secondary does not have.
+ *
+ * Why it is safe: every deleted path is first moved (rsync --backup
+ * --backup-dir) to `keepDir`, outside the volume, so nothing is lost —
+ * after an unplanned failover that also keeps the writes the old primary
+ * took but never shipped (they are not on the promoted copy either). A
+ * secondary root that reads as empty while the primary's is not is refused
+ * (a mount of the wrong volume, or one that failed quietly, would
+ * otherwise move everything aside). Any rsync error fails the step before
+ * the original session starts; running it again is harmless.
+ */
+export async function mirrorDeletions(t: GeoRepTarget, keepDir: string, localServer = 'localhost'): Promise<DeletionPass> {
+  checkTarget(t);
+  if (!keepDir.startsWith('/')) throw new GlusterError('INVALID_ARGUMENT', `keep directory ${JSON.stringify(keepDir)} must be an absolute path`);
+  const base = await mkdtemp(join(tmpdir(), 'cairn-georep-failback-'));
+  const src = join(base, 'secondary');
+  const dst = join(base, 'primary');
+  const mounted: string[] = [];
+  try {
+    await mkdir(src);
+    await mkdir(dst);
+    await execFileP('mount', ['-t', 'glusterfs', '-o', 'ro', `${t.secondaryHost}:/${t.secondaryVolume}`, src], { timeout: 60_000 });
+    mounted.push(src);
+    await execFileP('mount', ['-t', 'glusterfs', `${localServer}:/${t.primary}`, dst], { timeout: 60_000 });
+    mounted.push(dst);
+    const visible = (names: string[]) => names.filter((n) => n !== '.trashcan');
+    if (visible(await readdir(src)).length === 0 && visible(await readdir(dst)).length > 0) {
+      throw new GlusterError('GLUSTER_FAILED', `${t.secondaryHost}::${t.secondaryVolume} reads as empty but ${t.primary} is not: refusing to remove everything (check the volume and that it is mounted)`);
+    }
+    await mkdir(keepDir, { recursive: true });
+    const args = ['-r', '--delete', '--existing', '--ignore-existing', '--itemize-changes', '--backup', `--backup-dir=${keepDir}`, '--exclude=/.trashcan/', `${src}/`, `${dst}/`];
+    let out: string;
+    try {
+      out = (await execFileP('rsync', args, { timeout: 3_600_000, maxBuffer: 256 << 20 })).stdout;
+    } catch (e) {
+      const err = e as { stderr?: string; code?: number; message: string };
+      throw new GlusterError('GLUSTER_FAILED', `the deletion pass failed (rsync ${err.code ?? ''}): ${(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    return { deleted: parseDeletions(out), keptIn: keepDir };
+  } finally {
+    for (const m of mounted.reverse()) await execFileP('umount', [m], { timeout: 60_000 }).catch(() => execFileP('umount', ['-l', m]).catch(() => undefined));
+    await rmdir(src).catch(() => undefined);
+    await rmdir(dst).catch(() => undefined);
+    await rmdir(base).catch(() => undefined);
+  }
+}
+
 /**
  * Failover and failback of a geo-replicated volume, one site's part per
  * method (docs/geo-replication.md has the runbook, the cairn-georep script
@@ -491,7 +574,8 @@ export async function touchVolumeRoot(volume: string, server = 'localhost'): Pro
  *   failback           promoted site: reverse (session back to the old
  *                      primary, force: that volume is not empty), clients
  *                      off, finishFailback (wait caught up, stop, delete)
- *                      old primary site: resume (the original session)
+ *                      old primary site: resume (deletion pass from the
+ *                      copy, then the original session)
  */
 export class GeoRepFailover {
   constructor(
@@ -499,6 +583,8 @@ export class GeoRepFailover {
     private readonly volumes: { set(name: string, key: string, value: string): Promise<void> },
     /** Makes a change on the primary volume after a checkpoint (touchVolumeRoot on an appliance). */
     private readonly touch: TouchVolume = touchVolumeRoot,
+    /** The failback's deletion pass (mirrorDeletions on an appliance). */
+    private readonly mirror: MirrorDeletions = (t, keep) => mirrorDeletions(t, keep),
   ) {}
 
   async summary(t: GeoRepTarget, now: Date): Promise<GeoRepSummary | undefined> {
@@ -590,19 +676,215 @@ export class GeoRepFailover {
   }
 
   /**
-   * On the old primary site: its volume was the reverse session's
-   * secondary (read-only): writable again, then the original session
-   * starts again (force: it was stopped or faulty).
+   * On the old primary site, after finishFailback on the promoted one: its
+   * volume was the reverse session's secondary (read-only): writable again;
+   * then the deletion pass (mirrorDeletions: what was deleted on the
+   * promoted copy during the failover goes here too, kept aside in
+   * `keepDir`); then the original session starts again (force: it was
+   * stopped or faulty). Without `keepDir` the pass is skipped (a failover
+   * that took no writes on the copy).
    */
-  async resume(t: GeoRepTarget): Promise<void> {
+  async resume(t: GeoRepTarget, opts: { keepDir?: string } = {}): Promise<DeletionPass | null> {
     checkTarget(t);
     await this.volumes.set(t.primary, 'features.read-only', 'off');
+    const pass = opts.keepDir === undefined ? null : await this.mirror(t, opts.keepDir);
     await this.geo.start(t, { force: true });
+    return pass;
   }
 
   /** Stops a session, also when the other side is unreachable. */
   async stop(t: GeoRepTarget): Promise<void> {
     checkTarget(t);
     await this.geo.stop(t, { force: true });
+  }
+}
+
+/**
+ * Bounds of GeoRepWatchdog, ms. A worker Initializing... or Faulty longer
+ * than `stuckMs` is stuck (gsyncd's monitor retries a Faulty worker every
+ * 60 s by itself; past a few tries an admin restarts the session). A
+ * worker Active in Changelog Crawl with nothing pending while its brick
+ * holds a changelog rolled over more than `stallMs` ago that it has not
+ * synced has stalled (docs/geo-replication.md, "A worker that stays
+ * behind"). After a restart the session is left alone for `backoffMs`
+ * (a restarted worker loses the same race now and then: it may need
+ * another restart, but never a storm of them).
+ */
+export interface WatchdogBounds {
+  stuckMs: number;
+  stallMs: number;
+  backoffMs: number;
+}
+
+export const WATCHDOG_BOUNDS: WatchdogBounds = { stuckMs: 180_000, stallMs: 60_000, backoffMs: 120_000 };
+
+/**
+ * Rollover time (epoch seconds) of the newest changelog of a brick, or
+ * null when it has none (no change since changelogs were enabled) or the
+ * brick is not on this appliance. The changelog translator rolls
+ * BRICK/.glusterfs/changelogs/CHANGELOG over into
+ * changelogs/YYYY/MM/DD/CHANGELOG.<rollover epoch> (Gluster 10; older
+ * releases left them in changelogs/) and drops the ones that recorded
+ * nothing, so the newest file dates the last change.
+ */
+export type NewestChangelog = (brick: string) => Promise<number | null>;
+
+export const newestChangelogOnDisk: NewestChangelog = async (brick) => {
+  const list = (dir: string) => readdir(dir).catch(() => [] as string[]);
+  const newestIn = (names: string[]) => {
+    let newest: number | null = null;
+    for (const n of names) {
+      const m = /^CHANGELOG\.(\d+)$/.exec(n);
+      if (m && (newest === null || Number(m[1]) > newest)) newest = Number(m[1]);
+    }
+    return newest;
+  };
+  // The newest numeric subdirectory at each level: year, month, day.
+  const latest = async (dir: string) => (await list(dir)).filter((n) => /^\d+$/.test(n)).sort((x, y) => Number(y) - Number(x))[0];
+  const root = join(brick, '.glusterfs', 'changelogs');
+  let dir = root;
+  for (let level = 0; level < 3; level++) {
+    const next = await latest(dir);
+    if (next === undefined) break;
+    dir = join(dir, next);
+  }
+  return newestIn(await list(dir)) ?? newestIn(await list(root));
+};
+
+/** Why a session needs a restart, or null. Pure: `now` and the changelog times are epoch ms / seconds. */
+export function stallReason(
+  pairs: GeoRepPair[],
+  since: ReadonlyMap<string, { status: string; at: number }>,
+  newest: ReadonlyMap<string, number | null>,
+  now: number,
+  bounds: WatchdogBounds,
+): string | null {
+  for (const p of pairs) {
+    const key = `${p.primaryNode}:${p.primaryBrick}`;
+    const seen = since.get(key);
+    const lasted = seen && seen.status === p.status ? now - seen.at : 0;
+    if ((p.status === 'Initializing...' || p.status === 'Faulty') && lasted > bounds.stuckMs) {
+      return `worker ${key} ${p.status} for ${Math.round(lasted / 1000)} s`;
+    }
+    if (p.status !== 'Active' || p.crawlStatus !== 'Changelog Crawl') continue;
+    if ((p.entry ?? 0) + (p.data ?? 0) + (p.meta ?? 0) > 0) continue;
+    const rolled = newest.get(key);
+    if (rolled === null || rolled === undefined) continue;
+    // gsyncd marks a changelog rolled at T synced by setting stime to T - 1.
+    const synced = p.lastSynced ? Date.parse(localToIso(p.lastSynced) ?? '') / 1000 : 0;
+    if (rolled - 1 > synced && now - rolled * 1000 > bounds.stallMs) {
+      return `worker ${key} Active in Changelog Crawl, nothing pending, but its brick's changelog of ${new Date(rolled * 1000).toISOString()} is not synced (last synced ${p.lastSynced ?? 'never'}) after ${Math.round((now - rolled * 1000) / 1000)} s`;
+    }
+  }
+  return null;
+}
+
+export interface WatchdogLog {
+  warn(o: object, msg: string): void;
+}
+
+/**
+ * Restarts a geo-replication session whose worker is stuck or stalled, as
+ * an admin would (stop force, start: the new worker replays the brick's
+ * changelogs from the last synced time, so nothing is lost), logged, at
+ * most once per `backoffMs` per session. Checks the workers of this
+ * appliance's bricks (`isLocal`), whose changelogs it can read.
+ *
+ *   const w = new GeoRepWatchdog(geo, { isLocal: (node) => node === host, log });
+ *   w.start(30_000);  …  w.stop();
+ *
+ * The stall, traced in the lab (docs/geo-replication.md, "A worker that
+ * stays behind"): a worker registers with its brick's changelog translator
+ * (libgfchangelog probes the brick; the brick connects back to the
+ * worker's socket). In Gluster 10.3's changelog-ev-handle.c the brick's
+ * connector thread starts that connection and then moves the client to
+ * its wait queue, while the connect notification, on an epoll thread,
+ * moves it to the active list that the event dispatchers walk. When the
+ * notification runs first — a local socket connects at once, and on a
+ * loaded machine the connector thread is preempted — the client ends on
+ * the wait queue: connected, its event selected, but never sent a
+ * changelog. The worker waits for ever in Changelog Crawl. A new worker
+ * (stop, start) registers again and, almost always, wins the race; it
+ * replays the changelogs from the last synced time. Cairn cannot patch
+ * Gluster, so it watches for the symptom.
+ */
+export class GeoRepWatchdog {
+  private readonly since = new Map<string, { status: string; at: number }>();
+  private readonly restartedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  /** Restarts done, newest last (for the API and tests). */
+  readonly restarts: Array<{ at: string; session: string; reason: string }> = [];
+
+  constructor(
+    private readonly geo: Pick<GlusterGeoRep, 'status' | 'stop' | 'start'>,
+    private readonly opts: {
+      isLocal: (node: string) => boolean;
+      log: WatchdogLog;
+      newestChangelog?: NewestChangelog;
+      bounds?: Partial<WatchdogBounds>;
+      now?: () => number;
+    },
+  ) {}
+
+  /** One pass over every session; returns the sessions restarted. */
+  async check(): Promise<string[]> {
+    const bounds = { ...WATCHDOG_BOUNDS, ...this.opts.bounds };
+    const now = (this.opts.now ?? Date.now)();
+    const newestOf = this.opts.newestChangelog ?? newestChangelogOnDisk;
+    const done: string[] = [];
+    for (const s of await this.geo.status()) {
+      const sec = parseSecondary(s.pairs[0]?.secondary ?? '');
+      if (!sec) continue;
+      const name = `${s.primaryVolume} → ${sec.host}::${sec.volume}`;
+      const local = s.pairs.filter((p) => this.opts.isLocal(p.primaryNode));
+      const newest = new Map<string, number | null>();
+      for (const p of local) {
+        const key = `${p.primaryNode}:${p.primaryBrick}`;
+        const seen = this.since.get(key);
+        if (!seen || seen.status !== p.status) this.since.set(key, { status: p.status, at: now });
+        if (p.status === 'Active' && p.crawlStatus === 'Changelog Crawl') newest.set(key, await newestOf(p.primaryBrick).catch(() => null));
+      }
+      const reason = stallReason(local, this.since, newest, now, bounds);
+      if (!reason || now - (this.restartedAt.get(name) ?? -Infinity) < bounds.backoffMs) continue;
+      this.opts.log.warn({ session: name, reason }, 'geo-replication: restarting a stuck session (stop force, start)');
+      const t = { primary: s.primaryVolume, secondaryHost: sec.host, secondaryVolume: sec.volume };
+      await this.geo.stop(t, { force: true });
+      await this.geo.start(t);
+      this.restartedAt.set(name, now);
+      for (const p of local) this.since.delete(`${p.primaryNode}:${p.primaryBrick}`);
+      this.restarts.push({ at: new Date(now).toISOString(), session: name, reason });
+      done.push(name);
+    }
+    return done;
+  }
+
+  /**
+   * Checks every `everyMs` until stop(). A failing check (no glusterd, say)
+   * is retried next time and logged when its message changes, not every time.
+   */
+  start(everyMs = 30_000): void {
+    if (this.timer) return;
+    let lastError = '';
+    const tick = () => {
+      this.running = this.check().then(
+        () => void (lastError = ''),
+        (err: unknown) => {
+          const m = (err as Error).message;
+          if (m !== lastError) this.opts.log.warn({ err }, 'geo-replication watchdog: check failed (retried every interval, logged again when the error changes)');
+          lastError = m;
+        },
+      );
+      void this.running.finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, everyMs).unref();
+      });
+    };
+    this.timer = setTimeout(tick, everyMs).unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
   }
 }
