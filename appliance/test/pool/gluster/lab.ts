@@ -12,7 +12,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -61,9 +61,13 @@ export class GlusterLab {
   }
 
   static async start(t: TestContext): Promise<GlusterLab> {
+    await reapOrphanLabs();
     const tag = randomBytes(3).toString('hex');
     const netns = `cairn-gl-${tag}`;
     const dir = await mkdtemp(join(tmpdir(), `cairn-gl-${tag}-`));
+    // Whose lab this is: a test process that died without its t.after
+    // (a crash in the native module) leaves it to the next start to remove.
+    await writeFile(join(dir, 'owner'), String(process.pid));
     const cleanups: Array<() => Promise<unknown>> = [];
     let lab: GlusterLab | undefined;
     t.after(async () => {
@@ -190,6 +194,39 @@ export class GlusterLab {
       await releaseBrick(b).catch(() => undefined);
       await detachLoopDisk(b.device).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Removes labs whose test process is gone (it crashed, so its t.after never
+ * ran): their processes (by network namespace), mounts below their
+ * directory, loop devices on their files, the namespace and the directory.
+ */
+async function reapOrphanLabs(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const m = /^cairn-gl-([0-9a-f]{6})-/.exec(name);
+    if (!m) continue;
+    const dir = join(tmpdir(), name);
+    const owner = Number(await readFile(join(dir, 'owner'), 'utf8').catch(() => ''));
+    if (!owner || isAlive(owner)) continue;
+    const netns = `cairn-gl-${m[1]}`;
+    const { stdout } = await run('ip', ['netns', 'pids', netns]).catch(() => ({ stdout: '' }));
+    await killAndWait(stdout.split('\n').filter(Boolean).map(Number));
+    const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '');
+    for (const mp of mounts.filter((x) => x === dir || x.startsWith(`${dir}/`)).sort().reverse()) await run('umount', ['-l', mp]).catch(() => undefined);
+    const { stdout: loops } = await run('losetup', ['-a']).catch(() => ({ stdout: '' }));
+    for (const l of loops.split('\n').filter((x) => x.includes(dir))) await detachLoopDisk(l.split(':')[0]!).catch(() => undefined);
+    await run('ip', ['netns', 'del', netns]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
