@@ -330,7 +330,14 @@ pub struct Export {
   nowait_writes: std::sync::atomic::AtomicBool,
   /// Directory streams left open where a READDIR(PLUS) page ended (xdr_dir.rs).
   streams: xdr_dir::DirStreams,
+  /// WRITEs to one file take turns here (striped by inode). The kernel
+  /// lets one buffered write into a file at a time anyway (i_rwsem), but
+  /// its waiters spin while the holder copies a MiB: 5% of the server's
+  /// CPU in a sequential 1 MiB write with 8 in flight; these sleep.
+  write_turns: [std::sync::Mutex<()>; WRITE_STRIPES],
 }
+
+const WRITE_STRIPES: usize = 64;
 
 impl Export {
   /// Opens `path` (a directory) as an export. `cache_size` bounds the fd cache.
@@ -357,6 +364,7 @@ impl Export {
       cache: FdCache::new(cache_size),
       nowait_writes: std::sync::atomic::AtomicBool::new(true),
       streams: xdr_dir::DirStreams::default(),
+      write_turns: std::array::from_fn(|_| std::sync::Mutex::new(())),
     };
     ex.root_handle = ex.wrap(&kh)?;
     Ok(ex)
@@ -665,6 +673,8 @@ impl Export {
     let before = self.stat_obj(h, &o)?;
     self.may_io(cred, &o, &before, true)?;
     let Some(off) = i64::try_from(offset).ok().filter(|o| o.checked_add(data.len() as i64).is_some()) else { return Ok(None) };
+    // Another WRITE of this file under way: never wait on the JS thread.
+    let Ok(_turn) = self.write_turns[(o.ino % WRITE_STRIPES as u64) as usize].try_lock() else { return Ok(None) };
     let iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
     // SAFETY: iov covers data, which the kernel only reads.
     let r = unsafe { libc::pwritev2(o.fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
@@ -997,6 +1007,7 @@ impl Export {
       reopened = open_at(libc::AT_FDCWD, &proc_path(o.fd.as_raw_fd()), libc::O_WRONLY, 0)?;
       reopened.as_raw_fd()
     };
+    let turn = self.write_turns[(o.ino % WRITE_STRIPES as u64) as usize].lock().unwrap_or_else(|p| p.into_inner());
     let mut n = 0usize;
     while n < data.len() {
       // SAFETY: the range lies inside data.
@@ -1013,6 +1024,7 @@ impl Export {
       }
       n += r as usize;
     }
+    drop(turn);
     match stable {
       Stable::Unstable => {}
       Stable::DataSync => check(unsafe { libc::fdatasync(fd) }, || "fdatasync".into())?,
