@@ -101,6 +101,27 @@ pub use crate::stat::Stat as St;
 
 // ---------------------------------------------------------------- syscalls
 
+/// pread until `buf` is full or the file ends; the count read.
+fn pread_full(fd: RawFd, buf: &mut [u8], off: i64) -> OsResult<usize> {
+  let mut n = 0usize;
+  while n < buf.len() {
+    // SAFETY: the range lies inside buf.
+    let r = unsafe { libc::pread(fd, buf[n..].as_mut_ptr().cast(), buf.len() - n, off + n as i64) };
+    if r < 0 {
+      let e = OsError::last("pread");
+      if e.errno == libc::EINTR {
+        continue;
+      }
+      return Err(e);
+    }
+    if r == 0 {
+      break;
+    }
+    n += r as usize;
+  }
+  Ok(n)
+}
+
 /// A send/sendfile result: Some(bytes), None when the socket is full (EAGAIN).
 fn sent_or_blocked(r: isize, what: &str) -> OsResult<Option<usize>> {
   if r >= 0 {
@@ -871,22 +892,7 @@ impl Export {
       self.may_io(cred, &o, &st, false)?;
     }
     let off = i64::try_from(offset).map_err(|_| OsError::new(libc::EINVAL, "offset"))?;
-    let mut n = 0usize;
-    while n < buf.len() {
-      // SAFETY: the range lies inside buf.
-      let r = unsafe { libc::pread(o.fd.as_raw_fd(), buf[n..].as_mut_ptr().cast(), buf.len() - n, off + n as i64) };
-      if r < 0 {
-        let e = OsError::last("pread");
-        if e.errno == libc::EINTR {
-          continue;
-        }
-        return Err(e);
-      }
-      if r == 0 {
-        break;
-      }
-      n += r as usize;
-    }
+    let n = pread_full(o.fd.as_raw_fd(), buf, off)?;
     let st = fstat(o.fd.as_raw_fd())?;
     let eof = offset.saturating_add(n as u64) >= st.size;
     let mut out = Out::new();
@@ -965,22 +971,7 @@ impl Export {
     let from = sent.max(head.len()) - head.len();
     if from < count {
       let want = count - from;
-      let mut got = 0usize;
-      while got < want {
-        // SAFETY: the range lies inside spill (checked against total above).
-        let r = unsafe { libc::pread(fd, spill[n + got..].as_mut_ptr().cast(), want - got, start + (from + got) as i64) };
-        if r < 0 {
-          let e = OsError::last("pread");
-          if e.errno == libc::EINTR {
-            continue;
-          }
-          return Err(e);
-        }
-        if r == 0 {
-          break;
-        }
-        got += r as usize;
-      }
+      let got = pread_full(fd, &mut spill[n..n + want], start + from as i64)?;
       // The file got shorter since the reply's count was set: zeros keep the record whole.
       spill[n + got..n + want].fill(0);
       n += want;

@@ -22,6 +22,37 @@ const EMPTY = Buffer.alloc(0);
 /** Fragments per record: real clients send one, or a few for huge records. */
 const MAX_FRAGMENTS = 1024;
 
+/** The fragments of a record being gathered (both decoders below). */
+class Fragments {
+  private parts: Buffer[] = [];
+  private count = 0;
+  bytes = 0;
+
+  /** Whether earlier fragments (with bytes) wait for the last one. */
+  get pending(): boolean {
+    return this.parts.length > 0;
+  }
+
+  /** A record arrived whole: empty fragments counted before it are over. */
+  restart(): void {
+    this.count = 0;
+  }
+
+  /** Adds one fragment; the whole record when it was the last. */
+  add(frag: Buffer, last: boolean, maxRecord: number): Buffer | undefined {
+    // Empty fragments add nothing but could be sent forever: count them too.
+    if (++this.count > MAX_FRAGMENTS) throw new RecordTooLargeError(this.bytes + frag.length, maxRecord, `more than ${MAX_FRAGMENTS} fragments`);
+    if (frag.length > 0) this.parts.push(frag);
+    this.bytes += frag.length;
+    if (!last) return undefined;
+    const record = Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    this.bytes = 0;
+    this.count = 0;
+    return record;
+  }
+}
+
 /**
  * Splits a byte stream into records. A record that arrived whole inside
  * one chunk is handed on as a view of that chunk (no copy); otherwise its
@@ -31,9 +62,7 @@ export class RecordDecoder {
   private queue: Buffer[] = [];
   private queued = 0;
   /** Fragments of the record being assembled. */
-  private fragments: Buffer[] = [];
-  private fragmentBytes = 0;
-  private fragmentCount = 0;
+  private readonly fragments = new Fragments();
 
   /**
    * `onRecord` gets each record; when it also gets `release`, the record
@@ -55,10 +84,11 @@ export class RecordDecoder {
       const header = this.peekU32();
       const len = header & 0x7fffffff;
       const last = (header & LAST_FRAGMENT) !== 0;
-      if (this.fragmentBytes + len > this.maxRecord) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord);
+      if (this.fragments.bytes + len > this.maxRecord) throw new RecordTooLargeError(this.fragments.bytes + len, this.maxRecord);
       if (this.queued < 4 + len) return;
       this.take(4);
-      if (last && this.fragments.length === 0) {
+      if (last && !this.fragments.pending) {
+        this.fragments.restart();
         // A big record spread over many chunks (a 1 MiB WRITE) is gathered
         // into a pooled buffer: no fresh 1 MiB allocation per call.
         if (this.pool && len >= this.pool.minSize && this.queue[0]!.length < len) {
@@ -70,24 +100,14 @@ export class RecordDecoder {
         }
         continue;
       }
-      const frag = this.take(len);
-      // Empty fragments add nothing but could be sent forever: count them too.
-      if (++this.fragmentCount > MAX_FRAGMENTS) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord, `more than ${MAX_FRAGMENTS} fragments`);
-      if (len > 0) this.fragments.push(frag);
-      this.fragmentBytes += len;
-      if (last) {
-        const record = Buffer.concat(this.fragments, this.fragmentBytes);
-        this.fragments = [];
-        this.fragmentBytes = 0;
-        this.fragmentCount = 0;
-        this.onRecord(record);
-      }
+      const record = this.fragments.add(this.take(len), last, this.maxRecord);
+      if (record) this.onRecord(record);
     }
   }
 
   /** Bytes held while waiting for the rest of a record. */
   get buffered(): number {
-    return this.queued + this.fragmentBytes;
+    return this.queued + this.fragments.bytes;
   }
 
   private peekU32(): number {
@@ -191,9 +211,7 @@ export class RecordArena {
   /** The pooled buffer a big record is being read into, and how much of it has arrived. */
   private big?: Buffer;
   private bigEnd = 0;
-  private fragments: Buffer[] = [];
-  private fragmentBytes = 0;
-  private fragmentCount = 0;
+  private readonly fragments = new Fragments();
 
   constructor(
     private readonly maxRecord: number,
@@ -205,7 +223,7 @@ export class RecordArena {
   next(): Buffer {
     if (this.big) return this.big.subarray(this.bigEnd, this.need);
     const pool = this.pool;
-    if (pool && this.needLast && this.fragments.length === 0 && this.need >= pool.minSize && this.need <= pool.size) {
+    if (pool && this.needLast && !this.fragments.pending && this.need >= pool.minSize && this.need <= pool.size) {
       const big = pool.get();
       this.bigEnd = this.arena.copy(big, 0, this.start, this.end);
       this.start = this.end;
@@ -235,7 +253,7 @@ export class RecordArena {
       const header = a.readUInt32BE(this.start);
       const len = header & 0x7fffffff;
       const last = (header & LAST_FRAGMENT) !== 0;
-      if (this.fragmentBytes + len > this.maxRecord) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord);
+      if (this.fragments.bytes + len > this.maxRecord) throw new RecordTooLargeError(this.fragments.bytes + len, this.maxRecord);
       if (this.end - this.start < 4 + len) {
         this.need = 4 + len;
         this.needLast = last;
@@ -243,27 +261,20 @@ export class RecordArena {
       }
       const frag = a.subarray(this.start + 4, this.start + 4 + len);
       this.start += 4 + len;
-      if (last && this.fragments.length === 0) {
+      if (last && !this.fragments.pending) {
+        this.fragments.restart();
         this.onRecord(frag);
         continue;
       }
-      if (++this.fragmentCount > MAX_FRAGMENTS) throw new RecordTooLargeError(this.fragmentBytes + len, this.maxRecord, `more than ${MAX_FRAGMENTS} fragments`);
-      // Views stay valid (arena bytes are never rewritten) until concat.
-      if (len > 0) this.fragments.push(frag);
-      this.fragmentBytes += len;
-      if (last) {
-        const record = Buffer.concat(this.fragments, this.fragmentBytes);
-        this.fragments = [];
-        this.fragmentBytes = 0;
-        this.fragmentCount = 0;
-        this.onRecord(record);
-      }
+      // Views stay valid (arena bytes are never rewritten) until joined.
+      const record = this.fragments.add(frag, last, this.maxRecord);
+      if (record) this.onRecord(record);
     }
   }
 
   /** Bytes held while waiting for the rest of a record. */
   get buffered(): number {
-    return (this.big ? this.bigEnd : this.end - this.start) + this.fragmentBytes;
+    return (this.big ? this.bigEnd : this.end - this.start) + this.fragments.bytes;
   }
 
   /** Continues in a fresh arena, carrying over the unframed bytes. */
