@@ -11,7 +11,8 @@ function fakeOps(opts: { used?: Record<string, string>; volumes?: string[]; heal
   const heals = [...(opts.heal ?? [])];
   const ops: BrickOps = {
     host: 'nas1',
-    healPollMs: 1,
+    // Samples some ms apart: two in the same millisecond give no rate (heal.ts), hence no time left.
+    healPollMs: 20,
     checkDisk: async (device, wipe) => {
       const what = opts.used?.[device];
       if (what === 'mounted') throw new GlusterError('DISK_IN_USE', `${device} is mounted at /x`);

@@ -36,7 +36,7 @@ async function until(what: string, timeoutMs: number, ok: () => Promise<boolean>
   return Date.now() - start;
 }
 
-test('geo-replication failover and failback between two sites: drain, promote, reverse, finish, resume', { timeout: 480_000 }, async (t) => {
+test('geo-replication failover and failback between two sites: drain, promote, reverse, finish, resume', { timeout: 720_000 }, async (t) => {
   const lab = await Lab.up(2, { brickBytes: 512 << 20 });
   let dogs: ReturnType<typeof labWatchdogs> | undefined;
   t.after(async () => {
@@ -130,7 +130,8 @@ test('geo-replication failover and failback between two sites: drain, promote, r
   const f2 = w2.split('\n').find((l) => l.endsWith('./d/f2'))!;
   const w3a = [...w3.split('\n').filter(Boolean), f2].sort((x, y) => (x.slice(66) < y.slice(66) ? -1 : 1)).join('\n') + '\n';
   await siteB.reverse(bToA, { sshPort: SSH_PORT });
-  const back = await waitForCopy('B → A reverse sync', { want: w3a, remote: () => tree(a, ma), timeoutMs: 180_000 });
+  // A reverse start that does not take (stays Created) is the watchdog's after 90 s here.
+  const back = await waitForCopy('B → A reverse sync', { want: w3a, remote: () => tree(a, ma), timeoutMs: 300_000 });
   t.diagnostic(`A has B's changes ${back.ms} ms after the reverse session started`);
   const finished = await siteB.finishFailback(bToA, { timeoutMs: 180_000 });
   t.diagnostic(`failback finished: ${JSON.stringify(finished)}`);

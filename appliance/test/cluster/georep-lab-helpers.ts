@@ -52,7 +52,7 @@ export function labWatchdogs(nodes: LabNode[], log: (s: string) => void): { rest
       new GeoRepWatchdog(new GlusterGeoRep(n.cli), {
         isLocal: (name) => name === n.name,
         log: { warn: (o, msg) => log(`${n.name} watchdog: ${msg} ${JSON.stringify(o)}`) },
-        bounds: { stallMs: 30_000, stuckMs: 120_000, backoffMs: 60_000 },
+        bounds: { stallMs: 30_000, stuckMs: 90_000, backoffMs: 60_000 },
         newestChangelog: async (brick) => {
           const r = await n.exec(['sh', '-c', 'find "$1/.glusterfs/changelogs" -name "CHANGELOG.*" 2>/dev/null | sed -n "s/^.*\\/CHANGELOG\\.\\([0-9]*\\)$/\\1/p" | sort -n | tail -1', 'sh', brick]);
           return r.stdout.trim() ? Number(r.stdout.trim()) : null;

@@ -763,7 +763,10 @@ export function stallReason(
     const key = `${p.primaryNode}:${p.primaryBrick}`;
     const seen = since.get(key);
     const lasted = seen && seen.status === p.status ? now - seen.at : 0;
-    if ((p.status === 'Initializing...' || p.status === 'Faulty') && lasted > bounds.stuckMs) {
+    // Created: never started, or a start that did not take (seen in the
+    // lab on a loaded machine: `start` succeeded, the session stayed
+    // Created). Cairn creates and starts sessions together (API, cairn-georep).
+    if ((p.status === 'Initializing...' || p.status === 'Faulty' || p.status === 'Created') && lasted > bounds.stuckMs) {
       return `worker ${key} ${p.status} for ${Math.round(lasted / 1000)} s`;
     }
     if (p.status !== 'Active' || p.crawlStatus !== 'Changelog Crawl') continue;
@@ -849,7 +852,8 @@ export class GeoRepWatchdog {
       if (!reason || now - (this.restartedAt.get(name) ?? -Infinity) < bounds.backoffMs) continue;
       this.opts.log.warn({ session: name, reason }, 'geo-replication: restarting a stuck session (stop force, start)');
       const t = { primary: s.primaryVolume, secondaryHost: sec.host, secondaryVolume: sec.volume };
-      await this.geo.stop(t, { force: true });
+      // A session that never started may refuse to stop: start it all the same.
+      await this.geo.stop(t, { force: true }).catch((err: unknown) => this.opts.log.warn({ session: name, err: String(err) }, 'geo-replication: stop before the restart failed'));
       await this.geo.start(t);
       this.restartedAt.set(name, now);
       for (const p of local) this.since.delete(`${p.primaryNode}:${p.primaryBrick}`);
