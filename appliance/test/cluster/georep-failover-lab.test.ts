@@ -131,7 +131,11 @@ test('geo-replication failover and failback between two sites: drain, promote, r
   const w3a = [...w3.split('\n').filter(Boolean), f2].sort((x, y) => (x.slice(66) < y.slice(66) ? -1 : 1)).join('\n') + '\n';
   await siteB.reverse(bToA, { sshPort: SSH_PORT });
   // A reverse start that does not take (stays Created) is the watchdog's after 90 s here.
-  const back = await waitForCopy('B → A reverse sync', { want: w3a, remote: () => tree(a, ma), timeoutMs: 300_000 });
+  const back = await waitForCopy('B → A reverse sync', { want: w3a, remote: () => tree(a, ma), timeoutMs: 300_000 }).catch(async (err: unknown) => {
+    // What the workers said, for the next one who reads a failure here.
+    t.diagnostic(`reverse session at the timeout: ${JSON.stringify(await new GlusterGeoRep(b.cli).status('backup').catch((e: unknown) => String(e)))}`);
+    throw err;
+  });
   t.diagnostic(`A has B's changes ${back.ms} ms after the reverse session started`);
   const finished = await siteB.finishFailback(bToA, { timeoutMs: 180_000 });
   t.diagnostic(`failback finished: ${JSON.stringify(finished)}`);
