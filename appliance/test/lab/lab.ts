@@ -43,11 +43,14 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
 
 const run = promisify(execFile);
+/** The checkout this file runs from (appliance/dist/test/lab/lab.js → four levels up). */
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 /** The PATH every process inside a node gets (with `env -i`). */
 export const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -386,10 +389,13 @@ async function buildNode(
     image: join(dir, 'brick.img'),
   };
   for (const d of [paths.glusterd, paths.log, paths.misc, paths.ssh, paths.brickRoot]) await mkdir(d, { recursive: true });
-  // LabOptions.privateTmp: NODE_DIR/tmp becomes the node's /tmp, with the lab directory bound back at its path.
+  // LabOptions.privateTmp: NODE_DIR/tmp becomes the node's /tmp, with the lab directory (and the checkout) bound back at their paths.
   const tmpDir = privateTmp ? join(dir, 'tmp') : '';
   const labUnderTmp = privateTmp && state.dir.startsWith('/tmp/') ? state.dir.slice('/tmp/'.length) : '';
   if (tmpDir) await mkdir(join(tmpDir, labUnderTmp), { recursive: true });
+  // The checkout too (cairnd.js, node_modules), when it lives under /tmp (a CI clone).
+  const repoUnderTmp = privateTmp && REPO.startsWith('/tmp/') ? REPO.slice('/tmp/'.length) : '';
+  if (repoUnderTmp) await mkdir(join(tmpDir, repoUnderTmp), { recursive: true });
   await cp('/var/lib/glusterd/groups', join(paths.glusterd, 'groups'), { recursive: true }).catch(() => undefined);
   // Only the geo-replication hook (push-pem refuses to run without it);
   // never the Samba hooks, which edit the host's smb.conf.
@@ -414,6 +420,7 @@ async function buildNode(
     // After the brick mount (rbind carries it along): losetup fails through the covered /tmp.
     'if [ -n "$9" ]; then',
     '  if [ -n "${11}" ]; then mount --rbind "${10}" "$9/${11}"; fi',
+    '  if [ -n "${13}" ]; then mount --rbind "${12}" "$9/${13}"; fi',
     '  mount --rbind "$9" /tmp',
     'fi',
     'hostname "$8"',
@@ -423,7 +430,7 @@ async function buildNode(
   const holder = spawn(
     'unshare',
     ['--mount', '--net', '--uts', '--propagation', 'slave', '--', 'sh', '-c', script, 'holder',
-      paths.glusterd, paths.log, paths.misc, paths.ssh, paths.hosts, paths.image, paths.brickRoot, name, tmpDir, state.dir, labUnderTmp],
+      paths.glusterd, paths.log, paths.misc, paths.ssh, paths.hosts, paths.image, paths.brickRoot, name, tmpDir, state.dir, labUnderTmp, REPO, repoUnderTmp],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const holderPid = holder.pid!;
