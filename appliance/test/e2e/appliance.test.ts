@@ -38,11 +38,17 @@ async function portOpen(port: number): Promise<boolean> {
 
 test('a share made through the API is served over SMB and NFS, and the same files are seen on both', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairnd-appliance-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   // As /var/lib/cairn on the appliance: users must be able to reach their shares.
   await chmod(dir, 0o755);
-  const d = await startCairnd(['--data-dir', dir, '--host', '127.0.0.1', '--port', '0']);
-  t.after(() => d.stop());
+  const d = await startCairnd(['--data-dir', dir, '--host', '127.0.0.1', '--port', '0']).catch(async (e: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  });
+  // cairnd (and its smbd) before the data dir: after-hooks run in the order added.
+  t.after(async () => {
+    await d.stop();
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
   const nfsPort = Number((await waitForLog(d, 'nfs listening')).port);
 
   // First boot: the admin is made with the setup token; then a session.

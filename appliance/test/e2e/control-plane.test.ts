@@ -14,10 +14,14 @@ import { CAIRNCTL, runToExit, startCairnd } from '../helpers/cairnd.js';
 
 test('first boot → setup → token → cairnctl shares/status/history/rollback → restart', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairnd-cp-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const args = ['--data-dir', dir, '--host', '127.0.0.1', '--port', '0'];
   let d = await startCairnd(args);
-  t.after(() => d.stop());
+  // cairnd (and the smbd it runs) first: smbd writes below the data dir
+  // until it is gone (rm raced it once: ENOTEMPTY on samba/lock/msg.sock).
+  t.after(async () => {
+    await d.stop();
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
 
   // The setup line comes right after "listening".
   const deadline = Date.now() + 10_000;
