@@ -343,6 +343,11 @@ type Gfid = [u8; GFID_LEN];
 /// lab, during a brick move).
 pub(crate) struct OpenFile {
   idle: Mutex<Vec<Fd>>,
+  /// The fd async calls share while any is in flight, and how many are:
+  /// they are all started on the JS thread, one after another, so they
+  /// never enter libgfapi on it at once; a blocking call never gets it
+  /// until the last of them is over (then it goes back to `idle`).
+  shared: Mutex<Option<(Fd, usize)>>,
   /// The object, to open another fd when every one is in use.
   obj: Arc<Obj>,
   attrs: Mutex<Option<(Stat, Instant)>>,
@@ -386,9 +391,64 @@ impl Drop for FdLease {
   }
 }
 
+/// One async call's use of the fd async calls share (OpenFile::async_use).
+pub(crate) struct AsyncUse {
+  of: Arc<OpenFile>,
+  raw: *mut glfs_fd,
+}
+// SAFETY: the pointer is an fd kept open by `of` while any AsyncUse of it lives.
+unsafe impl Send for AsyncUse {}
+
+impl AsyncUse {
+  pub(crate) fn raw(&self) -> *mut glfs_fd {
+    self.raw
+  }
+}
+
+impl std::ops::Deref for AsyncUse {
+  type Target = OpenFile;
+  fn deref(&self) -> &OpenFile {
+    &self.of
+  }
+}
+
+impl Drop for AsyncUse {
+  fn drop(&mut self) {
+    let mut shared = self.of.shared.lock().unwrap();
+    let Some((_, n)) = shared.as_mut() else { return };
+    *n -= 1;
+    if *n > 0 {
+      return;
+    }
+    let (fd, _) = shared.take().expect("present");
+    drop(shared);
+    let mut idle = self.of.idle.lock().unwrap();
+    if idle.len() < FDS_PER_FILE {
+      idle.push(fd);
+      return;
+    }
+    drop(idle);
+    drop(fd);
+  }
+}
+
 impl OpenFile {
   fn new(fd: Fd, obj: Arc<Obj>, attrs: Option<Stat>) -> OpenFile {
-    OpenFile { idle: Mutex::new(vec![fd]), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
+    OpenFile { idle: Mutex::new(vec![fd]), shared: Mutex::new(None), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
+  }
+
+  /// For an async call started on the JS thread: the fd async calls share
+  /// (taking an idle one when none is in use), or None when every fd is
+  /// busy with a blocking call.
+  pub(crate) fn async_use(self: &Arc<Self>) -> Option<AsyncUse> {
+    let mut shared = self.shared.lock().unwrap();
+    if shared.is_none() {
+      let fd = self.idle.lock().unwrap().pop()?;
+      *shared = Some((fd, 0));
+    }
+    let (fd, n) = shared.as_mut().expect("set above");
+    *n += 1;
+    Some(AsyncUse { of: self.clone(), raw: fd.0 })
   }
 
   /// An idle fd, if there is one (never opens: for the JS thread).

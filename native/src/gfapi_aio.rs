@@ -37,8 +37,8 @@ enum Done {
 /// One async call in flight (the `data` of its callback).
 struct Aio {
   v: Arc<Volume>,
-  /// The fd this call uses, alone, until it completes (see OpenFile).
-  of: FdLease,
+  /// The fd async calls share, held until this one completes (see OpenFile).
+  of: AsyncUse,
   g: Gfid,
   offset: u64,
   /// The caller's memory (a JS Buffer kept alive by the caller until
@@ -152,7 +152,7 @@ impl Volume {
   /// `CAIRN_GFAPI_SYNC=1` in the environment turns async calls off (every
   /// READ and WRITE blocking, as before them): for comparisons, and as a
   /// way out should libgfapi's async path misbehave somewhere.
-  pub(crate) fn io_ready(&self, cred: &Cred, gfid: &[u8]) -> Option<FdLease> {
+  pub(crate) fn io_ready(&self, cred: &Cred, gfid: &[u8]) -> Option<AsyncUse> {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if *OFF.get_or_init(|| std::env::var("CAIRN_GFAPI_SYNC").is_ok_and(|v| v == "1")) {
       return None;
@@ -168,8 +168,8 @@ impl Volume {
         return None;
       }
     }
-    // Every fd of the file busy: the blocking path opens another.
-    let lease = of.try_lease()?;
+    // Every fd of the file busy with blocking calls: the blocking path opens another.
+    let lease = of.async_use()?;
     stats::cache(Cache::FdHit);
     Some(lease)
   }
@@ -177,7 +177,7 @@ impl Volume {
   /// Starts a read of `len` bytes at `offset` into `buf`; `done` runs on a
   /// libgfapi thread (or a completion thread), never blocking it.
   /// `buf` must stay valid and untouched until `done` has run.
-  pub(crate) fn read_async(self: &Arc<Self>, of: FdLease, gfid: &[u8], offset: u64, buf: *mut u8, len: usize, done: ReadDone) {
+  pub(crate) fn read_async(self: &Arc<Self>, of: AsyncUse, gfid: &[u8], offset: u64, buf: *mut u8, len: usize, done: ReadDone) {
     let g = match key(gfid) {
       Ok(g) => g,
       Err(e) => return done(Err(e)),
@@ -202,7 +202,7 @@ impl Volume {
   /// Starts an UNSTABLE write of `len` bytes from `buf` at `offset`
   /// (libgfapi copies them before it returns; a short write's rest is
   /// written from `buf` later, so it too must stay valid until `done`).
-  pub(crate) fn write_async(self: &Arc<Self>, of: FdLease, gfid: &[u8], offset: u64, buf: *const u8, len: usize, done: WriteDone) {
+  pub(crate) fn write_async(self: &Arc<Self>, of: AsyncUse, gfid: &[u8], offset: u64, buf: *const u8, len: usize, done: WriteDone) {
     let g = match key(gfid) {
       Ok(g) => g,
       Err(e) => return done(Err(e)),
