@@ -562,6 +562,9 @@ export async function mirrorDeletions(t: GeoRepTarget, keepDir: string, localSer
   }
 }
 
+/** How long a session may look missing, stopped, created or faulty while waiting for it before that is the answer. */
+const TRANSIENT_MS = 60_000;
+
 /**
  * Failover and failback of a geo-replicated volume, one site's part per
  * method (docs/geo-replication.md has the runbook, the cairn-georep script
@@ -611,13 +614,26 @@ export class GeoRepFailover {
     await this.geo.checkpoint(t);
     await this.touch(t.primary);
     let restarted = false;
+    // Missing, stopped, created or faulty for a moment is what a restart
+    // looks like (cairnd's GeoRepWatchdog may restart the session while an
+    // admin waits here): only a state that lasts TRANSIENT_MS is an answer.
+    let badSince: number | null = null;
     for (;;) {
       const now = clock();
       const s = await this.summary(t, now);
-      if (!s) throw new GlusterError('GLUSTER_FAILED', `no geo-replication session ${t.primary} → ${t.secondaryHost}::${t.secondaryVolume}`);
-      if (s.state === 'faulty' || s.state === 'stopped' || s.state === 'paused' || s.state === 'created') {
-        throw new GlusterError('GLUSTER_FAILED', `the session is ${s.state}: it cannot catch up (start or resume it first)`);
+      const bad = !s
+        ? `no geo-replication session ${t.primary} → ${t.secondaryHost}::${t.secondaryVolume}`
+        : s.state === 'faulty' || s.state === 'stopped' || s.state === 'paused' || s.state === 'created'
+          ? `the session is ${s.state}: it cannot catch up (start or resume it first)`
+          : null;
+      if (bad) {
+        badSince ??= now.getTime();
+        if (s?.state === 'paused' || now.getTime() - badSince >= TRANSIENT_MS || now.getTime() > deadline) throw new GlusterError('GLUSTER_FAILED', bad);
+        await sleep(opts.pollMs ?? 3000);
+        continue;
       }
+      badSince = null;
+      if (!s) continue;
       if (s.checkpoint?.completed) return { ...s, restarted };
       if (!restarted && s.upToDate && now.getTime() - begun > (opts.stallMs ?? STALL_RESTART_MS)) {
         await this.geo.stop(t, { force: true });
