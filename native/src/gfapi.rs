@@ -380,13 +380,7 @@ impl std::ops::Deref for FdLease {
 impl Drop for FdLease {
   fn drop(&mut self) {
     if let Some(fd) = self.fd.take() {
-      let mut idle = self.of.idle.lock().unwrap();
-      if idle.len() < FDS_PER_FILE {
-        idle.push(fd);
-        return;
-      }
-      drop(idle);
-      drop(fd);
+      self.of.give_back(fd);
     }
   }
 }
@@ -422,19 +416,25 @@ impl Drop for AsyncUse {
     }
     let (fd, _) = shared.take().expect("present");
     drop(shared);
-    let mut idle = self.of.idle.lock().unwrap();
-    if idle.len() < FDS_PER_FILE {
-      idle.push(fd);
-      return;
-    }
-    drop(idle);
-    drop(fd);
+    self.of.give_back(fd);
   }
 }
 
 impl OpenFile {
   fn new(fd: Fd, obj: Arc<Obj>, attrs: Option<Stat>) -> OpenFile {
     OpenFile { idle: Mutex::new(vec![fd]), shared: Mutex::new(None), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
+  }
+
+  /// An fd no call uses any more: kept idle, or closed past FDS_PER_FILE
+  /// (outside the lock; Fd::drop closes on another thread inside a callback).
+  fn give_back(&self, fd: Fd) {
+    let mut idle = self.idle.lock().unwrap();
+    if idle.len() < FDS_PER_FILE {
+      idle.push(fd);
+      return;
+    }
+    drop(idle);
+    drop(fd);
   }
 
   /// For an async call started on the JS thread: the fd async calls share
