@@ -78,7 +78,7 @@ unsafe extern "C" fn aio_cbk(_fd: *mut glfs_fd, ret: isize, _pre: *mut glfs_stat
 impl Aio {
   fn finish(self, ret: isize, errno: i32, post: glfs_stat) {
     let write = matches!(self.done, Done::Write(_));
-    record(if write { Call::Pwrite } else { Call::Pread }, self.t0);
+    record(if write { Call::PwriteAsync } else { Call::PreadAsync }, self.t0);
     let Aio { v, of, g, offset, buf, len, done, _op, .. } = self;
     // The operation counts as done before its caller hears of it.
     let done = match done {

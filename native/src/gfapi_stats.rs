@@ -19,6 +19,9 @@ pub enum Call {
   Opendir,
   Pread,
   Pwrite,
+  /// glfs_pread_async / glfs_pwrite_async (gfapi_aio.rs), timed to their callback.
+  PreadAsync,
+  PwriteAsync,
   Fsync,
   Readdirplus,
   Setattrs,
@@ -35,7 +38,7 @@ pub enum Call {
   Close,
 }
 
-const CALLS: [(&str, Call); 22] = [
+const CALLS: [(&str, Call); 24] = [
   ("create_from_handle", Call::CreateFromHandle),
   ("lookupat", Call::Lookupat),
   ("stat", Call::Stat),
@@ -44,6 +47,8 @@ const CALLS: [(&str, Call); 22] = [
   ("opendir", Call::Opendir),
   ("pread", Call::Pread),
   ("pwrite", Call::Pwrite),
+  ("pread_async", Call::PreadAsync),
+  ("pwrite_async", Call::PwriteAsync),
   ("fsync", Call::Fsync),
   ("readdirplus", Call::Readdirplus),
   ("setattrs", Call::Setattrs),

@@ -142,17 +142,31 @@ test('geo-replication failover and failback between two sites: drain, promote, r
   assert.deepEqual(await new GlusterGeoRep(b.cli).status('backup'), [], 'reverse session deleted');
 
   await assert.rejects(b.exec(['sh', '-c', 'echo x > "$1/d/stray"', 'sh', mb]), /Read-only file system/, 'B is a read-only copy again');
-  assert.equal(await tree(a, ma), w3a, 'before resume A has d/f2, which B deleted');
+  // Before resume A holds d/f2, which B deleted, unless the reverse session
+  // carried the unlink after all: finish-failback's drain (or a watchdog
+  // restart of a stalled worker) can end in a changelog crawl that replays
+  // it. Both are Gluster's choice; the deletion pass must handle either, and
+  // after resume A must equal B.
+  const beforeResume = await tree(a, ma);
+  assert.ok(beforeResume === w3a || beforeResume === w3, `before resume A is B's tree, with or without d/f2:\n${beforeResume}`);
+  const carried = beforeResume === w3;
+  t.diagnostic(carried ? 'the reverse session carried the unlink of d/f2' : 'd/f2 is still on A before resume (the hybrid crawl carries no deletions)');
   // Resume on A through the script, as an operator runs it: the deletion pass, then the original session.
   const keep = join(a.state.dir, 'failback-kept');
   const resumed = await a.exec([process.execPath, CLI, '--keep-dir', keep, 'resume', 'gv0', 'node2', 'backup'], 240_000);
   t.diagnostic(`resume: ${resumed.stdout.trim().replace(/\n/g, ' | ')}`);
-  assert.match(resumed.stdout, new RegExp(`^deletion pass: 1 path\\(s\\) deleted on node2::backup during the failover removed from gv0, kept in ${keep}$`, 'm'));
-  assert.match(resumed.stdout, /^ {2}deleted d\/f2$/m);
+  if (carried) {
+    assert.match(resumed.stdout, /^deletion pass: 0 path\(s\) deleted on node2::backup during the failover removed from gv0$/m);
+  } else {
+    assert.match(resumed.stdout, new RegExp(`^deletion pass: 1 path\\(s\\) deleted on node2::backup during the failover removed from gv0, kept in ${keep}$`, 'm'));
+    assert.match(resumed.stdout, /^ {2}deleted d\/f2$/m);
+  }
   assert.match(resumed.stdout, /original session started/);
   assert.equal(await tree(a, ma), w3, 'after failback A equals B: d/f2 gone, every other file with the same sha256');
-  const kept = (await a.exec(['sh', '-c', 'cd "$1" && sha256sum d/f2', 'sh', keep])).stdout.split(' ')[0];
-  assert.equal(kept, f2.split(' ')[0], "the deleted file is kept aside with A's content");
+  if (!carried) {
+    const kept = (await a.exec(['sh', '-c', 'cd "$1" && sha256sum d/f2', 'sh', keep])).stdout.split(' ')[0];
+    assert.equal(kept, f2.split(' ')[0], "the deleted file is kept aside with A's content");
+  }
   await a.exec(['sh', '-c', 'head -c 77777 /dev/urandom > "$1/d/after-failback"', 'sh', ma]);
   const w4 = await tree(a, ma);
   assert.ok(!w4.includes('./d/f2'));
