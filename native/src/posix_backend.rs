@@ -354,11 +354,77 @@ pub struct Export {
   /// WRITEs to one file take turns here (striped by inode). The kernel
   /// lets one buffered write into a file at a time anyway (i_rwsem), but
   /// its waiters spin while the holder copies a MiB: 5% of the server's
-  /// CPU in a sequential 1 MiB write with 8 in flight; these sleep.
-  write_turns: [std::sync::Mutex<()>; WRITE_STRIPES],
+  /// CPU in a sequential 1 MiB write with 8 in flight; these sleep. The
+  /// turn also guards the stripe's write stream (flush-behind).
+  write_turns: [std::sync::Mutex<Stream>; WRITE_STRIPES],
 }
 
 const WRITE_STRIPES: usize = 64;
+
+/// Flush-behind: once a sequential stream of UNSTABLE writes to a file has
+/// left this many bytes dirty, their writeback is started
+/// (sync_file_range SYNC_FILE_RANGE_WRITE, which does not wait for it).
+/// Without it nothing reaches the disk before the client's COMMIT (the
+/// kernel's background writeback starts at 10% of memory, GiBs here), and
+/// the COMMIT's fdatasync then writes the whole stream while the client
+/// and the network idle: 0.29 s of a 1.2 s 1 GiB write measured here.
+/// Started early, the disk works while the data still arrives, and a
+/// COMMIT waits for the last few MiB only. knfsd leaves this to the VM;
+/// servers for VM datastores want short COMMITs.
+const FLUSH_BEHIND: u64 = 8 << 20;
+
+/// `CAIRN_NFS_FLUSH_BEHIND=0` in the environment turns flush-behind off (for comparisons).
+fn flush_behind() -> bool {
+  static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+  *ON.get_or_init(|| std::env::var("CAIRN_NFS_FLUSH_BEHIND").map_or(true, |v| v != "0"))
+}
+
+/// The UNSTABLE write stream of one file in one stripe (see FLUSH_BEHIND).
+/// Writes near its head (up to FLUSH_BEHIND behind or ahead of the highest
+/// end seen: several in flight land out of order) extend it; any other
+/// write starts a new one, so random writes never start writeback (a VM
+/// rewriting its blocks would only write them twice).
+#[derive(Default)]
+pub(crate) struct Stream {
+  ino: u64,
+  /// Where the range not yet handed to writeback starts, and the highest end seen.
+  lo: u64,
+  hi: u64,
+  /// Bytes written into the stream since writeback was last started.
+  pending: u64,
+}
+
+impl Stream {
+  fn extends(&self, ino: u64, off: u64) -> bool {
+    self.ino == ino && self.pending > 0 && off.saturating_add(FLUSH_BEHIND) >= self.hi && off <= self.hi.saturating_add(FLUSH_BEHIND)
+  }
+
+  /// Would a write of `len` bytes at `off` start writeback?
+  fn due(&self, ino: u64, off: u64, len: u64) -> bool {
+    self.extends(ino, off) && self.pending + len >= FLUSH_BEHIND
+  }
+
+  /// Notes an UNSTABLE write of `len` bytes at `off`; the range (offset,
+  /// length) whose writeback is to start now, if the stream has that much.
+  fn wrote(&mut self, ino: u64, off: u64, len: u64) -> Option<(u64, u64)> {
+    let end = off.saturating_add(len);
+    if self.extends(ino, off) {
+      self.lo = self.lo.min(off);
+      self.hi = self.hi.max(end);
+      self.pending += len;
+    } else {
+      *self = Stream { ino, lo: off, hi: end, pending: len };
+    }
+    if self.pending < FLUSH_BEHIND {
+      return None;
+    }
+    let range = (self.lo, self.hi - self.lo);
+    self.lo = self.hi;
+    // Kept non-zero: the stream goes on from here.
+    self.pending = 1;
+    Some(range)
+  }
+}
 
 impl Export {
   /// Opens `path` (a directory) as an export. `cache_size` bounds the fd cache.
@@ -385,7 +451,7 @@ impl Export {
       cache: FdCache::new(cache_size),
       nowait_writes: std::sync::atomic::AtomicBool::new(true),
       streams: xdr_dir::DirStreams::default(),
-      write_turns: std::array::from_fn(|_| std::sync::Mutex::new(())),
+      write_turns: std::array::from_fn(|_| std::sync::Mutex::new(Stream::default())),
     };
     ex.root_handle = ex.wrap(&kh)?;
     Ok(ex)
@@ -695,7 +761,11 @@ impl Export {
     self.may_io(cred, &o, &before, true)?;
     let Some(off) = i64::try_from(offset).ok().filter(|o| o.checked_add(data.len() as i64).is_some()) else { return Ok(None) };
     // Another WRITE of this file under way: never wait on the JS thread.
-    let Ok(_turn) = self.write_turns[(o.ino % WRITE_STRIPES as u64) as usize].try_lock() else { return Ok(None) };
+    let Ok(mut turn) = self.write_turns[(o.ino % WRITE_STRIPES as u64) as usize].try_lock() else { return Ok(None) };
+    // One that starts writeback (which may wait for the disk's queue) goes to a worker.
+    if flush_behind() && turn.due(o.ino, offset, data.len() as u64) {
+      return Ok(None);
+    }
     let iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
     // SAFETY: iov covers data, which the kernel only reads.
     let r = unsafe { libc::pwritev2(o.fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
@@ -706,6 +776,11 @@ impl Export {
       }
       return if matches!(e.errno, libc::EAGAIN | libc::EOPNOTSUPP | libc::EINTR) { Ok(None) } else { Err(e) };
     }
+    if flush_behind() {
+      let kick = turn.wrote(o.ino, offset, r as u64);
+      debug_assert!(kick.is_none(), "checked by due()");
+    }
+    drop(turn);
     let after = fstat(o.fd.as_raw_fd())?;
     let mut out = Out::new();
     out.u32(r as u32).u8(Stable::Unstable as u8).wcc(Some(&before), Some(&after), self.fsid);
@@ -998,7 +1073,7 @@ impl Export {
       reopened = open_at(libc::AT_FDCWD, &proc_path(o.fd.as_raw_fd()), libc::O_WRONLY, 0)?;
       reopened.as_raw_fd()
     };
-    let turn = self.write_turns[(o.ino % WRITE_STRIPES as u64) as usize].lock().unwrap_or_else(|p| p.into_inner());
+    let mut turn = self.write_turns[(o.ino % WRITE_STRIPES as u64) as usize].lock().unwrap_or_else(|p| p.into_inner());
     let mut n = 0usize;
     while n < data.len() {
       // SAFETY: the range lies inside data.
@@ -1015,7 +1090,14 @@ impl Export {
       }
       n += r as usize;
     }
+    let kick = if stable == Stable::Unstable && o.writable && flush_behind() { turn.wrote(o.ino, offset, n as u64) } else { None };
     drop(turn);
+    if let Some((from, len)) = kick {
+      // Advisory: an error here (EIO) is the COMMIT's to report, by
+      // fdatasync, which this does not consume.
+      // SAFETY: plain syscall on an fd we hold.
+      unsafe { libc::sync_file_range(fd, from as i64, len as i64, libc::SYNC_FILE_RANGE_WRITE) };
+    }
     match stable {
       Stable::Unstable => {}
       Stable::DataSync => check(unsafe { libc::fdatasync(fd) }, || "fdatasync".into())?,

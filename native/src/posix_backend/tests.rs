@@ -339,3 +339,86 @@ fn send_read_sends_head_file_and_tail_and_spills_what_a_full_socket_refuses() {
   let mut spill = vec![0u8; 4 + 100 + 2];
   assert_eq!(ex.send_read(&h, a.as_raw_fd(), &head, 0, 100, &tail, &mut spill).unwrap_err().errno, libc::EPIPE);
 }
+
+#[test]
+fn flush_behind_follows_sequential_streams_only() {
+  const M: u64 = 1 << 20;
+  let mut s = Stream::default();
+  // 1 MiB writes in order: writeback of the first 8 MiB starts with the 8th.
+  for i in 0..7 {
+    assert!(!s.due(7, i * M, M));
+    assert_eq!(s.wrote(7, i * M, M), None, "write {i}");
+  }
+  assert!(s.due(7, 7 * M, M));
+  assert_eq!(s.wrote(7, 7 * M, M), Some((0, 8 * M)));
+  // Several in flight land out of order: still the stream; the next range
+  // starts where the last one ended, even when a write lands below it.
+  assert_eq!(s.wrote(7, 9 * M, M), None);
+  assert_eq!(s.wrote(7, 8 * M, M), None);
+  for i in 10..15 {
+    assert_eq!(s.wrote(7, i * M, M), None, "write {i}");
+  }
+  assert_eq!(s.wrote(7, 15 * M, M), Some((8 * M, 8 * M)));
+  // A write far from the head (a VM rewriting a block) starts a new stream:
+  // random writes never add up to a flush.
+  for i in 0..64u64 {
+    let off = (i * 7919 % 997) * 64 * M;
+    assert_eq!(s.wrote(7, off, 4096), None, "random write {i}");
+  }
+  // Another file sharing the stripe takes it over.
+  assert_eq!(s.wrote(8, 0, 4 * M), None);
+  assert_eq!(s.wrote(7, 16 * M, 4 * M), None);
+  assert_eq!(s.wrote(7, 20 * M, 4 * M), Some((16 * M, 8 * M)));
+}
+
+/// Dirty and under-writeback pages of a file (cachestat, Linux 6.5), or
+/// None where the kernel lacks it.
+fn dirty_pages(fd: RawFd) -> Option<(u64, u64)> {
+  #[repr(C)]
+  struct Range {
+    off: u64,
+    len: u64,
+  }
+  #[repr(C)]
+  #[derive(Default)]
+  struct Cachestat {
+    cache: u64,
+    dirty: u64,
+    writeback: u64,
+    evicted: u64,
+    recently_evicted: u64,
+  }
+  let range = Range { off: 0, len: 0 };
+  let mut cs = Cachestat::default();
+  // SAFETY: both structs as the kernel defines them (include/uapi/linux/mman.h).
+  let r = unsafe { libc::syscall(451, fd, &range as *const Range, &mut cs as *mut Cachestat, 0) };
+  (r == 0).then_some((cs.dirty, cs.writeback))
+}
+
+#[test]
+fn flush_behind_starts_writeback_of_a_sequential_stream_and_not_of_random_writes() {
+  let Some((_d, ex)) = setup() else { return };
+  let r = ex.root_handle().to_vec();
+  let block = vec![0x5au8; 1 << 20];
+  let seq = create(&ex, &root(), &r, "seq");
+  for i in 0..32u64 {
+    ex.write(&root(), &seq, i << 20, &block, Stable::Unstable).unwrap();
+  }
+  let rnd = create(&ex, &root(), &r, "rnd");
+  for i in 0..32u64 {
+    ex.write(&root(), &rnd, (i * 13 % 32) * (64 << 20), &block, Stable::Unstable).unwrap();
+  }
+  let fd_of = |h: &[u8]| ex.reg(h).unwrap();
+  let (so, ro) = (fd_of(&seq), fd_of(&rnd));
+  let Some((rnd_dirty, _)) = dirty_pages(ro.fd.as_raw_fd()) else { return };
+  // Nothing asked the kernel to write the random file (background writeback
+  // waits for 10% of memory or 30 s): all of it is still dirty.
+  assert_eq!(rnd_dirty, 32 * 256, "random writes: every page still dirty");
+  // The sequential one: writeback of all but the last stream's range has been
+  // started; it is dirty no more, or on its way to the disk.
+  let (dirty, wb) = dirty_pages(so.fd.as_raw_fd()).unwrap();
+  assert!(dirty <= 8 * 256, "sequential: {dirty} pages dirty, {wb} under writeback");
+  // COMMIT still makes the rest durable.
+  ex.commit(&seq).unwrap();
+  assert_eq!(dirty_pages(so.fd.as_raw_fd()).unwrap(), (0, 0));
+}
