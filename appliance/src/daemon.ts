@@ -245,7 +245,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = createLogge
   const geo = new GlusterGeoRep(new GlusterCli({ timeoutMs: 120_000 }));
   // Restarts a geo-replication session whose worker on this appliance is stuck (pool/gluster/georep.ts).
   const localHost = process.env.CAIRN_CLUSTER_HOSTNAME || osHostname();
-  const georepWatchdog = new GeoRepWatchdog(geo, { isLocal: (n) => n === localHost || n === 'localhost', log: log.child({ component: 'georep' }) });
+  const georepWatchdog = new GeoRepWatchdog(geo, {
+    isLocal: (n) => n === localHost || n === 'localhost',
+    log: log.child({ component: 'georep' }),
+    // Sessions run from Gluster pools: without one there is nothing to ask glusterd about.
+    active: () => store.state.pools.some((p) => p.kind === 'gluster'),
+  });
   georepWatchdog.start(30_000);
   const ctx: ApiContext = {
     log,

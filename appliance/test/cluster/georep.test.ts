@@ -213,6 +213,22 @@ test('watchdog: restarts a stalled session once (stop force, start), logged, the
   assert.deepEqual(await w.check(), ['gv0 → node4::backup'], 'past the backoff: again');
 });
 
+test('watchdog: timed checks ask glusterd only while there is a Gluster pool to watch', async () => {
+  let asked = 0;
+  let pools = false;
+  const geo = { status: async () => (asked++, []) } as unknown as GlusterGeoRep;
+  const warned: string[] = [];
+  const w = new GeoRepWatchdog(geo, { isLocal: () => true, log: { warn: (_o, msg) => void warned.push(msg) }, active: () => pools });
+  w.start(5);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(asked, 0, 'no Gluster pool: glusterd is not asked');
+  pools = true;
+  await new Promise((r) => setTimeout(r, 60));
+  await w.stop();
+  assert.ok(asked > 0, 'a Gluster pool: checked');
+  assert.deepEqual(warned, []);
+});
+
 test("watchdog: a brick's newest changelog is found in Gluster 10's changelogs/YYYY/MM/DD, the open CHANGELOG and HTIME files ignored", async (t) => {
   const brick = await mkdtemp(join(tmpdir(), 'cairn-changelogs-'));
   t.after(() => rm(brick, { recursive: true, force: true }));

@@ -843,6 +843,12 @@ export class GeoRepWatchdog {
       newestChangelog?: NewestChangelog;
       bounds?: Partial<WatchdogBounds>;
       now?: () => number;
+      /**
+       * Whether there is anything to watch (a Gluster pool on this
+       * appliance); the timed checks skip asking glusterd otherwise. An
+       * appliance on its local directory pool may have no glusterd at all.
+       */
+      active?: () => boolean;
     },
   ) {}
 
@@ -887,7 +893,8 @@ export class GeoRepWatchdog {
     if (this.timer) return;
     let lastError = '';
     const tick = () => {
-      this.running = this.check().then(
+      const active = this.opts.active?.() ?? true;
+      this.running = (active ? this.check() : Promise.resolve([])).then(
         () => void (lastError = ''),
         (err: unknown) => {
           const m = (err as Error).message;
