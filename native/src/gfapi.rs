@@ -340,14 +340,16 @@ type Gfid = [u8; GFID_LEN];
 /// on the same glfd may be reading `glfd->fd->inode` without a lock
 /// (__GLFS_ENTRY_VALIDATE_FD): a use-after-free that took the process
 /// down with SIGSEGV in gfapi-graph-switch.test (and once a cairnd in the
-/// lab, during a brick move).
+/// lab, during a brick move). Async calls (gfapi_aio.rs) hold theirs until
+/// their callback too: libgfapi 10.3's async completion
+/// (glfs_io_async_cbk) releases `glfd->fd` — whatever fd the glfd holds
+/// *then* — instead of the fd the call was started with, so a second
+/// call started on the same glfd after a graph switch (which migrates it)
+/// makes the first one's completion drop the new fd's only reference; the
+/// next call then runs on a freed fd (SIGSEGV in shard's readv, seen in
+/// gfapi-graph-switch.test when async calls shared one fd).
 pub(crate) struct OpenFile {
   idle: Mutex<Vec<Fd>>,
-  /// The fd async calls share while any is in flight, and how many are:
-  /// they are all started on the JS thread, one after another, so they
-  /// never enter libgfapi on it at once; a blocking call never gets it
-  /// until the last of them is over (then it goes back to `idle`).
-  shared: Mutex<Option<(Fd, usize)>>,
   /// The object, to open another fd when every one is in use.
   obj: Arc<Obj>,
   attrs: Mutex<Option<(Stat, Instant)>>,
@@ -385,44 +387,13 @@ impl Drop for FdLease {
   }
 }
 
-/// One async call's use of the fd async calls share (OpenFile::async_use).
-pub(crate) struct AsyncUse {
-  of: Arc<OpenFile>,
-  raw: *mut glfs_fd,
-}
-// SAFETY: the pointer is an fd kept open by `of` while any AsyncUse of it lives.
-unsafe impl Send for AsyncUse {}
-
-impl AsyncUse {
-  pub(crate) fn raw(&self) -> *mut glfs_fd {
-    self.raw
-  }
-}
-
-impl std::ops::Deref for AsyncUse {
-  type Target = OpenFile;
-  fn deref(&self) -> &OpenFile {
-    &self.of
-  }
-}
-
-impl Drop for AsyncUse {
-  fn drop(&mut self) {
-    let mut shared = self.of.shared.lock().unwrap();
-    let Some((_, n)) = shared.as_mut() else { return };
-    *n -= 1;
-    if *n > 0 {
-      return;
-    }
-    let (fd, _) = shared.take().expect("present");
-    drop(shared);
-    self.of.give_back(fd);
-  }
-}
+/// One async call's fd: a lease like any other call's, held until its
+/// callback has run (see OpenFile).
+pub(crate) type AsyncUse = FdLease;
 
 impl OpenFile {
   fn new(fd: Fd, obj: Arc<Obj>, attrs: Option<Stat>) -> OpenFile {
-    OpenFile { idle: Mutex::new(vec![fd]), shared: Mutex::new(None), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
+    OpenFile { idle: Mutex::new(vec![fd]), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
   }
 
   /// An fd no call uses any more: kept idle, or closed past FDS_PER_FILE
@@ -437,18 +408,11 @@ impl OpenFile {
     drop(fd);
   }
 
-  /// For an async call started on the JS thread: the fd async calls share
-  /// (taking an idle one when none is in use), or None when every fd is
-  /// busy with a blocking call.
+  /// For an async call started on the JS thread: an idle fd of its own,
+  /// or None when every fd is in use (the blocking path then opens another,
+  /// which joins the idle ones after: the pool grows to the load).
   pub(crate) fn async_use(self: &Arc<Self>) -> Option<AsyncUse> {
-    let mut shared = self.shared.lock().unwrap();
-    if shared.is_none() {
-      let fd = self.idle.lock().unwrap().pop()?;
-      *shared = Some((fd, 0));
-    }
-    let (fd, n) = shared.as_mut().expect("set above");
-    *n += 1;
-    Some(AsyncUse { of: self.clone(), raw: fd.0 })
+    self.try_lease()
   }
 
   /// An idle fd, if there is one (never opens: for the JS thread).

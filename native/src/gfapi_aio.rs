@@ -2,6 +2,18 @@
 //! `glfs_pwrite_async`, submitted from the JS thread, completed by a
 //! callback on a libgfapi thread (see `glfs_io_cbk` in gfapi.rs).
 //!
+//! **Off unless `CAIRN_GFAPI_ASYNC=1`**: libgfapi 10.3 (Debian 12) is not
+//! safe with async calls across a graph switch (replace-brick, add-brick,
+//! a volume option). The switch migrates every open glfd to the new graph
+//! (`__glfs_migrate_openfds` replaces `glfd->fd`), and the async
+//! completion (`glfs_io_async_cbk`) then releases `glfd->fd` — the new fd,
+//! not the one the call was started with. The new fd loses its only
+//! reference, and the next call or the next migration runs on freed
+//! memory: SIGSEGV in shard's readv and in `glfs_active_subvol`, one run
+//! in two of gfapi-graph-switch.test. Blocking calls release the fd they
+//! resolved and are safe. Kept for benchmarks and for a libgfapi that
+//! releases the right fd.
+//!
 //! A blocking call holds a libuv worker for its whole round trip and costs
 //! two extra thread wake-ups (JS thread → worker, reply → worker); with
 //! async calls the only limit on outstanding I/O is the client's, as with
@@ -37,7 +49,7 @@ enum Done {
 /// One async call in flight (the `data` of its callback).
 struct Aio {
   v: Arc<Volume>,
-  /// The fd async calls share, held until this one completes (see OpenFile).
+  /// The fd of this call alone, held until it completes (see OpenFile).
   of: AsyncUse,
   g: Gfid,
   offset: u64,
@@ -149,12 +161,11 @@ impl Volume {
   /// (`libc::W_OK`) by `cred` can start without blocking: its fd is
   /// cached and access is decided here (root; the owner by attributes
   /// seen less than ATTR_TTL ago). None: take the blocking path.
-  /// `CAIRN_GFAPI_SYNC=1` in the environment turns async calls off (every
-  /// READ and WRITE blocking, as before them): for comparisons, and as a
-  /// way out should libgfapi's async path misbehave somewhere.
+  /// Async calls are off unless `CAIRN_GFAPI_ASYNC=1` is in the
+  /// environment (see the top of this file for why).
   pub(crate) fn io_ready(&self, cred: &Cred, gfid: &[u8]) -> Option<AsyncUse> {
-    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *OFF.get_or_init(|| std::env::var("CAIRN_GFAPI_SYNC").is_ok_and(|v| v == "1")) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var("CAIRN_GFAPI_ASYNC").is_ok_and(|v| v == "1")) {
       return None;
     }
     let g = key(gfid).ok()?;
@@ -168,7 +179,7 @@ impl Volume {
         return None;
       }
     }
-    // Every fd of the file busy with blocking calls: the blocking path opens another.
+    // Every fd of the file in use: the blocking path opens another (kept idle after, up to FDS_PER_FILE).
     let lease = of.async_use()?;
     stats::cache(Cache::FdHit);
     Some(lease)

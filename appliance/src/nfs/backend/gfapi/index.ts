@@ -34,11 +34,12 @@
  * `CAIRN_GFAPI_STATS=FILE` appends the counters (gfapiStats) to FILE
  * every 200 ms: `npm run bench:gluster -- --profile` reads them.
  *
- * READ into the server's buffer and UNSTABLE WRITE to a file whose fd is
- * cached, by root or the owner, are async libgfapi calls started on the
- * JS thread (native/src/gfapi_aio.rs): no worker thread per call, so
- * outstanding I/O is limited by the clients, not by UV_THREADPOOL_SIZE.
- * `CAIRN_GFAPI_SYNC=1` makes them blocking calls on workers again.
+ * READ and WRITE are blocking libgfapi calls on libuv's workers (64 on
+ * the appliance). `CAIRN_GFAPI_ASYNC=1` makes READ into the server's
+ * buffer and UNSTABLE WRITE to a cached fd async calls started on the JS
+ * thread (native/src/gfapi_aio.rs), off by default: libgfapi 10.3
+ * releases the wrong fd when a graph switch (a brick move) meets an
+ * async call in flight, and the process crashes later.
  */
 import { appendFileSync } from 'node:fs';
 import { gfapiStats, openGfapiVolume, type GfapiVolume, type GfCred, type GfEntry, type GfStat } from '@cairn/native';
