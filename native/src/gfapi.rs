@@ -387,10 +387,6 @@ impl Drop for FdLease {
   }
 }
 
-/// One async call's fd: a lease like any other call's, held until its
-/// callback has run (see OpenFile).
-pub(crate) type AsyncUse = FdLease;
-
 impl OpenFile {
   fn new(fd: Fd, obj: Arc<Obj>, attrs: Option<Stat>) -> OpenFile {
     OpenFile { idle: Mutex::new(vec![fd]), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
@@ -406,13 +402,6 @@ impl OpenFile {
     }
     drop(idle);
     drop(fd);
-  }
-
-  /// For an async call started on the JS thread: an idle fd of its own,
-  /// or None when every fd is in use (the blocking path then opens another,
-  /// which joins the idle ones after: the pool grows to the load).
-  pub(crate) fn async_use(self: &Arc<Self>) -> Option<AsyncUse> {
-    self.try_lease()
   }
 
   /// An idle fd, if there is one (never opens: for the JS thread).

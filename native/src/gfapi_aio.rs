@@ -50,7 +50,7 @@ enum Done {
 struct Aio {
   v: Arc<Volume>,
   /// The fd of this call alone, held until it completes (see OpenFile).
-  of: AsyncUse,
+  of: FdLease,
   g: Gfid,
   offset: u64,
   /// The caller's memory (a JS Buffer kept alive by the caller until
@@ -163,7 +163,7 @@ impl Volume {
   /// seen less than ATTR_TTL ago). None: take the blocking path.
   /// Async calls are off unless `CAIRN_GFAPI_ASYNC=1` is in the
   /// environment (see the top of this file for why).
-  pub(crate) fn io_ready(&self, cred: &Cred, gfid: &[u8]) -> Option<AsyncUse> {
+  pub(crate) fn io_ready(&self, cred: &Cred, gfid: &[u8]) -> Option<FdLease> {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if !*ON.get_or_init(|| std::env::var("CAIRN_GFAPI_ASYNC").is_ok_and(|v| v == "1")) {
       return None;
@@ -180,7 +180,7 @@ impl Volume {
       }
     }
     // Every fd of the file in use: the blocking path opens another (kept idle after, up to FDS_PER_FILE).
-    let lease = of.async_use()?;
+    let lease = of.try_lease()?;
     stats::cache(Cache::FdHit);
     Some(lease)
   }
@@ -188,7 +188,7 @@ impl Volume {
   /// Starts a read of `len` bytes at `offset` into `buf`; `done` runs on a
   /// libgfapi thread (or a completion thread), never blocking it.
   /// `buf` must stay valid and untouched until `done` has run.
-  pub(crate) fn read_async(self: &Arc<Self>, of: AsyncUse, gfid: &[u8], offset: u64, buf: *mut u8, len: usize, done: ReadDone) {
+  pub(crate) fn read_async(self: &Arc<Self>, of: FdLease, gfid: &[u8], offset: u64, buf: *mut u8, len: usize, done: ReadDone) {
     let g = match key(gfid) {
       Ok(g) => g,
       Err(e) => return done(Err(e)),
@@ -213,7 +213,7 @@ impl Volume {
   /// Starts an UNSTABLE write of `len` bytes from `buf` at `offset`
   /// (libgfapi copies them before it returns; a short write's rest is
   /// written from `buf` later, so it too must stay valid until `done`).
-  pub(crate) fn write_async(self: &Arc<Self>, of: AsyncUse, gfid: &[u8], offset: u64, buf: *const u8, len: usize, done: WriteDone) {
+  pub(crate) fn write_async(self: &Arc<Self>, of: FdLease, gfid: &[u8], offset: u64, buf: *const u8, len: usize, done: WriteDone) {
     let g = match key(gfid) {
       Ok(g) => g,
       Err(e) => return done(Err(e)),

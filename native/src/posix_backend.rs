@@ -384,8 +384,9 @@ fn flush_behind() -> bool {
 /// end seen: several in flight land out of order) extend it; any other
 /// write starts a new one, so random writes never start writeback (a VM
 /// rewriting its blocks would only write them twice).
+/// A stripe that never saw a write has hi 0: nothing to extend.
 #[derive(Default)]
-pub(crate) struct Stream {
+struct Stream {
   ino: u64,
   /// Where the range not yet handed to writeback starts, and the highest end seen.
   lo: u64,
@@ -396,7 +397,7 @@ pub(crate) struct Stream {
 
 impl Stream {
   fn extends(&self, ino: u64, off: u64) -> bool {
-    self.ino == ino && self.pending > 0 && off.saturating_add(FLUSH_BEHIND) >= self.hi && off <= self.hi.saturating_add(FLUSH_BEHIND)
+    self.hi > 0 && self.ino == ino && off.saturating_add(FLUSH_BEHIND) >= self.hi && off <= self.hi.saturating_add(FLUSH_BEHIND)
   }
 
   /// Would a write of `len` bytes at `off` start writeback?
@@ -420,8 +421,7 @@ impl Stream {
     }
     let range = (self.lo, self.hi - self.lo);
     self.lo = self.hi;
-    // Kept non-zero: the stream goes on from here.
-    self.pending = 1;
+    self.pending = 0;
     Some(range)
   }
 }
