@@ -47,6 +47,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
+import { killAndWait } from '../helpers/procs.js';
+export { killAndWait };
 
 const run = promisify(execFile);
 /** The checkout this file runs from (appliance/dist/test/lab/lab.js → four levels up). */
@@ -500,22 +502,6 @@ export async function pidsInNetNs(holderPid: number): Promise<number[]> {
     }
   }
   return out;
-}
-
-export async function killAndWait(pids: number[]): Promise<void> {
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-  }
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const alive = await Promise.all(pids.map((p) => readFile(`/proc/${p}/stat`, 'utf8').then((s) => !/\) Z /.test(s), () => false)));
-    if (!alive.some(Boolean)) return;
-    await sleep(50);
-  }
 }
 
 async function detachImage(image: string): Promise<void> {

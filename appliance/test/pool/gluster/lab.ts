@@ -20,6 +20,8 @@ import type { TestContext } from 'node:test';
 import { GlusterCli } from '../../../src/pool/gluster/cli.js';
 import { createLoopDisk, detachLoopDisk, prepareBrick, releaseBrick, type Brick } from '../../../src/pool/gluster/disks.js';
 import { GlusterVolumes } from '../../../src/pool/gluster/volumes.js';
+import { killAndWait } from '../../helpers/procs.js';
+export { killAndWait };
 
 const run = promisify(execFile);
 
@@ -227,22 +229,6 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export async function killAndWait(pids: number[]): Promise<void> {
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-  }
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const alive = await Promise.all(pids.map((p) => readFile(`/proc/${p}/stat`, 'utf8').then((s) => !/\) Z /.test(s), () => false)));
-    if (!alive.some(Boolean)) return;
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

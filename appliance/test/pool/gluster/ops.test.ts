@@ -38,6 +38,7 @@ import { createLoopDisk, detachLoopDisk } from '../../../src/pool/gluster/disks.
 import { GlusterPoolDriver } from '../../../src/pool/gluster/driver.js';
 import type { HealProgress } from '../../../src/pool/gluster/heal.js';
 import { Metrics } from '../../../src/system/metrics.js';
+import { umountWhenFree } from '../../helpers/procs.js';
 import { GlusterLab, killAndWait, type LabBrick } from './lab.js';
 
 const run = promisify(execFile);
@@ -237,7 +238,7 @@ test('gluster operations: dead bricks restarted, heal progress with ETA, brick d
     await killAndWait(pids);
     const old = bricks.map((x) => x.device);
     for (const br of bricks) {
-      await run('umount', [br.mountPoint]);
+      await umountWhenFree(br.mountPoint);
       await detachLoopDisk(br.device);
       br.device = ''; // detached: the lab's teardown must not detach a name someone else now holds
     }
