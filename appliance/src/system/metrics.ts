@@ -98,7 +98,7 @@ export class Metrics {
 
   readonly brickRestarts = new Counter({
     name: 'cairn_brick_restarts_total',
-    help: 'volume start force runs by the gluster driver to bring dead brick processes back',
+    help: 'volume start force runs by the gluster driver to bring dead brick processes or a dead self-heal daemon back',
     labelNames: ['pool'] as const,
     registers: [this.registry],
   });

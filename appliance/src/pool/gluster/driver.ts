@@ -43,13 +43,16 @@
  *   backoff (5 s doubling to 5 min) and a problem meanwhile; never while
  *   a brick directory of this host sits on a mount point without its disk
  *   (force would start a brick on the root filesystem). Bricks of other
- *   hosts are their appliance's business.
+ *   hosts are their appliance's business. The same goes for this
+ *   appliance's self-heal daemon of a replicated volume: while it is
+ *   dead nothing heals in the background, so it is a problem and
+ *   restarted by the same `start force`.
  * - Heal progress (heal.ts): `heal-count` sampled on every pass and by a
  *   watch timer, every 4 s while entries are pending or a brick is down
  *   (15 s otherwise); rate and ETA from successive samples, shown by
  *   poolHeal(id) (the API's `heal`) and the metrics. The watch asks the
- *   reconciler for a pass (requestReconcile) when a brick goes down or
- *   comes back, or heal starts or ends.
+ *   reconciler for a pass (requestReconcile) when a brick or the
+ *   self-heal daemon goes down or comes back, or heal starts or ends.
  * - Nothing is ever deleted: a volume whose pool left the state keeps
  *   running and is reported until an admin deletes it. Cairn's volumes
  *   carry the option `user.cairn.pool = <pool id>` (glusterd accepts any
@@ -67,7 +70,7 @@ import { GlusterCli } from './cli.js';
 import { GlusterError } from './errors.js';
 import { HealTracker, splitBrainOf, splitBrainProblem, type HealProgress } from './heal.js';
 import { GlusterPeers } from './peers.js';
-import { capacityOf, GlusterVolumes, type Capacity, type VolumeInfo, type VolumeStatus } from './volumes.js';
+import { capacityOf, GlusterVolumes, type Capacity, type DaemonStatus, type VolumeInfo, type VolumeStatus } from './volumes.js';
 import type { BrickRef } from './xml.js';
 
 export interface GlusterPoolDriverOptions {
@@ -100,7 +103,7 @@ export interface GlusterPoolDriverOptions {
    * itself (default 60 s).
    */
   creatorGraceMs?: number;
-  /** Delay between `volume start force` attempts for dead bricks (default 5 s doubling up to 5 min). */
+  /** Delay between `volume start force` attempts for dead bricks or self-heal daemon (default 5 s doubling up to 5 min). */
   restartBackoff?: { initialMs: number; maxMs: number };
 }
 
@@ -108,7 +111,9 @@ export interface GlusterPoolDriverOptions {
 interface Watched {
   volume: string;
   replicaCount: number;
+  options: Record<string, string>;
   bricks: string[];
+  /** Bricks down, plus one while this appliance's self-heal daemon is. */
   down: number;
   pending: number;
 }
@@ -117,6 +122,22 @@ const WHY_NOT_RESTARTED: Record<Exclude<BrickReadiness, 'ready' | 'disk-missing'
   'not-mounted': 'its disk is attached but not mounted, so it is not restarted',
   'brick-dir-missing': 'its brick directory is missing, so it is not restarted: replace the brick',
 };
+
+const SHD = 'Self-heal Daemon';
+
+/** A replicated volume has a self-heal daemon, unless an admin turned it off (cluster.self-heal-daemon off). */
+function selfHealExpected(info: Pick<VolumeInfo, 'replicaCount' | 'options'>): boolean {
+  return info.replicaCount > 1 && !/^(off|no|false|disable|0)$/i.test(info.options['cluster.self-heal-daemon'] ?? '');
+}
+
+/**
+ * This appliance's self-heal daemon is down: glusterd lists it ("Self-heal
+ * Daemon" at "localhost", offline) for a replicated volume with a brick
+ * here, also after it died.
+ */
+export function selfHealDaemonDown(daemons: DaemonStatus[], info: Pick<VolumeInfo, 'replicaCount' | 'options'>): boolean {
+  return selfHealExpected(info) && daemons.some((d) => d.name === SHD && d.host === 'localhost' && !d.online);
+}
 
 /** The Gluster volume behind a pool. */
 export function volumeNameOf(pool: Pick<GlusterPool, 'id'>): string {
@@ -331,13 +352,25 @@ export class GlusterPoolDriver implements Driver {
       return info.bricks.filter((b) => !online.has(b.name));
     };
     let down = downOf(status);
-    if (down.length === 0) this.restarts.delete(pool.id);
-    else if (info.state === 'Started' && (await this.restartDeadBricks(pool, info, down, problem))) {
-      // glusterd spawns the brick processes; they sign in within a second or two.
-      for (let i = 0; i < 10 && down.length; i++) {
+    // `status detail` lists no daemons: the self-heal daemon is asked apart.
+    const shdDownNow = async () => {
+      // Asked only when it should run: glusterd refuses the question for a volume without one.
+      if (info.state !== 'Started' || !selfHealExpected(info)) return false;
+      const daemons = await this.volumes.selfHealDaemons(name).catch((e: unknown) => {
+        this.opts.log?.debug({ pool: pool.id, err: e }, 'gluster: self-heal daemon status not read');
+        return [];
+      });
+      return selfHealDaemonDown(daemons, info);
+    };
+    let shdDown = await shdDownNow();
+    if (down.length === 0 && !shdDown) this.restarts.delete(pool.id);
+    else if (info.state === 'Started' && (await this.restartDead(pool, info, down, shdDown, problem))) {
+      // glusterd spawns the processes; they sign in within a second or two.
+      for (let i = 0; i < 10 && (down.length || shdDown); i++) {
         await new Promise((r) => setTimeout(r, 500));
         status = await this.volumes.status(name);
         down = downOf(status);
+        if (shdDown) shdDown = await shdDownNow();
       }
       // The self-heal daemon notices returned bricks by itself, but measured here it
       // sometimes waited a minute before its first crawl: ask for an index heal.
@@ -349,6 +382,7 @@ export class GlusterPoolDriver implements Driver {
     this.opts.metrics?.poolUsedBytes.set({ pool: pool.id }, cap.usedBytes);
     for (const b of info.bricks) this.opts.metrics?.brickHealthy.set({ pool: pool.id, brick: b.name }, down.includes(b) ? 0 : 1);
     if (down.length) problem(`${down.length} of ${info.bricks.length} brick(s) down: ${down.map((b) => b.name).join(', ')}`);
+    if (shdDown) problem('the self-heal daemon is not running on this appliance: its bricks are not healed until it runs again');
     let pending = 0;
     try {
       const heal = await this.sampleHeal(pool.id, name, info.replicaCount);
@@ -366,7 +400,7 @@ export class GlusterPoolDriver implements Driver {
     });
     const splitMsg = splitBrainProblem(name, split);
     if (splitMsg) problem(splitMsg);
-    this.watched.set(pool.id, { volume: name, replicaCount: info.replicaCount, bricks: info.bricks.map((b) => b.name), down: down.length, pending });
+    this.watched.set(pool.id, { volume: name, replicaCount: info.replicaCount, options: info.options, bricks: info.bricks.map((b) => b.name), down: down.length + (shdDown ? 1 : 0), pending });
 
     const shares = state.shares.filter((s) => s.pool === pool.id);
     if (shares.length === 0) return;
@@ -486,7 +520,13 @@ export class GlusterPoolDriver implements Driver {
    * start force`), with backoff; reports the ones it must not restart.
    * Returns whether it ran `start force` now.
    */
-  private async restartDeadBricks(pool: GlusterPool, info: VolumeInfo, down: BrickRef[], problem: (msg: string) => void): Promise<boolean> {
+  /**
+   * `volume start force` for this appliance's dead brick processes whose
+   * disks are in place, and for its dead self-heal daemon (glusterd starts
+   * whatever of the volume is missing), with a backoff between attempts.
+   * True when it ran.
+   */
+  private async restartDead(pool: GlusterPool, info: VolumeInfo, down: BrickRef[], shdDown: boolean, problem: (msg: string) => void): Promise<boolean> {
     const mounted = await mountPoints();
     const ready: BrickRef[] = [];
     for (const b of down) {
@@ -498,8 +538,9 @@ export class GlusterPoolDriver implements Driver {
       // An absent disk was reported when mounting (with its filesystem UUID).
       else if (r !== 'disk-missing') problem(`brick ${b.name} is down and ${WHY_NOT_RESTARTED[r]}`);
     }
-    if (ready.length === 0) return false;
-    const names = ready.map((b) => b.name).join(', ');
+    if (ready.length === 0 && !shdDown) return false;
+    const what = [...ready.map((b) => b.name), ...(shdDown ? ['the self-heal daemon'] : [])];
+    const names = what.join(', ');
     // `start force` acts on every brick of the volume, and would stamp and start a
     // brick directory found on a bare mount point: refuse while one exists.
     const mine = info.bricks.filter((b) => this.opts.host === undefined || b.host === this.opts.host);
@@ -513,12 +554,12 @@ export class GlusterPoolDriver implements Driver {
     this.restarts.set(pool.id, r);
     const now = Date.now();
     if (now < r.nextAt) {
-      problem(`restarting ${names}: attempt ${r.attempts} did not bring ${ready.length === 1 ? 'it' : 'them'} back${r.lastError ? ` (${r.lastError})` : ''}; next attempt in ${Math.ceil((r.nextAt - now) / 1000)} s`);
+      problem(`restarting ${names}: attempt ${r.attempts} did not bring ${what.length === 1 ? 'it' : 'them'} back${r.lastError ? ` (${r.lastError})` : ''}; next attempt in ${Math.ceil((r.nextAt - now) / 1000)} s`);
       return false;
     }
     r.attempts++;
     r.nextAt = now + Math.min(backoff.maxMs, backoff.initialMs * 2 ** (r.attempts - 1));
-    this.opts.log?.warn({ pool: pool.id, bricks: ready.map((b) => b.name), attempt: r.attempts }, 'brick process(es) down with their disks in place: volume start force');
+    this.opts.log?.warn({ pool: pool.id, bricks: ready.map((b) => b.name), selfHealDaemon: shdDown, attempt: r.attempts }, 'brick process(es) or self-heal daemon down: volume start force');
     this.opts.metrics?.brickRestarts.inc({ pool: pool.id });
     try {
       await this.volumes.start(volumeNameOf(pool), { force: true });
@@ -599,10 +640,12 @@ export class GlusterPoolDriver implements Driver {
       try {
         const st = await this.volumes.status(w.volume, { detail: false });
         const online = new Set(st.bricks.filter((b) => b.online).map((b) => b.brick));
-        const down = w.bricks.filter((b) => !online.has(b)).length;
-        const heal = await this.sampleHeal(poolId, w.volume, w.replicaCount);
-        if (down !== w.down || heal.pending > 0 !== w.pending > 0) changed = true;
+        const down = w.bricks.filter((b) => !online.has(b)).length + (selfHealDaemonDown(st.daemons, w) ? 1 : 0);
+        if (down !== w.down) changed = true;
         w.down = down;
+        // heal-count is answered by the self-heal daemon: it fails while that is dead.
+        const heal = await this.sampleHeal(poolId, w.volume, w.replicaCount);
+        if (heal.pending > 0 !== w.pending > 0) changed = true;
         w.pending = heal.pending;
       } catch (e) {
         this.opts.log?.debug({ pool: poolId, err: e }, 'gluster watch: volume not readable now');

@@ -26,12 +26,13 @@ import {
   parseVolumeList,
   parseVolumeStatus,
   type BrickStatus,
+  type DaemonStatus,
   type HealBrick,
   type VolumeInfo,
   type VolumeStatus,
 } from './xml.js';
 
-export type { BrickStatus, HealBrick, VolumeInfo, VolumeStatus } from './xml.js';
+export type { BrickStatus, DaemonStatus, HealBrick, VolumeInfo, VolumeStatus } from './xml.js';
 
 export interface CreateVolumeSpec {
   name: string;
@@ -215,6 +216,13 @@ export class GlusterVolumes {
     const [s] = parseVolumeStatus(await this.cli.run(args));
     if (!s) throw new GlusterError('GLUSTER_BAD_OUTPUT', `volume status ${name}: no volume in reply`);
     return s;
+  }
+
+  /** `volume status NAME shd`: the self-heal daemons of a replicated volume (none for another). */
+  async selfHealDaemons(name: string): Promise<DaemonStatus[]> {
+    checkName(name);
+    const [s] = parseVolumeStatus(await this.cli.run(['volume', 'status', name, 'shd']));
+    return s?.daemons ?? [];
   }
 
   /** Usable capacity from `status detail`, counting only bricks that are up. */

@@ -54,7 +54,7 @@ interface PoolView {
 /** cairnd with the gluster driver on the lab's glusterd, logged in as admin; stopped in t.after. */
 async function cairnd(lab: GlusterLab, dataDir: string, metrics: Metrics, running: Set<Daemon>): Promise<{ d: Daemon; get: (path: string) => Promise<PoolView> }> {
   let daemon: Daemon | undefined;
-  const log = createLogger('silent');
+  const log = createLogger(process.env.OPS_LOG ? 'debug' : 'silent');
   const d = await startDaemon({ dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', smbPort: 0, rpcbind: false }, log, {
     metrics,
     drivers: () => [
@@ -230,6 +230,33 @@ test('gluster operations: dead bricks restarted, heal progress with ETA, brick d
     assert.match(text, /cairn_brick_restarts_total\{pool="ops"\} 2/);
     assert.match(text, /cairn_heal_pending_total_entries\{pool="ops"\} 0/);
     assert.equal((await readdir(join(victim.brickDir, 'd'))).length, FILES, 'every file reached the returned brick');
+  });
+
+  await t.test('a dead self-heal daemon is seen by the watch and restarted', async () => {
+    const shdPid = async () => (await lab.volumes.status('ops', { detail: false })).daemons.find((x) => x.name === 'Self-heal Daemon' && x.host === 'localhost' && x.online)?.pid ?? undefined;
+    const pid = await shdPid();
+    assert.ok(pid, 'the self-heal daemon runs');
+    await killAndWait([pid]);
+    let seen: unknown;
+    const back = await until(() => `the watch brings the self-heal daemon back: ${JSON.stringify(seen)}`, 60_000, async () => {
+      seen = (await get('/pools/ops')).problems;
+      return shdPid();
+    });
+    assert.notEqual(back, pid);
+    assert.match(await metrics.registry.metrics(), /cairn_brick_restarts_total\{pool="ops"\} 3/);
+    // It heals again: a file written while a brick is down reaches that brick.
+    const victim = bricks[1]!;
+    const bpid = (await brickStatus(lab, 'ops')).find((x) => x.brick === victim.name && x.online)?.pid;
+    assert.ok(bpid);
+    await d.close();
+    await killAndWait([bpid]);
+    const f = await b.create(root, await b.root(), 'after-shd', { mode: 'guarded', attrs: { mode: 0o644 } });
+    await b.write(root, f.handle, 0n, Buffer.from('healed by the new self-heal daemon'), 'file_sync');
+    ({ d, get } = await cairnd(lab, dataDir, metrics, running));
+    await until('healed onto the restarted brick', 120_000, async () => {
+      const v = await get('/pools/ops');
+      return v.heal === null && v.problems.length === 0 && (await readFile(join(victim.brickDir, 'after-shd'), 'utf8').catch(() => '')) === 'healed by the new self-heal daemon';
+    });
   });
 
   await t.test('after a reboot the brick disks are mounted by filesystem UUID; a bare mount point is never used', async () => {

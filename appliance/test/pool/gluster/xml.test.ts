@@ -11,6 +11,7 @@ import {
   parseVolumeStatus,
   splitBrick,
 } from '../../../src/pool/gluster/xml.js';
+import { selfHealDaemonDown } from '../../../src/pool/gluster/driver.js';
 import { GlusterError } from '../../../src/pool/gluster/errors.js';
 
 // dist/test/pool/gluster → appliance/test/pool/gluster/fixtures
@@ -98,6 +99,19 @@ test('volume status (no detail): daemons are told apart from bricks', () => {
   assert.equal(s!.daemons.length, 1);
   assert.equal(s!.daemons[0]!.name, 'Self-heal Daemon');
   assert.equal(s!.daemons[0]!.online, true);
+});
+
+test('self-heal daemon down: this appliance\'s, of a replicated volume, unless turned off', () => {
+  const [s] = parseVolumeStatus(ok('status.xml'));
+  const up = s!.daemons;
+  const down = up.map((d) => ({ ...d, online: false, pid: null }));
+  const replicated = { replicaCount: 3, options: {} };
+  assert.equal(selfHealDaemonDown(up, replicated), false);
+  assert.equal(selfHealDaemonDown(down, replicated), true);
+  assert.equal(selfHealDaemonDown(down.map((d) => ({ ...d, host: 'node2' })), replicated), false, "another appliance's daemon is its business");
+  assert.equal(selfHealDaemonDown(down, { replicaCount: 1, options: {} }), false);
+  for (const off of ['off', 'disable', 'FALSE', '0']) assert.equal(selfHealDaemonDown(down, { replicaCount: 3, options: { 'cluster.self-heal-daemon': off } }), false, off);
+  assert.equal(selfHealDaemonDown(down, { replicaCount: 3, options: { 'cluster.self-heal-daemon': 'on' } }), true);
 });
 
 test('heal info and heal info summary, healthy and with a brick down', () => {
