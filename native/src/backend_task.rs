@@ -437,6 +437,30 @@ impl PosixExport {
   pub fn close(&self) {
     self.ex.close();
   }
+
+  /// Closes the cached fds of files deleted outside this server (so their
+  /// space is freed); resolves to how many. One fstat per cached fd, on a worker.
+  #[napi(ts_return_type = "Promise<number>")]
+  pub fn sweep(&self) -> AsyncTask<SweepTask> {
+    AsyncTask::new(SweepTask { ex: self.ex.clone(), dropped: 0 })
+  }
+}
+
+pub struct SweepTask {
+  ex: Arc<Export>,
+  dropped: usize,
+}
+
+impl Task for SweepTask {
+  type Output = ();
+  type JsValue = u32;
+  fn compute(&mut self) -> Result<()> {
+    self.dropped = self.ex.sweep();
+    Ok(())
+  }
+  fn resolve(&mut self, _env: Env, _: ()) -> Result<u32> {
+    Ok(self.dropped as u32)
+  }
 }
 
 pub struct OpenExportTask {

@@ -109,6 +109,41 @@ impl FdCache {
     inner.map.retain(|_, s| !(s.obj.dev == dev && s.obj.ino == ino));
   }
 
+  /// Drops the entries whose object is no longer linked anywhere (st_nlink
+  /// 0: removed by SMB, a shell or another NFS server, not by us, which
+  /// drops its entry itself). An open fd keeps a deleted file's blocks
+  /// allocated, so without this a file deleted beside NFS would hold its
+  /// space until the LRU pushed it out. The fstats run outside the lock.
+  /// Returns how many were dropped.
+  pub fn sweep_unlinked(&self) -> usize {
+    let entries: Vec<(Box<[u8]>, Arc<Obj>)> = {
+      let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+      inner.map.iter().map(|(k, s)| (k.clone(), s.obj.clone())).collect()
+    };
+    let gone: Vec<(Box<[u8]>, Arc<Obj>)> = entries
+      .into_iter()
+      .filter(|(_, o)| {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat on an fd we own, into a zeroed stat.
+        let r = unsafe { libc::fstat(std::os::fd::AsRawFd::as_raw_fd(&o.fd), &mut st) };
+        r == 0 && st.st_nlink == 0
+      })
+      .collect();
+    if gone.is_empty() {
+      return 0;
+    }
+    let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+    let mut n = 0;
+    for (k, o) in &gone {
+      // Only if it is still the same entry (not reopened meanwhile).
+      if inner.map.get(k).is_some_and(|s| Arc::ptr_eq(&s.obj, o)) {
+        inner.map.remove(k);
+        n += 1;
+      }
+    }
+    n
+  }
+
   pub fn len(&self) -> usize {
     self.inner.lock().unwrap_or_else(|e| e.into_inner()).map.len()
   }
@@ -148,5 +183,25 @@ mod tests {
     assert!(c.get(&[0]).is_none());
     c.remove_inode(1, 100);
     assert!(c.get(&[100]).is_none());
+  }
+
+  #[test]
+  fn sweep_drops_files_deleted_behind_its_back() {
+    let dir = std::env::temp_dir().join(format!("cairn-fdcache-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let open = |name: &str, ino: u64| {
+      let f = std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(dir.join(name)).unwrap();
+      Arc::new(Obj { fd: f.into(), kind: Kind::Reg, dev: 1, ino, writable: true, path_only: false })
+    };
+    let c = FdCache::new(16);
+    c.insert(&[1], open("kept", 1));
+    c.insert(&[2], open("deleted", 2));
+    c.insert(&[3], obj(3));
+    assert_eq!(c.sweep_unlinked(), 0, "nothing deleted yet");
+    std::fs::remove_file(dir.join("deleted")).unwrap();
+    assert_eq!(c.sweep_unlinked(), 1);
+    assert!(c.get(&[2]).is_none(), "the deleted file's fd is dropped");
+    assert!(c.get(&[1]).is_some() && c.get(&[3]).is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
   }
 }

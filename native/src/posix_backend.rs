@@ -470,6 +470,11 @@ impl Export {
     self.streams.clear();
   }
 
+  /// Closes cached fds of objects deleted outside this server (FdCache::sweep_unlinked).
+  pub fn sweep(&self) -> usize {
+    self.cache.sweep_unlinked()
+  }
+
   fn mac(&self, kh: &[u8]) -> [u8; 8] {
     sip(self.key, &[kh]).to_le_bytes()
   }

@@ -51,6 +51,13 @@ export interface PosixBackendOptions {
    * default true): a third less CPU per GiB read in measurements.
    */
   tuneMalloc?: boolean;
+  /**
+   * How often the fd cache lets go of files deleted outside this server
+   * (by SMB, a shell, another NFS server), so their space is freed: an open
+   * fd keeps a deleted file's blocks (default 2000 ms, as knfsd's open-file
+   * cache; 0 = never).
+   */
+  sweepMs?: number;
 }
 
 /** FSINFO rtmax/wtmax: the native side refuses larger calls. */
@@ -133,11 +140,30 @@ class PosixBackend implements Backend {
   /** READDIR(PLUS) pages read ahead (readdirXdr), by aheadKey. */
   private readonly ahead = new Map<string, { at: number; page: Promise<Buffer | undefined> }>();
 
+  private readonly sweeper?: NodeJS.Timeout;
+  private sweeping = false;
+
   constructor(
     private readonly ex: PosixExport,
     private readonly syncIoMax: number,
+    sweepMs: number,
   ) {
     this.rootHandle = ex.rootHandle;
+    if (sweepMs > 0) {
+      this.sweeper = setInterval(() => void this.sweep(), sweepMs);
+      this.sweeper.unref();
+    }
+  }
+
+  /** Closes cached fds of files deleted behind this server's back; how many. */
+  async sweep(): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    try {
+      return await this.ex.sweep();
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   private outRecord(): ResultRecord {
@@ -406,6 +432,7 @@ class PosixBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.ahead.clear();
     this.ex.close();
   }
@@ -416,5 +443,5 @@ export async function openPosixBackend(dir: string, opts: PosixBackendOptions = 
   if (opts.tuneMalloc ?? true) tuneMallocForIo();
   const env = Number(process.env.CAIRN_POSIX_SYNC_IO_MAX);
   const syncIoMax = opts.syncIoMax ?? (Number.isFinite(env) && process.env.CAIRN_POSIX_SYNC_IO_MAX ? env : SYNC_IO_MAX);
-  return new PosixBackend(await openPosixExport(dir, opts.fdCacheSize), syncIoMax);
+  return new PosixBackend(await openPosixExport(dir, opts.fdCacheSize), syncIoMax, opts.sweepMs ?? 2000);
 }
