@@ -353,6 +353,14 @@ pub(crate) struct OpenFile {
   /// The object, to open another fd when every one is in use.
   obj: Arc<Obj>,
   attrs: Mutex<Option<(Stat, Instant)>>,
+  /// When a call last took this file from the cache (ms_now()), for Volume::sweep.
+  used: std::sync::atomic::AtomicU64,
+}
+
+/// Milliseconds since the first call (a monotonic clock for `OpenFile::used`).
+fn ms_now() -> u64 {
+  static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+  EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
 const ATTR_TTL: Duration = Duration::from_secs(1);
@@ -389,7 +397,12 @@ impl Drop for FdLease {
 
 impl OpenFile {
   fn new(fd: Fd, obj: Arc<Obj>, attrs: Option<Stat>) -> OpenFile {
-    OpenFile { idle: Mutex::new(vec![fd]), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))) }
+    OpenFile { idle: Mutex::new(vec![fd]), obj, attrs: Mutex::new(attrs.map(|st| (st, Instant::now()))), used: ms_now().into() }
+  }
+
+  fn touch(self: &Arc<Self>) -> Arc<Self> {
+    self.used.store(ms_now(), std::sync::atomic::Ordering::Relaxed);
+    self.clone()
   }
 
   /// An fd no call uses any more: kept idle, or closed past FDS_PER_FILE
@@ -879,7 +892,7 @@ impl Volume {
     let g = key(gfid)?;
     if let Some(of) = self.fds.lock().unwrap().get(&g) {
       stats::cache(Cache::FdHit);
-      return Ok(of.clone());
+      return Ok(of.touch());
     }
     stats::cache(Cache::FdMiss);
     let (k, st) = self.obj_stat(gfid)?;
@@ -941,7 +954,27 @@ impl Volume {
   /// The cached fd of an object, if any (no open).
   fn cached_fd(&self, gfid: &[u8]) -> Option<Arc<OpenFile>> {
     let g = key(gfid).ok()?;
-    self.fds.lock().unwrap().get(&g).cloned()
+    self.fds.lock().unwrap().get(&g).map(|of| of.touch())
+  }
+
+  /// Closes the cached fds of files no call has taken for `idle` (and none
+  /// holds now). An open fd keeps a file's inode on the bricks: one deleted
+  /// through another client (SMB's vfs_glusterfs, another appliance) keeps
+  /// its space (the brick parks it in .glusterfs/unlink) until its last fd
+  /// closes. Returns how many files were let go.
+  pub fn sweep(&self, idle: Duration) -> usize {
+    let cut = ms_now().saturating_sub(idle.as_millis() as u64);
+    let gone: Vec<Arc<OpenFile>> = {
+      let mut m = self.fds.lock().unwrap();
+      let keys: Vec<Gfid> = m
+        .iter()
+        .filter(|(_, of)| Arc::strong_count(of) == 1 && of.used.load(std::sync::atomic::Ordering::Relaxed) <= cut)
+        .map(|(g, _)| *g)
+        .collect();
+      keys.iter().filter_map(|g| m.remove(g)).collect()
+    };
+    // Closed here, outside the lock (glfs_close is a call to the bricks).
+    gone.len()
   }
 
   /// Non-root callers are checked with glfs_h_access (the cached fd is

@@ -280,6 +280,13 @@ impl GfapiVolume {
     op("root", move || v.root(), entry)
   }
 
+  /// Closes cached fds no call took for `idle_ms` (Volume::sweep); resolves to how many.
+  #[napi(ts_return_type = "Promise<number>")]
+  pub fn sweep(&self, idle_ms: u32) -> AsyncTask<Op<usize, u32>> {
+    let v = self.v.clone();
+    op("sweep", move || Ok(v.sweep(std::time::Duration::from_millis(idle_ms as u64))), |n| n as u32)
+  }
+
   #[napi(ts_return_type = "Promise<GfStat>")]
   pub fn stat(&self, gfid: Buffer) -> AsyncTask<Op<Stat, GfStat>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());

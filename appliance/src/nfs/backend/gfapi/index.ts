@@ -149,6 +149,15 @@ const FS_INFO: FsInfo = {
  */
 const VOLUMES = new Map<string, Promise<GfapiVolume>>();
 
+/**
+ * Cached fds no call has taken for this long are closed (Volume::sweep),
+ * checked every FD_SWEEP_MS: a file deleted through another client (SMB,
+ * another appliance) keeps its space on the bricks while any fd of it is
+ * open. VM disks in use are taken many times a second and stay open.
+ */
+const FD_IDLE_MS = 5000;
+const FD_SWEEP_MS = 2000;
+
 function volumeOf(opts: GfapiBackendOptions): Promise<GfapiVolume> {
   const port = opts.port ?? 24007;
   const key = `${opts.volfileServer}:${port}/${opts.volume}`;
@@ -156,7 +165,21 @@ function volumeOf(opts: GfapiBackendOptions): Promise<GfapiVolume> {
   if (!v) {
     v = openGfapiVolume(opts.volume, opts.volfileServer, port, opts.logFile ?? '/dev/null', opts.logLevel ?? 4, opts.xlatorOptions ?? []);
     VOLUMES.set(key, v);
-    v.catch(() => VOLUMES.delete(key));
+    v.then(
+      (vol) => {
+        let busy = false;
+        const timer = setInterval(() => {
+          if (busy) return;
+          busy = true;
+          vol.sweep(FD_IDLE_MS).then(
+            () => (busy = false),
+            () => (busy = false),
+          );
+        }, FD_SWEEP_MS);
+        timer.unref();
+      },
+      () => VOLUMES.delete(key),
+    );
   }
   return v;
 }
