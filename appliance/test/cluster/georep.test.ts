@@ -170,9 +170,10 @@ test('watchdog: a worker Initializing or Faulty past the bound, or Active in Cha
   assert.match(stallReason([{ ...pair, status: 'Initializing...' }], since('Initializing...', b.stuckMs + 1000), none, now, b)!, /Initializing\.\.\. for 181 s/);
   assert.equal(stallReason([{ ...pair, status: 'Initializing...' }], since('Initializing...', b.stuckMs - 1000), none, now, b), null);
   assert.match(stallReason([{ ...pair, status: 'Faulty' }], since('Faulty', b.stuckMs + 1000), none, now, b)!, /Faulty/);
-  // A start that did not take: still Created past the bound.
-  assert.match(stallReason([{ ...pair, status: 'Created' }], since('Created', b.stuckMs + 1000), none, now, b)!, /Created for 181 s/);
-  assert.equal(stallReason([{ ...pair, status: 'Created' }], since('Created', b.stuckMs - 1000), none, now, b), null);
+  // A start that did not take: still Created past its own, shorter bound (30 s).
+  assert.match(stallReason([{ ...pair, status: 'Created' }], since('Created', 31_000), none, now, b)!, /Created for 31 s/);
+  assert.equal(stallReason([{ ...pair, status: 'Created' }], since('Created', 29_000), none, now, b), null);
+  assert.match(stallReason([{ ...pair, status: 'Created' }], since('Created', 21_000), none, now, { ...b, createdMs: undefined, stuckMs: 20_000 })!, /Created for 21 s/);
   // Stalled: a changelog rolled 90 s ago, last synced 2 min ago, nothing pending.
   const stalled = { ...pair, lastSynced: local(now - 120_000) };
   assert.match(stallReason([stalled], since('Active', 200_000), rolled(90), now, b)!, /not synced .* after 90 s/);

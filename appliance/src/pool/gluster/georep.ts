@@ -730,9 +730,15 @@ export interface WatchdogBounds {
   stuckMs: number;
   stallMs: number;
   backoffMs: number;
+  /**
+   * A worker still Created this long after it was first seen is a start
+   * that did not take (Cairn starts every session it creates; a start that
+   * takes leaves Created within seconds). Default: stuckMs, at most 30 s.
+   */
+  createdMs?: number;
 }
 
-export const WATCHDOG_BOUNDS: WatchdogBounds = { stuckMs: 180_000, stallMs: 60_000, backoffMs: 120_000 };
+export const WATCHDOG_BOUNDS: WatchdogBounds = { stuckMs: 180_000, stallMs: 60_000, backoffMs: 120_000, createdMs: 30_000 };
 
 /**
  * Rollover time (epoch seconds) of the newest changelog of a brick, or
@@ -782,7 +788,8 @@ export function stallReason(
     // Created: never started, or a start that did not take (seen in the
     // lab on a loaded machine: `start` succeeded, the session stayed
     // Created). Cairn creates and starts sessions together (API, cairn-georep).
-    if ((p.status === 'Initializing...' || p.status === 'Faulty' || p.status === 'Created') && lasted > bounds.stuckMs) {
+    const bound = p.status === 'Created' ? (bounds.createdMs ?? Math.min(bounds.stuckMs, 30_000)) : bounds.stuckMs;
+    if ((p.status === 'Initializing...' || p.status === 'Faulty' || p.status === 'Created') && lasted > bound) {
       return `worker ${key} ${p.status} for ${Math.round(lasted / 1000)} s`;
     }
     if (p.status !== 'Active' || p.crawlStatus !== 'Changelog Crawl') continue;
