@@ -962,13 +962,18 @@ impl Volume {
   /// through another client (SMB's vfs_glusterfs, another appliance) keeps
   /// its space (the brick parks it in .glusterfs/unlink) until its last fd
   /// closes. Returns how many files were let go.
+  ///
+  /// A file with UNSTABLE writes not yet committed keeps its fds: closing
+  /// one flushes write-behind, and an error of that flush would be lost,
+  /// while the COMMIT that follows (on a new fd) would succeed.
   pub fn sweep(&self, idle: Duration) -> usize {
     let cut = ms_now().saturating_sub(idle.as_millis() as u64);
     let gone: Vec<Arc<OpenFile>> = {
+      let unsynced = self.unsynced.lock().unwrap().clone();
       let mut m = self.fds.lock().unwrap();
       let keys: Vec<Gfid> = m
         .iter()
-        .filter(|(_, of)| Arc::strong_count(of) == 1 && of.used.load(std::sync::atomic::Ordering::Relaxed) <= cut)
+        .filter(|(g, of)| Arc::strong_count(of) == 1 && of.used.load(std::sync::atomic::Ordering::Relaxed) <= cut && !unsynced.contains(*g))
         .map(|(g, _)| *g)
         .collect();
       keys.iter().filter_map(|g| m.remove(g)).collect()

@@ -2,13 +2,14 @@
 // vfs_glusterfs, another appliance) while the gfapi backend still holds it
 // open: each brick parks the file in .glusterfs/unlink and keeps its blocks
 // until the last fd closes. The backend closes fds no call has taken for
-// 5 s (checked every 2 s), so the space comes back without a restart.
+// 5 s (checked every 2 s), so the space comes back without a restart,
+// except those of files with UNSTABLE writes not yet committed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openGfapiVolume } from '@cairn/native';
+import { gfapiStats, openGfapiVolume } from '@cairn/native';
 import { GlusterLab, replica3 } from '../../pool/gluster/lab.js';
 import { openGfapiBackend } from '../../../src/nfs/backend/gfapi/index.js';
 import type { Cred } from '../../../src/nfs/backend/backend.js';
@@ -40,4 +41,19 @@ test('gfapi backend: a file deleted by another client gives its space back once 
     await sleep(500);
   }
   t.diagnostic(`let go after ${30_000 - (deadline - Date.now())} ms`);
+
+  // A file written UNSTABLE and not yet committed keeps its fd however long
+  // it idles (closing it would flush write-behind, and an error of that
+  // flush would be lost to the COMMIT): the COMMIT needs no new open.
+  const u = await b.create(root, r, 'unstable', { mode: 'unchecked', attrs: { mode: 0o644 } });
+  await b.write(root, u.handle, 0n, randomBytes(1 << 20), 'unstable');
+  const idle = await b.create(root, r, 'idle', { mode: 'unchecked', attrs: { mode: 0o644 } });
+  await b.write(root, idle.handle, 0n, randomBytes(4096), 'file_sync');
+  await sleep(8000);
+  const opens = () => (JSON.parse(gfapiStats(true)) as { calls: Record<string, [number, number]> }).calls.open?.[0] ?? 0;
+  opens();
+  await b.commit(root, u.handle, 0n, 0);
+  assert.equal(opens(), 0, 'the uncommitted file kept its fd');
+  await b.read(root, idle.handle, 0n, 4096);
+  assert.equal(opens(), 1, 'the idle, committed one was closed and is opened again');
 });
