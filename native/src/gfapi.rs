@@ -908,10 +908,7 @@ impl Volume {
       return Err(self.stale(&g, OsError::last("glfs_h_open")));
     }
     let of = OpenFile::new(Fd(p), k.obj.clone(), st.as_ref().map(Stat::from));
-    let mut m = self.fds.lock().unwrap();
-    if m.len() >= MAX_OPEN_FDS {
-      m.clear();
-    }
+    let mut m = self.fds_with_room();
     Ok(m.entry(g).or_insert_with(|| Arc::new(of)).clone())
   }
 
@@ -928,6 +925,20 @@ impl Volume {
       return Err(self.stale(&key(gfid)?, OsError::last("glfs_h_open")));
     }
     Ok(FdLease { of, fd: Some(Fd(p)) })
+  }
+
+  /// The fd table, emptied first when full, except for files with
+  /// UNSTABLE writes not yet committed (see sweep).
+  fn fds_with_room(&self) -> std::sync::MutexGuard<'_, HashMap<Gfid, Arc<OpenFile>>> {
+    let m = self.fds.lock().unwrap();
+    if m.len() < MAX_OPEN_FDS {
+      return m;
+    }
+    drop(m);
+    let keep = self.unsynced.lock().unwrap().clone();
+    let mut m = self.fds.lock().unwrap();
+    m.retain(|g, _| keep.contains(g));
+    m
   }
 
   /// Drops the cached fd of an object (after remove/rename-over).
@@ -1391,11 +1402,7 @@ impl Volume {
       };
       if let Some(fd) = fd {
         let of = OpenFile::new(fd, Arc::new(o), Some(stat));
-        let mut m = self.fds.lock().unwrap();
-        if m.len() >= MAX_OPEN_FDS {
-          m.clear();
-        }
-        m.entry(g).or_insert_with(|| Arc::new(of));
+        self.fds_with_room().entry(g).or_insert_with(|| Arc::new(of));
       }
     }
     Ok((g, stat))
