@@ -69,6 +69,16 @@ test('geo-replication summary: in sync only when active, in changelog crawl, not
   assert.equal(summarize(failing, '2026-11-28T21:41:30').upToDate, false);
   const paused = pairs.map((p) => ({ ...p, status: 'Paused' }));
   assert.deepEqual([summarize(paused, '2026-11-28T21:41:30').state, summarize(paused, '2026-11-28T21:41:30').upToDate], ['paused', false]);
+  // gsyncd shows nothing pending while it cannot reach the secondary: a
+  // changelog on the active worker's brick newer than its last sync says
+  // otherwise. Synced up to it (stime = rollover - 1), it is up to date.
+  const active = pairs.find((p) => p.status === 'Active' && p.lastSynced)!;
+  assert.equal(summarize(pairs, '2026-11-28T21:41:30').upToDate, true, 'the fixture is up to date');
+  const syncedAt = Date.parse(`${active.lastSynced!}Z`) / 1000 + new Date(Date.parse(`${active.lastSynced!}Z`)).getTimezoneOffset() * 60;
+  const key = `${active.primaryNode}:${active.primaryBrick}`;
+  assert.equal(summarize(pairs, '2026-11-28T21:41:30', new Map([[key, syncedAt + 15]])).upToDate, false, 'a changelog rolled after the last sync');
+  assert.equal(summarize(pairs, '2026-11-28T21:41:30', new Map([[key, syncedAt + 1]])).upToDate, true, 'synced up to the newest changelog');
+  assert.equal(summarize(pairs, '2026-11-28T21:41:30', new Map([[key, null]])).upToDate, true, 'no changelog on the brick');
 });
 
 /** A fake command layer whose status the test scripts, with a clock the test moves. */

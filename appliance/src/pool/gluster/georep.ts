@@ -139,7 +139,25 @@ export function parseGeoRepStatus(out: CliOutput): GeoRepSession[] {
  * Pure: one line for the console. `now` is the primary nodes' local time
  * in the same "YYYY-MM-DDTHH:MM:SS" form (gsyncd reports local times).
  */
-export function summarize(pairs: GeoRepPair[], now: string): GeoRepSummary {
+/**
+ * The worker's brick holds a changelog (rolled over at `rolled`, epoch
+ * seconds) that the worker has not synced: gsyncd marks a changelog
+ * rolled at T synced by setting stime (last synced) to T - 1.
+ */
+export function behindChangelog(p: GeoRepPair, rolled: number | null | undefined): boolean {
+  if (rolled === null || rolled === undefined) return false;
+  const synced = p.lastSynced ? Date.parse(localToIso(p.lastSynced) ?? '') / 1000 : 0;
+  return rolled - 1 > synced;
+}
+
+/**
+ * `newest`: the newest changelog of the bricks this appliance can read
+ * (newestChangelogOnDisk, by `node:brick`). gsyncd's counts stay 0 while a
+ * worker cannot reach the secondary (measured: "nothing pending" 12 s into
+ * a partition with 8 changes waiting), so with them an active worker
+ * behind its brick's changelog is not up to date.
+ */
+export function summarize(pairs: GeoRepPair[], now: string, newest?: ReadonlyMap<string, number | null>): GeoRepSummary {
   const has = (s: string) => pairs.some((p) => p.status === s);
   const state: GeoRepSummary['state'] = has('Faulty')
     ? 'faulty'
@@ -161,7 +179,11 @@ export function summarize(pairs: GeoRepPair[], now: string): GeoRepSummary {
   const pending = sum((p) => p.entry) + sum((p) => p.data) + sum((p) => p.meta);
   const failures = sum((p) => p.failures);
   const active = pairs.filter((p) => p.status === 'Active');
-  const upToDate = state === 'active' && pending === 0 && failures === 0 && active.every((p) => p.crawlStatus === 'Changelog Crawl');
+  const upToDate =
+    state === 'active' &&
+    pending === 0 &&
+    failures === 0 &&
+    active.every((p) => p.crawlStatus === 'Changelog Crawl' && !behindChangelog(p, newest?.get(`${p.primaryNode}:${p.primaryBrick}`)));
   const cpTime = active.map((p) => p.checkpointTime).find((x) => x !== null) ?? null;
   const checkpoint = cpTime ? { time: cpTime, completed: active.every((p) => p.checkpointCompleted) } : null;
   return { state, lastSynced, lagSeconds, pending, failures, upToDate, checkpoint };
@@ -357,6 +379,8 @@ export class GeoRepReplication {
   constructor(
     private readonly geo: Pick<GlusterGeoRep, 'status' | 'gsecCreate' | 'create' | 'start' | 'stop' | 'pause' | 'resume' | 'delete' | 'checkpoint'>,
     private readonly clock: () => Date = () => new Date(),
+    /** Newest changelog of a brick of this appliance (others: null), for `upToDate`. */
+    private readonly newest: NewestChangelog = newestChangelogOnDisk,
   ) {}
 
   async list(): Promise<ReplicationSession[]> {
@@ -366,7 +390,9 @@ export class GeoRepReplication {
     for (const s of sessions) {
       const sec = parseSecondary(s.pairs[0]?.secondary ?? '') ?? parseSecondary(s.secondary.replace(/^[0-9a-f-]{36}:/, '').replace(/:[0-9a-f-]{36}$/, ''));
       if (!sec) continue;
-      const sum = summarize(s.pairs, now);
+      const newest = new Map<string, number | null>();
+      for (const p of s.pairs) newest.set(`${p.primaryNode}:${p.primaryBrick}`, await this.newest(p.primaryBrick).catch(() => null));
+      const sum = summarize(s.pairs, now, newest);
       out.push({
         volume: s.primaryVolume,
         remoteHost: sec.host,
@@ -796,9 +822,7 @@ export function stallReason(
     if ((p.entry ?? 0) + (p.data ?? 0) + (p.meta ?? 0) > 0) continue;
     const rolled = newest.get(key);
     if (rolled === null || rolled === undefined) continue;
-    // gsyncd marks a changelog rolled at T synced by setting stime to T - 1.
-    const synced = p.lastSynced ? Date.parse(localToIso(p.lastSynced) ?? '') / 1000 : 0;
-    if (rolled - 1 > synced && now - rolled * 1000 > bounds.stallMs) {
+    if (behindChangelog(p, rolled) && now - rolled * 1000 > bounds.stallMs) {
       return `worker ${key} Active in Changelog Crawl, nothing pending, but its brick's changelog of ${new Date(rolled * 1000).toISOString()} is not synced (last synced ${p.lastSynced ?? 'never'}) after ${Math.round((now - rolled * 1000) / 1000)} s`;
     }
   }
