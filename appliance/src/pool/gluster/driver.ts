@@ -516,15 +516,10 @@ export class GlusterPoolDriver implements Driver {
   }
 
   /**
-   * Restarts this host's dead bricks whose data is in place (`volume
-   * start force`), with backoff; reports the ones it must not restart.
-   * Returns whether it ran `start force` now.
-   */
-  /**
-   * `volume start force` for this appliance's dead brick processes whose
-   * disks are in place, and for its dead self-heal daemon (glusterd starts
-   * whatever of the volume is missing), with a backoff between attempts.
-   * True when it ran.
+   * Restarts this host's dead bricks whose data is in place, and its dead
+   * self-heal daemon, with `volume start force` (glusterd starts whatever
+   * of the volume is missing), with backoff; reports the bricks it must
+   * not restart. Returns whether it ran `start force` now.
    */
   private async restartDead(pool: GlusterPool, info: VolumeInfo, down: BrickRef[], shdDown: boolean, problem: (msg: string) => void): Promise<boolean> {
     const mounted = await mountPoints();

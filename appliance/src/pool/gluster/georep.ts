@@ -136,10 +136,6 @@ export function parseGeoRepStatus(out: CliOutput): GeoRepSession[] {
 }
 
 /**
- * Pure: one line for the console. `now` is the primary nodes' local time
- * in the same "YYYY-MM-DDTHH:MM:SS" form (gsyncd reports local times).
- */
-/**
  * The worker's brick holds a changelog (rolled over at `rolled`, epoch
  * seconds) that the worker has not synced: gsyncd marks a changelog
  * rolled at T synced by setting stime (last synced) to T - 1.
@@ -151,6 +147,8 @@ export function behindChangelog(p: GeoRepPair, rolled: number | null | undefined
 }
 
 /**
+ * Pure: one line for the console. `now` is the primary nodes' local time
+ * in the same "YYYY-MM-DDTHH:MM:SS" form (gsyncd reports local times).
  * `newest`: the newest changelog of the bricks this appliance can read
  * (newestChangelogOnDisk, by `node:brick`). gsyncd's counts stay 0 while a
  * worker cannot reach the secondary (measured: "nothing pending" 12 s into

@@ -148,7 +148,11 @@ test('a gluster pool in the state becomes a served volume (NFS over gfapi, SMB o
   // The next pass finds the brick down with its disk mounted and restarts it (volume start force).
   r = await gluster.apply(state, signal);
   assert.ok(!r.problems.some((p) => /down/.test(p.message)), JSON.stringify(r.problems));
-  { const st = await lab.volumes.status('gv'); assert.ok(st.bricks.every((b) => b.online), `the dead brick is back: ${JSON.stringify(st.bricks.map((b) => [b.brick, b.online]))} ${JSON.stringify(r.problems)}`); }
+  const after = (await lab.volumes.status('gv')).bricks;
+  assert.ok(
+    after.every((b) => b.online),
+    `the dead brick is back: ${JSON.stringify(after.map((b) => [b.brick, b.online]))} ${JSON.stringify(r.problems)}`,
+  );
   assert.match(await metrics.registry.metrics(), /cairn_brick_restarts_total\{pool="gv"\} 1/);
   const until = async (what: string, ok: (msgs: string[]) => boolean) => {
     const end = Date.now() + 60_000;

@@ -64,6 +64,7 @@ import {
   type Wcc,
 } from '../backend.js';
 import { BackendError } from '../errors.js';
+import { startSweeper } from '../sweeper.js';
 
 export interface GfapiBackendOptions {
   /** Gluster volume name. */
@@ -166,18 +167,7 @@ function volumeOf(opts: GfapiBackendOptions): Promise<GfapiVolume> {
     v = openGfapiVolume(opts.volume, opts.volfileServer, port, opts.logFile ?? '/dev/null', opts.logLevel ?? 4, opts.xlatorOptions ?? []);
     VOLUMES.set(key, v);
     v.then(
-      (vol) => {
-        let busy = false;
-        const timer = setInterval(() => {
-          if (busy) return;
-          busy = true;
-          vol.sweep(FD_IDLE_MS).then(
-            () => (busy = false),
-            () => (busy = false),
-          );
-        }, FD_SWEEP_MS);
-        timer.unref();
-      },
+      (vol) => void startSweeper(FD_SWEEP_MS, () => vol.sweep(FD_IDLE_MS)),
       () => VOLUMES.delete(key),
     );
   }

@@ -34,6 +34,7 @@ import type {
   Wcc,
   WireHandleKey,
 } from '../backend.js';
+import { startSweeper } from '../sweeper.js';
 import { ResultRecord } from './decode.js';
 
 export interface PosixBackendOptions {
@@ -140,8 +141,8 @@ class PosixBackend implements Backend {
   /** READDIR(PLUS) pages read ahead (readdirXdr), by aheadKey. */
   private readonly ahead = new Map<string, { at: number; page: Promise<Buffer | undefined> }>();
 
+  /** Lets go of cached fds of files deleted behind this server's back. */
   private readonly sweeper?: NodeJS.Timeout;
-  private sweeping = false;
 
   constructor(
     private readonly ex: PosixExport,
@@ -149,21 +150,7 @@ class PosixBackend implements Backend {
     sweepMs: number,
   ) {
     this.rootHandle = ex.rootHandle;
-    if (sweepMs > 0) {
-      this.sweeper = setInterval(() => void this.sweep(), sweepMs);
-      this.sweeper.unref();
-    }
-  }
-
-  /** Closes cached fds of files deleted behind this server's back; how many. */
-  async sweep(): Promise<number> {
-    if (this.sweeping) return 0;
-    this.sweeping = true;
-    try {
-      return await this.ex.sweep();
-    } finally {
-      this.sweeping = false;
-    }
+    if (sweepMs > 0) this.sweeper = startSweeper(sweepMs, () => ex.sweep());
   }
 
   private outRecord(): ResultRecord {
