@@ -3,7 +3,8 @@
 // that survive a "restart", errors by errno name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { GlusterLab, replica3 } from '../../pool/gluster/lab.js';
 import { openGfapiBackend } from '../../../src/nfs/backend/gfapi/index.js';
 import { MAX_BACKEND_HANDLE, type Cred } from '../../../src/nfs/backend/backend.js';
@@ -141,7 +142,15 @@ test('gfapi backend: namespace, data, attributes, handles', async (t) => {
   const fs = await b.fsstat(r);
   assert.ok(fs.totalBytes > 900_000_000n && fs.totalBytes <= 1n << 30n, String(fs.totalBytes));
   assert.equal((await b.fsinfo(r)).maxWrite, 1 << 20);
-  assert.ok(createHash('sha256'));
+
+  // The virt profile turns client-io-threads on (the premise); our graph
+  // passes it through, so after all the I/O above no io-threads worker
+  // ("glfs_iotwrNNN") was ever started in this process.
+  const info = await lab.volumes.info('gv');
+  assert.equal(info.options['performance.client-io-threads'], 'on');
+  const threads = await Promise.all((await readdir('/proc/self/task')).map((id) => readFile(`/proc/self/task/${id}/comm`, 'utf8').catch(() => '')));
+  const iot = threads.filter((n) => n.startsWith('glfs_iotwr'));
+  assert.deepEqual(iot, [], 'client-side io-threads workers ran');
 });
 
 test('gfapi backend: no such volume or no server is a prompt error', async () => {
