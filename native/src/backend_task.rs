@@ -327,8 +327,8 @@ impl PosixExport {
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn symlink(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName, target: String, set: JsSetAttrs) -> AsyncTask<OpTask> {
-    let name = name_of(name);
+  pub fn symlink(&self, uid: u32, gid: u32, gids: Vec<u32>, dir: Buffer, name: JsName, target: JsName, set: JsSetAttrs) -> AsyncTask<OpTask> {
+    let (name, target) = (name_of(name), name_of(target));
     let (ex, h, c, s) = (self.ex.clone(), dir.to_vec(), cred(uid, gid, gids), SetAttrs::from(&set));
     OpTask::new(Box::new(move || ex.symlink(&c, &h, &name, &target, &s)), None)
   }

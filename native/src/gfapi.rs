@@ -872,7 +872,8 @@ impl Volume {
     Ok((granted, st))
   }
 
-  pub fn readlink(&self, gfid: &[u8]) -> OsResult<String> {
+  /// The target's exact bytes (another client may have stored any).
+  pub fn readlink(&self, gfid: &[u8]) -> OsResult<Vec<u8>> {
     let k = self.obj(gfid)?;
     let mut buf = vec![0u8; libc::PATH_MAX as usize + 1];
     // SAFETY: buf is writable for its length.
@@ -885,7 +886,7 @@ impl Volume {
     if let Some(p) = buf.iter().position(|&b| b == 0) {
       buf.truncate(p);
     }
-    String::from_utf8(buf).map_err(|_| OsError::new(libc::EINVAL, "symlink target is not UTF-8"))
+    Ok(buf)
   }
 
   fn fd(&self, gfid: &[u8]) -> OsResult<Arc<OpenFile>> {

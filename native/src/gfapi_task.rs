@@ -305,10 +305,10 @@ impl GfapiVolume {
     op("access", move || v.access(&c, &g), |(granted, st)| GfAccess { granted, stat: st.into() })
   }
 
-  #[napi(ts_return_type = "Promise<string>")]
-  pub fn readlink(&self, gfid: Buffer) -> AsyncTask<Op<String, String>> {
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn readlink(&self, gfid: Buffer) -> AsyncTask<Op<Vec<u8>, Buffer>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());
-    op("readlink", move || v.readlink(&g), |s| s)
+    op("readlink", move || v.readlink(&g), Buffer::from)
   }
 
   #[napi(ts_return_type = "Promise<GfRead>")]

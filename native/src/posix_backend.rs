@@ -1274,8 +1274,10 @@ impl Export {
     self.finish_make(d.fd.as_raw_fd(), &cname, name, &SetAttrs { mode: Some(mode), ..set.clone() }, pre.as_ref())
   }
 
-  pub fn symlink(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized), target: &str, set: &SetAttrs) -> OsResult<Vec<u8>> {
+  /// `target`: the exact bytes the client sent (nfspath3 is opaque too).
+  pub fn symlink(&self, cred: &Cred, dh: &[u8], name: &(impl AsRef<[u8]> + ?Sized), target: &(impl AsRef<[u8]> + ?Sized), set: &SetAttrs) -> OsResult<Vec<u8>> {
     let name = name.as_ref();
+    let target = target.as_ref();
     let d = self.dir(dh)?;
     let cname = new_name_ok(name)?;
     if target.is_empty() {

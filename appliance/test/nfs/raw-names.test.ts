@@ -2,13 +2,14 @@
  * filename3 is opaque bytes (RFC 1813 §2.5): names that are not valid
  * UTF-8 are served exactly, end to end, by the posix backend — CREATE,
  * LOOKUP, READDIR and READDIRPLUS (fast path and the contract's readdir),
- * RENAME, LINK, REMOVE — over raw RPC against an in-process server; a
- * backend without raw names refuses them with NFS3ERR_INVAL instead of
- * acting on another name. Needs root (posix backend).
+ * RENAME, LINK, REMOVE — over raw RPC against an in-process server, and
+ * so are symlink targets (nfspath3) in SYMLINK and READLINK; a backend
+ * without raw names refuses them with NFS3ERR_INVAL instead of acting on
+ * another name. Needs root (posix backend).
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../../src/nfs/backend/backend.js';
@@ -22,6 +23,8 @@ import { startTestServer } from './helpers/server.js';
 const RAW = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2d, 0x80]);
 const RAW2 = Buffer.from([0xff, 0xfe, 0x2e, 0x74, 0x78, 0x74]);
 const LINKED = Buffer.from([0x6c, 0x6e, 0x6b, 0xc3]);
+/** A symlink target in Latin-1: "../café/x". */
+const TARGET = Buffer.from([0x2e, 0x2e, 0x2f, 0x63, 0x61, 0x66, 0xe9, 0x2f, 0x78]);
 
 function dirop(fh: Buffer, name: Buffer | string): XdrWriter {
   return new XdrWriter().opaque(fh).string(name);
@@ -112,6 +115,24 @@ for (const fast of [true, false]) {
   });
 }
 
+test('posix: a symlink target that is not UTF-8 is stored and read back byte for byte', async (t) => {
+  const { dir, c, root } = await posixServer(t, true);
+  const made = handleOf(await c.nfs(10, sattr(dirop(root, 'sl')).string(TARGET)), 'SYMLINK');
+  assert.deepEqual(await readlink(join(dir, 'sl'), { encoding: 'buffer' }), TARGET, 'on disk exactly');
+  const rl = await c.nfs(5, new XdrWriter().opaque(made));
+  assert.equal(rl.u32(), 0, 'READLINK: NFS3_OK');
+  readPostOpAttr(rl);
+  assert.deepEqual(Buffer.from(rl.opaque(4096)), TARGET, 'READLINK returns the same bytes');
+  // One made beside NFS (a shell, Samba) reads back exactly too.
+  await symlink(Buffer.from([0x61, 0xff]) as unknown as string, join(dir, 'other'));
+  const lk = await c.nfs(3, dirop(root, 'other'));
+  assert.equal(lk.u32(), 0);
+  const rl2 = await c.nfs(5, new XdrWriter().opaque(Buffer.from(lk.opaque(64))));
+  assert.equal(rl2.u32(), 0);
+  readPostOpAttr(rl2);
+  assert.deepEqual(Buffer.from(rl2.opaque(4096)), Buffer.from([0x61, 0xff]));
+});
+
 test('a backend without raw names refuses names that are not UTF-8 with NFS3ERR_INVAL', async (t) => {
   const s = await startTestServer(t);
   const c = await RpcClient.connect(s.port);
@@ -120,6 +141,7 @@ test('a backend without raw names refuses names that are not UTF-8 with NFS3ERR_
   const cr = await c.nfs(8, sattr(dirop(fh!, RAW).u32(1)));
   assert.equal(cr.u32(), 22);
   assert.equal((await c.nfs(3, dirop(fh!, RAW))).u32(), 22);
+  assert.equal((await c.nfs(10, sattr(dirop(fh!, 'sl')).string(TARGET))).u32(), 22, 'SYMLINK with a raw target: NFS3ERR_INVAL');
   const names = (await s.backend.readdir({ uid: 0, gid: 0, gids: [] }, await s.backend.root(), 0n, Buffer.alloc(8), 100, false)).entries.map((e) => e.name);
   assert.deepEqual(names.sort(), ['.', '..'], 'nothing made under another name');
 });

@@ -42,6 +42,7 @@
  *     `writeVerifier` changes whenever unstable data may have been lost
  *     (i.e. per server instance).
  */
+import { isUtf8 } from 'node:buffer';
 
 /** NFS3_FHSIZE is 64; the server's header takes the rest. */
 export const MAX_BACKEND_HANDLE = 48;
@@ -79,6 +80,11 @@ export interface Time {
  * rather than act on a different, lossily decoded name).
  */
 export type Name = string | Buffer;
+
+/** The Name of these bytes: a string when they are valid UTF-8, else a copy of them. */
+export function nameOf(bytes: Uint8Array): Name {
+  return isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : Buffer.from(bytes);
+}
 
 /** fattr3, in host terms. */
 export interface Attrs {
@@ -246,7 +252,8 @@ export interface Backend {
   lookup(cred: Cred, dir: Buffer, name: Name): Promise<EntryResult>;
   /** The subset of `mask` (ACCESS bits) that `cred` is granted. */
   access(cred: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }>;
-  readlink(cred: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }>;
+  /** The target as stored: a Buffer when its bytes are not UTF-8 (any backend). */
+  readlink(cred: Cred, handle: Buffer): Promise<{ target: Name; attrs: Attrs }>;
 
   /**
    * Reads up to `count` bytes at `offset`. Returns a Buffer owned by the
@@ -282,7 +289,11 @@ export interface Backend {
 
   create(cred: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult>;
   mkdir(cred: Cred, dir: Buffer, name: Name, attrs: SetAttrs): Promise<EntryResult>;
-  symlink(cred: Cred, dir: Buffer, name: Name, target: string, attrs: SetAttrs): Promise<EntryResult>;
+  /**
+   * `target` (nfspath3, opaque like names) is stored exactly; a Buffer
+   * target (not UTF-8) reaches only rawNames backends.
+   */
+  symlink(cred: Cred, dir: Buffer, name: Name, target: Name, attrs: SetAttrs): Promise<EntryResult>;
   mknod(
     cred: Cred,
     dir: Buffer,

@@ -8,7 +8,7 @@
  * The target is returned as stored; it is the client that resolves it, on
  * its side — the server never follows a symlink for a client.
  */
-import type { Attrs } from '../backend/backend.js';
+import type { Attrs, Name } from '../backend/backend.js';
 import type { FileHandleArg, ProcEntry } from '../rpc/program.js';
 import { attrsOrNone, decodeFh, encodePostOpAttr, nfsstat3, statusOf } from './types.js';
 
@@ -18,7 +18,7 @@ interface Args {
 interface Res {
   status: nfsstat3;
   attrs?: Attrs;
-  target?: string;
+  target?: Name;
 }
 
 export const readlink: ProcEntry<Args, Res> = {

@@ -3,8 +3,7 @@
  * RFC's names. Encoders for fattr3, post_op_attr, wcc_data, post_op_fh3;
  * decoders for nfs_fh3, diropargs3, sattr3.
  */
-import { isUtf8 } from 'node:buffer';
-import type { Attrs, Backend, FileType, Name, PreOpAttrs, SetAttrs, Time, Wcc } from '../backend/backend.js';
+import { nameOf, type Attrs, type Backend, type FileType, type Name, type PreOpAttrs, type SetAttrs, type Time, type Wcc } from '../backend/backend.js';
 import { nfsstat3, toNfsStat } from '../backend/errors.js';
 import { NFS3_FHSIZE } from '../backend/filehandle.js';
 import { FileHandleArg, type CallContext } from '../rpc/program.js';
@@ -35,8 +34,12 @@ export function decodeFh(r: XdrReader): FileHandleArg {
  * UTF-8, else the bytes themselves (backend.ts `Name`).
  */
 export function decodeName(r: XdrReader): Name {
-  const b = r.opaque(NAME_MAX * 4);
-  return isUtf8(b) ? b.toString('utf8') : Buffer.from(b);
+  return nameOf(r.opaque(NAME_MAX * 4));
+}
+
+/** nfspath3 (a symlink's target): opaque bytes as well, kept as they are. */
+export function decodePath(r: XdrReader): Name {
+  return nameOf(r.opaque(PATH_MAX));
 }
 
 /** diropargs3 { nfs_fh3 dir; filename3 name; } */

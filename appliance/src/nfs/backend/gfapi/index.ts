@@ -46,6 +46,7 @@ import { gfapiStats, openGfapiVolume, type GfapiVolume, type GfCred, type GfEntr
 import {
   ACCESS,
   fileTypeOfMode,
+  nameOf,
   S_IFMT,
   type Attrs,
   type Backend,
@@ -56,6 +57,7 @@ import {
   type FileType,
   type FsInfo,
   type FsStat,
+  type Name,
   type PreOpAttrs,
   type ReadDirResult,
   type SetAttrs,
@@ -331,10 +333,10 @@ export class GfapiBackend implements Backend {
     return { granted: granted & mask, attrs };
   }
 
-  async readlink(_c: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }> {
+  async readlink(_c: Cred, handle: Buffer): Promise<{ target: Name; attrs: Attrs }> {
     const g = this.gfid(handle);
     const [target, st] = await Promise.all([this.vol.readlink(g), this.vol.stat(g)]);
-    return { target, attrs: this.attrs(st) };
+    return { target: nameOf(target), attrs: this.attrs(st) };
   }
 
   async read(c: Cred, handle: Buffer, offset: bigint, count: number, into?: Buffer): Promise<{ data: Buffer; eof: boolean; attrs: Attrs }> {

@@ -20,6 +20,7 @@ import {
   type FileType,
   type FsInfo,
   type FsStat,
+  type Name,
   type PreOpAttrs,
   type ReadDirResult,
   type SetAttrs,
@@ -303,7 +304,7 @@ export class MemoryBackend implements Backend {
     return { granted, attrs: this.attrs(ino) };
   }
 
-  async readlink(_cred: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }> {
+  async readlink(_cred: Cred, handle: Buffer): Promise<{ target: Name; attrs: Attrs }> {
     const ino = this.resolve(handle);
     if (ino.type !== 'lnk') fail('EINVAL');
     return { target: ino.target!, attrs: this.attrs(ino) };

@@ -15,24 +15,25 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { openPosixExport, tuneMallocForIo, type JsSetAttrs, type PosixExport } from '@cairn/native';
-import type {
-  Attrs,
-  Backend,
-  CreateHow,
-  DirectRead,
-  Cred,
-  DirEntry,
-  EntryResult,
-  FsInfo,
-  FsStat,
-  Name,
-  ReadDirResult,
-  ReadDirXdrArgs,
-  SetAttrs,
-  StableHow,
-  Time,
-  Wcc,
-  WireHandleKey,
+import {
+  nameOf,
+  type Attrs,
+  type Backend,
+  type CreateHow,
+  type DirectRead,
+  type Cred,
+  type DirEntry,
+  type EntryResult,
+  type FsInfo,
+  type FsStat,
+  type Name,
+  type ReadDirResult,
+  type ReadDirXdrArgs,
+  type SetAttrs,
+  type StableHow,
+  type Time,
+  type Wcc,
+  type WireHandleKey,
 } from '../backend.js';
 import { startSweeper } from '../sweeper.js';
 import { ResultRecord } from './decode.js';
@@ -185,9 +186,9 @@ class PosixBackend implements Backend {
     return { granted, attrs: rec.attrs() };
   }
 
-  async readlink(_cred: Cred, handle: Buffer): Promise<{ target: string; attrs: Attrs }> {
+  async readlink(_cred: Cred, handle: Buffer): Promise<{ target: Name; attrs: Attrs }> {
     const rec = new ResultRecord(await this.ex.readlink(handle));
-    const target = rec.str();
+    const target = nameOf(rec.bytes(rec.u32()));
     return { target, attrs: rec.attrs() };
   }
 
@@ -249,7 +250,7 @@ class PosixBackend implements Backend {
     return entry(new ResultRecord(await this.ex.mkdir(cred.uid, cred.gid, cred.gids, dir, name, jsSet(attrs))));
   }
 
-  async symlink(cred: Cred, dir: Buffer, name: Name, target: string, attrs: SetAttrs): Promise<EntryResult> {
+  async symlink(cred: Cred, dir: Buffer, name: Name, target: Name, attrs: SetAttrs): Promise<EntryResult> {
     this.changed();
     return entry(new ResultRecord(await this.ex.symlink(cred.uid, cred.gid, cred.gids, dir, name, target, jsSet(attrs))));
   }
