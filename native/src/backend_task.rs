@@ -85,9 +85,9 @@ impl From<&JsSetAttrs> for SetAttrs {
 
 /// A filename3 as JS passes it: a string when its bytes are valid UTF-8,
 /// else a Buffer of the exact bytes (filename3 is opaque, RFC 1813 §2.5).
-type JsName = Either<String, Buffer>;
+pub(crate) type JsName = Either<String, Buffer>;
 
-fn name_of(n: JsName) -> Vec<u8> {
+pub(crate) fn name_of(n: JsName) -> Vec<u8> {
   match n {
     Either::A(s) => s.into_bytes(),
     Either::B(b) => b.to_vec(),

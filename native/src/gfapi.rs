@@ -242,7 +242,8 @@ pub struct SetAttr {
 }
 
 pub struct DirEntry {
-  pub name: String,
+  /// The name's exact bytes (a name need not be UTF-8).
+  pub name: Vec<u8>,
   pub ino: u64,
   pub cookie: u64,
   pub gfid: Option<[u8; GFID_LEN]>,
@@ -494,7 +495,7 @@ const DENTRY_TTL: Duration = Duration::from_secs(1);
 const MAX_DENTRIES: usize = 16384;
 
 /// (parent directory, name, caller's uid).
-type DentryKey = (Gfid, String, u32);
+type DentryKey = (Gfid, Vec<u8>, u32);
 
 /// A directory stream stopped after the entry whose cookie is `at`.
 struct Parked {
@@ -576,19 +577,25 @@ fn zero_gstat() -> glfs_stat {
   unsafe { std::mem::zeroed() }
 }
 
-fn check_name(name: &str) -> OsResult<CString> {
-  if name.is_empty() || name.contains('/') || name.contains('\0') {
-    return Err(OsError::new(libc::EINVAL, format!("bad name {name:?}")));
+/// A name for messages (its bytes need not be UTF-8).
+fn show(name: &[u8]) -> std::borrow::Cow<'_, str> {
+  String::from_utf8_lossy(name)
+}
+
+/// Names are bytes (filename3 is opaque): one component, no NUL or '/'.
+fn check_name(name: &[u8]) -> OsResult<CString> {
+  if name.is_empty() || name.contains(&b'/') || name.contains(&0) {
+    return Err(OsError::new(libc::EINVAL, format!("bad name {:?}", show(name))));
   }
   if name.len() > 255 {
     return Err(OsError::new(libc::ENAMETOOLONG, format!("name of {} bytes", name.len())));
   }
-  cstr(name)
+  CString::new(name).map_err(|_| OsError::new(libc::EINVAL, "NUL in a name"))
 }
 
-fn check_new_name(name: &str) -> OsResult<CString> {
-  if name == "." || name == ".." {
-    return Err(OsError::new(libc::EINVAL, format!("cannot create {name:?}")));
+fn check_new_name(name: &[u8]) -> OsResult<CString> {
+  if name == b"." || name == b".." {
+    return Err(OsError::new(libc::EINVAL, format!("cannot create {:?}", show(name))));
   }
   check_name(name)
 }
@@ -805,15 +812,15 @@ impl Volume {
     Ok(st)
   }
 
-  pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &str) -> OsResult<(Gfid, Stat)> {
-    let dots = name == "." || name == "..";
-    let c = if dots { cstr(name)? } else { check_name(name)? };
+  pub fn lookup(&self, cred: &Cred, dir: &[u8], name: &[u8]) -> OsResult<(Gfid, Stat)> {
+    let dots = name == b"." || name == b"..";
+    let c = if dots { CString::new(name).expect("dots") } else { check_name(name)? };
     let d = self.obj(dir)?;
     if d.kind != libc::S_IFDIR {
-      return Err(OsError::new(libc::ENOTDIR, format!("lookup {name} in a non-directory")));
+      return Err(OsError::new(libc::ENOTDIR, format!("lookup {} in a non-directory", show(name))));
     }
     let pg = key(dir)?;
-    let dkey = (pg, name.to_string(), cred.uid);
+    let dkey = (pg, name.to_vec(), cred.uid);
     if !dots {
       let hit = self.dentries.lock().unwrap().get(&dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g);
       if let Some(g) = hit {
@@ -830,7 +837,7 @@ impl Volume {
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
     let o = timed(Call::Lookupat, || unsafe { glfs_h_lookupat(self.fs, d.obj.0, c.as_ptr(), &mut st, 0) });
-    let e = OsError::last(format!("lookup {name}"));
+    let e = OsError::last(format!("lookup {}", show(name)));
     set_cred(&root_cred());
     if o.is_null() {
       return Err(e);
@@ -847,7 +854,7 @@ impl Volume {
   }
 
   /// Forgets what `name` in `dir` was (after remove, rename).
-  fn unname(&self, dir: &[u8], name: &str) {
+  fn unname(&self, dir: &[u8], name: &[u8]) {
     if let Ok(pg) = key(dir) {
       self.dentries.lock().unwrap().retain(|(p, n, _), _| !(*p == pg && n == name));
     }
@@ -1365,7 +1372,7 @@ impl Volume {
   /// COMMIT no longer sends (see commit; gfapi-cache.test.ts checks it).
   /// EXCLUSIVE creates keep no fd (their verifier is set in the times at
   /// once, RFC 1813 §3.3.8).
-  pub fn create(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, exclusive: bool, keep_open: bool) -> OsResult<(Gfid, Stat)> {
+  pub fn create(&self, cred: &Cred, dir: &[u8], name: &[u8], mode: u32, exclusive: bool, keep_open: bool) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     set_cred(cred);
@@ -1379,7 +1386,7 @@ impl Volume {
       // SAFETY: d live, c valid.
       timed(Call::Create, || unsafe { glfs_h_creat(self.fs, d.obj.0, c.as_ptr(), flags, mode & 0o7777, &mut st) })
     };
-    let e = OsError::last(format!("create {name}"));
+    let e = OsError::last(format!("create {}", show(name)));
     set_cred(&root_cred());
     // Closed on every way out unless it goes into the fd cache.
     let mut made_fd = if fdp.is_null() { None } else { Some(Fd(fdp)) };
@@ -1409,62 +1416,63 @@ impl Volume {
     Ok((g, stat))
   }
 
-  pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32) -> OsResult<(Gfid, Stat)> {
+  pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &[u8], mode: u32) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
     let o = timed(Call::Mkdir, || unsafe { glfs_h_mkdir(self.fs, d.obj.0, c.as_ptr(), mode & 0o7777, &mut st) });
-    let r = self.made(o, &st, &format!("mkdir {name}"));
+    let r = self.made(o, &st, &format!("mkdir {}", show(name)));
     set_cred(&root_cred());
     r
   }
 
-  pub fn symlink(&self, cred: &Cred, dir: &[u8], name: &str, target: &str) -> OsResult<(Gfid, Stat)> {
+  /// `target`: the exact bytes to store.
+  pub fn symlink(&self, cred: &Cred, dir: &[u8], name: &[u8], target: &[u8]) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
-    let t = cstr(target)?;
+    let t = CString::new(target).map_err(|_| OsError::new(libc::EINVAL, "NUL in a symlink target"))?;
     let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, strings valid.
     let o = timed(Call::Symlink, || unsafe { glfs_h_symlink(self.fs, d.obj.0, c.as_ptr(), t.as_ptr(), &mut st) });
-    let r = self.made(o, &st, &format!("symlink {name}"));
+    let r = self.made(o, &st, &format!("symlink {}", show(name)));
     set_cred(&root_cred());
     r
   }
 
   /// `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK).
-  pub fn mknod(&self, cred: &Cred, dir: &[u8], name: &str, mode: u32, rdev: u64) -> OsResult<(Gfid, Stat)> {
+  pub fn mknod(&self, cred: &Cred, dir: &[u8], name: &[u8], mode: u32, rdev: u64) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
     let o = timed(Call::Mknod, || unsafe { glfs_h_mknod(self.fs, d.obj.0, c.as_ptr(), mode, rdev, &mut st) });
-    let r = self.made(o, &st, &format!("mknod {name}"));
+    let r = self.made(o, &st, &format!("mknod {}", show(name)));
     set_cred(&root_cred());
     r
   }
 
   /// Removes `name`: a file (`dir_wanted` false; a directory is EISDIR) or
   /// an empty directory (`dir_wanted` true; a non-directory is ENOTDIR).
-  pub fn remove(&self, cred: &Cred, dir: &[u8], name: &str, dir_wanted: bool) -> OsResult<()> {
+  pub fn remove(&self, cred: &Cred, dir: &[u8], name: &[u8], dir_wanted: bool) -> OsResult<()> {
     let c = check_new_name(name)?;
     let d = self.obj(dir)?;
     let (gfid, st) = self.lookup(cred, dir, name)?;
     let is_dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
     if is_dir && !dir_wanted {
-      return Err(OsError::new(libc::EISDIR, format!("remove {name}: a directory")));
+      return Err(OsError::new(libc::EISDIR, format!("remove {}: a directory", show(name))));
     }
     if !is_dir && dir_wanted {
-      return Err(OsError::new(libc::ENOTDIR, format!("rmdir {name}: not a directory")));
+      return Err(OsError::new(libc::ENOTDIR, format!("rmdir {}: not a directory", show(name))));
     }
     self.unname(dir, name);
     set_cred(cred);
     // SAFETY: d live, c valid.
     let rc = timed(Call::Unlink, || unsafe { glfs_h_unlink(self.fs, d.obj.0, c.as_ptr()) });
-    let r = errno_or(rc != 0, || format!("unlink {name}"));
+    let r = errno_or(rc != 0, || format!("unlink {}", show(name)));
     set_cred(&root_cred());
     r?;
     if is_dir || st.nlink <= 1 {
@@ -1475,7 +1483,7 @@ impl Volume {
     Ok(())
   }
 
-  pub fn rename(&self, cred: &Cred, from_dir: &[u8], from: &str, to_dir: &[u8], to: &str) -> OsResult<()> {
+  pub fn rename(&self, cred: &Cred, from_dir: &[u8], from: &[u8], to_dir: &[u8], to: &[u8]) -> OsResult<()> {
     let f = check_new_name(from)?;
     let t = check_new_name(to)?;
     let fd = self.obj(from_dir)?;
@@ -1487,7 +1495,7 @@ impl Volume {
     set_cred(cred);
     // SAFETY: objects live, names valid.
     let rc = timed(Call::Rename, || unsafe { glfs_h_rename(self.fs, fd.obj.0, f.as_ptr(), td.obj.0, t.as_ptr()) });
-    let r = errno_or(rc != 0, || format!("rename {from} → {to}"));
+    let r = errno_or(rc != 0, || format!("rename {} → {}", show(from), show(to)));
     set_cred(&root_cred());
     r?;
     self.unnote(&key(from_dir)?);
@@ -1507,7 +1515,7 @@ impl Volume {
     Ok(())
   }
 
-  pub fn link(&self, cred: &Cred, target: &[u8], dir: &[u8], name: &str) -> OsResult<Stat> {
+  pub fn link(&self, cred: &Cred, target: &[u8], dir: &[u8], name: &[u8]) -> OsResult<Stat> {
     let c = check_new_name(name)?;
     let o = self.obj(target)?;
     if o.kind == libc::S_IFDIR {
@@ -1517,7 +1525,7 @@ impl Volume {
     set_cred(cred);
     // SAFETY: objects live, name valid.
     let rc = timed(Call::Link, || unsafe { glfs_h_link(self.fs, o.obj.0, d.obj.0, c.as_ptr()) });
-    let r = errno_or(rc != 0, || format!("link {name}"));
+    let r = errno_or(rc != 0, || format!("link {}", show(name)));
     set_cred(&root_cred());
     r?;
     self.unnote(&key(target)?);
@@ -1591,7 +1599,7 @@ impl Volume {
         return Ok((out, true));
       }
       // SAFETY: d_name is NUL-terminated within the struct.
-      let name = unsafe { CStr::from_ptr(ent.d_name.as_ptr()) }.to_string_lossy().into_owned();
+      let name = unsafe { CStr::from_ptr(ent.d_name.as_ptr()) }.to_bytes().to_vec();
       let mut e = DirEntry { name, ino: ent.d_ino, cookie: ent.d_off as u64, gfid: None, stat: None };
       if !xstat.is_null() {
         // SAFETY: xstat is valid until glfs_free.
@@ -1637,11 +1645,13 @@ mod tests {
 
   #[test]
   fn names_are_single_components() {
-    assert!(check_name("a").is_ok());
-    assert_eq!(check_name("").unwrap_err().errno, libc::EINVAL);
-    assert_eq!(check_name("a/b").unwrap_err().errno, libc::EINVAL);
-    assert_eq!(check_new_name("..").unwrap_err().errno, libc::EINVAL);
-    assert_eq!(check_name(&"x".repeat(256)).unwrap_err().errno, libc::ENAMETOOLONG);
+    assert!(check_name(b"a").is_ok());
+    assert!(check_name(b"caf\xe9").is_ok(), "bytes that are not UTF-8 are a name");
+    assert_eq!(check_name(b"").unwrap_err().errno, libc::EINVAL);
+    assert_eq!(check_name(b"a/b").unwrap_err().errno, libc::EINVAL);
+    assert_eq!(check_name(b"a\0b").unwrap_err().errno, libc::EINVAL);
+    assert_eq!(check_new_name(b"..").unwrap_err().errno, libc::EINVAL);
+    assert_eq!(check_name("x".repeat(256).as_bytes()).unwrap_err().errno, libc::ENAMETOOLONG);
   }
 
   #[test]

@@ -3,6 +3,7 @@
 //! worker thread (the libgfapi call blocks for network round trips);
 //! errors reject with `code` = errno name.
 
+use crate::backend_task::{name_of, JsName};
 use crate::errno::{to_js, OsResult};
 use crate::gfapi::{self, Cred, DirEntry, SetAttr, Stat, Volume};
 use crate::gfapi_stats as counters;
@@ -122,7 +123,10 @@ pub struct GfAccess {
 
 #[napi(object)]
 pub struct GfDirEntry {
+  /// The name, decoded (lossily when its bytes are not UTF-8) ...
   pub name: String,
+  /// ... and then its exact bytes here.
+  pub name_bytes: Option<Buffer>,
   pub ino: BigInt,
   pub cookie: BigInt,
   pub gfid: Option<Buffer>,
@@ -294,7 +298,8 @@ impl GfapiVolume {
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn lookup(&self, cred: GfCred, dir: Buffer, name: String) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+  pub fn lookup(&self, cred: GfCred, dir: Buffer, name: JsName) -> AsyncTask<Op<([u8; 16], Stat), GfEntry>> {
+    let name = name_of(name);
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("lookup", move || v.lookup(&c, &d, &name), entry)
   }
@@ -420,33 +425,39 @@ impl GfapiVolume {
   /// `keepOpen`: open the new file now and keep the fd for the WRITE that
   /// usually follows.
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn create(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, exclusive: bool, keep_open: Option<bool>) -> AsyncTask<Op<Made, GfEntry>> {
+  pub fn create(&self, cred: GfCred, dir: Buffer, name: JsName, mode: u32, exclusive: bool, keep_open: Option<bool>) -> AsyncTask<Op<Made, GfEntry>> {
+    let name = name_of(name);
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("create", move || Ok((v.create(&c, &d, &name, mode, exclusive, keep_open.unwrap_or(false))?, v.dir_after(&d))), made)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn mkdir(&self, cred: GfCred, dir: Buffer, name: String, mode: u32) -> AsyncTask<Op<Made, GfEntry>> {
+  pub fn mkdir(&self, cred: GfCred, dir: Buffer, name: JsName, mode: u32) -> AsyncTask<Op<Made, GfEntry>> {
+    let name = name_of(name);
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("mkdir", move || Ok((v.mkdir(&c, &d, &name, mode)?, v.dir_after(&d))), made)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn symlink(&self, cred: GfCred, dir: Buffer, name: String, target: String) -> AsyncTask<Op<Made, GfEntry>> {
+  pub fn symlink(&self, cred: GfCred, dir: Buffer, name: JsName, target: JsName) -> AsyncTask<Op<Made, GfEntry>> {
+    let name = name_of(name);
+    let target = name_of(target);
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("symlink", move || Ok((v.symlink(&c, &d, &name, &target)?, v.dir_after(&d))), made)
   }
 
   /// `mode` with the type bits (S_IFCHR …).
   #[napi(ts_return_type = "Promise<GfEntry>")]
-  pub fn mknod(&self, cred: GfCred, dir: Buffer, name: String, mode: u32, major: u32, minor: u32) -> AsyncTask<Op<Made, GfEntry>> {
+  pub fn mknod(&self, cred: GfCred, dir: Buffer, name: JsName, mode: u32, major: u32, minor: u32) -> AsyncTask<Op<Made, GfEntry>> {
+    let name = name_of(name);
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op("mknod", move || Ok((v.mknod(&c, &d, &name, mode, libc::makedev(major, minor))?, v.dir_after(&d))), made)
   }
 
   /// Resolves to the directory's attributes before and after.
   #[napi(ts_return_type = "Promise<GfDirWcc>")]
-  pub fn remove(&self, cred: GfCred, dir: Buffer, name: String, is_dir: bool) -> AsyncTask<Op<(Stat, Option<Stat>), GfDirWcc>> {
+  pub fn remove(&self, cred: GfCred, dir: Buffer, name: JsName, is_dir: bool) -> AsyncTask<Op<(Stat, Option<Stat>), GfDirWcc>> {
+    let name = name_of(name);
     let (v, d, c) = (self.v.clone(), dir.to_vec(), Cred::from(cred));
     op(
       "remove",
@@ -460,13 +471,15 @@ impl GfapiVolume {
   }
 
   #[napi(ts_return_type = "Promise<void>")]
-  pub fn rename(&self, cred: GfCred, from_dir: Buffer, from_name: String, to_dir: Buffer, to_name: String) -> AsyncTask<Op<(), ()>> {
+  pub fn rename(&self, cred: GfCred, from_dir: Buffer, from_name: JsName, to_dir: Buffer, to_name: JsName) -> AsyncTask<Op<(), ()>> {
+    let (from_name, to_name) = (name_of(from_name), name_of(to_name));
     let (v, fd, td, c) = (self.v.clone(), from_dir.to_vec(), to_dir.to_vec(), Cred::from(cred));
     op("rename", move || v.rename(&c, &fd, &from_name, &td, &to_name), |x| x)
   }
 
   #[napi(ts_return_type = "Promise<GfStat>")]
-  pub fn link(&self, cred: GfCred, target: Buffer, dir: Buffer, name: String) -> AsyncTask<Op<Stat, GfStat>> {
+  pub fn link(&self, cred: GfCred, target: Buffer, dir: Buffer, name: JsName) -> AsyncTask<Op<Stat, GfStat>> {
+    let name = name_of(name);
     let (v, t, d, c) = (self.v.clone(), target.to_vec(), dir.to_vec(), Cred::from(cred));
     op("link", move || v.link(&c, &t, &d, &name), GfStat::from)
   }
@@ -479,7 +492,8 @@ impl GfapiVolume {
       entries: es
         .into_iter()
         .map(|e| GfDirEntry {
-          name: e.name,
+          name: String::from_utf8_lossy(&e.name).into_owned(),
+          name_bytes: std::str::from_utf8(&e.name).is_err().then(|| Buffer::from(e.name.clone())),
           ino: BigInt::from(e.ino),
           cookie: BigInt::from(e.cookie),
           gfid: e.gfid.map(|g| Buffer::from(g.to_vec())),

@@ -191,6 +191,27 @@ export function backendConformance(name: string, makeBackend: MakeBackend): void
       assert.equal(fifo.attrs.type, 'fifo');
     });
 
+    test('names and symlink targets that are not UTF-8 are kept as bytes (rawNames backends)', async (t) => {
+      const { b, root } = await open(t);
+      if (!b.rawNames) return t.skip('this backend takes UTF-8 names only (the protocol layer refuses others)');
+      const raw = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // Latin-1 "café"
+      const raw2 = Buffer.from([0xff, 0x2e, 0x74]);
+      const target = Buffer.from([0x2e, 0x2e, 0x2f, 0xe9]);
+      const made = await b.create(ROOT, root, raw, GUARDED);
+      assert.deepEqual((await b.lookup(ROOT, root, raw)).handle, made.handle);
+      await rejectsWith(b.lookup(ROOT, root, raw.toString('utf8')), 'ENOENT');
+      const listed = async () => (await b.readdir(ROOT, root, 0n, Buffer.alloc(8), 100, true)).entries.filter((e) => e.nameBytes).map((e) => e.nameBytes!);
+      assert.deepEqual(await listed(), [raw], 'listed with its exact bytes');
+      await b.rename(ROOT, root, raw, root, raw2);
+      assert.deepEqual((await b.lookup(ROOT, root, raw2)).handle, made.handle);
+      await b.link(ROOT, made.handle, root, raw);
+      const sl = await b.symlink(ROOT, root, 'sl', target, {});
+      assert.deepEqual((await b.readlink(ROOT, sl.handle)).target, target, 'the target read back is the same bytes');
+      await b.remove(ROOT, root, raw);
+      await b.remove(ROOT, root, raw2);
+      assert.deepEqual(await listed(), []);
+    });
+
     test('readdir: . and .. first, pages with cookies that survive changes, EBADCOOKIE', async (t) => {
       const { b, root } = await open(t);
       const n = 300;

@@ -215,6 +215,8 @@ const cred = (c: Cred): GfCred => ({ uid: c.uid, gid: c.gid, gids: c.gids });
 
 export class GfapiBackend implements Backend {
   readonly kind = 'gfapi';
+  /** Names and symlink targets are bytes to Gluster too: any that is not UTF-8 is kept exactly. */
+  readonly rawNames = true;
   private readonly volumeId: Buffer;
   private readonly fsid: bigint;
   /** Directory cookies stay valid for the volume's life: one verifier per volume. */
@@ -310,7 +312,7 @@ export class GfapiBackend implements Backend {
     return { before: r.before ? this.pre(r.before) : undefined, after: this.attrs(r.after) };
   }
 
-  async lookup(c: Cred, dir: Buffer, name: string): Promise<EntryResult> {
+  async lookup(c: Cred, dir: Buffer, name: Name): Promise<EntryResult> {
     const d = this.gfid(dir);
     if (name === '..' && d.equals(this.rootGfid)) {
       const a = this.attrs(await this.vol.stat(d));
@@ -368,7 +370,7 @@ export class GfapiBackend implements Backend {
     return { before: r.before ? this.pre(r.before) : undefined, after: this.attrs(r.after) };
   }
 
-  async create(c: Cred, dir: Buffer, name: string, how: CreateHow): Promise<EntryResult> {
+  async create(c: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult> {
     const d = this.gfid(dir);
     if (how.mode === 'exclusive') {
       // RFC 1813 §3.3.8: keep the verifier in the file's times so that a
@@ -423,15 +425,16 @@ export class GfapiBackend implements Backend {
     return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: this.attrsOpt(e.dir) } };
   }
 
-  async mkdir(c: Cred, dir: Buffer, name: string, attrs: SetAttrs): Promise<EntryResult> {
+  async mkdir(c: Cred, dir: Buffer, name: Name, attrs: SetAttrs): Promise<EntryResult> {
     const d = this.gfid(dir);
     const e = await this.vol.mkdir(cred(c), d, name, attrs.mode ?? 0o755);
     return this.finishMade(c, e, attrs);
   }
 
-  async symlink(c: Cred, dir: Buffer, name: string, target: string, attrs: SetAttrs): Promise<EntryResult> {
+  async symlink(c: Cred, dir: Buffer, name: Name, target: Name, attrs: SetAttrs): Promise<EntryResult> {
     const d = this.gfid(dir);
-    if (target.length === 0 || target.length > 4095) throw new BackendError('EINVAL', 'bad symlink target length');
+    const n = Buffer.byteLength(target);
+    if (n === 0 || n > 4095) throw new BackendError('EINVAL', 'bad symlink target length');
     const e = await this.vol.symlink(cred(c), d, name, target);
     return this.finishMade(c, e, attrs);
   }
@@ -439,7 +442,7 @@ export class GfapiBackend implements Backend {
   async mknod(
     c: Cred,
     dir: Buffer,
-    name: string,
+    name: Name,
     type: 'blk' | 'chr' | 'sock' | 'fifo',
     attrs: SetAttrs,
     rdev?: { major: number; minor: number },
@@ -450,20 +453,20 @@ export class GfapiBackend implements Backend {
     return this.finishMade(c, e, attrs);
   }
 
-  private async unlink(c: Cred, dir: Buffer, name: string, isDir: boolean): Promise<Wcc> {
+  private async unlink(c: Cred, dir: Buffer, name: Name, isDir: boolean): Promise<Wcc> {
     const r = await this.vol.remove(cred(c), this.gfid(dir), name, isDir);
     return { before: r.before ? this.pre(r.before) : undefined, after: this.attrsOpt(r.after) };
   }
 
-  remove(c: Cred, dir: Buffer, name: string): Promise<Wcc> {
+  remove(c: Cred, dir: Buffer, name: Name): Promise<Wcc> {
     return this.unlink(c, dir, name, false);
   }
 
-  rmdir(c: Cred, dir: Buffer, name: string): Promise<Wcc> {
+  rmdir(c: Cred, dir: Buffer, name: Name): Promise<Wcc> {
     return this.unlink(c, dir, name, true);
   }
 
-  async rename(c: Cred, fromDir: Buffer, fromName: string, toDir: Buffer, toName: string): Promise<{ from: Wcc; to: Wcc }> {
+  async rename(c: Cred, fromDir: Buffer, fromName: Name, toDir: Buffer, toName: Name): Promise<{ from: Wcc; to: Wcc }> {
     const f = this.gfid(fromDir);
     const t = this.gfid(toDir);
     const [fb, tb] = await Promise.all([this.vol.stat(f), this.vol.stat(t)]);
@@ -472,7 +475,7 @@ export class GfapiBackend implements Backend {
     return { from: { before: this.pre(fb), after: fa }, to: { before: this.pre(tb), after: ta } };
   }
 
-  async link(c: Cred, handle: Buffer, dir: Buffer, name: string): Promise<{ attrs: Attrs; dir: Wcc }> {
+  async link(c: Cred, handle: Buffer, dir: Buffer, name: Name): Promise<{ attrs: Attrs; dir: Wcc }> {
     const g = this.gfid(handle);
     const d = this.gfid(dir);
     const before = await this.vol.stat(d);
@@ -487,6 +490,7 @@ export class GfapiBackend implements Backend {
     const isRoot = d.equals(this.rootGfid);
     const entries: DirEntry[] = r.entries.map((e) => {
       const out: DirEntry = { name: e.name, fileid: e.stat ? e.stat.ino : e.ino, cookie: e.cookie };
+      if (e.nameBytes) out.nameBytes = e.nameBytes;
       if (plus) {
         if (e.name === '..' && isRoot) {
           out.handle = this.rootHandle;
