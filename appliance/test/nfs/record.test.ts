@@ -155,6 +155,35 @@ test('record arena: a big record is read into a pooled buffer, no copy after its
   assert.equal(a.buffered, 0);
 });
 
+test('record arena: the first read of a record of unknown size is small, so a big WRITE costs neither a copy nor an arena', () => {
+  const MIB = 1 << 20;
+  const pool = new BufferPool(MIB + 4, 64 * 1024);
+  const got: Buffer[] = [];
+  const a = new RecordArena(2 * MIB, (r, release) => {
+    got.push(Buffer.from(r));
+    release?.();
+  }, pool);
+  const record = fragment(Buffer.alloc(MIB, 'w'), true);
+  const offered: number[] = [];
+  // A socket with plenty waiting: every read fills what it is offered, up to 256 KiB.
+  for (let round = 0; round < 3; round++) {
+    let o = 0;
+    while (o < record.length) {
+      const into = a.next();
+      offered.push(into.length);
+      const n = record.copy(into, 0, o, Math.min(record.length, o + Math.min(256 * 1024, into.length)));
+      o += n;
+      a.received(n);
+    }
+  }
+  assert.equal(got.length, 3);
+  assert.ok(got.every((r) => r.length === MIB && r[0] === 0x77 && r[MIB - 1] === 0x77));
+  // Per record: one read of at most 16 KiB (header and first bytes), then
+  // the rest straight into the pooled buffer.
+  assert.ok(offered[0]! <= 16 * 1024, `first read offered ${offered[0]} bytes`);
+  assert.equal(offered[1], MIB + 4 - offered[0]!, 'the rest goes into the pooled buffer');
+});
+
 test('record arena: over-limit records and endless empty fragments throw', () => {
   const a = new RecordArena(100, () => assert.fail('no record expected'));
   assert.throws(() => feedArena(a, recordHeader(101), 64), RecordTooLargeError);

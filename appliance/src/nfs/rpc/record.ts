@@ -231,6 +231,13 @@ export class RecordArena {
       return big.subarray(this.bigEnd, this.need);
     }
     if (this.arena.length - this.end < MIN_READ || (this.need > 0 && this.start + this.need > this.arena.length)) this.move();
+    // While the next record's size is unknown, read at most MIN_READ: the
+    // first read of a 1 MiB WRITE would otherwise take up to a whole arena
+    // of its data, to be copied into the pooled buffer, and use that arena
+    // up (its bytes are never reused). At 1 GB/s of WRITEs that was a fresh
+    // 256 KiB arena per call, and V8 ran major collections for the
+    // external memory (~12% of the server's CPU).
+    if (this.pool && this.need === 0) return this.arena.subarray(this.end, this.end + MIN_READ);
     return this.arena.subarray(this.end);
   }
 
