@@ -60,12 +60,15 @@ test('gfapi backend: async READ and WRITE, many in flight, data intact; blocking
   // A call goes async while the file has an idle fd (each async call holds
   // one of its own until its callback: native/src/gfapi.rs OpenFile says
   // why); the others block, on workers that open more fds, kept idle after:
-  // the pool grows to the load.
+  // the pool grows to the load. How many fds a burst needs depends on
+  // timing: write-behind often answers an UNSTABLE write at once, on the
+  // submitting thread (client io-threads are passed through), so its fd
+  // is free again for the next one.
   const calls = (st: Stats, k: string) => st.calls[k]?.[0] ?? 0;
   assert.equal(calls(writeStats, 'pwrite_async') + calls(writeStats, 'pwrite'), BLOCKS, 'every WRITE made one libgfapi write');
   assert.ok(calls(writeStats, 'pwrite_async') >= 1, 'the burst of WRITEs started async');
   assert.equal(calls(readStats, 'pread_async') + calls(readStats, 'pread'), BLOCKS, 'every READ made one libgfapi read');
-  assert.ok(calls(readStats, 'pread_async') > 1, `the fds opened for the WRITEs serve READs async: ${JSON.stringify(readStats.calls)}`);
+  assert.ok(calls(readStats, 'pread_async') >= 1, `the burst of READs started async: ${JSON.stringify(readStats.calls)}`);
   t.diagnostic(`async: ${calls(writeStats, 'pwrite_async')} of ${BLOCKS} writes, ${calls(readStats, 'pread_async')} of ${BLOCKS} reads; in flight at most: writes ${writeStats.maxInFlight}, reads ${readStats.maxInFlight} (libuv workers ${process.env.UV_THREADPOOL_SIZE ?? 4})`);
   // One at a time, every READ and WRITE finds an idle fd: all async.
   for (let i = 0; i < 8; i++) {
