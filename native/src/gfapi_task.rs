@@ -491,13 +491,20 @@ impl GfapiVolume {
     op("readdir", move || { let r = v.readdir(&c, &d, ck, max as usize, plus)?; Ok((r.0, r.1, v.dir_after(&d))) }, |(es, eof, dir)| GfDir {
       entries: es
         .into_iter()
-        .map(|e| GfDirEntry {
-          name: String::from_utf8_lossy(&e.name).into_owned(),
-          name_bytes: std::str::from_utf8(&e.name).is_err().then(|| Buffer::from(e.name.clone())),
-          ino: BigInt::from(e.ino),
-          cookie: BigInt::from(e.cookie),
-          gfid: e.gfid.map(|g| Buffer::from(g.to_vec())),
-          stat: e.stat.map(GfStat::from),
+        .map(|e| {
+          // Valid UTF-8 (nearly always) moves into the String; other bytes go whole into name_bytes.
+          let (name, name_bytes) = match String::from_utf8(e.name) {
+            Ok(s) => (s, None),
+            Err(bad) => (String::from_utf8_lossy(bad.as_bytes()).into_owned(), Some(Buffer::from(bad.into_bytes()))),
+          };
+          GfDirEntry {
+            name,
+            name_bytes,
+            ino: BigInt::from(e.ino),
+            cookie: BigInt::from(e.cookie),
+            gfid: e.gfid.map(|g| Buffer::from(g.to_vec())),
+            stat: e.stat.map(GfStat::from),
+          }
         })
         .collect(),
       eof,
