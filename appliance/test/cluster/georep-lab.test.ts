@@ -26,7 +26,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GlusterGeoRep, newestChangelogOnDisk, summarize, type GeoRepPair, type GeoRepSummary } from '../../src/pool/gluster/georep.js';
+import { GlusterGeoRep, newestChangelogs, summarize, type GeoRepPair, type GeoRepSummary } from '../../src/pool/gluster/georep.js';
 import { GlusterPeers } from '../../src/pool/gluster/peers.js';
 import { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
 import { Lab, sleep, type LabNode } from '../lab/lab.js';
@@ -80,9 +80,7 @@ test('geo-replication to a fourth appliance: data arrives, catches up after a pa
     const now = (await n1.exec(['date', '+%Y-%m-%dT%H:%M:%S'])).stdout.trim();
     const pairs = await pairsNow();
     // The lab's nodes share this filesystem: node1's brick is readable here.
-    const newest = new Map<string, number | null>();
-    for (const p of pairs) newest.set(`${p.primaryNode}:${p.primaryBrick}`, await newestChangelogOnDisk(p.primaryBrick));
-    return summarize(pairs, now, newest);
+    return summarize(pairs, now, await newestChangelogs(pairs));
   };
   const started = Date.now();
   // Active, then past its first (hybrid) crawl: from here on every change

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GlusterCli } from '../../src/pool/gluster/cli.js';
-import { GeoRepFailover, GeoRepWatchdog, STALL_RESTART_MS, GlusterGeoRep, WATCHDOG_BOUNDS, newestChangelogOnDisk, parseDeletions, parseGeoRepStatus, stallReason, summarize } from '../../src/pool/gluster/georep.js';
+import { GeoRepFailover, GeoRepWatchdog, STALL_RESTART_MS, GlusterGeoRep, WATCHDOG_BOUNDS, newestChangelogOnDisk, pairKey, parseDeletions, parseGeoRepStatus, stallReason, summarize } from '../../src/pool/gluster/georep.js';
 import { parseCliOutput } from '../../src/pool/gluster/xml.js';
 
 const fixture = (name: string) => readFile(fileURLToPath(new URL(`../../../test/cluster/fixtures/${name}`, import.meta.url)), 'utf8');
@@ -75,7 +75,7 @@ test('geo-replication summary: in sync only when active, in changelog crawl, not
   const active = pairs.find((p) => p.status === 'Active' && p.lastSynced)!;
   assert.equal(summarize(pairs, '2026-11-28T21:41:30').upToDate, true, 'the fixture is up to date');
   const syncedAt = Date.parse(`${active.lastSynced!}Z`) / 1000 + new Date(Date.parse(`${active.lastSynced!}Z`)).getTimezoneOffset() * 60;
-  const key = `${active.primaryNode}:${active.primaryBrick}`;
+  const key = pairKey(active);
   assert.equal(summarize(pairs, '2026-11-28T21:41:30', new Map([[key, syncedAt + 15]])).upToDate, false, 'a changelog rolled after the last sync');
   assert.equal(summarize(pairs, '2026-11-28T21:41:30', new Map([[key, syncedAt + 1]])).upToDate, true, 'synced up to the newest changelog');
   assert.equal(summarize(pairs, '2026-11-28T21:41:30', new Map([[key, null]])).upToDate, true, 'no changelog on the brick');

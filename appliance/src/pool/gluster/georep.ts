@@ -135,6 +135,11 @@ export function parseGeoRepStatus(out: CliOutput): GeoRepSession[] {
   return sessions;
 }
 
+/** A worker's `node:brick`: the key of the `newest` and `since` maps. */
+export function pairKey(p: Pick<GeoRepPair, 'primaryNode' | 'primaryBrick'>): string {
+  return `${p.primaryNode}:${p.primaryBrick}`;
+}
+
 /**
  * The worker's brick holds a changelog (rolled over at `rolled`, epoch
  * seconds) that the worker has not synced: gsyncd marks a changelog
@@ -181,7 +186,7 @@ export function summarize(pairs: GeoRepPair[], now: string, newest?: ReadonlyMap
     state === 'active' &&
     pending === 0 &&
     failures === 0 &&
-    active.every((p) => p.crawlStatus === 'Changelog Crawl' && !behindChangelog(p, newest?.get(`${p.primaryNode}:${p.primaryBrick}`)));
+    active.every((p) => p.crawlStatus === 'Changelog Crawl' && !behindChangelog(p, newest?.get(pairKey(p))));
   const cpTime = active.map((p) => p.checkpointTime).find((x) => x !== null) ?? null;
   const checkpoint = cpTime ? { time: cpTime, completed: active.every((p) => p.checkpointCompleted) } : null;
   return { state, lastSynced, lagSeconds, pending, failures, upToDate, checkpoint };
@@ -388,8 +393,7 @@ export class GeoRepReplication {
     for (const s of sessions) {
       const sec = parseSecondary(s.pairs[0]?.secondary ?? '') ?? parseSecondary(s.secondary.replace(/^[0-9a-f-]{36}:/, '').replace(/:[0-9a-f-]{36}$/, ''));
       if (!sec) continue;
-      const newest = new Map<string, number | null>();
-      for (const p of s.pairs) newest.set(`${p.primaryNode}:${p.primaryBrick}`, await this.newest(p.primaryBrick).catch(() => null));
+      const newest = await newestChangelogs(s.pairs, (brick) => this.newest(brick).catch(() => null));
       const sum = summarize(s.pairs, now, newest);
       out.push({
         volume: s.primaryVolume,
@@ -797,6 +801,16 @@ export const newestChangelogOnDisk: NewestChangelog = async (brick) => {
   return newestIn(await list(dir)) ?? newestIn(await list(root));
 };
 
+/**
+ * The newest changelog of the brick of each worker Active in Changelog
+ * Crawl, by pairKey: the only ones `summarize` and `stallReason` weigh.
+ */
+export async function newestChangelogs(pairs: GeoRepPair[], newestOf: NewestChangelog = newestChangelogOnDisk): Promise<Map<string, number | null>> {
+  const newest = new Map<string, number | null>();
+  for (const p of pairs) if (p.status === 'Active' && p.crawlStatus === 'Changelog Crawl') newest.set(pairKey(p), await newestOf(p.primaryBrick));
+  return newest;
+}
+
 /** Why a session needs a restart, or null. Pure: `now` and the changelog times are epoch ms / seconds. */
 export function stallReason(
   pairs: GeoRepPair[],
@@ -806,7 +820,7 @@ export function stallReason(
   bounds: WatchdogBounds,
 ): string | null {
   for (const p of pairs) {
-    const key = `${p.primaryNode}:${p.primaryBrick}`;
+    const key = pairKey(p);
     const seen = since.get(key);
     const lasted = seen && seen.status === p.status ? now - seen.at : 0;
     // Created: never started, or a start that did not take (seen in the
@@ -892,13 +906,12 @@ export class GeoRepWatchdog {
       if (!sec) continue;
       const name = `${s.primaryVolume} → ${sec.host}::${sec.volume}`;
       const local = s.pairs.filter((p) => this.opts.isLocal(p.primaryNode));
-      const newest = new Map<string, number | null>();
       for (const p of local) {
-        const key = `${p.primaryNode}:${p.primaryBrick}`;
+        const key = pairKey(p);
         const seen = this.since.get(key);
         if (!seen || seen.status !== p.status) this.since.set(key, { status: p.status, at: now });
-        if (p.status === 'Active' && p.crawlStatus === 'Changelog Crawl') newest.set(key, await newestOf(p.primaryBrick).catch(() => null));
       }
+      const newest = await newestChangelogs(local, (brick) => newestOf(brick).catch(() => null));
       const reason = stallReason(local, this.since, newest, now, bounds);
       if (!reason || now - (this.restartedAt.get(name) ?? -Infinity) < bounds.backoffMs) continue;
       this.opts.log.warn({ session: name, reason }, 'geo-replication: restarting a stuck session (stop force, start)');
@@ -907,7 +920,7 @@ export class GeoRepWatchdog {
       await this.geo.stop(t, { force: true }).catch((err: unknown) => this.opts.log.warn({ session: name, err: String(err) }, 'geo-replication: stop before the restart failed'));
       await this.geo.start(t);
       this.restartedAt.set(name, now);
-      for (const p of local) this.since.delete(`${p.primaryNode}:${p.primaryBrick}`);
+      for (const p of local) this.since.delete(pairKey(p));
       this.restarts.push({ at: new Date(now).toISOString(), session: name, reason });
       done.push(name);
     }
