@@ -23,12 +23,16 @@ type Job = Box<dyn FnOnce() -> OsResult<Vec<u8>> + Send>;
 pub struct OpTask {
   job: Option<Job>,
   out: Option<OsResult<Vec<u8>>>,
-  /// The JS Buffer the job reads from or writes into, kept alive until resolve.
-  _keep: Option<Buffer>,
+  /// The JS Buffers the job reads from or writes into, kept alive until resolve.
+  _keep: Vec<Buffer>,
 }
 
 impl OpTask {
   fn new(job: Job, keep: Option<Buffer>) -> AsyncTask<OpTask> {
+    Self::new_keeping(job, keep.into_iter().collect())
+  }
+
+  fn new_keeping(job: Job, keep: Vec<Buffer>) -> AsyncTask<OpTask> {
     AsyncTask::new(OpTask { job: Some(job), out: None, _keep: keep })
   }
 }
@@ -121,6 +125,30 @@ fn scratch(env: &Env, r: OsResult<Option<Vec<u8>>>, out: &mut [u8]) -> Result<i3
   }
 }
 
+/// One READ of `PosixExport::send_reads`: the arguments of `send_read`.
+#[napi(object)]
+pub struct JsSendPart {
+  pub handle: Buffer,
+  pub head: Buffer,
+  pub offset: BigInt,
+  pub count: u32,
+  pub tail: Buffer,
+  pub spill: Buffer,
+}
+
+/// The socket `socket` duplicated on the JS thread: the worker writes to
+/// its own descriptor, so a connection closed meanwhile can never make it
+/// write into another one.
+fn dup_socket(socket: i32) -> Result<std::os::fd::OwnedFd> {
+  // SAFETY: fcntl on a descriptor number; the result is checked.
+  let dup = unsafe { libc::fcntl(socket, libc::F_DUPFD_CLOEXEC, 0) };
+  if dup < 0 {
+    return Err(napi::Error::from_reason(format!("dup of socket {socket}: {}", std::io::Error::last_os_error())));
+  }
+  // SAFETY: dup is a fresh descriptor that nothing else owns.
+  Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(dup) })
+}
+
 /// A raw pointer into a JS Buffer that the owning task keeps alive.
 struct Mem(*mut u8, usize);
 // SAFETY: the Buffer outlives the job (held by the task), and the JS side
@@ -196,19 +224,11 @@ impl PosixExport {
     scratch(&env, self.ex.try_write(&cred(uid, gid, gids), handle, u64_of(&offset), data), &mut out)
   }
 
-  /// See `Export::send_read`. `socket` is duplicated here, on the JS
-  /// thread: the worker writes to its own descriptor, so a connection
-  /// closed meanwhile can never make it write into another one. The record
-  /// holds the number of bytes left in `spill` (u32).
+  /// See `Export::send_read`; `socket` is duplicated first (`dup_socket`).
+  /// The record holds the number of bytes left in `spill` (u32).
   #[napi(ts_return_type = "Promise<Buffer>")]
   pub fn send_read(&self, handle: Buffer, socket: i32, head: Buffer, offset: BigInt, count: u32, tail: Buffer, mut spill: Buffer) -> Result<AsyncTask<OpTask>> {
-    // SAFETY: fcntl on a descriptor number; the result is checked.
-    let dup = unsafe { libc::fcntl(socket, libc::F_DUPFD_CLOEXEC, 0) };
-    if dup < 0 {
-      return Err(napi::Error::from_reason(format!("dup of socket {socket}: {}", std::io::Error::last_os_error())));
-    }
-    // SAFETY: dup is a fresh descriptor that nothing else owns.
-    let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(dup) };
+    let sock = dup_socket(socket)?;
     let (ex, h, hd, tl, off) = (self.ex.clone(), handle.to_vec(), head.to_vec(), tail.to_vec(), u64_of(&offset));
     let count = (count as usize).min(MAX_IO);
     let mem = Mem(spill.as_mut_ptr(), spill.len());
@@ -221,6 +241,41 @@ impl PosixExport {
         Ok((n as u32).to_le_bytes().to_vec())
       }),
       Some(spill),
+    ))
+  }
+
+  /// Several planned READs sent back to back by one worker (see
+  /// `Export::send_read`): the next part starts as soon as the last one is
+  /// out, with no round trip through the event loop between them. It stops
+  /// at the first part the socket could not take whole: the record holds
+  /// that part's index (u32; `parts.length` when all went out) and the
+  /// bytes of it left in its spill (u32). The parts after it are not
+  /// started. An error after bytes went out rejects; the caller closes.
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn send_reads(&self, socket: i32, parts: Vec<JsSendPart>) -> Result<AsyncTask<OpTask>> {
+    let sock = dup_socket(socket)?;
+    let mut jobs = Vec::with_capacity(parts.len());
+    let mut keep = Vec::with_capacity(parts.len());
+    for mut p in parts {
+      let mem = Mem(p.spill.as_mut_ptr(), p.spill.len());
+      jobs.push((p.handle.to_vec(), p.head.to_vec(), u64_of(&p.offset), (p.count as usize).min(MAX_IO), p.tail.to_vec(), mem));
+      keep.push(p.spill);
+    }
+    let ex = self.ex.clone();
+    Ok(OpTask::new_keeping(
+      Box::new(move || {
+        let total = jobs.len();
+        for (i, (h, hd, off, count, tl, mem)) in jobs.into_iter().enumerate() {
+          // SAFETY: see Mem; every spill is held by the task.
+          let buf = unsafe { std::slice::from_raw_parts_mut(mem.0, mem.1) };
+          let left = ex.send_read(&h, std::os::fd::AsRawFd::as_raw_fd(&sock), &hd, off, count, &tl, buf)?;
+          if left > 0 {
+            return Ok([(i as u32).to_le_bytes(), (left as u32).to_le_bytes()].concat());
+          }
+        }
+        Ok([(total as u32).to_le_bytes(), 0u32.to_le_bytes()].concat())
+      }),
+      keep,
     ))
   }
 

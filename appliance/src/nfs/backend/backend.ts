@@ -359,4 +359,31 @@ export interface DirectRead {
   send(fd: number, head: Buffer, tail: Buffer, spill: Buffer): Promise<number>;
   /** The data the ordinary way: read into `into` (zeros past a changed end of file). */
   fill(into: Buffer): Promise<void>;
+  /** Set when the backend sends several planned READs in one call; the same object for all of them. */
+  sender?: DirectSender;
+}
+
+/** A planned READ with the rest of its reply, as `DirectRead.send` takes them. */
+export interface DirectPart {
+  read: DirectRead;
+  head: Buffer;
+  tail: Buffer;
+  spill: Buffer;
+}
+
+/**
+ * Sends planned READs back to back: a client reading a file sequentially
+ * keeps several READs in flight, and one worker sending them all, the next
+ * starting as soon as the last is out, keeps the socket fed without a hop
+ * through the event loop between them.
+ */
+export interface DirectSender {
+  /**
+   * Sends each part as `DirectRead.send` would, in order, stopping at the
+   * first the socket cannot take whole: resolves its index
+   * (`parts.length` when all went out) and how many of its bytes are in
+   * its spill. The parts after it were not started. Every part's read
+   * comes from this sender.
+   */
+  sendAll(fd: number, parts: DirectPart[]): Promise<{ index: number; left: number }>;
 }

@@ -21,6 +21,7 @@
  * reset with nothing pending; at debug for a client that hung up cleanly.
  */
 import { Server, Socket, type SocketConstructorOpts, createServer } from 'node:net';
+import type { DirectPart } from '../backend/backend.js';
 import type { Client } from '../exports.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Logger, ReplyBuffers } from './program.js';
@@ -43,6 +44,11 @@ const LEND_MIN = 64 * 1024;
 const LEND_SIZE = 1024 * 1024 + 4096;
 /** READ data from file to socket with sendfile (CAIRN_NFS_SENDFILE=0 turns it off, to compare). */
 const SEND_FILES = process.env.CAIRN_NFS_SENDFILE !== '0';
+/**
+ * READ replies sent from their files in one worker call at most (each
+ * holds a buffer for what the socket does not take while it waits).
+ */
+const SEND_BATCH = 4;
 /** Lent READ buffers kept for reuse per server (more in flight are allocated and dropped). */
 export const DEFAULT_READ_BUFFERS = 32;
 
@@ -52,6 +58,12 @@ export interface TransportOptions {
   readBuffers?: number;
   /** Told of the socket that serves each connection (to close it at shutdown). */
   onSocket?: (socket: Socket) => void;
+}
+
+/** A READ reply on its way from its file to the socket (DirectPart), with what it came with. */
+interface Outgoing extends DirectPart {
+  reply: Chunk[];
+  lease?: ReplyLease;
 }
 
 /** The pooled buffer one call holds, given back once its reply is written. */
@@ -238,19 +250,23 @@ function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, 
     }
     resumeIfIdle();
   };
-  const sendWithFile = (reply: Chunk[], at: number, lease?: ReplyLease): void => {
-    const file = reply[at] as FileChunk;
+  /** A READ reply made ready for the sender: the pieces around its file data, and room for what the socket does not take. */
+  const prepare = (reply: Chunk[], at: number, lease?: ReplyLease): Outgoing => {
+    const read = (reply[at] as FileChunk).source;
     const head = Buffer.concat(reply.slice(0, at) as Buffer[]);
     const tail = Buffer.concat(reply.slice(at + 1) as Buffer[]);
-    const total = head.length + file.length + tail.length;
-    const spill = lease?.take(total) ?? Buffer.allocUnsafe(total);
+    const total = head.length + read.count + tail.length;
+    return { reply, lease, read, head, tail, spill: lease?.take(total) ?? Buffer.allocUnsafe(total) };
+  };
+  const sendWithFile = (reply: Chunk[], at: number, lease?: ReplyLease): void => {
+    const first = prepare(reply, at, lease);
     if (corked) uncork();
     const fd = socketFd(socket);
     if (fd === undefined || socket.writableLength > 0) {
       // Bytes already queued must leave first: this reply goes the ordinary way.
-      const data = spill.subarray(0, file.length);
-      file.source.fill(data).then(
-        () => writeReply([head, data, tail], lease),
+      const data = first.spill.subarray(0, first.read.count);
+      first.read.fill(data).then(
+        () => writeReply([first.head, data, first.tail], lease),
         (err: unknown) => {
           lease?.release();
           log.error({ err, client: client.address }, 'READ failed after its reply was encoded; closing the connection');
@@ -259,27 +275,47 @@ function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, 
       );
       return;
     }
+    // READ replies waiting behind this one leave in the same call.
+    const batch = [first];
+    const sender = first.read.sender;
+    while (sender && batch.length < SEND_BATCH && waiting.length > 0) {
+      const next = waiting[0]!;
+      const i = next.reply.findIndex((c) => c instanceof FileChunk);
+      if (i < 0 || (next.reply[i] as FileChunk).source.sender !== sender) break;
+      waiting.shift();
+      batch.push(prepare(next.reply, i, next.lease));
+    }
     sendingFile = true;
-    file.source.send(fd, head, tail, spill).then(
-      (left) => {
-        if (left > 0 && !socket.destroyed) {
+    const sent =
+      sender && batch.length > 1
+        ? sender.sendAll(fd, batch)
+        : first.read.send(fd, first.head, first.tail, first.spill).then((left) => ({ index: left > 0 ? 0 : 1, left }));
+    sent.then(
+      ({ index, left }) => {
+        for (const done of batch.slice(0, index)) done.lease?.release();
+        // Not started: back to the front of the queue, in order, their buffers let go meanwhile.
+        const unsent = batch.slice(index + 1);
+        for (const u of unsent) u.lease?.release();
+        waiting.unshift(...unsent.map(({ reply, lease }) => ({ reply, lease })));
+        const cut = batch[index];
+        if (cut && left > 0 && !socket.destroyed) {
           // The socket was full. Later replies wait until this rest is
           // out too: a file reply then finds the socket empty again.
-          socket.write(spill.subarray(0, left), (err) => {
-            if (err) lease?.drop();
-            else lease?.release();
+          socket.write(cut.spill.subarray(0, left), (err) => {
+            if (err) cut.lease?.drop();
+            else cut.lease?.release();
             sendingFile = false;
             sendWaiting();
           });
           return;
         }
+        cut?.lease?.release();
         sendingFile = false;
-        lease?.release();
         sendWaiting();
       },
       (err: NodeJS.ErrnoException) => {
         sendingFile = false;
-        lease?.release();
+        for (const b of batch) b.lease?.release();
         for (const w of waiting.splice(0)) w.lease?.release();
         // Part of the record may be on the wire: the connection cannot go on.
         if (err.code === 'EPIPE' || err.code === 'ECONNRESET') {

@@ -21,6 +21,7 @@ import {
   type Backend,
   type CreateHow,
   type DirectRead,
+  type DirectSender,
   type Cred,
   type DirEntry,
   type EntryResult,
@@ -60,6 +61,12 @@ export interface PosixBackendOptions {
    * cache; 0 = never).
    */
   sweepMs?: number;
+}
+
+/** What the posix sender needs of each of its reads. */
+interface PosixDirectRead extends DirectRead {
+  handle: Buffer;
+  offset: bigint;
 }
 
 /** FSINFO rtmax/wtmax: the native side refuses larger calls. */
@@ -211,17 +218,32 @@ class PosixBackend implements Backend {
     const n = rec.u32();
     const eof = rec.u8() === 1;
     const attrs = rec.attrs();
-    return {
+    const read: PosixDirectRead = {
       count: n,
       eof,
       attrs,
+      handle,
+      offset,
       send: async (fd, head, tail, spill) => new ResultRecord(await this.ex.sendRead(handle, fd, head, offset, n, tail, spill)).u32(),
       fill: async (into) => {
         const got = new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into.subarray(0, n))).u32();
         into.fill(0, got, n);
       },
+      sender: this.sender,
     };
+    return read;
   }
+
+  private readonly sender: DirectSender = {
+    sendAll: async (fd, parts) => {
+      const js = parts.map(({ read, head, tail, spill }) => {
+        const r = read as PosixDirectRead;
+        return { handle: r.handle, head, offset: r.offset, count: r.count, tail, spill };
+      });
+      const rec = new ResultRecord(await this.ex.sendReads(fd, js));
+      return { index: rec.u32(), left: rec.u32() };
+    },
+  };
 
   async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
     this.changed();
