@@ -212,7 +212,8 @@ function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, 
   /**
    * A reply with file data (FileChunk) is written by a worker thread,
    * straight to the socket: meanwhile nothing else may write to it, so
-   * other replies wait here, in order.
+   * other replies wait here, in order. The file replies at the head of
+   * the line then leave together (DirectSender), up to SEND_BATCH.
    */
   const canSendFiles = SEND_FILES && adopted !== undefined && socketFd(socket) !== undefined;
   let sendingFile = false;
