@@ -95,7 +95,7 @@ export interface HealState {
   bricks: HealBrick[];
   /** Sum of entries pending over the bricks that could be asked. */
   pending: number;
-  /** Bricks that could not be asked (down). */
+  /** Bricks that could not be asked (down), or answered without a count: their entries are unknown. */
   unreachable: number;
 }
 
@@ -245,10 +245,13 @@ export class GlusterVolumes {
       if (!(err instanceof GlusterError) || err.code !== 'GLUSTER_FAILED' || !/summary|usage/i.test(err.message)) throw err;
       bricks = parseHealInfo(await this.cli.run(['volume', 'heal', name, 'info']));
     }
+    // Never "nothing pending" from an answer that named no brick at all
+    // (as healCount): callers take 0 pending and 0 unreachable as healed.
+    if (bricks.length === 0) throw new GlusterError('GLUSTER_BAD_OUTPUT', `heal info of ${name}: no brick in the answer`);
     return {
       bricks,
       pending: bricks.reduce((n, b) => n + (b.entries ?? 0), 0),
-      unreachable: bricks.filter((b) => !b.connected).length,
+      unreachable: bricks.filter((b) => !b.connected || b.entries === null).length,
     };
   }
 

@@ -8,6 +8,8 @@ import { HealTracker, healEta, healRate, parseHealCount, pendingOf, splitBrainOf
 import { parseCliOutput, parseHealInfo } from '../../../src/pool/gluster/xml.js';
 import { brickIdentity, parseMountinfo, parseMountSources, recordPathOf } from '../../../src/pool/gluster/brick-mounts.js';
 import { formatSeconds } from '../../../src/pool/gluster/driver.js';
+import type { GlusterCli } from '../../../src/pool/gluster/cli.js';
+import { GlusterVolumes } from '../../../src/pool/gluster/volumes.js';
 
 const FIXTURES = new URL('../../../../test/pool/gluster/fixtures/', import.meta.url);
 
@@ -146,4 +148,27 @@ test('split-brain: counted per replica set from heal info summary, shown as a pr
   assert.match(one, /gluster volume heal gv info split-brain/);
   assert.match(one, /gluster volume heal gv split-brain latest-mtime <file>/);
   assert.match(splitBrainProblem('gv', 4)!, /^4 files are in split-brain/);
+});
+
+test('GlusterVolumes.heal: an answer that names no brick, or a connected brick without a count, is never "healed"', async () => {
+  const answer = { xml: '' };
+  const cli = { run: async () => parseCliOutput(answer.xml) } as unknown as GlusterCli;
+  const volumes = new GlusterVolumes(cli);
+
+  answer.xml = await readFile(new URL('heal-summary.xml', FIXTURES), 'utf8');
+  assert.deepEqual(await volumes.heal('gv').then((h) => [h.pending, h.unreachable]), [0, 0]);
+
+  // glusterd answering while a peer comes back: opRet 0 and no bricks.
+  answer.xml = '<?xml version="1.0"?><cliOutput><healInfo><bricks></bricks></healInfo><opRet>0</opRet><opErrno>0</opErrno><opErrstr/></cliOutput>';
+  await assert.rejects(volumes.heal('gv'), { code: 'GLUSTER_BAD_OUTPUT', message: /no brick in the answer/ });
+
+  // Connected, but "-" for the count: its entries are unknown, not 0.
+  answer.xml = (await readFile(new URL('heal-summary.xml', FIXTURES), 'utf8')).replace('<totalNumberOfEntries>0</totalNumberOfEntries>', '<totalNumberOfEntries>-</totalNumberOfEntries>');
+  const h = await volumes.heal('gv');
+  assert.equal(h.bricks[0]!.connected, true);
+  assert.equal(h.bricks[0]!.entries, null);
+  assert.equal(h.unreachable, 1);
+
+  answer.xml = await readFile(new URL('heal-summary-down.xml', FIXTURES), 'utf8');
+  assert.equal((await volumes.heal('gv')).unreachable, 1);
 });
