@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { GeoRepWatchdog, GlusterGeoRep, parseSecondary, type GeoRepTarget } from '../../src/pool/gluster/georep.js';
+import { GeoRepWatchdog, GlusterGeoRep, parseSecondary, type GeoRepTarget, type NewestChangelog } from '../../src/pool/gluster/georep.js';
 import { pidsInNetNs, sleep, type LabNode } from '../lab/lab.js';
 
 /** "sha256  ./path" lines of every regular file under `dir` (a mount inside `node`), sorted by path. */
@@ -41,6 +41,19 @@ export async function waitForCopy(what: string, opts: { want: string; remote: ()
 }
 
 /**
+ * The newest changelog of a brick of `node`, read inside the node: its
+ * bricks are mounted in its own mount namespace, so the host sees only
+ * the empty mount points (the product's newestChangelogOnDisk runs where
+ * the brick is mounted).
+ */
+export function newestChangelogIn(node: LabNode): NewestChangelog {
+  return async (brick) => {
+    const r = await node.exec(['sh', '-c', 'find "$1/.glusterfs/changelogs" -name "CHANGELOG.*" 2>/dev/null | sed -n "s/^.*\\/CHANGELOG\\.\\([0-9]*\\)$/\\1/p" | sort -n | tail -1', 'sh', brick]);
+    return r.stdout.trim() ? Number(r.stdout.trim()) : null;
+  };
+}
+
+/**
  * The product's watchdog for each primary node, as cairnd runs it on each
  * appliance (its own bricks only), reading the brick's changelogs inside
  * the node (the bricks are mounted in the node's namespace). Checks every
@@ -53,10 +66,7 @@ export function labWatchdogs(nodes: LabNode[], log: (s: string) => void): { rest
         isLocal: (name) => name === n.name,
         log: { warn: (o, msg) => log(`${n.name} watchdog: ${msg} ${JSON.stringify(o)}`) },
         bounds: { stallMs: 30_000, stuckMs: 90_000, backoffMs: 60_000 },
-        newestChangelog: async (brick) => {
-          const r = await n.exec(['sh', '-c', 'find "$1/.glusterfs/changelogs" -name "CHANGELOG.*" 2>/dev/null | sed -n "s/^.*\\/CHANGELOG\\.\\([0-9]*\\)$/\\1/p" | sort -n | tail -1', 'sh', brick]);
-          return r.stdout.trim() ? Number(r.stdout.trim()) : null;
-        },
+        newestChangelog: newestChangelogIn(n),
       }),
   );
   for (const d of dogs) d.start(5000);

@@ -30,7 +30,7 @@ import { GlusterGeoRep, newestChangelogs, summarize, type GeoRepPair, type GeoRe
 import { GlusterPeers } from '../../src/pool/gluster/peers.js';
 import { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
 import { Lab, sleep, type LabNode } from '../lab/lab.js';
-import { labWatchdogs, stopAllSessions, tree, treeDiff, waitForCopy } from './georep-lab-helpers.js';
+import { labWatchdogs, newestChangelogIn, stopAllSessions, tree, treeDiff, waitForCopy } from './georep-lab-helpers.js';
 
 const SSH_PORT = 2222; // inside node4's own network namespace
 
@@ -79,8 +79,12 @@ test('geo-replication to a fourth appliance: data arrives, catches up after a pa
   const summaryNow = async (): Promise<GeoRepSummary> => {
     const now = (await n1.exec(['date', '+%Y-%m-%dT%H:%M:%S'])).stdout.trim();
     const pairs = await pairsNow();
-    // The lab's nodes share this filesystem: node1's brick is readable here.
-    return summarize(pairs, now, await newestChangelogs(pairs));
+    // Each worker's brick is read inside its node (mounted in the node's namespace).
+    const newestOf = (brick: string) => {
+      const node = lab.nodes.find((n) => n.name === pairs.find((p) => p.primaryBrick === brick)?.primaryNode);
+      return node ? newestChangelogIn(node)(brick) : Promise.resolve(null);
+    };
+    return summarize(pairs, now, await newestChangelogs(pairs, newestOf));
   };
   const started = Date.now();
   // Active, then past its first (hybrid) crawl: from here on every change

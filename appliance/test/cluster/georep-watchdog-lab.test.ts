@@ -24,7 +24,7 @@ import { test } from 'node:test';
 import { GeoRepWatchdog, GlusterGeoRep } from '../../src/pool/gluster/georep.js';
 import { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
 import { Lab, sleep, type LabNode } from '../lab/lab.js';
-import { stopAllSessions, tree } from './georep-lab-helpers.js';
+import { newestChangelogIn, stopAllSessions, tree } from './georep-lab-helpers.js';
 
 const SSH_PORT = 2222;
 const isRoot = process.getuid?.() === 0;
@@ -110,10 +110,7 @@ test('geo-replication: a stalled worker is found and its session restarted by th
     isLocal: (n) => n === a.name,
     log: { warn: (o, msg) => void warned.push(`${msg} ${JSON.stringify(o)}`) },
     bounds: { stallMs: 30_000, stuckMs: 60_000, backoffMs: 60_000 },
-    newestChangelog: async (brick) => {
-      const r = await a.exec(['sh', '-c', 'find "$1/.glusterfs/changelogs" -name "CHANGELOG.*" 2>/dev/null | sed -n "s/^.*\\/CHANGELOG\\.\\([0-9]*\\)$/\\1/p" | sort -n | tail -1', 'sh', brick]);
-      return r.stdout.trim() ? Number(r.stdout.trim()) : null;
-    },
+    newestChangelog: newestChangelogIn(a),
   });
   dog.start(5000);
   const want = await tree(a, ma);
