@@ -125,7 +125,7 @@ fn scratch(env: &Env, r: OsResult<Option<Vec<u8>>>, out: &mut [u8]) -> Result<i3
   }
 }
 
-/// One READ of `PosixExport::send_reads`: the arguments of `send_read`.
+/// One READ of `PosixExport::send_reads`: the arguments of `Export::send_read`.
 #[napi(object)]
 pub struct JsSendPart {
   pub handle: Buffer,
@@ -224,29 +224,10 @@ impl PosixExport {
     scratch(&env, self.ex.try_write(&cred(uid, gid, gids), handle, u64_of(&offset), data), &mut out)
   }
 
-  /// See `Export::send_read`; `socket` is duplicated first (`dup_socket`).
-  /// The record holds the number of bytes left in `spill` (u32).
-  #[napi(ts_return_type = "Promise<Buffer>")]
-  pub fn send_read(&self, handle: Buffer, socket: i32, head: Buffer, offset: BigInt, count: u32, tail: Buffer, mut spill: Buffer) -> Result<AsyncTask<OpTask>> {
-    let sock = dup_socket(socket)?;
-    let (ex, h, hd, tl, off) = (self.ex.clone(), handle.to_vec(), head.to_vec(), tail.to_vec(), u64_of(&offset));
-    let count = (count as usize).min(MAX_IO);
-    let mem = Mem(spill.as_mut_ptr(), spill.len());
-    Ok(OpTask::new(
-      Box::new(move || {
-        let mem = mem;
-        // SAFETY: see Mem.
-        let buf = unsafe { std::slice::from_raw_parts_mut(mem.0, mem.1) };
-        let n = ex.send_read(&h, std::os::fd::AsRawFd::as_raw_fd(&sock), &hd, off, count, &tl, buf)?;
-        Ok((n as u32).to_le_bytes().to_vec())
-      }),
-      Some(spill),
-    ))
-  }
-
-  /// Several planned READs sent back to back by one worker (see
-  /// `Export::send_read`): the next part starts as soon as the last one is
-  /// out, with no round trip through the event loop between them. It stops
+  /// Planned READs sent back to back by one worker (`Export::send_read`
+  /// each, on `socket` duplicated first, `dup_socket`): the next part
+  /// starts as soon as the last one is out, with no round trip through the
+  /// event loop between them. It stops
   /// at the first part the socket could not take whole: the record holds
   /// that part's index (u32; `parts.length` when all went out) and the
   /// bytes of it left in its spill (u32). The parts after it are not

@@ -82,8 +82,8 @@ function watchSends(backend: Backend, batches: Batch[]): Backend {
   let watched: DirectSender | undefined;
   backend.readDirect = (cred, handle, offset, count) => {
     const read = plan(cred, handle, offset, count);
-    const inner = read?.sender;
-    if (!read || !inner) return read;
+    if (!read) return read;
+    const inner = read.sender;
     watched ??= {
       sendAll: async (fd, parts) => {
         const r = await inner.sendAll(fd, parts);

@@ -351,19 +351,13 @@ export interface DirectRead {
   count: number;
   eof: boolean;
   attrs: Attrs;
-  /**
-   * Sends `head`, the `count` bytes and `tail` on the socket `fd` (which
-   * it duplicates), stopping when the socket is full: what was not sent is
-   * put into `spill` (which holds all three) and its length resolved.
-   */
-  send(fd: number, head: Buffer, tail: Buffer, spill: Buffer): Promise<number>;
   /** The data the ordinary way: read into `into` (zeros past a changed end of file). */
   fill(into: Buffer): Promise<void>;
-  /** Set when the backend sends several planned READs in one call; the same object for all of them. */
-  sender?: DirectSender;
+  /** What sends it (with others of the same backend); the same object for all its reads. */
+  sender: DirectSender;
 }
 
-/** A planned READ with the rest of its reply, as `DirectRead.send` takes them. */
+/** A planned READ with the rest of its reply: `head` and `tail` around its data, and `spill` to hold all three. */
 export interface DirectPart {
   read: DirectRead;
   head: Buffer;
@@ -379,11 +373,12 @@ export interface DirectPart {
  */
 export interface DirectSender {
   /**
-   * Sends each part as `DirectRead.send` would, in order, stopping at the
-   * first the socket cannot take whole: resolves its index
-   * (`parts.length` when all went out) and how many of its bytes are in
-   * its spill. The parts after it were not started. Every part's read
-   * comes from this sender.
+   * Sends each part's `head`, `count` bytes of its file and `tail` on the
+   * socket `fd` (which it duplicates), in order, stopping at the first the
+   * socket cannot take whole: what of it was not sent is put into its
+   * `spill`. Resolves that part's index (`parts.length` when all went
+   * out) and how many bytes are in its spill. The parts after it were not
+   * started. Every part's read comes from this sender.
    */
   sendAll(fd: number, parts: DirectPart[]): Promise<{ index: number; left: number }>;
 }

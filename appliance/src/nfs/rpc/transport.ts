@@ -279,7 +279,7 @@ function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, 
     // READ replies waiting behind this one leave in the same call.
     const batch = [first];
     const sender = first.read.sender;
-    while (sender && batch.length < SEND_BATCH && waiting.length > 0) {
+    while (batch.length < SEND_BATCH && waiting.length > 0) {
       const next = waiting[0]!;
       const i = next.reply.findIndex((c) => c instanceof FileChunk);
       if (i < 0 || (next.reply[i] as FileChunk).source.sender !== sender) break;
@@ -287,11 +287,7 @@ function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, 
       batch.push(prepare(next.reply, i, next.lease));
     }
     sendingFile = true;
-    const sent =
-      sender && batch.length > 1
-        ? sender.sendAll(fd, batch)
-        : first.read.send(fd, first.head, first.tail, first.spill).then((left) => ({ index: left > 0 ? 0 : 1, left }));
-    sent.then(
+    sender.sendAll(fd, batch).then(
       ({ index, left }) => {
         for (const done of batch.slice(0, index)) done.lease?.release();
         // Not started: back to the front of the queue, in order, their buffers let go meanwhile.

@@ -224,7 +224,6 @@ class PosixBackend implements Backend {
       attrs,
       handle,
       offset,
-      send: async (fd, head, tail, spill) => new ResultRecord(await this.ex.sendRead(handle, fd, head, offset, n, tail, spill)).u32(),
       fill: async (into) => {
         const got = new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into.subarray(0, n))).u32();
         into.fill(0, got, n);
