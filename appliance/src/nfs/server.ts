@@ -1,7 +1,9 @@
 /**
- * The NFS server: MOUNT v3 and NFS v3 on one TCP port (and MOUNT on a port
- * of its own if asked), over the exports given with setExports. Optional
- * registration with the system rpcbind.
+ * The NFS server: MOUNT v3, NFS v3, the NLM v4 lock manager and the NSM
+ * status monitor's SM_NOTIFY on one TCP port (and MOUNT on a port of its
+ * own if asked), over the exports given with setExports. Optional
+ * registration with the system rpcbind (which is how the Linux client
+ * finds MOUNT, NLM and NSM).
  */
 import type { Server, Socket } from 'node:net';
 import { once } from 'node:events';
@@ -10,6 +12,10 @@ import { ExportTable, type ExportSpec } from './exports.js';
 import { mount3Program } from './mount3/procedures.js';
 import { MOUNT_PROGRAM, MOUNT_V3 } from './mount3/types.js';
 import { nfs3Program } from './nfs3/procedures.js';
+import { LockTable } from './nlm4/locks.js';
+import { NSM_PROGRAM, NSM_V1, nsmProgram } from './nlm4/nsm.js';
+import { nlm4Program } from './nlm4/procedures.js';
+import { NLM_PROGRAM, NLM_V4 } from './nlm4/types.js';
 import { NFS_PROGRAM, NFS_V3 } from './nfs3/types.js';
 import { Dispatcher } from './rpc/dispatch.js';
 import { pmapCall, PMAPPROC_SET, PMAPPROC_UNSET, type Mapping } from './rpc/portmap.js';
@@ -58,8 +64,9 @@ export class NfsServer {
       codec: new HandleCodec(secret),
       log: this.opts.log,
       mounts: new Map(),
+      locks: new LockTable(),
     };
-    this.dispatcher = new Dispatcher([nfs3Program, mount3Program], this.state);
+    this.dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], this.state);
     const host = listen.host ?? '0.0.0.0';
     const port = await this.listen(host, listen.port);
     let mountPort = port;
@@ -68,6 +75,8 @@ export class NfsServer {
       const maps: Mapping[] = [
         { prog: NFS_PROGRAM, vers: NFS_V3, port },
         { prog: MOUNT_PROGRAM, vers: MOUNT_V3, port: mountPort },
+        { prog: NLM_PROGRAM, vers: NLM_V4, port },
+        { prog: NSM_PROGRAM, vers: NSM_V1, port },
       ];
       for (const m of maps) {
         await pmapCall(PMAPPROC_UNSET, m);
@@ -107,7 +116,7 @@ export class NfsServer {
   }
 
   get stats() {
-    return { ...this.dispatcher?.stats, drcEntries: this.dispatcher?.drc.size ?? 0 };
+    return { ...this.dispatcher?.stats, drcEntries: this.dispatcher?.drc.size ?? 0, locks: this.state?.locks.size ?? 0 };
   }
 
   /** Stops listening, closes connections, unregisters from rpcbind. Backends are the caller's to close. */

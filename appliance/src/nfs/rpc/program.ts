@@ -12,6 +12,7 @@ import type { Client, ClientRule, Export, ExportTable } from '../exports.js';
 import type { XdrReader } from '../xdr/reader.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import type { Identity } from './auth.js';
+import type { LockTable } from '../nlm4/locks.js';
 
 /** The procedure changes the filesystem: refused with NFS3ERR_ROFS on read-only exports. */
 export const MAKES_WRITE = 1;
@@ -42,6 +43,8 @@ export interface ServerState {
   log: Logger;
   /** MOUNT's list of (client, path) for DUMP. */
   mounts: Map<string, Set<string>>;
+  /** The byte-range locks NLM clients hold. */
+  locks: LockTable;
 }
 
 /**

@@ -13,6 +13,9 @@ import { HandleCodec } from '../../../src/nfs/backend/filehandle.js';
 import { ExportTable } from '../../../src/nfs/exports.js';
 import { mount3Program } from '../../../src/nfs/mount3/procedures.js';
 import { nfs3Program } from '../../../src/nfs/nfs3/procedures.js';
+import { LockTable } from '../../../src/nfs/nlm4/locks.js';
+import { nsmProgram } from '../../../src/nfs/nlm4/nsm.js';
+import { nlm4Program } from '../../../src/nfs/nlm4/procedures.js';
 import { Dispatcher } from '../../../src/nfs/rpc/dispatch.js';
 import { RecordDecoder, RecordTooLargeError } from '../../../src/nfs/rpc/record.js';
 import { XdrWriter } from '../../../src/nfs/xdr/writer.js';
@@ -62,7 +65,7 @@ async function makeWorld(): Promise<World> {
   const backend = new MemoryBackend();
   const exports = new ExportTable([{ path: '/export', backend, clients: [{ match: '*', squash: 'no_root_squash' }] }]);
   const codec = new HandleCodec(randomBytes(32));
-  const dispatcher = new Dispatcher([nfs3Program, mount3Program], { exports, codec, log: quietLog, mounts: new Map() });
+  const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], { exports, codec, log: quietLog, mounts: new Map(), locks: new LockTable() });
   const cred = { uid: 0, gid: 0, gids: [] };
   const rootB = await backend.root();
   const id = exports.byPath.get('/export')!.id;
@@ -103,6 +106,18 @@ async function makeWorld(): Promise<World> {
     corpus.push(encodeCall(100005, 3, proc, args.toBuffer()).body);
   }
   corpus.push(encodeCall(100003, 3, 1, fh(file).toBuffer(), { cred: { flavor: 'none' } }).body);
+  // NLM v4 (TEST, LOCK, CANCEL, UNLOCK, FREE_ALL) and NSM SM_NOTIFY.
+  const alock = (w: XdrWriter) => w.string('client').opaque(file).opaque(Buffer.from('7@client')).i32(7).u64(0n).u64(100n);
+  const nlm: Array<[number, XdrWriter]> = [
+    [0, new XdrWriter()],
+    [1, alock(new XdrWriter().opaque(Buffer.from('c1')).bool(true))],
+    [2, alock(new XdrWriter().opaque(Buffer.from('c2')).bool(false).bool(true)).bool(false).i32(1)],
+    [3, alock(new XdrWriter().opaque(Buffer.from('c3')).bool(true).bool(true))],
+    [4, alock(new XdrWriter().opaque(Buffer.from('c4')))],
+    [23, new XdrWriter().string('client').i32(3)],
+  ];
+  for (const [proc, args] of nlm) corpus.push(encodeCall(100021, 4, proc, args.toBuffer()).body);
+  corpus.push(encodeCall(100024, 1, 6, new XdrWriter().string('client').i32(5).toBuffer()).body);
   return { dispatcher, corpus };
 }
 
