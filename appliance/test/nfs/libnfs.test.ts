@@ -68,6 +68,13 @@ for (const backend of ['memory', 'posix']) {
     assert.match(r.stdout, /^ok stale$/m);
   });
 
+  test(`${backend}: libnfs's own NLM v4 encoding: lock, conflict, BLOCKED, TEST's holder, unlock`, async (t) => {
+    const s = await nfsServe(t, ['--backend', backend]);
+    const r = await tool(client, ['nlm', s.url()]);
+    expectOk(r, 'nlm');
+    for (const step of ['nlm-lock', 'nlm-denied', 'nlm-blocked', 'nlm-test', 'nlm-unlock', 'nlm-free']) assert.match(r.stdout, new RegExp(`^ok ${step}$`, 'm'));
+  });
+
   test(`${backend}: eight concurrent libnfs clients write and read back their own files`, async (t) => {
     const s = await nfsServe(t, ['--backend', backend]);
     const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => tool(client, ['rw', s.url(), `client${i}`, String(4 * 1024 * 1024 + i)], 60_000)));
