@@ -335,9 +335,10 @@ export interface Backend {
    * first entry), as nfs3/readdir.ts and readdirplus.ts count them; at most
    * 4096 entries. Handles in entryplus3 are wire handles made with `fh`.
    * Other failures throw as every method does. Backends without it are
-   * served through `readdir`, one JS object per entry.
+   * served through `readdir`, one JS object per entry; so is a call for
+   * which it resolves undefined.
    */
-  readdirXdr?(cred: Cred, dir: Buffer, args: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer>;
+  readdirXdr?(cred: Cred, dir: Buffer, args: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer | undefined>;
 
   fsstat(handle: Buffer): Promise<FsStat>;
   fsinfo(handle: Buffer): Promise<FsInfo>;

@@ -52,7 +52,7 @@ export const readdir: ProcEntry<Args, ReaddirRes> = {
       if (ctx.backend.readdirXdr) {
         const args = { cookie: a.cookie, verifier: a.verf, dircount: 0, maxcount: a.count, plus: false };
         const xdr = await ctx.backend.readdirXdr(ctx.cred, a.dir.backend, args, ctx.server.codec.wireKey(ctx.export!.id));
-        return { status: xdr.readUInt32BE(0), xdr };
+        if (xdr) return { status: xdr.readUInt32BE(0), xdr };
       }
       const room = a.count - READDIR_OVERHEAD;
       if (room < entry3Size('x')) return { status: nfsstat3.NFS3ERR_TOOSMALL, dirAttrs: await attrsOrNone(ctx, a.dir.backend) };

@@ -65,7 +65,7 @@ export const readdirplus: ProcEntry<Args, Res> = {
       if (ctx.backend.readdirXdr) {
         const args = { cookie: a.cookie, verifier: a.verf, dircount: a.dircount, maxcount: a.maxcount, plus: true };
         const xdr = await ctx.backend.readdirXdr(ctx.cred, a.dir.backend, args, ctx.server.codec.wireKey(ctx.export!.id));
-        return { status: xdr.readUInt32BE(0), xdr };
+        if (xdr) return { status: xdr.readUInt32BE(0), xdr };
       }
       const room = a.maxcount - READDIR_OVERHEAD;
       const dirRoom = a.dircount > 0 ? a.dircount : room;

@@ -40,7 +40,8 @@ function fattr3(r: XdrReader): Attrs {
 }
 
 /** READDIR3res / READDIRPLUS3res (RFC 1813 §3.3.16–17). */
-export function parse(xdr: Buffer, plus: boolean): Parsed {
+export function parse(xdr: Buffer | undefined, plus: boolean): Parsed {
+  assert.ok(xdr, 'readdirXdr served the call');
   const r = new XdrReader(xdr);
   const status = r.u32();
   const dirAttrs = r.bool() ? fattr3(r) : undefined;
@@ -69,7 +70,7 @@ export async function listAll(b: Backend, dir: Buffer, plus: boolean, maxcount: 
   let verifier: Buffer = Buffer.alloc(8);
   for (;;) {
     const xdr = await b.readdirXdr!(ROOT, dir, { cookie, verifier, dircount, maxcount, plus }, codec.wireKey(EXPORT_ID));
-    assert.ok(xdr.length <= maxcount, `reply of ${xdr.length} bytes over maxcount ${maxcount}`);
+    assert.ok(xdr && xdr.length <= maxcount, `reply of ${xdr?.length} bytes over maxcount ${maxcount}`);
     const page = parse(xdr, plus);
     assert.equal(page.status, nfsstat3.NFS3_OK);
     pages.push(page);

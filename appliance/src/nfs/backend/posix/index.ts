@@ -16,6 +16,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { openPosixExport, tuneMallocForIo, type JsSetAttrs, type PosixExport } from '@cairn/native';
 import {
+  ACCESS,
   nameOf,
   type Attrs,
   type Backend,
@@ -75,6 +76,8 @@ export const POSIX_MAX_IO = 1 << 20;
 const STABLE: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 2 };
 const STABLE_OF: StableHow[] = ['unstable', 'data_sync', 'file_sync'];
 const NO_VERIFIER = Buffer.alloc(8);
+/** Who lists a directory for a caller that may read it but not search it (listsAsReader). */
+const ROOT: Cred = { uid: 0, gid: 0, gids: [] };
 /**
  * Reads and unstable writes up to this size are first tried on the event
  * loop from/into the page cache (the native try* calls never wait for the
@@ -314,8 +317,16 @@ class PosixBackend implements Backend {
   }
 
   async readdir(cred: Cred, dir: Buffer, cookie: bigint, verifier: Buffer, maxEntries: number, plus: boolean): Promise<ReadDirResult> {
-    const verf = verifier.length === 8 ? verifier : NO_VERIFIER;
-    const rec = new ResultRecord(await this.ex.readdir(cred.uid, cred.gid, cred.gids, dir, cookie, verf, Math.max(1, maxEntries), plus));
+    const verf = await this.cookieVerifier(dir, cookie, verifier);
+    const max = Math.max(1, maxEntries);
+    let rec: ResultRecord;
+    try {
+      rec = new ResultRecord(await this.ex.readdir(cred.uid, cred.gid, cred.gids, dir, cookie, verf, max, plus));
+    } catch (e) {
+      if (!(await this.listsAsReader(cred, dir, e))) throw e;
+      plus = false;
+      rec = new ResultRecord(await this.ex.readdir(ROOT.uid, ROOT.gid, ROOT.gids, dir, cookie, verf, max, false));
+    }
     const newVerf = Buffer.from(rec.bytes(8));
     const eof = rec.u8() === 1;
     const dirAttrs = rec.optAttrs();
@@ -348,8 +359,8 @@ class PosixBackend implements Backend {
    * page — else it is read again. Its entries' attributes are thus at most
    * READ_AHEAD_MS old (clients cache attributes for seconds).
    */
-  async readdirXdr(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer> {
-    const verf = a.verifier.length === 8 ? a.verifier : NO_VERIFIER;
+  async readdirXdr(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer | undefined> {
+    const verf = await this.cookieVerifier(dir, a.cookie, a.verifier);
     const key = aheadKey(cred, dir, a, fh);
     const ahead = this.ahead.get(key);
     let page: Buffer | undefined;
@@ -360,10 +371,55 @@ class PosixBackend implements Backend {
         if (p && this.stillFresh(p, dir, verf, a.cookie)) page = p;
       }
     }
-    page ??= await this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, verf, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
+    if (!page) {
+      try {
+        page = await this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, verf, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
+      } catch (e) {
+        // Served through `readdir`, which lists it by name only.
+        if (await this.listsAsReader(cred, dir, e)) return undefined;
+        throw e;
+      }
+    }
     this.readAhead(cred, dir, a, fh, page);
     // The native result ends with the next page's cookie, not part of the XDR.
     return page.subarray(0, page.length - 8);
+  }
+
+  /**
+   * The cookie verifier to check a READDIR(PLUS) call against. Clients
+   * resume listings with a cookie and a zero verifier: Linux clients that
+   * kept the verifier per inode (before the 2022 readdir rework) zeroed it
+   * whenever they dropped a directory's caches (nfs_zap_caches_locked) and
+   * went on from the cookie they had. The native
+   * side answers that with EBADCOOKIE, which such a client passes to the
+   * application ("Unknown error 523"). A directory's verifier here never
+   * changes (a keyed hash of its handle), so zero is taken for it, as the
+   * memory backend does (knfsd and Ganesha ignore verifiers altogether);
+   * the cookie itself is still checked. RFC 1813 §3.3.16 lets a server
+   * check the verifier; nothing obliges it to refuse zero.
+   */
+  private async cookieVerifier(dir: Buffer, cookie: bigint, verifier: Buffer): Promise<Buffer> {
+    if (cookie === 0n || verifier.length !== 8) return NO_VERIFIER;
+    if (!verifier.equals(NO_VERIFIER)) return verifier;
+    // The verifier of the first page (its entries unread): as root, since it reveals nothing.
+    return Buffer.from(new ResultRecord(await this.ex.readdir(ROOT.uid, ROOT.gid, ROOT.gids, dir, 0n, NO_VERIFIER, 1, false)).bytes(8));
+  }
+
+  /**
+   * Whether `err`, from listing `dir` as `cred`, is only the native side's
+   * want of search permission, and the directory is then listed as root,
+   * by name only. Reading a directory needs read permission alone
+   * (readdir(3); knfsd's nfsd_readdir opens it with NFSD_MAY_READ), but the
+   * native side opens it by the name "." under its fd, which needs search
+   * (x) permission too: a 0744 directory was refused to everyone but its
+   * owner. Attributes and handles of the entries need search permission
+   * (a handle opens an object without the path), so such a caller gets
+   * names only, as from knfsd; the DAC check is the caller's own.
+   */
+  private async listsAsReader(cred: Cred, dir: Buffer, err: unknown): Promise<boolean> {
+    if ((err as { code?: unknown } | null)?.code !== 'EACCES' || cred.uid === ROOT.uid) return false;
+    const { granted } = await this.access(cred, dir, ACCESS.READ | ACCESS.LOOKUP);
+    return granted === ACCESS.READ;
   }
 
   /** Starts reading the page after `page` (READDIR3res + resume cookie), unless it was the last. */
