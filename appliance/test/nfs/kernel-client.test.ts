@@ -12,35 +12,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { CAIRND } from '../helpers/cairnd.js';
+import { guestMissing, guestModules, initPrelude, runGuest } from './helpers/guest.js';
 import { writeInitramfs } from './helpers/initramfs.js';
 import { tool } from './helpers/nfs-serve.js';
 
 const run = promisify(execFile);
 const BACKEND = process.env.CAIRN_NFS_KERNEL_BACKEND ?? 'posix';
-const kernels = existsSync('/boot') ? readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')) : [];
-const KVER = kernels[0]?.slice('vmlinuz-'.length);
-const MODULES = ['e1000', 'sunrpc', 'grace', 'lockd', 'netfs', 'fscache', 'nfs', 'nfs_acl', 'nfsv3'];
-const missing =
-  !KVER ? 'no /boot/vmlinuz-*' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'no qemu-system-x86_64' : !existsSync('/usr/bin/busybox') ? 'no busybox' : process.getuid?.() !== 0 ? 'needs root for a network namespace' : undefined;
 
-const INIT = `#!/bin/sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-for m in ${MODULES.join(' ')}; do insmod /m/$m.ko || echo "CAIRN-FAIL insmod-$m"; done
-P=$(sed -n 's/.*cairn.port=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
-ip link set lo up
-ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
-check() { n=$1; shift; if "$@"; then echo "CAIRN-OK $n"; else echo "CAIRN-FAIL $n"; fi; }
+const INIT = `${initPrelude()}P=$(sed -n 's/.*cairn.port=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
 check mount mount -t nfs -o vers=3,proto=tcp,port=$P,mountport=$P,mountproto=tcp,nolock 10.0.2.2:/export /mnt
 check rsize-wsize sh -c 'grep " /mnt nfs " /proc/mounts | grep -q "rsize=1048576,wsize=1048576"'
 check write sh -c 'echo hello-from-linux > /mnt/hello.txt'
@@ -62,7 +47,7 @@ echo CAIRN-DONE
 reboot -f
 `;
 
-test('the Linux kernel NFSv3 client mounts, writes, reads, lists, renames, links, removes and unmounts', { skip: missing, timeout: 120_000 }, async (t) => {
+test('the Linux kernel NFSv3 client mounts, writes, reads, lists, renames, links, removes and unmounts', { skip: guestMissing, timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-kernel-nfs-'));
   const ns = `cairn-nfs-${process.pid}-${Date.now() % 100000}`;
   await run('ip', ['netns', 'add', ns]);
@@ -71,13 +56,7 @@ test('the Linux kernel NFSv3 client mounts, writes, reads, lists, renames, links
     await rm(dir, { recursive: true, force: true });
   });
   await run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
-  const modules = MODULES.map((m) => {
-    const found = [`kernel/drivers/net/ethernet/intel/e1000/${m}.ko`, `kernel/net/sunrpc/${m}.ko`, `kernel/fs/nfs_common/${m}.ko`, `kernel/fs/lockd/${m}.ko`, `kernel/fs/netfs/${m}.ko`, `kernel/fs/fscache/${m}.ko`, `kernel/fs/nfs/${m}.ko`]
-      .map((p) => `/lib/modules/${KVER}/${p}`)
-      .find((p) => existsSync(p));
-    assert.ok(found, `module ${m} not found`);
-    return found;
-  });
+  const modules = guestModules();
   const initrd = join(dir, 'initramfs.cpio');
   await writeInitramfs(initrd, { busybox: '/usr/bin/busybox', modules, init: INIT });
 
@@ -104,35 +83,7 @@ test('the Linux kernel NFSv3 client mounts, writes, reads, lists, renames, links
     });
   });
 
-  const qemu = spawn(
-    'ip',
-    [
-      'netns', 'exec', ns, 'qemu-system-x86_64',
-      '-accel', 'tcg', '-m', '256', '-smp', '1', '-no-reboot',
-      '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
-      '-kernel', `/boot/vmlinuz-${KVER}`, '-initrd', initrd,
-      '-append', `console=ttyS0 quiet panic=-1 rdinit=/init cairn.port=${port}`,
-      '-netdev', 'user,id=n0', '-device', 'e1000,netdev=n0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const qemuExit = once(qemu, 'exit');
-  t.after(async () => {
-    if (qemu.exitCode === null && qemu.signalCode === null) {
-      qemu.kill('SIGKILL');
-      await qemuExit;
-    }
-  });
-  let console = '';
-  qemu.stdout!.on('data', (d: Buffer) => (console += d.toString()));
-  qemu.stderr!.on('data', (d: Buffer) => (console += d.toString()));
-  const started = Date.now();
-  const deadline = setTimeout(() => qemu.kill('SIGKILL'), 90_000);
-  await qemuExit;
-  clearTimeout(deadline);
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  const oks = [...console.matchAll(/^CAIRN-OK (\S+)/gm)].map((m) => m[1]);
-  const fails = [...console.matchAll(/^CAIRN-FAIL (\S+)/gm)].map((m) => m[1]);
+  const { console, seconds, oks, fails } = await runGuest(ns, initrd, `cairn.port=${port}`, (fn) => t.after(fn));
   assert.deepEqual(fails, [], `guest failures after ${seconds} s:\n${console.slice(-4000)}`);
   assert.match(console, /CAIRN-DONE/, `guest did not finish (${seconds} s):\n${console.slice(-4000)}`);
   assert.deepEqual(oks, ['mount', 'rsize-wsize', 'write', 'mkdir', 'dd-write', 'read', 'dd-read', 'sparse', 'ls', 'rename', 'symlink', 'hardlink', 'keep', 'rm', 'gone', 'umount']);
