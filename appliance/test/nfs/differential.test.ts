@@ -14,32 +14,17 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backend } from '../../src/nfs/backend/backend.js';
-import { openPosixBackend } from '../../src/nfs/backend/posix/index.js';
 import type { XdrReader } from '../../src/nfs/xdr/reader.js';
 import { XdrWriter } from '../../src/nfs/xdr/writer.js';
 import { dirop, readPostOpAttr, RpcClient, type CallOptions } from './helpers/rpc-client.js';
-import { startTestServer } from './helpers/server.js';
+import { posixRawServer } from './helpers/server.js';
 
 const USER: CallOptions = { cred: { flavor: 'sys', uid: 1000, gid: 1000 } };
 const ZERO = Buffer.alloc(8);
 
-async function posixServer(t: TestContext, withFastPath: boolean) {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-diff-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await chmod(dir, 0o755);
-  const b = await openPosixBackend(dir);
-  // The contract's readdir path too: hide the fast path from the server.
-  const backend: Backend = withFastPath ? b : Object.assign(Object.create(Object.getPrototypeOf(b) as object) as Backend, b, { readdirXdr: undefined });
-  const s = await startTestServer(t, { backend });
-  const c = await RpcClient.connect(s.port);
-  t.after(() => c.close());
-  const { fh } = await c.mount('/export');
-  return { dir, c, root: fh! };
-}
+const posixServer = (t: TestContext, withFastPath: boolean) => posixRawServer(t, withFastPath, 'cairn-diff-');
 
 async function lookup(c: RpcClient, dir: Buffer, name: string): Promise<Buffer> {
   const r = await c.nfs(3, dirop(dir, name));

@@ -9,15 +9,12 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readlink, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Backend } from '../../src/nfs/backend/backend.js';
-import { openPosixBackend } from '../../src/nfs/backend/posix/index.js';
 import type { XdrReader } from '../../src/nfs/xdr/reader.js';
 import { XdrWriter } from '../../src/nfs/xdr/writer.js';
 import { readPostOpAttr, readWcc, RpcClient, sattr } from './helpers/rpc-client.js';
-import { startTestServer } from './helpers/server.js';
+import { posixRawServer, startTestServer } from './helpers/server.js';
 
 /** Latin-1 "café" and a lone continuation byte: neither is UTF-8. */
 const RAW = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2d, 0x80]);
@@ -62,18 +59,7 @@ async function onDisk(dir: string): Promise<Buffer[]> {
   return readdir(dir, { encoding: 'buffer' });
 }
 
-async function posixServer(t: TestContext, withFastPath: boolean) {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-rawnames-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const b = await openPosixBackend(dir);
-  // The contract's readdir path too: hide the fast path from the server.
-  const backend: Backend = withFastPath ? b : Object.assign(Object.create(Object.getPrototypeOf(b) as object) as Backend, b, { readdirXdr: undefined });
-  const s = await startTestServer(t, { backend });
-  const c = await RpcClient.connect(s.port);
-  t.after(() => c.close());
-  const { fh } = await c.mount('/export');
-  return { dir, c, root: fh! };
-}
+const posixServer = (t: TestContext, withFastPath: boolean) => posixRawServer(t, withFastPath, 'cairn-rawnames-');
 
 function handleOf(r: XdrReader, what: string): Buffer {
   assert.equal(r.u32(), 0, `${what}: NFS3_OK`);

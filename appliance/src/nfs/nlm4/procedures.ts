@@ -67,9 +67,21 @@ function ownerOf(l: Nlm4Lock): Owner {
   return { host: l.callerName, svid: l.svid, oh: l.oh };
 }
 
-/** The file must still exist: a removed file's handle is NLM4_STALE_FH (thrown, mapped by `fail`). */
-async function exists(ctx: CallContext, fh: FileHandleArg): Promise<void> {
-  await ctx.backend.getattr(fh.backend);
+/** What every entry with a lock argument shares: its handle checked by the dispatcher, refusals as NLM statuses. */
+const onFile = {
+  handles: (a: { fh: FileHandleArg }) => [a.fh],
+  fail: (status: number, a: { cookie: Buffer }): Res => ({ cookie: a.cookie, stat: refusal(status) }),
+};
+
+/**
+ * The range a TEST or LOCK asks for (undefined past 2^64: NLM4_FBIG), once
+ * the file is known to exist: a removed file's handle is NLM4_STALE_FH
+ * (thrown, mapped by `fail`).
+ */
+async function rangeOfFile(ctx: CallContext, a: LockCall): Promise<{ start: bigint; end: bigint } | undefined> {
+  const range = rangeOf(a.lock.offset, a.lock.len);
+  if (range) await ctx.backend.getattr(a.fh.backend);
+  return range;
 }
 
 function lockCall(r: XdrReader, withBlock: boolean): LockCall {
@@ -92,12 +104,10 @@ const nlmTest: ProcEntry<LockCall, TestRes> = {
   name: 'NLMPROC4_TEST',
   flags: 0,
   decode: (r) => lockCall(r, false),
-  handles: (a) => [a.fh],
-  fail: (status, a) => ({ cookie: a.cookie, stat: refusal(status) }),
+  ...onFile,
   async handler(ctx, a) {
-    const range = rangeOf(a.lock.offset, a.lock.len);
+    const range = await rangeOfFile(ctx, a);
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
-    await exists(ctx, a.fh);
     const h = ctx.server.locks.test(fileKey(ctx, a.fh), ownerOf(a.lock), a.exclusive, range.start, range.end);
     if (!h) return { cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED };
     return { cookie: a.cookie, stat: nlm4_stats.NLM4_DENIED, holder: { exclusive: h.exclusive, svid: h.svid, oh: h.oh, offset: h.start, len: lenOf(h) } };
@@ -115,12 +125,10 @@ const nlmLock: ProcEntry<LockCall & { reclaim: boolean; state: number }, Res> = 
     const a = lockCall(r, true);
     return { ...a, reclaim: r.bool(), state: r.i32() };
   },
-  handles: (a) => [a.fh],
-  fail: (status, a) => ({ cookie: a.cookie, stat: refusal(status) }),
+  ...onFile,
   async handler(ctx, a) {
-    const range = rangeOf(a.lock.offset, a.lock.len);
+    const range = await rangeOfFile(ctx, a);
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
-    await exists(ctx, a.fh);
     const got = ctx.server.locks.lock(fileKey(ctx, a.fh), ownerOf(a.lock), a.exclusive, range.start, range.end);
     if (got === 'granted') return { cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED };
     if (got === 'full') {
@@ -136,8 +144,7 @@ const nlmCancel: ProcEntry<LockCall, Res> = {
   name: 'NLMPROC4_CANCEL',
   flags: 0,
   decode: (r) => lockCall(r, true),
-  handles: (a) => [a.fh],
-  fail: (status, a) => ({ cookie: a.cookie, stat: refusal(status) }),
+  ...onFile,
   // Blocked requests are not queued (see above): there is nothing to cancel.
   handler: async (_ctx, a) => ({ cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED }),
   encode: encodeRes,
@@ -151,8 +158,7 @@ const nlmUnlock: ProcEntry<{ cookie: Buffer; lock: Nlm4Lock; fh: FileHandleArg }
     const lock = decodeLock(r);
     return { cookie: c, lock, fh: new FileHandleArg(lock.fh) };
   },
-  handles: (a) => [a.fh],
-  fail: (status, a) => ({ cookie: a.cookie, stat: refusal(status) }),
+  ...onFile,
   async handler(ctx, a) {
     const range = rangeOf(a.lock.offset, a.lock.len);
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
