@@ -146,7 +146,7 @@ export class NfsDriver implements Driver {
     }
     if (!this.server) {
       const secret = await loadHandleSecret(secretFile);
-      const server = new NfsServer({ handleSecret: secret, log: this.opts.log, exports: specs });
+      const server = new NfsServer({ handleSecret: secret, log: this.opts.log, exports: specs, stateDir: join(this.opts.dataDir, 'nfs', 'nlm') });
       try {
         const bound = await server.start({ host: this.opts.host ?? '0.0.0.0', port, rpcbind: this.opts.rpcbind ?? false });
         this.server = server;

@@ -45,6 +45,8 @@ export interface ExportSpec {
 export interface Client {
   address: string;
   port: number;
+  /** The server address the client connected to (NLM: the name its statd knows us by). */
+  local?: string;
 }
 
 /** An export with its rules compiled. */

@@ -34,9 +34,11 @@ export const NFS_SERVE_USAGE = `usage: cairnd nfs-serve --dir DIR --port PORT [o
   --backend NAME       ${Object.keys(BACKENDS).join(', ')} (default posix)
   --clients LIST       comma-separated IPs, CIDRs or * (default *)
   --squash MODE        root_squash, all_squash or no_root_squash (default no_root_squash)
-  --rpcbind            register NFS and MOUNT with rpcbind on 127.0.0.1:111 (off by default)
+  --rpcbind            register NFS, MOUNT, NLM and NSM with rpcbind on 127.0.0.1:111 (off by default)
   --mount-port N       also serve MOUNT alone on this port (0 picks one)
   --fh-secret FILE     file handle secret (default: a file per DIR in the temp directory)
+  --state-dir DIR      keep the hosts holding NLM locks here: after a restart they are
+                       told to reclaim them (grace period); default: locks die with the process
   --log-level LEVEL    default info`;
 
 const SQUASH: Squash[] = ['root_squash', 'all_squash', 'no_root_squash'];
@@ -59,6 +61,7 @@ export async function nfsServe(argv: string[]): Promise<number> {
         clients: { type: 'string' },
         squash: { type: 'string' },
         'fh-secret': { type: 'string' },
+        'state-dir': { type: 'string' },
         rpcbind: { type: 'boolean' },
         'mount-port': { type: 'string' },
         'log-level': { type: 'string' },
@@ -115,6 +118,7 @@ export async function nfsServe(argv: string[]): Promise<number> {
   try {
     server = new NfsServer({
       handleSecretFile: secretFile,
+      stateDir: v['state-dir'],
       log,
       exports: [
         {

@@ -13,6 +13,7 @@ import { mount3Program } from './mount3/procedures.js';
 import { MOUNT_PROGRAM, MOUNT_V3 } from './mount3/types.js';
 import { nfs3Program } from './nfs3/procedures.js';
 import { LockTable } from './nlm4/locks.js';
+import { NlmMonitor } from './nlm4/monitor.js';
 import { NSM_PROGRAM, NSM_V1, nsmProgram } from './nlm4/nsm.js';
 import { nlm4Program } from './nlm4/procedures.js';
 import { NLM_PROGRAM, NLM_V4 } from './nlm4/types.js';
@@ -33,6 +34,16 @@ export interface NfsServerOptions {
   maxRecord?: number;
   /** Pooled 1 MiB READ buffers kept per listening port (transport.ts DEFAULT_READ_BUFFERS). */
   readBuffers?: number;
+  /**
+   * Where NLM keeps the hosts holding locks and the NSM state number, so
+   * that after a restart they are told to reclaim (nlm4/monitor.ts).
+   * None: locks are forgotten with the process, nobody is told.
+   */
+  stateDir?: string;
+  /** The grace period after a restart with lock clients (default 45 s). */
+  nlmGraceMs?: number;
+  /** The port of the clients' portmappers for SM_NOTIFY (111; tests). */
+  portmapperPort?: number;
 }
 
 export interface ListenOptions {
@@ -65,7 +76,9 @@ export class NfsServer {
       log: this.opts.log,
       mounts: new Map(),
       locks: new LockTable(),
+      monitor: new NlmMonitor({ dir: this.opts.stateDir, log: this.opts.log, graceMs: this.opts.nlmGraceMs, portmapperPort: this.opts.portmapperPort }),
     };
+    await this.state.monitor.start();
     this.dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], this.state);
     const host = listen.host ?? '0.0.0.0';
     const port = await this.listen(host, listen.port);

@@ -106,6 +106,7 @@ const nlmTest: ProcEntry<LockCall, TestRes> = {
   decode: (r) => lockCall(r, false),
   ...onFile,
   async handler(ctx, a) {
+    if (ctx.server.monitor.inGrace()) return { cookie: a.cookie, stat: nlm4_stats.NLM4_DENIED_GRACE_PERIOD };
     const range = await rangeOfFile(ctx, a);
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
     const h = ctx.server.locks.test(fileKey(ctx, a.fh), ownerOf(a.lock), a.exclusive, range.start, range.end);
@@ -127,8 +128,14 @@ const nlmLock: ProcEntry<LockCall & { reclaim: boolean; state: number }, Res> = 
   },
   ...onFile,
   async handler(ctx, a) {
+    // After a restart, until the grace period ends, only the locks held before come back.
+    if (!a.reclaim && ctx.server.monitor.inGrace()) return { cookie: a.cookie, stat: nlm4_stats.NLM4_DENIED_GRACE_PERIOD };
     const range = await rangeOfFile(ctx, a);
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
+    if (!ctx.server.locks.test(fileKey(ctx, a.fh), ownerOf(a.lock), a.exclusive, range.start, range.end)) {
+      // Remembered (on disk) before it holds anything, so a restart can tell it.
+      await ctx.server.monitor.note(a.lock.callerName, ctx.client.address, ctx.client.local ?? '');
+    }
     const got = ctx.server.locks.lock(fileKey(ctx, a.fh), ownerOf(a.lock), a.exclusive, range.start, range.end);
     if (got === 'granted') return { cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED };
     if (got === 'full') {
@@ -176,6 +183,7 @@ const nlmFreeAll: ProcEntry<{ name: string; state: number }, void> = {
   decode: (r) => ({ name: r.string(LM_MAXNAMELEN), state: r.i32() }),
   async handler(ctx, a) {
     const n = ctx.server.locks.dropHost(a.name);
+    await ctx.server.monitor.forget(a.name);
     ctx.server.log.info({ client: ctx.client.address, host: a.name, dropped: n }, 'NLM FREE_ALL: locks of a host dropped');
   },
   encode: () => undefined,

@@ -13,6 +13,7 @@ import type { XdrReader } from '../xdr/reader.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import type { Identity } from './auth.js';
 import type { LockTable } from '../nlm4/locks.js';
+import type { NlmMonitor } from '../nlm4/monitor.js';
 
 /** The procedure changes the filesystem: refused with NFS3ERR_ROFS on read-only exports. */
 export const MAKES_WRITE = 1;
@@ -45,6 +46,8 @@ export interface ServerState {
   mounts: Map<string, Set<string>>;
   /** The byte-range locks NLM clients hold. */
   locks: LockTable;
+  /** Which hosts hold locks (kept across restarts), and the grace period after one. */
+  monitor: NlmMonitor;
 }
 
 /**

@@ -137,7 +137,7 @@ function socketFd(socket: Socket): number | undefined {
 }
 
 function serveConnection(accepted: Socket, dispatcher: Dispatcher, log: Logger, maxRecord: number, pool: BufferPool, readPool?: BufferPool, onSocket?: (s: Socket) => void): void {
-  const client: Client = { address: accepted.remoteAddress ?? '', port: accepted.remotePort ?? 0 };
+  const client: Client = { address: accepted.remoteAddress ?? '', port: accepted.remotePort ?? 0, local: accepted.localAddress };
   // The callbacks named here (onRecord, framed) are defined below; they
   // first run when bytes arrive, after this function has returned.
   const arena = new RecordArena(maxRecord, (record, release) => onRecord(record, release), pool);
