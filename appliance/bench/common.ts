@@ -67,3 +67,22 @@ export async function runRounds(rounds: number, c: Contenders): Promise<{ cairn:
   }
   return results;
 }
+
+/**
+ * An NFS-Ganesha configuration serving one export over NFSv3/TCP only
+ * (no NLM, RQUOTA or UDP; NFSv4 graceless so it answers at once), for
+ * the benchmarks and the differential tests. `fsal` is the FSAL block's
+ * body, e.g. `Name = VFS;`. Ganesha's MOUNT path is the export's Path
+ * (FACTS.md).
+ */
+export function ganeshaConfig(o: { port: number; mountPort: number; path: string; pseudo: string; fsal: string }): string {
+  return `NFS_CORE_PARAM { Protocols = 3; NFS_Port = ${o.port}; MNT_Port = ${o.mountPort}; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
+NFSV4 { Graceless = true; }
+EXPORT {
+  Export_Id = 1; Path = "${o.path}"; Pseudo = "${o.pseudo}"; Protocols = 3; Transports = TCP;
+  Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
+  FSAL { ${o.fsal} }
+}
+LOG { Default_Log_Level = WARN; }
+`;
+}

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { GlusterLab, replica3 } from '../test/pool/gluster/lab.js';
 import { openGfapiBackend } from '../src/nfs/backend/gfapi/index.js';
-import { fmt, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
+import { fmt, ganeshaConfig, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -262,15 +262,7 @@ class Bench {
     const conf = join(this.work, 'ganesha.conf');
     await writeFile(
       conf,
-      `NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
-NFSV4 { Graceless = true; }
-EXPORT {
-  Export_Id = 1; Path = "/gv"; Pseudo = "/gv"; Protocols = 3; Transports = TCP;
-  Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
-  FSAL { Name = GLUSTER; Hostname = "${this.lab.host}"; Volume = "gv"; }
-}
-LOG { Default_Log_Level = WARN; }
-`,
+      ganeshaConfig({ port: 2049, mountPort: 20048, path: '/gv', pseudo: '/gv', fsal: `Name = GLUSTER; Hostname = "${this.lab.host}"; Volume = "gv";` }),
     );
     const child = await this.start(
       ['unshare', '-m', '--propagation', 'private', 'bash', join(benchSrc, 'ganesha-ns.sh'), conf, join(this.work, 'ganesha.log')],

@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { fmt, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
+import { fmt, ganeshaConfig, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -244,15 +244,7 @@ class Bench {
     const conf = join(this.work, 'ganesha.conf');
     await writeFile(
       conf,
-      `NFS_CORE_PARAM { Protocols = 3; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
-NFSV4 { Graceless = true; }
-EXPORT {
-  Export_Id = 1; Path = "${this.data}"; Pseudo = "/export"; Protocols = 3; Transports = TCP;
-  Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
-  FSAL { Name = VFS; }
-}
-LOG { Default_Log_Level = WARN; }
-`,
+      ganeshaConfig({ port: 2049, mountPort: 20048, path: this.data, pseudo: '/export', fsal: 'Name = VFS;' }),
     );
     const child = await this.start(
       ['unshare', '-m', '--propagation', 'private', 'bash', join(benchSrc, 'ganesha-ns.sh'), conf, join(this.work, 'ganesha.log')],

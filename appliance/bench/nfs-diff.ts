@@ -7,6 +7,17 @@
  * never volatile values (fileids, times, verifiers, handles).
  *
  *   node dist/bench/nfs-diff.js [--only SUBSTRING] [--all] [--keep]
+ *   node dist/bench/nfs-diff.js --gluster [--vm] [--only SUBSTRING] [--all]
+ *
+ * `--gluster`: Cairn's gfapi backend against Ganesha FSAL_GLUSTER on one
+ * replica-3 volume (the private lab of test/pool/gluster/lab.ts, a
+ * general-purpose volume, or tuned as a VM datastore with `--vm`), each
+ * server in a fresh directory of the volume, with Cairn's posix backend on
+ * a local directory as a third column: where Ganesha is unhelpful, the
+ * posix backend's semantics are the ones the gfapi backend should share.
+ * Needs nfs-ganesha-gluster and glusterfs-server too. Everything runs in
+ * the lab's network namespace; the lab's teardown kills every process in
+ * it by pid.
  *
  * Not a test: a difference is a question for RFC 1813, not a verdict —
  * Ganesha has quirks of its own. Needs root, nfs-ganesha(-vfs), rpcbind.
@@ -26,7 +37,10 @@ import { parseArgs, promisify } from 'node:util';
 import { XdrReader } from '../src/nfs/xdr/reader.js';
 import { XdrWriter } from '../src/nfs/xdr/writer.js';
 import { RpcClient, type CallOptions } from '../test/nfs/helpers/rpc-client.js';
-import { killGroup } from './common.js';
+import { ganeshaConfig, killGroup } from './common.js';
+import type { TestContext } from 'node:test';
+import { GlusterLab, replica3 } from '../test/pool/gluster/lab.js';
+import { openGfapiBackend } from '../src/nfs/backend/gfapi/index.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,6 +49,10 @@ const appliance = resolve(here, '..', '..');
 const GANESHA_PORT = 2049;
 const GANESHA_MNT = 20048;
 const CAIRN_PORT = 3049;
+/** --gluster: Cairn's posix backend, the third column. */
+const POSIX_PORT = 4049;
+/** --gluster: each server's directory of the volume (and of the posix export). */
+const BASE = { ganesha: 'diff-ganesha', cairn: 'diff-cairn', posix: 'diff-posix' } as const;
 
 // ---------------------------------------------------------------- replies
 
@@ -766,6 +784,8 @@ interface ServerSpec {
   port: number;
   mountPort: number;
   mountPath: string;
+  /** Case directories go into this directory of the export (the export root itself when absent). */
+  base?: string;
 }
 
 async function runCases(spec: ServerSpec, only: string | undefined): Promise<Map<string, Obs[]>> {
@@ -774,12 +794,20 @@ async function runCases(spec: ServerSpec, only: string | undefined): Promise<Map
   const m = await mc.mount(spec.mountPath, ROOT);
   mc.close();
   if (!m.fh) throw new Error(`${spec.name}: MOUNT ${spec.mountPath} answered ${m.status}`);
+  let parent = m.fh;
+  if (spec.base) {
+    const c = await RpcClient.connect(spec.port);
+    const b = await new Session(c, m.fh).lookup('base', m.fh, spec.base);
+    c.close();
+    if (!b.fh) throw new Error(`${spec.name}: no ${spec.base} in the export (${JSON.stringify(b.shape)})`);
+    parent = b.fh;
+  }
   for (const [name, fn] of Object.entries(CASES)) {
     if (only && !name.includes(only)) continue;
     const c = await RpcClient.connect(spec.port);
     const s = new Session(c, m.fh);
     try {
-      const mk = await s.mkdir('case directory', m.fh, name.replace(/[^a-z0-9]+/gi, '-'), { mode: 0o777 });
+      const mk = await s.mkdir('case directory', parent, name.replace(/[^a-z0-9]+/gi, '-'), { mode: 0o777 });
       const dir = s.need(mk, 'case directory');
       // MKDIR applies the umask on some servers: make sure.
       await s.setattr('case directory 0777', dir, { mode: 0o777 });
@@ -794,23 +822,27 @@ async function runCases(spec: ServerSpec, only: string | undefined): Promise<Map
   return out;
 }
 
-function compare(g: Map<string, Obs[]>, c: Map<string, Obs[]>, all: boolean): number {
+/**
+ * Prints, per case, the steps where the servers' shapes differ (the first
+ * server is the reference the others are compared with, every column shown).
+ */
+function compare(results: [string, Map<string, Obs[]>][], all: boolean): number {
   let diffs = 0;
-  for (const [name, gobs] of g) {
-    const cobs = c.get(name) ?? [];
+  const [, ref] = results[0]!;
+  const width = Math.max(...results.map(([n]) => n.length));
+  for (const name of ref.keys()) {
+    const cols = results.map(([n, r]) => [n, r.get(name) ?? []] as const);
     const lines: string[] = [];
-    const n = Math.max(gobs.length, cobs.length);
+    const n = Math.max(...cols.map(([, o]) => o.length));
     for (let i = 0; i < n; i++) {
-      const a = gobs[i];
-      const b = cobs[i];
-      const ga = JSON.stringify(a?.shape);
-      const cb = JSON.stringify(b?.shape);
-      const label = a?.label ?? b?.label ?? '?';
-      if (a?.label !== b?.label) lines.push(`  !! step ${i}: ganesha "${a?.label}" vs cairn "${b?.label}"`);
-      if (ga !== cb) {
+      const labels = cols.map(([, o]) => o[i]?.label);
+      const shapes = cols.map(([, o]) => JSON.stringify(o[i]?.shape));
+      const label = labels.find((l) => l !== undefined) ?? '?';
+      if (labels.some((l) => l !== labels[0])) lines.push(`  !! step ${i}: ${cols.map(([sn], j) => `${sn} "${labels[j]}"`).join(' vs ')}`);
+      if (shapes.some((x) => x !== shapes[0])) {
         diffs++;
-        lines.push(`  DIFF ${label}\n    ganesha ${ga}\n    cairn   ${cb}`);
-      } else if (all) lines.push(`  same ${label} ${ga}`);
+        lines.push(`  DIFF ${label}\n${cols.map(([sn], j) => `    ${sn.padEnd(width)} ${shapes[j]}`).join('\n')}`);
+      } else if (all) lines.push(`  same ${label} ${shapes[0]}`);
     }
     process.stdout.write(`## ${name}\n${lines.join('\n') || '  (no differences)'}\n`);
   }
@@ -854,15 +886,7 @@ async function inner(work: string, only: string | undefined, all: boolean): Prom
   const conf = join(work, 'ganesha.conf');
   await writeFile(
     conf,
-    `NFS_CORE_PARAM { Protocols = 3; NFS_Port = ${GANESHA_PORT}; MNT_Port = ${GANESHA_MNT}; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }
-NFSV4 { Graceless = true; }
-EXPORT {
-  Export_Id = 1; Path = "${gdata}"; Pseudo = "/export"; Protocols = 3; Transports = TCP;
-  Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
-  FSAL { Name = VFS; }
-}
-LOG { Default_Log_Level = WARN; }
-`,
+    ganeshaConfig({ port: GANESHA_PORT, mountPort: GANESHA_MNT, path: gdata, pseudo: '/export', fsal: 'Name = VFS;' }),
   );
   const started: ChildProcess[] = [];
   const spawnGroup = (cmd: string, args: string[]) => {
@@ -892,7 +916,7 @@ LOG { Default_Log_Level = WARN; }
     await waitFor('cairnd', c, [CAIRN_PORT]);
     const gres = await runCases({ name: 'ganesha', port: GANESHA_PORT, mountPort: GANESHA_MNT, mountPath: gdata }, only);
     const cres = await runCases({ name: 'cairn', port: CAIRN_PORT, mountPort: CAIRN_PORT, mountPath: '/export' }, only);
-    const n = compare(gres, cres, all);
+    const n = compare([['ganesha', gres], ['cairn', cres]], all);
     process.stdout.write(`\n${n} difference(s)\n`);
     return 0;
   } finally {
@@ -941,11 +965,119 @@ async function outer(only: string | undefined, all: boolean, keep: boolean): Pro
   }
 }
 
+/**
+ * --gluster, inside the lab's network namespace: Ganesha FSAL_GLUSTER,
+ * Cairn gfapi and Cairn posix, the cases against each (each in its own
+ * directory), the comparison, then all three stopped.
+ */
+async function innerGluster(work: string, host: string, only: string | undefined, all: boolean): Promise<number> {
+  const conf = join(work, 'ganesha.conf');
+  await writeFile(
+    conf,
+    ganeshaConfig({ port: GANESHA_PORT, mountPort: GANESHA_MNT, path: '/gv', pseudo: '/gv', fsal: `Name = GLUSTER; Hostname = "${host}"; Volume = "gv";` }),
+  );
+  const started: ChildProcess[] = [];
+  const spawnGroup = (cmd: string, args: string[]) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+    started.push(child);
+    return child;
+  };
+  const cairnd = (port: number, backend: string[]) =>
+    spawnGroup(process.execPath, [
+      join(appliance, 'bin', 'cairnd.js'),
+      'nfs-serve',
+      ...backend,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+      '--fh-secret',
+      join(work, `fh-${port}.secret`),
+    ]);
+  try {
+    const g = spawnGroup('unshare', ['-m', '--propagation', 'private', 'bash', join(appliance, 'bench', 'ganesha-ns.sh'), conf, join(work, 'ganesha.log')]);
+    const c = cairnd(CAIRN_PORT, ['--backend', 'gfapi', '--volume', 'gv', '--volfile-server', host]);
+    const p = cairnd(POSIX_PORT, ['--backend', 'posix', '--dir', join(work, 'posix')]);
+    await waitFor('ganesha', g, [GANESHA_PORT, GANESHA_MNT]);
+    await waitFor('cairnd gfapi', c, [CAIRN_PORT]);
+    await waitFor('cairnd posix', p, [POSIX_PORT]);
+    // FACTS.md: Ganesha's NFSv3 MOUNT path is the export's Path.
+    const gres = await runCases({ name: 'ganesha', port: GANESHA_PORT, mountPort: GANESHA_MNT, mountPath: '/gv', base: BASE.ganesha }, only);
+    const cres = await runCases({ name: 'cairn', port: CAIRN_PORT, mountPort: CAIRN_PORT, mountPath: '/export', base: BASE.cairn }, only);
+    const pres = await runCases({ name: 'posix', port: POSIX_PORT, mountPort: POSIX_PORT, mountPath: '/export', base: BASE.posix }, only);
+    const n = compare(
+      [
+        ['ganesha-gluster', gres],
+        ['cairn-gfapi', cres],
+        ['cairn-posix', pres],
+      ],
+      all,
+    );
+    process.stdout.write(`\n${n} difference(s)\n`);
+    return 0;
+  } finally {
+    for (const child of started) await stop(child);
+  }
+}
+
+/**
+ * --gluster, outside: the lab (glusterd, three loop bricks, a replica-3
+ * volume "gv"), each server's directory, the harness re-run inside the
+ * lab's namespace; the lab's teardown (also on failure) kills whatever is
+ * left there by pid and removes bricks, namespace and directory.
+ */
+async function outerGluster(only: string | undefined, all: boolean, vm: boolean): Promise<number> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  // GlusterLab registers its teardown through t.after.
+  const ctx = { after: (fn: () => Promise<unknown>) => cleanups.push(fn) } as unknown as TestContext;
+  const work = await mkdtemp('/var/tmp/cairn-nfs-diff-');
+  let child: ChildProcess | undefined;
+  const interrupt = () => child?.kill('SIGKILL');
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    await chmod(work, 0o755);
+    await mkdir(join(work, 'posix', BASE.posix), { recursive: true });
+    await chmod(join(work, 'posix'), 0o755);
+    await chmod(join(work, 'posix', BASE.posix), 0o755);
+    const lab = await GlusterLab.start(ctx);
+    await replica3(lab, 'gv', 1 << 30, vm ? 'vm' : 'general');
+    const b = await openGfapiBackend({ volume: 'gv', volfileServer: lab.host });
+    const root = await b.root();
+    const sys = { uid: 0, gid: 0, gids: [] };
+    for (const name of [BASE.ganesha, BASE.cairn]) await b.mkdir(sys, root, name, { mode: 0o755 });
+    const args = [fileURLToPath(import.meta.url), '--inner', work, '--gluster-host', lab.host, ...(only ? ['--only', only] : []), ...(all ? ['--all'] : [])];
+    child = spawn('ip', ['netns', 'exec', lab.netns, process.execPath, ...args], { stdio: 'inherit' });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return code ?? 1;
+  } finally {
+    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { inner: { type: 'string' }, only: { type: 'string' }, all: { type: 'boolean' }, keep: { type: 'boolean' } },
+    options: {
+      inner: { type: 'string' },
+      only: { type: 'string' },
+      all: { type: 'boolean' },
+      keep: { type: 'boolean' },
+      gluster: { type: 'boolean' },
+      vm: { type: 'boolean' },
+      'gluster-host': { type: 'string' },
+    },
   });
-  process.exitCode = values.inner ? await inner(values.inner, values.only, values.all ?? false) : await outer(values.only, values.all ?? false, values.keep ?? false);
+  const all = values.all ?? false;
+  if (values.inner && values['gluster-host']) process.exitCode = await innerGluster(values.inner, values['gluster-host'], values.only, all);
+  else if (values.inner) process.exitCode = await inner(values.inner, values.only, all);
+  else if (values.gluster) {
+    process.exitCode = await outerGluster(values.only, all, values.vm ?? false);
+    // This process's glfs_t would keep it alive (glfs_fini takes 10 s).
+    process.exit();
+  } else process.exitCode = await outer(values.only, all, values.keep ?? false);
 }
 
 await main();

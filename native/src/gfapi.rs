@@ -738,6 +738,17 @@ impl Volume {
     Ok(self.obj_stat(gfid)?.0)
   }
 
+  /// The directory to make or link a name in: ENOTDIR for any other object
+  /// (the bricks answer EPERM, which NFS clients take for a permission
+  /// problem).
+  fn parent(&self, gfid: &[u8]) -> OsResult<Known> {
+    let d = self.obj(gfid)?;
+    if d.kind != libc::S_IFDIR {
+      return Err(OsError::new(libc::ENOTDIR, "not a directory"));
+    }
+    Ok(d)
+  }
+
   /// The object behind a GFID, and its attributes when they were fetched
   /// to make it (not for a kept directory object).
   fn obj_stat(&self, gfid: &[u8]) -> OsResult<(Known, Option<libc::stat>)> {
@@ -819,6 +830,7 @@ impl Volume {
     if d.kind != libc::S_IFDIR {
       return Err(OsError::new(libc::ENOTDIR, format!("lookup {} in a non-directory", show(name))));
     }
+    self.check_search(cred, dir)?;
     let pg = key(dir)?;
     let dkey = (pg, name.to_vec(), cred.uid);
     if !dots {
@@ -851,6 +863,32 @@ impl Volume {
       m.insert(dkey, (g, Instant::now()));
     }
     Ok((g, st))
+  }
+
+  /// EACCES unless `cred` may search `dir` (x): the bricks let anyone
+  /// look a name up, a directory's mode notwithstanding (Ganesha checks
+  /// this itself too). Root and the owner are decided locally.
+  fn check_search(&self, cred: &Cred, dir: &[u8]) -> OsResult<()> {
+    if cred.uid == 0 {
+      return Ok(());
+    }
+    let st = self.stat(dir)?;
+    if let Some(granted) = local_access(cred.uid, &st) {
+      if granted & 1 != 0 {
+        return Ok(());
+      }
+      return Err(OsError::new(libc::EACCES, "no search permission on the directory"));
+    }
+    let k = self.obj(dir)?;
+    set_cred(cred);
+    // SAFETY: the object is live.
+    let rc = timed(Call::Access, || unsafe { glfs_h_access(self.fs, k.obj.0, libc::X_OK) });
+    let e = OsError::last("search permission");
+    set_cred(&root_cred());
+    if rc != 0 {
+      return Err(e);
+    }
+    Ok(())
   }
 
   /// Forgets what `name` in `dir` was (after remove, rename).
@@ -1028,7 +1066,26 @@ impl Volume {
   /// Reads up to `buf.len()` bytes into `buf`; returns the count, eof and
   /// the file's attributes (from the read's own reply when it has them).
   pub fn read_into(&self, cred: &Cred, gfid: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<(usize, bool, Stat)> {
-    self.check_access(cred, gfid, libc::R_OK)?;
+    // Execute permission is enough to read (knfsd's NFSD_MAY_READ_IF_EXEC):
+    // a client pages in a program it may run but not read.
+    if let Err(e) = self.check_access(cred, gfid, libc::R_OK) {
+      if e.errno != libc::EACCES || self.check_access(cred, gfid, libc::X_OK).is_err() {
+        return Err(e);
+      }
+    }
+    if buf.is_empty() {
+      // A READ of 0 bytes (glfs_pread refuses a count of 0): nothing to
+      // read, the same errors as a read for the other kinds of object.
+      let k = self.obj(gfid)?;
+      if k.kind == libc::S_IFDIR {
+        return Err(OsError::new(libc::EISDIR, "read of a directory"));
+      }
+      if k.kind != libc::S_IFREG {
+        return Err(OsError::new(libc::EINVAL, "read of a special file"));
+      }
+      let st = self.stat(gfid)?;
+      return Ok((0, offset >= st.size, st));
+    }
     let of = self.lease(gfid)?;
     let g = key(gfid)?;
     let mut post = zero_gstat();
@@ -1056,7 +1113,11 @@ impl Volume {
       _ => self.stat(g)?,
     };
     let mut st = st;
-    st.size = st.size.max(end);
+    // Bytes read up to `end`: the file is at least that long now. (Nothing
+    // read says nothing: a read past the end must not grow it.)
+    if n > 0 {
+      st.size = st.size.max(end);
+    }
     of.saw(st);
     if post.ino != 0 {
       self.note(g, &st);
@@ -1222,7 +1283,7 @@ impl Volume {
       // O_TRUNC of a file just made (SETATTR size 0 after CREATE): the
       // size it was last seen with, our own writes included, is already it.
       if let Some(st) = cached.as_ref().and_then(|of| of.seen()).or_else(|| self.fresh(&g)) {
-        if st.size == z {
+        if st.size == z && st.mode & libc::S_IFMT == libc::S_IFREG {
           return Ok((st, st));
         }
       }
@@ -1263,6 +1324,15 @@ impl Volume {
         (Some(k), st)
       }
     };
+    let kind = before.mode & libc::S_IFMT;
+    if set.size.is_some() && kind != libc::S_IFREG {
+      // Only a regular file has a size to set (the bricks answer ESTALE
+      // for a symlink and ignore it for a FIFO or socket).
+      let e = if kind == libc::S_IFDIR { libc::EISDIR } else { libc::EINVAL };
+      return Err(OsError::new(e, "size of a non-regular file"));
+    }
+    // A symlink's mode bits mean nothing and stay 0777 on the bricks (knfsd ignores them too).
+    let set = &SetAttr { mode: if kind == libc::S_IFLNK { None } else { set.mode }, ..set.clone() };
     let truncate = set.size.filter(|&z| z != before.size);
     let changes = truncate.is_some() || set.mode.is_some() || set.uid.is_some() || set.gid.is_some() || set.atime.is_some() || set.mtime.is_some();
     if changes && held.is_none() {
@@ -1278,8 +1348,22 @@ impl Volume {
       // POSIX truncate changes nothing, not even the times, when the size
       // stays (O_TRUNC of a new, empty file sends exactly that).
       if let (Some(size), Some(k)) = (truncate, &held) {
+        // The owner may always truncate (knfsd's owner override, as for
+        // WRITE in check_access): a file created 0444 stays writable by
+        // the process that created it, O_TRUNC included.
+        let owner = cred.uid != 0 && cred.uid == before.uid;
+        if owner {
+          set_cred(&root_cred());
+        }
         // SAFETY: the object is live.
-        errno_or(timed(Call::Truncate, || unsafe { glfs_h_truncate(self.fs, k.obj.0, size as libc::off_t) }) != 0, || "glfs_h_truncate".into())?;
+        let rc = timed(Call::Truncate, || unsafe { glfs_h_truncate(self.fs, k.obj.0, size as libc::off_t) });
+        let e = OsError::last("glfs_h_truncate");
+        if owner {
+          set_cred(cred);
+        }
+        if rc != 0 {
+          return Err(e);
+        }
       }
       let mut st = zero_stat();
       let mut valid = 0;
@@ -1325,6 +1409,11 @@ impl Volume {
     after.ctime = now();
     if valid & GFAPI_SET_ATTR_MODE != 0 {
       after.mode = (after.mode & libc::S_IFMT) | (sent.st_mode & 0o7777);
+    }
+    if valid & (GFAPI_SET_ATTR_UID | GFAPI_SET_ATTR_GID) != 0 && valid & GFAPI_SET_ATTR_MODE == 0 && kind != libc::S_IFDIR {
+      // chown of a non-directory clears set-user-ID, and set-group-ID when
+      // group-execute is on (the bricks' kernel does): so must what we report.
+      after.mode &= !(libc::S_ISUID | if after.mode & libc::S_IXGRP != 0 { libc::S_ISGID } else { 0 });
     }
     if valid & GFAPI_SET_ATTR_UID != 0 {
       after.uid = sent.st_uid;
@@ -1374,7 +1463,7 @@ impl Volume {
   /// once, RFC 1813 §3.3.8).
   pub fn create(&self, cred: &Cred, dir: &[u8], name: &[u8], mode: u32, exclusive: bool, keep_open: bool) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
-    let d = self.obj(dir)?;
+    let d = self.parent(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     let flags = libc::O_CREAT | libc::O_RDWR | if exclusive { libc::O_EXCL } else { 0 };
@@ -1418,7 +1507,7 @@ impl Volume {
 
   pub fn mkdir(&self, cred: &Cred, dir: &[u8], name: &[u8], mode: u32) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
-    let d = self.obj(dir)?;
+    let d = self.parent(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
@@ -1432,7 +1521,7 @@ impl Volume {
   pub fn symlink(&self, cred: &Cred, dir: &[u8], name: &[u8], target: &[u8]) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
     let t = CString::new(target).map_err(|_| OsError::new(libc::EINVAL, "NUL in a symlink target"))?;
-    let d = self.obj(dir)?;
+    let d = self.parent(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, strings valid.
@@ -1445,7 +1534,7 @@ impl Volume {
   /// `mode` includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK).
   pub fn mknod(&self, cred: &Cred, dir: &[u8], name: &[u8], mode: u32, rdev: u64) -> OsResult<(Gfid, Stat)> {
     let c = check_new_name(name)?;
-    let d = self.obj(dir)?;
+    let d = self.parent(dir)?;
     set_cred(cred);
     let mut st = zero_stat();
     // SAFETY: d live, c valid.
@@ -1486,8 +1575,8 @@ impl Volume {
   pub fn rename(&self, cred: &Cred, from_dir: &[u8], from: &[u8], to_dir: &[u8], to: &[u8]) -> OsResult<()> {
     let f = check_new_name(from)?;
     let t = check_new_name(to)?;
-    let fd = self.obj(from_dir)?;
-    let td = self.obj(to_dir)?;
+    let fd = self.parent(from_dir)?;
+    let td = self.parent(to_dir)?;
     let source = self.lookup(cred, from_dir, from).ok();
     let replaced = self.lookup(cred, to_dir, to).ok();
     self.unname(from_dir, from);
@@ -1521,7 +1610,7 @@ impl Volume {
     if o.kind == libc::S_IFDIR {
       return Err(OsError::new(libc::EISDIR, "hard link to a directory"));
     }
-    let d = self.obj(dir)?;
+    let d = self.parent(dir)?;
     set_cred(cred);
     // SAFETY: objects live, name valid.
     let rc = timed(Call::Link, || unsafe { glfs_h_link(self.fs, o.obj.0, d.obj.0, c.as_ptr()) });
@@ -1530,6 +1619,10 @@ impl Volume {
     r?;
     self.unnote(&key(target)?);
     self.unnote(&key(dir)?);
+    // Its nlink changed: what a cached fd last saw (COMMIT answers with it) is stale.
+    if let Some(of) = self.cached_fd(target) {
+      of.forget_attrs();
+    }
     self.stat(target)
   }
 

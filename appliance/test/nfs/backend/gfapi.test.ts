@@ -160,3 +160,139 @@ test('gfapi backend: no such volume or no server is a prompt error', async () =>
   );
   assert.ok(Date.now() - t0 < 20_000);
 });
+
+// Differences from Ganesha FSAL_GLUSTER and from the posix backend found
+// by bench/nfs-diff.ts --gluster, each checked against RFC 1813 (and knfsd
+// where the RFC leaves it to the server's file system semantics).
+test('gfapi backend: NFS semantics the bricks alone get wrong', async (t) => {
+  const lab = await GlusterLab.start(t);
+  await replica3(lab, 'sem', 512 << 20, 'general');
+  const b = await openGfapiBackend({ volume: 'sem', volfileServer: lab.host, logFile: `${lab.dir}/log/gfapi.log` });
+  t.after(() => b.close());
+  const other: Cred = { uid: 2000, gid: 2000, gids: [2000] };
+  const r = await b.root();
+  const d = (await b.mkdir(root, r, 'sem', { mode: 0o777 })).handle;
+  await b.setattr(root, d, { mode: 0o777 });
+  const mk = async (name: string, mode: number, data = '') => {
+    const h = (await b.create(root, d, name, { mode: 'guarded', attrs: { mode } })).handle;
+    if (data) await b.write(root, h, 0n, Buffer.from(data), 'file_sync');
+    await b.setattr(root, h, { mode });
+    return h;
+  };
+  const f = await mk('f', 0o644, 'hello world');
+
+  await t.test("CREATE UNCHECKED of a directory's name: EEXIST, not the directory's handle", async () => {
+    await b.mkdir(root, d, 'sub', { mode: 0o755 });
+    await assert.rejects(b.create(root, d, 'sub', { mode: 'unchecked', attrs: {} }), { code: 'EEXIST' });
+  });
+
+  await t.test('a file as the directory of a new name: ENOTDIR (the bricks say EPERM)', async () => {
+    await assert.rejects(b.create(root, f, 'x', { mode: 'unchecked', attrs: {} }), { code: 'ENOTDIR' });
+    await assert.rejects(b.mkdir(root, f, 'x', {}), { code: 'ENOTDIR' });
+    await assert.rejects(b.link(root, f, f, 'x'), { code: 'ENOTDIR' });
+    await assert.rejects(b.rename(root, d, 'f', f, 'x'), { code: 'ENOTDIR' });
+  });
+
+  await t.test('READ past the end: nothing read, and the file did not grow to the offset', async () => {
+    const past = await b.read(root, f, 100n, 10);
+    assert.equal(past.data.length, 0);
+    assert.equal(past.eof, true);
+    assert.equal(past.attrs.size, 11n, 'size after a READ past the end');
+    assert.equal((await b.getattr(f)).size, 11n);
+  });
+
+  await t.test('READ of 0 bytes is no error (glfs_pread refuses a count of 0)', async () => {
+    const none = await b.read(root, f, 0n, 0);
+    assert.equal(none.data.length, 0);
+    assert.equal(none.attrs.size, 11n);
+    assert.equal((await b.read(root, f, 11n, 0)).eof, true);
+  });
+
+  await t.test('WRITE past the largest file size: FBIG', async () => {
+    await assert.rejects(b.write(root, f, (1n << 63n) - 2n, Buffer.from('xyz'), 'file_sync'), { code: 'EFBIG' });
+  });
+
+  await t.test('chown clears set-user-ID, in the reply too', async () => {
+    const suid = await mk('suid', 0o644);
+    await b.setattr(root, suid, { mode: 0o4755 });
+    const chown = await b.setattr(root, suid, { uid: 1000, gid: 1000 });
+    assert.equal(chown.after?.mode, 0o755, 'mode in the SETATTR reply after chown');
+    assert.equal((await b.getattr(suid)).mode, 0o755);
+  });
+
+  await t.test('symlinks have no mode of their own and no size to set; FIFOs no size either', async () => {
+    const sl = await b.symlink(root, d, 'sl', 'f', {});
+    assert.equal((await b.setattr(root, sl.handle, { mode: 0o600 })).after?.mode, 0o777);
+    await assert.rejects(b.setattr(root, sl.handle, { size: 0n }), { code: 'EINVAL' });
+    const fifo = await b.mknod(root, d, 'fifo', 'fifo', { mode: 0o644 });
+    await assert.rejects(b.setattr(root, fifo.handle, { size: 0n }), { code: 'EINVAL' });
+  });
+
+  await t.test('the owner may truncate a file whose mode forbids writing it (as WRITE)', async () => {
+    const ro = await mk('ro', 0o444, 'abc');
+    await b.setattr(root, ro, { uid: 1000, gid: 1000 });
+    assert.equal((await b.setattr(user, ro, { size: 0n })).after?.size, 0n);
+    await assert.rejects(b.setattr(other, ro, { size: 1n }), { code: 'EACCES' });
+  });
+
+  await t.test("explicit times are the owner's to set; the server's time needs write access", async () => {
+    const shared = await mk('shared', 0o666, 'x');
+    await assert.rejects(b.setattr(user, shared, { mtime: { sec: 1000, nsec: 0 } }), { code: 'EPERM' });
+    await assert.rejects(b.setattr(user, shared, { atime: { sec: 1000, nsec: 0 }, mtime: { sec: 1000, nsec: 0 } }), { code: 'EPERM' });
+    await b.setattr(user, shared, { mtime: 'server' });
+    const own = await b.create(user, d, 'own', { mode: 'guarded', attrs: { mode: 0o644 } });
+    assert.equal((await b.setattr(user, own.handle, { mtime: { sec: 1000, nsec: 0 } })).after?.mtime.sec, 1000);
+  });
+
+  await t.test("device nodes are root's to make", async () => {
+    await assert.rejects(b.mknod(user, d, 'chr', 'chr', { mode: 0o666 }, { major: 1, minor: 3 }), { code: 'EPERM' });
+    await assert.rejects(b.mknod(user, d, 'blk', 'blk', { mode: 0o666 }, { major: 7, minor: 0 }), { code: 'EPERM' });
+    assert.equal((await b.mknod(user, d, 'ufifo', 'fifo', { mode: 0o600 })).attrs.uid, 1000);
+  });
+
+  await t.test('times asked for by CREATE and MKDIR are set', async () => {
+    const timed = await b.create(root, d, 'timed', { mode: 'unchecked', attrs: { mode: 0o644, mtime: { sec: 1000, nsec: 0 } } });
+    assert.equal(timed.attrs.mtime.sec, 1000);
+    assert.equal((await b.getattr(timed.handle)).mtime.sec, 1000);
+    const tdir = await b.mkdir(root, d, 'tdir', { mode: 0o755, mtime: { sec: 2000, nsec: 0 } });
+    assert.equal(tdir.attrs.mtime.sec, 2000);
+  });
+
+  await t.test('no LOOKUP, and READDIRPLUS names only, without search permission', async () => {
+    // A directory readable but not searchable (0744) as another user: no
+    // LOOKUP in it, and READDIRPLUS gives its names only; 0711: LOOKUP only.
+    const noexec = (await b.mkdir(root, d, 'noexec', { mode: 0o744 })).handle;
+    await b.setattr(root, noexec, { mode: 0o744 });
+    await b.create(root, noexec, 'inside', { mode: 'guarded', attrs: { mode: 0o644 } });
+    await assert.rejects(b.lookup(user, noexec, 'inside'), { code: 'EACCES' });
+    const plus = await b.readdir(user, noexec, 0n, Buffer.alloc(8), 100, true);
+    assert.ok(plus.entries.some((e) => e.name === 'inside'));
+    for (const e of plus.entries) assert.ok(!e.handle && !e.attrs, `${e.name}: no handle or attributes`);
+    const nr = (await b.mkdir(root, d, 'noread', { mode: 0o711 })).handle;
+    await b.setattr(root, nr, { mode: 0o711 });
+    await b.create(root, nr, 'inside', { mode: 'guarded', attrs: { mode: 0o644 } });
+    assert.equal((await b.lookup(user, nr, 'inside')).attrs.type, 'reg');
+  });
+
+  await t.test('execute permission is enough to READ (a client pages in what it may run)', async () => {
+    const prog = await mk('prog', 0o711, 'x');
+    assert.equal((await b.read(user, prog, 0n, 1)).data.toString(), 'x');
+    await assert.rejects(b.read(user, await mk('secret', 0o600, 'x'), 0n, 1), { code: 'EACCES' });
+  });
+
+  await t.test('a listing resumed with its cookie and a zero verifier goes on', async () => {
+    const first = await b.readdir(root, d, 0n, Buffer.alloc(8), 3, false);
+    assert.equal(first.eof, false);
+    const next = await b.readdir(root, d, first.entries.at(-1)!.cookie, Buffer.alloc(8), 100, false);
+    assert.ok(next.entries.length > 0);
+    await assert.rejects(b.readdir(root, d, first.entries.at(-1)!.cookie, Buffer.from('badverf!'), 100, false), { code: 'EBADCOOKIE' });
+  });
+
+  await t.test("COMMIT after a LINK answers with the new link count (not a cached fd's)", async () => {
+    const linked = await mk('linked', 0o644, 'abc');
+    await b.write(root, linked, 0n, Buffer.from('x'), 'unstable');
+    await b.commit(root, linked, 0n, 0);
+    await b.link(root, linked, d, 'linked2');
+    assert.equal((await b.commit(root, linked, 0n, 0)).after?.nlink, 2);
+  });
+});

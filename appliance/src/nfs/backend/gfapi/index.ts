@@ -129,6 +129,8 @@ const TYPE_BITS: Record<'blk' | 'chr' | 'sock' | 'fifo', number> = {
   fifo: 0o010000,
 };
 
+const ZERO_VERIFIER = Buffer.alloc(8);
+
 const SYNC: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 2 };
 
 const FS_INFO: FsInfo = {
@@ -213,6 +215,18 @@ function randomVerifier(): Buffer {
 
 const cred = (c: Cred): GfCred => ({ uid: c.uid, gid: c.gid, gids: c.gids });
 
+/** The native setattr's fields for sattr3's atime and mtime. */
+function times(set: SetAttrs) {
+  return {
+    atimeServer: set.atime === 'server' ? true : undefined,
+    atimeSec: typeof set.atime === 'object' ? set.atime.sec : undefined,
+    atimeNsec: typeof set.atime === 'object' ? set.atime.nsec : undefined,
+    mtimeServer: set.mtime === 'server' ? true : undefined,
+    mtimeSec: typeof set.mtime === 'object' ? set.mtime.sec : undefined,
+    mtimeNsec: typeof set.mtime === 'object' ? set.mtime.nsec : undefined,
+  };
+}
+
 export class GfapiBackend implements Backend {
   readonly kind = 'gfapi';
   /** Names and symlink targets are bytes to Gluster too: any that is not UTF-8 is kept exactly. */
@@ -295,17 +309,19 @@ export class GfapiBackend implements Backend {
   }
 
   async setattr(c: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
-    const r = await this.vol.setattr(cred(c), this.gfid(handle), {
+    const g = this.gfid(handle);
+    if (c.uid !== 0 && (typeof set.atime === 'object' || typeof set.mtime === 'object')) {
+      // Times of the caller's choosing are for the owner (utimensat(2):
+      // EPERM); the bricks let anyone with write access set them. The
+      // server's time needs only write access, which the bricks check.
+      if ((await this.vol.stat(g)).uid !== c.uid) throw new BackendError('EPERM', 'only the owner may set explicit times');
+    }
+    const r = await this.vol.setattr(cred(c), g, {
       mode: set.mode,
       uid: set.uid,
       gid: set.gid,
       size: set.size === undefined ? undefined : Number(set.size),
-      atimeServer: set.atime === 'server' ? true : undefined,
-      atimeSec: typeof set.atime === 'object' ? set.atime.sec : undefined,
-      atimeNsec: typeof set.atime === 'object' ? set.atime.nsec : undefined,
-      mtimeServer: set.mtime === 'server' ? true : undefined,
-      mtimeSec: typeof set.mtime === 'object' ? set.mtime.sec : undefined,
-      mtimeNsec: typeof set.mtime === 'object' ? set.mtime.nsec : undefined,
+      ...times(set),
       guardCtimeSec: guardCtime?.sec,
       guardCtimeNsec: guardCtime?.nsec,
     });
@@ -360,6 +376,9 @@ export class GfapiBackend implements Backend {
     data: Buffer,
     stable: StableHow,
   ): Promise<{ count: number; committed: StableHow; file: Wcc }> {
+    // Past the largest file (FSINFO maxfilesize): FBIG, not what the
+    // offset's conversion to a double would make of it.
+    if (offset + BigInt(data.length) > FS_INFO.maxFileSize) throw new BackendError('EFBIG', 'write beyond the largest file size');
     const r = await this.vol.write(cred(c), this.gfid(handle), Number(offset), data, SYNC[stable]);
     const before = r.before ? this.pre(r.before) : undefined;
     return { count: data.length, committed: stable, file: { before, after: this.attrs(r.after) } };
@@ -401,6 +420,9 @@ export class GfapiBackend implements Backend {
       if (how.mode !== 'unchecked' || (err as { code?: string }).code !== 'EEXIST') throw err;
       e = await this.vol.lookup(cred(c), d, name);
       made = false;
+      // Only a regular file is "opened" by UNCHECKED; a directory, symlink
+      // or device of that name is EEXIST (as knfsd and the posix backend).
+      if ((e.stat.mode & S_IFMT) !== 0o100000) throw err;
     }
     // A file just made is empty: a size of 0 (what O_TRUNC sends) needs no truncate.
     const rest: SetAttrs = { ...how.attrs, mode: undefined, size: made && how.attrs.size === 0n ? undefined : how.attrs.size };
@@ -411,6 +433,7 @@ export class GfapiBackend implements Backend {
           uid: rest.uid,
           gid: rest.gid,
           size: rest.size === undefined ? undefined : Number(rest.size),
+          ...times(rest),
         })
       ).after;
     }
@@ -419,8 +442,8 @@ export class GfapiBackend implements Backend {
 
   private async finishMade(c: Cred, e: GfEntry, attrs: SetAttrs): Promise<EntryResult> {
     let st = e.stat;
-    if (attrs.uid !== undefined || attrs.gid !== undefined) {
-      st = (await this.vol.setattr(cred(c), e.gfid, { uid: attrs.uid, gid: attrs.gid })).after;
+    if (attrs.uid !== undefined || attrs.gid !== undefined || attrs.atime !== undefined || attrs.mtime !== undefined) {
+      st = (await this.vol.setattr(cred(c), e.gfid, { uid: attrs.uid, gid: attrs.gid, ...times(attrs) })).after;
     }
     return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: this.attrsOpt(e.dir) } };
   }
@@ -448,6 +471,9 @@ export class GfapiBackend implements Backend {
     rdev?: { major: number; minor: number },
   ): Promise<EntryResult> {
     const d = this.gfid(dir);
+    // Device nodes are root's to make (CAP_MKNOD, as knfsd and the posix
+    // backend): the bricks would make one for anyone, owned by them.
+    if ((type === 'chr' || type === 'blk') && c.uid !== 0) throw new BackendError('EPERM', 'only root may make device nodes');
     const mode = TYPE_BITS[type] | ((attrs.mode ?? 0o644) & 0o7777);
     const e = await this.vol.mknod(cred(c), d, name, mode, rdev?.major ?? 0, rdev?.minor ?? 0);
     return this.finishMade(c, e, attrs);
@@ -485,13 +511,22 @@ export class GfapiBackend implements Backend {
 
   async readdir(c: Cred, dir: Buffer, cookie: bigint, verifier: Buffer, maxEntries: number, plus: boolean): Promise<ReadDirResult> {
     const d = this.gfid(dir);
-    if (cookie !== 0n && !verifier.equals(this.cookieVerifier)) throw new BackendError('EBADCOOKIE', 'cookie verifier mismatch');
-    const r = await this.vol.readdir(cred(c), d, cookie, Math.max(1, maxEntries), plus);
+    // A zero verifier with a cookie is taken for ours: Linux clients zero it
+    // when they drop a directory's caches and resume from their cookie
+    // (refused, `ls` failed with "Unknown error 523"; see the posix
+    // backend's cookieVerifier). Ours never changes for the volume's life.
+    if (cookie !== 0n && !verifier.equals(this.cookieVerifier) && !verifier.equals(ZERO_VERIFIER)) {
+      throw new BackendError('EBADCOOKIE', 'cookie verifier mismatch');
+    }
+    // READDIRPLUS's handles and attributes are LOOKUPs' answers: without
+    // search permission on the directory (LOOKUP is EACCES) only its names.
+    const names = plus && c.uid !== 0 && !((await this.vol.access(cred(c), d)).granted & 1);
+    const r = await this.vol.readdir(cred(c), d, cookie, Math.max(1, maxEntries), plus && !names);
     const isRoot = d.equals(this.rootGfid);
     const entries: DirEntry[] = r.entries.map((e) => {
       const out: DirEntry = { name: e.name, fileid: e.stat ? e.stat.ino : e.ino, cookie: e.cookie };
       if (e.nameBytes) out.nameBytes = e.nameBytes;
-      if (plus) {
+      if (plus && !names) {
         if (e.name === '..' && isRoot) {
           out.handle = this.rootHandle;
         } else if (e.gfid && e.stat) {
