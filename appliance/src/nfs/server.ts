@@ -12,6 +12,7 @@ import { ExportTable, type ExportSpec } from './exports.js';
 import { mount3Program } from './mount3/procedures.js';
 import { MOUNT_PROGRAM, MOUNT_V3 } from './mount3/types.js';
 import { nfs3Program } from './nfs3/procedures.js';
+import { BlockedLocks } from './nlm4/blocked.js';
 import { LockTable } from './nlm4/locks.js';
 import { NlmMonitor } from './nlm4/monitor.js';
 import { NSM_PROGRAM, NSM_V1, nsmProgram } from './nlm4/nsm.js';
@@ -42,7 +43,7 @@ export interface NfsServerOptions {
   stateDir?: string;
   /** The grace period after a restart with lock clients (default 45 s). */
   nlmGraceMs?: number;
-  /** The port of the clients' portmappers for SM_NOTIFY (111; tests). */
+  /** The port of the clients' portmappers, for SM_NOTIFY and GRANTED callbacks (111; tests). */
   portmapperPort?: number;
 }
 
@@ -77,6 +78,7 @@ export class NfsServer {
       mounts: new Map(),
       locks: new LockTable(),
       monitor: new NlmMonitor({ dir: this.opts.stateDir, log: this.opts.log, graceMs: this.opts.nlmGraceMs, portmapperPort: this.opts.portmapperPort }),
+      blocked: new BlockedLocks({ log: this.opts.log, portmapperPort: this.opts.portmapperPort }),
     };
     await this.state.monitor.start();
     this.dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], this.state);

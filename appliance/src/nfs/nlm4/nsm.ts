@@ -31,6 +31,8 @@ const smNotify: ProcEntry<{ monName: string; state: number }, void> = {
   decode: (r) => ({ monName: r.string(SM_MAXSTRLEN), state: r.i32() }),
   async handler(ctx, a) {
     const n = ctx.server.locks.dropHost(a.monName);
+    ctx.server.blocked.dropHost(a.monName);
+    ctx.server.blocked.wakeAll(ctx.server.locks);
     await ctx.server.monitor.forget(a.monName);
     ctx.server.log.info({ client: ctx.client.address, host: a.monName, state: a.state, dropped: n }, 'NSM SM_NOTIFY: a client rebooted; its locks dropped');
   },

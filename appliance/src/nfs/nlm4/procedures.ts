@@ -13,9 +13,10 @@
  * the handler looks the file up (gone: NLM4_STALE_FH).
  *
  * Blocking requests: a lock that conflicts is answered NLM4_BLOCKED and
- * not queued; the client polls (Linux retries every 30 s) and gets it
- * once it is free. No GRANTED callback is made, so CANCEL has nothing to
- * cancel. Not served (PROC_UNAVAIL): the GRANTED callback itself, the
+ * queued; when its range frees it is granted and the client told with a
+ * GRANTED callback (blocked.ts); CANCEL drops it, and the client's own
+ * polling (Linux re-sends every 30 s) covers a callback lost. Not served
+ * (PROC_UNAVAIL): the GRANTED procedure itself (a client's), the
  * asynchronous *_MSG / *_RES procedures (answers would go to the client's
  * own port) and SHARE/UNSHARE/NM_LOCK (DOS share modes, PC clients).
  */
@@ -136,13 +137,22 @@ const nlmLock: ProcEntry<LockCall & { reclaim: boolean; state: number }, Res> = 
       // Remembered (on disk) before it holds anything, so a restart can tell it.
       await ctx.server.monitor.note(a.lock.callerName, ctx.client.address, ctx.client.local ?? '');
     }
-    const got = ctx.server.locks.lock(fileKey(ctx, a.fh), ownerOf(a.lock), a.exclusive, range.start, range.end);
-    if (got === 'granted') return { cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED };
+    const file = fileKey(ctx, a.fh);
+    const owner = ownerOf(a.lock);
+    const got = ctx.server.locks.lock(file, owner, a.exclusive, range.start, range.end);
+    if (got === 'granted') {
+      // Got it by asking again: no callback is due any more, and one in flight may not take it back.
+      ctx.server.blocked.cancel({ file, owner, exclusive: a.exclusive, ...range });
+      ctx.server.blocked.confirm(file, owner);
+      return { cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED };
+    }
     if (got === 'full') {
       ctx.server.log.warn({ client: ctx.client.address, host: a.lock.callerName, locks: ctx.server.locks.size }, 'NLM lock refused: the lock table is full');
       return { cookie: a.cookie, stat: nlm4_stats.NLM4_DENIED_NOLOCKS };
     }
-    return { cookie: a.cookie, stat: a.block ? nlm4_stats.NLM4_BLOCKED : nlm4_stats.NLM4_DENIED };
+    if (!a.block) return { cookie: a.cookie, stat: nlm4_stats.NLM4_DENIED };
+    ctx.server.blocked.add({ file, owner, exclusive: a.exclusive, ...range, cookie: a.cookie, lock: a.lock, address: ctx.client.address });
+    return { cookie: a.cookie, stat: nlm4_stats.NLM4_BLOCKED };
   },
   encode: encodeRes,
 };
@@ -152,8 +162,11 @@ const nlmCancel: ProcEntry<LockCall, Res> = {
   flags: 0,
   decode: (r) => lockCall(r, true),
   ...onFile,
-  // Blocked requests are not queued (see above): there is nothing to cancel.
-  handler: async (_ctx, a) => ({ cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED }),
+  async handler(ctx, a) {
+    const range = rangeOf(a.lock.offset, a.lock.len);
+    if (range) ctx.server.blocked.cancel({ file: fileKey(ctx, a.fh), owner: ownerOf(a.lock), exclusive: a.exclusive, ...range });
+    return { cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED };
+  },
   encode: encodeRes,
 };
 
@@ -170,7 +183,9 @@ const nlmUnlock: ProcEntry<{ cookie: Buffer; lock: Nlm4Lock; fh: FileHandleArg }
     const range = rangeOf(a.lock.offset, a.lock.len);
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
     // No existence check: the locks of a file removed meanwhile still go.
-    ctx.server.locks.unlock(fileKey(ctx, a.fh), ownerOf(a.lock), range.start, range.end);
+    const file = fileKey(ctx, a.fh);
+    ctx.server.locks.unlock(file, ownerOf(a.lock), range.start, range.end);
+    ctx.server.blocked.wake(ctx.server.locks, file);
     return { cookie: a.cookie, stat: nlm4_stats.NLM4_GRANTED };
   },
   encode: encodeRes,
@@ -183,6 +198,8 @@ const nlmFreeAll: ProcEntry<{ name: string; state: number }, void> = {
   decode: (r) => ({ name: r.string(LM_MAXNAMELEN), state: r.i32() }),
   async handler(ctx, a) {
     const n = ctx.server.locks.dropHost(a.name);
+    ctx.server.blocked.dropHost(a.name);
+    ctx.server.blocked.wakeAll(ctx.server.locks);
     await ctx.server.monitor.forget(a.name);
     ctx.server.log.info({ client: ctx.client.address, host: a.name, dropped: n }, 'NLM FREE_ALL: locks of a host dropped');
   },

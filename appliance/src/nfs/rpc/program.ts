@@ -12,6 +12,7 @@ import type { Client, ClientRule, Export, ExportTable } from '../exports.js';
 import type { XdrReader } from '../xdr/reader.js';
 import type { XdrWriter } from '../xdr/writer.js';
 import type { Identity } from './auth.js';
+import type { BlockedLocks } from '../nlm4/blocked.js';
 import type { LockTable } from '../nlm4/locks.js';
 import type { NlmMonitor } from '../nlm4/monitor.js';
 
@@ -48,6 +49,8 @@ export interface ServerState {
   locks: LockTable;
   /** Which hosts hold locks (kept across restarts), and the grace period after one. */
   monitor: NlmMonitor;
+  /** Blocked lock requests, granted by callback when their range frees. */
+  blocked: BlockedLocks;
 }
 
 /**

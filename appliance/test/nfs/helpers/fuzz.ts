@@ -13,6 +13,7 @@ import { HandleCodec } from '../../../src/nfs/backend/filehandle.js';
 import { ExportTable } from '../../../src/nfs/exports.js';
 import { mount3Program } from '../../../src/nfs/mount3/procedures.js';
 import { nfs3Program } from '../../../src/nfs/nfs3/procedures.js';
+import { BlockedLocks } from '../../../src/nfs/nlm4/blocked.js';
 import { LockTable } from '../../../src/nfs/nlm4/locks.js';
 import { NlmMonitor } from '../../../src/nfs/nlm4/monitor.js';
 import { nsmProgram } from '../../../src/nfs/nlm4/nsm.js';
@@ -66,7 +67,7 @@ async function makeWorld(): Promise<World> {
   const backend = new MemoryBackend();
   const exports = new ExportTable([{ path: '/export', backend, clients: [{ match: '*', squash: 'no_root_squash' }] }]);
   const codec = new HandleCodec(randomBytes(32));
-  const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], { exports, codec, log: quietLog, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log: quietLog }) });
+  const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], { exports, codec, log: quietLog, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log: quietLog }), blocked: new BlockedLocks({ log: quietLog }) });
   const cred = { uid: 0, gid: 0, gids: [] };
   const rootB = await backend.root();
   const id = exports.byPath.get('/export')!.id;
