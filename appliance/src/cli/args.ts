@@ -16,7 +16,7 @@ export interface DaemonOptions {
   nfsPort?: number;
   /** smbd's port (default 445; 0 = any free port). */
   smbPort: number;
-  /** Register NFS and MOUNT with the system rpcbind when it answers. */
+  /** Register NFS, MOUNT, NLM and NSM with the system rpcbind when it answers. */
   rpcbind: boolean;
 }
 
@@ -32,7 +32,7 @@ export const DAEMON_USAGE = `usage: cairnd [run] [--data-dir DIR] [--host ADDR] 
   --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info)
   --nfs-port N       NFS and MOUNT port (default: the state's setting, 2049; 0 picks a free one)
   --smb-port N       Samba's port (default 445; 0 picks a free one)
-  --no-rpcbind       do not register NFS and MOUNT with the system rpcbind`;
+  --no-rpcbind       do not register NFS, MOUNT, NLM and NSM with the system rpcbind`;
 
 export function parsePort(value: string, flag: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) {
