@@ -67,7 +67,9 @@ async function makeWorld(): Promise<World> {
   const backend = new MemoryBackend();
   const exports = new ExportTable([{ path: '/export', backend, clients: [{ match: '*', squash: 'no_root_squash' }] }]);
   const codec = new HandleCodec(randomBytes(32));
-  const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], { exports, codec, log: quietLog, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log: quietLog }), blocked: new BlockedLocks({ log: quietLog }) });
+  // Callbacks to granted lock waiters go nowhere (port 1 refuses at once), never to a real portmapper.
+  const blocked = new BlockedLocks({ log: quietLog, portmapperPort: 1 });
+  const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], { exports, codec, log: quietLog, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log: quietLog }), blocked });
   const cred = { uid: 0, gid: 0, gids: [] };
   const rootB = await backend.root();
   const id = exports.byPath.get('/export')!.id;
