@@ -879,16 +879,7 @@ impl Volume {
       }
       return Err(OsError::new(libc::EACCES, "no search permission on the directory"));
     }
-    let k = self.obj(dir)?;
-    set_cred(cred);
-    // SAFETY: the object is live.
-    let rc = timed(Call::Access, || unsafe { glfs_h_access(self.fs, k.obj.0, libc::X_OK) });
-    let e = OsError::last("search permission");
-    set_cred(&root_cred());
-    if rc != 0 {
-      return Err(e);
-    }
-    Ok(())
+    self.brick_access(cred, dir, libc::X_OK, "search permission")
   }
 
   /// Forgets what `name` in `dir` was (after remove, rename).
@@ -1051,11 +1042,16 @@ impl Volume {
     if st.uid == cred.uid {
       return Ok(());
     }
+    self.brick_access(cred, gfid, mask, "access")
+  }
+
+  /// The bricks' answer to access(2) of `mask` for `cred` (a round trip).
+  fn brick_access(&self, cred: &Cred, gfid: &[u8], mask: c_int, what: &str) -> OsResult<()> {
     let k = self.obj(gfid)?;
     set_cred(cred);
     // SAFETY: the object is live.
     let rc = timed(Call::Access, || unsafe { glfs_h_access(self.fs, k.obj.0, mask) });
-    let e = OsError::last("access");
+    let e = OsError::last(what);
     set_cred(&root_cred());
     if rc != 0 {
       return Err(e);
