@@ -18,8 +18,8 @@ import { rpcCall } from '../rpc/call.js';
 import { pmapGetPort } from '../rpc/portmap.js';
 import type { Logger } from '../rpc/program.js';
 import { XdrWriter } from '../xdr/writer.js';
-import type { LockTable, Owner } from './locks.js';
-import { nlm4_stats, NLM_PROGRAM, NLM_V4, type Nlm4Lock } from './types.js';
+import { sameOwner, type LockTable, type Owner } from './locks.js';
+import { encodeLock, nlm4_stats, NLM_PROGRAM, NLM_V4, type Nlm4Lock } from './types.js';
 
 const NLM4_GRANTED_PROC = 5;
 /** Waiters kept at most, over all files (more are answered BLOCKED and left to poll). */
@@ -38,7 +38,7 @@ export interface Waiter {
 }
 
 function same(a: Waiter, b: Waiter): boolean {
-  return a.file === b.file && a.owner.host === b.owner.host && a.owner.svid === b.owner.svid && a.owner.oh.equals(b.owner.oh) && a.start === b.start && a.end === b.end;
+  return a.file === b.file && sameOwner(a.owner, b.owner) && a.start === b.start && a.end === b.end;
 }
 
 export class BlockedLocks {
@@ -61,7 +61,7 @@ export class BlockedLocks {
    * LOCK): a callback still in flight for it must not take it back.
    */
   confirm(file: string, owner: Owner): void {
-    for (const w of this.pending) if (w.file === file && w.owner.host === owner.host && w.owner.svid === owner.svid && w.owner.oh.equals(owner.oh)) this.pending.delete(w);
+    for (const w of this.pending) if (w.file === file && sameOwner(w.owner, owner)) this.pending.delete(w);
   }
 
   /** CANCEL: forgets the request. */
@@ -111,16 +111,8 @@ export class BlockedLocks {
   private async tell(w: Waiter): Promise<boolean> {
     const port = await pmapGetPort(w.address, NLM_PROGRAM, NLM_V4, { port: this.opts.portmapperPort, timeoutMs: this.opts.timeoutMs });
     const l = w.lock;
-    const args = new XdrWriter()
-      .opaque(w.cookie)
-      .bool(w.exclusive)
-      .string(l.callerName)
-      .opaque(l.fh)
-      .opaque(l.oh)
-      .i32(l.svid)
-      .u64(l.offset)
-      .u64(l.len)
-      .toBuffer();
+    // nlm4_testargs: cookie, exclusive, the lock as it was asked for.
+    const args = encodeLock(new XdrWriter().opaque(w.cookie).bool(w.exclusive), l).toBuffer();
     const r = port ? await rpcCall({ host: w.address, port, timeoutMs: this.opts.timeoutMs }, NLM_PROGRAM, NLM_V4, NLM4_GRANTED_PROC, args) : undefined;
     let stat: number | undefined;
     try {

@@ -44,7 +44,8 @@ export function lenOf(h: Pick<Held, 'start' | 'end'>): bigint {
   return h.end === END ? 0n : h.end - h.start;
 }
 
-function sameOwner(a: Owner, b: Owner): boolean {
+/** The same process on the same host. */
+export function sameOwner(a: Owner, b: Owner): boolean {
   return a.host === b.host && a.svid === b.svid && a.oh.equals(b.oh);
 }
 

@@ -12,6 +12,7 @@
  * keeps no monitor list of its own.
  */
 import type { ProcEntry, Program } from '../rpc/program.js';
+import { dropHost } from './procedures.js';
 
 export const NSM_PROGRAM = 100024;
 export const NSM_V1 = 1;
@@ -30,10 +31,7 @@ const smNotify: ProcEntry<{ monName: string; state: number }, void> = {
   flags: 0,
   decode: (r) => ({ monName: r.string(SM_MAXSTRLEN), state: r.i32() }),
   async handler(ctx, a) {
-    const n = ctx.server.locks.dropHost(a.monName);
-    ctx.server.blocked.dropHost(a.monName);
-    ctx.server.blocked.wakeAll(ctx.server.locks);
-    await ctx.server.monitor.forget(a.monName);
+    const n = await dropHost(ctx.server, a.monName);
     ctx.server.log.info({ client: ctx.client.address, host: a.monName, state: a.state, dropped: n }, 'NSM SM_NOTIFY: a client rebooted; its locks dropped');
   },
   encode: () => undefined,

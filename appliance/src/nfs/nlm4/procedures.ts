@@ -21,7 +21,7 @@
  * own port) and SHARE/UNSHARE/NM_LOCK (DOS share modes, PC clients).
  */
 import { nfsstat3 } from '../backend/errors.js';
-import { FileHandleArg, type CallContext, type ProcEntry, type Program } from '../rpc/program.js';
+import { FileHandleArg, type CallContext, type ProcEntry, type Program, type ServerState } from '../rpc/program.js';
 import type { XdrReader } from '../xdr/reader.js';
 import { lenOf, rangeOf, type Owner } from './locks.js';
 import { cookie, decodeLock, encodeHolder, encodeRes, LM_MAXNAMELEN, nlm4_stats, NLM_PROGRAM, NLM_V4, type Nlm4Holder, type Nlm4Lock } from './types.js';
@@ -62,6 +62,20 @@ function refusal(status: number): nlm4_stats {
 /** The lock table's key of the file a handle names (its export, its backend handle). */
 function fileKey(ctx: CallContext, fh: FileHandleArg): string {
   return `${ctx.export!.id}:${fh.backend.toString('hex')}`;
+}
+
+/**
+ * A client host is gone (FREE_ALL from its lock manager, SM_NOTIFY from
+ * its statd): its locks and waiting requests go, waiters its locks held
+ * back get theirs, and it is no longer one to tell after our restart.
+ * Returns how many locks went.
+ */
+export async function dropHost(server: ServerState, host: string): Promise<number> {
+  const n = server.locks.dropHost(host);
+  server.blocked.dropHost(host);
+  server.blocked.wakeAll(server.locks);
+  await server.monitor.forget(host);
+  return n;
 }
 
 function ownerOf(l: Nlm4Lock): Owner {
@@ -133,12 +147,12 @@ const nlmLock: ProcEntry<LockCall & { reclaim: boolean; state: number }, Res> = 
     if (!a.reclaim && ctx.server.monitor.inGrace()) return { cookie: a.cookie, stat: nlm4_stats.NLM4_DENIED_GRACE_PERIOD };
     const range = await rangeOfFile(ctx, a);
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
-    if (!ctx.server.locks.test(fileKey(ctx, a.fh), ownerOf(a.lock), a.exclusive, range.start, range.end)) {
+    const file = fileKey(ctx, a.fh);
+    const owner = ownerOf(a.lock);
+    if (!ctx.server.locks.test(file, owner, a.exclusive, range.start, range.end)) {
       // Remembered (on disk) before it holds anything, so a restart can tell it.
       await ctx.server.monitor.note(a.lock.callerName, ctx.client.address, ctx.client.local ?? '');
     }
-    const file = fileKey(ctx, a.fh);
-    const owner = ownerOf(a.lock);
     const got = ctx.server.locks.lock(file, owner, a.exclusive, range.start, range.end);
     if (got === 'granted') {
       // Got it by asking again: no callback is due any more, and one in flight may not take it back.
@@ -197,10 +211,7 @@ const nlmFreeAll: ProcEntry<{ name: string; state: number }, void> = {
   flags: 0,
   decode: (r) => ({ name: r.string(LM_MAXNAMELEN), state: r.i32() }),
   async handler(ctx, a) {
-    const n = ctx.server.locks.dropHost(a.name);
-    ctx.server.blocked.dropHost(a.name);
-    ctx.server.blocked.wakeAll(ctx.server.locks);
-    await ctx.server.monitor.forget(a.name);
+    const n = await dropHost(ctx.server, a.name);
     ctx.server.log.info({ client: ctx.client.address, host: a.name, dropped: n }, 'NLM FREE_ALL: locks of a host dropped');
   },
   encode: () => undefined,

@@ -70,6 +70,10 @@ export function decodeLock(r: XdrReader): Nlm4Lock {
   };
 }
 
+export function encodeLock(w: XdrWriter, l: Nlm4Lock): XdrWriter {
+  return w.string(l.callerName).opaque(l.fh).opaque(l.oh).i32(l.svid).u64(l.offset).u64(l.len);
+}
+
 export function cookie(r: XdrReader): Buffer {
   return Buffer.from(r.opaque(MAXNETOBJ_SZ));
 }
