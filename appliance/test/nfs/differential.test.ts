@@ -16,9 +16,9 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { XdrReader } from '../../src/nfs/xdr/reader.js';
 import { XdrWriter } from '../../src/nfs/xdr/writer.js';
-import { dirop, readPostOpAttr, RpcClient, type CallOptions } from './helpers/rpc-client.js';
+import { dirop, RpcClient, type CallOptions } from './helpers/rpc-client.js';
+import { parseReply, type Parsed } from './helpers/readdir-xdr.js';
 import { posixRawServer } from './helpers/server.js';
 
 const USER: CallOptions = { cred: { flavor: 'sys', uid: 1000, gid: 1000 } };
@@ -32,38 +32,13 @@ async function lookup(c: RpcClient, dir: Buffer, name: string): Promise<Buffer> 
   return Buffer.from(r.opaque(64));
 }
 
-interface Page {
-  status: number;
-  verf?: Buffer;
-  entries: Array<{ name: string; cookie: bigint; attrs: boolean; handle: boolean }>;
-  eof?: boolean;
+/** One READDIR (plus false) or READDIRPLUS call, decoded. */
+async function page(c: RpcClient, dir: Buffer, plus: boolean, cookie: bigint, verf: Buffer, count: number, opts?: CallOptions): Promise<Parsed> {
+  const args = new XdrWriter().opaque(dir).u64(cookie).fixedOpaque(verf);
+  return parseReply(plus ? await c.nfs(17, args.u32(count).u32(count), opts) : await c.nfs(16, args.u32(count), opts), plus);
 }
 
-/** One READDIR (plus false) or READDIRPLUS call, decoded. */
-async function page(c: RpcClient, dir: Buffer, plus: boolean, cookie: bigint, verf: Buffer, count: number, opts?: CallOptions): Promise<Page> {
-  const args = new XdrWriter().opaque(dir).u64(cookie).fixedOpaque(verf);
-  const r: XdrReader = plus ? await c.nfs(17, args.u32(count).u32(count), opts) : await c.nfs(16, args.u32(count), opts);
-  const status = r.u32();
-  readPostOpAttr(r);
-  if (status !== 0) return { status, entries: [] };
-  const out: Page = { status, verf: Buffer.from(r.fixedOpaque(8)), entries: [] };
-  while (r.bool()) {
-    r.u64();
-    const name = r.string(255);
-    const c2 = r.u64();
-    let attrs = false;
-    let handle = false;
-    if (plus) {
-      attrs = readPostOpAttr(r) !== undefined;
-      handle = r.bool();
-      if (handle) r.opaque(64);
-    }
-    out.entries.push({ name, cookie: c2, attrs, handle });
-  }
-  out.eof = r.bool();
-  r.done();
-  return out;
-}
+const names = (p: Parsed) => p.entries.map((e) => e.name.toString());
 
 for (const fast of [true, false]) {
   const how = fast ? 'readdirXdr' : 'readdir';
@@ -80,13 +55,13 @@ for (const fast of [true, false]) {
 
     const bare = await page(c, noexec, false, 0n, ZERO, 4096, USER);
     assert.equal(bare.status, 0, 'READDIR of a 0744 directory as uid 1000: NFS3_OK');
-    assert.deepEqual(bare.entries.map((e) => e.name).sort(), ['.', '..', 'inside']);
+    assert.deepEqual(names(bare).sort(), ['.', '..', 'inside']);
     assert.equal(bare.eof, true);
     const plus = await page(c, noexec, true, 0n, ZERO, 8192, USER);
     assert.equal(plus.status, 0, 'READDIRPLUS of a 0744 directory as uid 1000: NFS3_OK');
-    assert.deepEqual(plus.entries.map((e) => e.name).sort(), ['.', '..', 'inside']);
+    assert.deepEqual(names(plus).sort(), ['.', '..', 'inside']);
     assert.ok(
-      plus.entries.every((e) => !e.attrs && !e.handle),
+      plus.entries.every((e) => !e.attrs && !e.fh),
       'no attributes or handles without search permission',
     );
     // Paging on from a cookie works the same way.
@@ -101,7 +76,7 @@ for (const fast of [true, false]) {
     assert.equal((await page(c, priv, true, 0n, ZERO, 8192, USER)).status, 13, 'READDIRPLUS of a 0700 directory: NFS3ERR_ACCES');
     // The owner still gets everything.
     const own = await page(c, noexec, true, 0n, ZERO, 8192);
-    assert.ok(own.entries.find((e) => e.name === 'inside')?.handle, 'root gets handles');
+    assert.ok(own.entries.find((e) => e.name.toString() === 'inside')?.fh, 'root gets handles');
   });
 
   test(`posix (${how}): a listing resumed with a zero cookie verifier goes on; a wrong verifier is NFS3ERR_BAD_COOKIE`, async (t) => {
@@ -112,20 +87,18 @@ for (const fast of [true, false]) {
       const first = await page(c, root, plus, 0n, ZERO, count);
       assert.equal(first.status, 0);
       assert.equal(first.eof, false, 'more than one page');
-      const names = first.entries.map((e) => e.name);
+      const listed = names(first);
       let cookie = first.entries.at(-1)!.cookie;
-      let verf = ZERO;
       for (;;) {
-        const p = await page(c, root, plus, cookie, verf, count);
+        const p = await page(c, root, plus, cookie, ZERO, count);
         assert.equal(p.status, 0, `resumed with a zero verifier (plus=${plus}): NFS3_OK`);
         assert.ok(p.verf!.equals(first.verf!), 'the directory keeps its verifier');
-        names.push(...p.entries.map((e) => e.name));
+        listed.push(...names(p));
         if (p.eof) break;
         cookie = p.entries.at(-1)!.cookie;
-        verf = ZERO;
       }
-      assert.equal(names.length, 42, `every entry once (plus=${plus})`);
-      assert.equal(new Set(names).size, 42);
+      assert.equal(listed.length, 42, `every entry once (plus=${plus})`);
+      assert.equal(new Set(listed).size, 42);
       const wrong = await page(c, root, plus, first.entries.at(-1)!.cookie, Buffer.from('badverf!'), count);
       assert.equal(wrong.status, 10003, 'NFS3ERR_BAD_COOKIE');
     }

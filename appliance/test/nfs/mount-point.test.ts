@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { XdrWriter } from '../../src/nfs/xdr/writer.js';
 import { CAIRND } from '../helpers/cairnd.js';
-import { readPostOpAttr, RpcClient } from './helpers/rpc-client.js';
+import { RpcClient } from './helpers/rpc-client.js';
+import { parseReply } from './helpers/readdir-xdr.js';
 
 /** A fixed script; the paths and the command come in as arguments. */
 const BIND_THEN_EXEC = 'mount --bind "$1" "$2" || exit 90; shift 2; exec "$@"';
@@ -32,26 +33,10 @@ interface Listed {
 
 async function listRoot(c: RpcClient, fh: Buffer, plus: boolean): Promise<Listed[]> {
   const args = new XdrWriter().opaque(fh).u64(0n).fixedOpaque(Buffer.alloc(8));
-  const r = plus ? await c.nfs(17, args.u32(8192).u32(65536)) : await c.nfs(16, args.u32(65536));
-  assert.equal(r.u32(), 0, 'NFS3_OK');
-  readPostOpAttr(r);
-  r.fixedOpaque(8);
-  const out: Listed[] = [];
-  while (r.bool()) {
-    r.u64();
-    const name = r.opaque(255).toString();
-    r.u64();
-    let attrs = false;
-    let handle = false;
-    if (plus) {
-      attrs = readPostOpAttr(r) !== undefined;
-      handle = r.bool();
-      if (handle) r.opaque(64);
-    }
-    out.push({ name, attrs, handle });
-  }
-  assert.equal(r.bool(), true, 'eof');
-  return out;
+  const page = parseReply(plus ? await c.nfs(17, args.u32(8192).u32(65536)) : await c.nfs(16, args.u32(65536)), plus);
+  assert.equal(page.status, 0, 'NFS3_OK');
+  assert.equal(page.eof, true, 'eof');
+  return page.entries.map((e) => ({ name: e.name.toString(), attrs: e.attrs !== undefined, handle: e.fh !== undefined }));
 }
 
 test('posix: a bind mount inside the export is not crossed (LOOKUP NFS3ERR_ACCES, listed without attributes)', async (t) => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { XdrReader } from '../../src/nfs/xdr/reader.js';
 import { XdrWriter } from '../../src/nfs/xdr/writer.js';
 import { readPostOpAttr, readWcc, RpcClient, sattr } from './helpers/rpc-client.js';
+import { parseReply } from './helpers/readdir-xdr.js';
 import { posixRawServer, startTestServer } from './helpers/server.js';
 
 /** Latin-1 "café" and a lone continuation byte: neither is UTF-8. */
@@ -31,23 +32,15 @@ function dirop(fh: Buffer, name: Buffer | string): XdrWriter {
 async function list(c: RpcClient, dir: Buffer, plus: boolean): Promise<Buffer[]> {
   const names: Buffer[] = [];
   let cookie = 0n;
-  let verf = Buffer.alloc(8);
+  let verf: Buffer = Buffer.alloc(8);
   for (;;) {
     const args = new XdrWriter().opaque(dir).u64(cookie).fixedOpaque(verf);
-    const r = plus ? await c.nfs(17, args.u32(4096).u32(32768)) : await c.nfs(16, args.u32(32768));
-    assert.equal(r.u32(), 0, 'NFS3_OK');
-    readPostOpAttr(r);
-    verf = Buffer.from(r.fixedOpaque(8));
-    while (r.bool()) {
-      r.u64();
-      names.push(Buffer.from(r.opaque(255)));
-      cookie = r.u64();
-      if (plus) {
-        readPostOpAttr(r);
-        if (r.bool()) r.opaque(64);
-      }
-    }
-    if (r.bool()) return names;
+    const page = parseReply(plus ? await c.nfs(17, args.u32(4096).u32(32768)) : await c.nfs(16, args.u32(32768)), plus);
+    assert.equal(page.status, 0, 'NFS3_OK');
+    verf = page.verf!;
+    for (const e of page.entries) names.push(Buffer.from(e.name));
+    cookie = page.entries.at(-1)?.cookie ?? cookie;
+    if (page.eof) return names;
   }
 }
 

@@ -64,6 +64,11 @@ export function parse(xdr: Buffer | undefined, plus: boolean): Parsed {
   return { status, dirAttrs, verf, entries, eof };
 }
 
+/** The READDIR3res / READDIRPLUS3res a reply reader is positioned at (RpcClient.nfs). */
+export function parseReply(r: XdrReader, plus: boolean): Parsed {
+  return parse(r.buf.subarray(r.offset), plus);
+}
+
 export async function listAll(b: Backend, dir: Buffer, plus: boolean, maxcount: number, dircount = 0): Promise<{ pages: Parsed[]; entries: Entry[] }> {
   const pages: Parsed[] = [];
   let cookie = 0n;
