@@ -340,7 +340,12 @@ impl Out {
 // ---------------------------------------------------------------- export
 
 pub struct Export {
-  root: Arc<Obj>,
+  /// The export's directory, the `mount_fd` of every open_by_handle_at;
+  /// None once closed (so a removed export holds nothing open, and a
+  /// late call gets ESTALE).
+  root: std::sync::RwLock<Option<OwnedFd>>,
+  root_dev: u64,
+  root_ino: u64,
   root_handle: Vec<u8>,
   key: (u64, u64),
   fsid: u64,
@@ -441,9 +446,10 @@ impl Export {
     // SAFETY: fsid_t is two ints; read them as bytes.
     let fsid_bytes: [u8; 8] = unsafe { std::mem::transmute(sfs.f_fsid) };
     let key = (sip((0x6361_6972_6e2d_6b30, 0x6578_706f_7274_6b31), &[&kh, &fsid_bytes]), sip((7, 11), &[&fsid_bytes, &kh]));
-    let root = Arc::new(Obj { fd, kind: Kind::Dir, dev: st.dev, ino: st.ino, writable: false, path_only: false });
     let mut ex = Export {
-      root,
+      root: std::sync::RwLock::new(Some(fd)),
+      root_dev: st.dev,
+      root_ino: st.ino,
       root_handle: Vec::new(),
       key,
       fsid: st.dev,
@@ -468,6 +474,7 @@ impl Export {
   pub fn close(&self) {
     self.cache.clear();
     self.streams.clear();
+    *self.root.write().unwrap_or_else(|e| e.into_inner()) = None;
   }
 
   /// Closes cached fds of objects deleted outside this server (FdCache::sweep_unlinked).
@@ -518,7 +525,7 @@ impl Export {
   }
 
   fn is_root(&self, o: &Obj) -> bool {
-    o.dev == self.root.dev && o.ino == self.root.ino
+    o.dev == self.root_dev && o.ino == self.root_ino
   }
 
   /// The object behind `h`, from the cache or opened by handle. Must run
@@ -532,24 +539,26 @@ impl Export {
       libc::ESTALE | libc::ENOENT | libc::EINVAL => OsError::new(libc::ESTALE, "open_by_handle_at: object is gone"),
       _ => e,
     };
-    let path_fd = posix::open_by_handle(self.root.fd.as_raw_fd(), &kh, libc::O_PATH | libc::O_NOFOLLOW).map_err(stale)?;
+    let root = self.root.read().unwrap_or_else(|e| e.into_inner());
+    let mount_fd = root.as_ref().ok_or_else(|| OsError::new(libc::ESTALE, "export is closed"))?.as_raw_fd();
+    let path_fd = posix::open_by_handle(mount_fd, &kh, libc::O_PATH | libc::O_NOFOLLOW).map_err(stale)?;
     let st = fstat(path_fd.as_raw_fd())?;
     if st.nlink == 0 {
       return Err(OsError::new(libc::ESTALE, "object was removed"));
     }
-    if st.dev != self.root.dev {
+    if st.dev != self.root_dev {
       return Err(OsError::new(libc::ESTALE, "object is on another filesystem"));
     }
     let obj = if st.is_dir() {
-      let fd = posix::open_by_handle(self.root.fd.as_raw_fd(), &kh, libc::O_RDONLY | libc::O_DIRECTORY).map_err(stale)?;
+      let fd = posix::open_by_handle(mount_fd, &kh, libc::O_RDONLY | libc::O_DIRECTORY).map_err(stale)?;
       self.check_inside(fd.as_raw_fd(), &st)?;
       Obj { fd, kind: Kind::Dir, dev: st.dev, ino: st.ino, writable: false, path_only: false }
     } else if st.is_reg() {
-      let rw = posix::open_by_handle(self.root.fd.as_raw_fd(), &kh, libc::O_RDWR);
+      let rw = posix::open_by_handle(mount_fd, &kh, libc::O_RDWR);
       match rw {
         Ok(fd) => Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: true, path_only: false },
         Err(e) if matches!(e.errno, libc::EROFS | libc::ETXTBSY | libc::EACCES | libc::EPERM) => {
-          let fd = posix::open_by_handle(self.root.fd.as_raw_fd(), &kh, libc::O_RDONLY).map_err(stale)?;
+          let fd = posix::open_by_handle(mount_fd, &kh, libc::O_RDONLY).map_err(stale)?;
           Obj { fd, kind: Kind::Reg, dev: st.dev, ino: st.ino, writable: false, path_only: false }
         }
         Err(e) => return Err(stale(e)),
@@ -579,7 +588,7 @@ impl Export {
   /// GETATTR, ACCESS or LOOKUP-inside that follow find it. Only objects on
   /// the export's filesystem, below a directory we already trust.
   fn remember(&self, h: &[u8], fd: OwnedFd, st: &St) {
-    if st.dev != self.root.dev {
+    if st.dev != self.root_dev {
       return;
     }
     let kind = if st.is_dir() {
@@ -597,7 +606,7 @@ impl Export {
     let (mut dev, mut ino) = (st.dev, st.ino);
     let mut cur: Option<OwnedFd> = None;
     for _ in 0..4096 {
-      if dev == self.root.dev && ino == self.root.ino {
+      if dev == self.root_dev && ino == self.root_ino {
         return Ok(());
       }
       let at = cur.as_ref().map_or(fd, |f| f.as_raw_fd());
@@ -1456,7 +1465,7 @@ impl Export {
           let name = &name_bytes[..name_len];
           pos += reclen;
           let dotdot = name == b"..";
-          let fileid = if dotdot && at_root { self.root.ino } else { ino };
+          let fileid = if dotdot && at_root { self.root_ino } else { ino };
           entries.u64(fileid).u64(off).str(name);
           count += 1;
           if !plus {

@@ -422,3 +422,22 @@ fn flush_behind_starts_writeback_of_a_sequential_stream_and_not_of_random_writes
   ex.commit(&seq).unwrap();
   assert_eq!(dirty_pages(so.fd.as_raw_fd()).unwrap(), (0, 0));
 }
+
+#[test]
+fn a_closed_export_holds_no_fd_and_answers_stale() {
+  let Some((d, ex)) = setup() else { return };
+  let r = ex.root_handle().to_vec();
+  let h = create(&ex, &root(), &r, "f");
+  let dir_fds = || {
+    std::fs::read_dir("/proc/self/fd")
+      .unwrap()
+      .filter_map(|e| std::fs::read_link(e.unwrap().path()).ok())
+      .filter(|p| p.starts_with(d.path()))
+      .count()
+  };
+  assert!(dir_fds() > 0);
+  ex.close();
+  // Other tests run in parallel in this process: only fds under this test's directory count.
+  assert_eq!(dir_fds(), 0, "fds under the export after close");
+  assert_eq!(ex.getattr(&h).unwrap_err().code(), "ESTALE");
+}

@@ -281,7 +281,7 @@ impl Export {
           keep = stop_here(&buf).map(|p| (fd, p));
           break; // more follow: not eof
         }
-        let fileid = if name == b".." && at_root { self.root.ino } else { ino };
+        let fileid = if name == b".." && at_root { self.root_ino } else { ino };
         let dsize = entry3_size(name.len());
         if count > 0 && dir_used + dsize > dir_room {
           keep = stop_here(&buf).map(|p| (fd, p));
