@@ -254,3 +254,26 @@ test('FSINFO says 1 MiB reads and writes; PATHCONF and FSSTAT answer; the write 
   };
   assert.ok(!(await verfOf(s1.port)).equals(await verfOf(s2.port)));
 });
+
+test('a client time with nseconds past 999,999,999 is NFS3ERR_INVAL, and nothing of the call is done', async (t) => {
+  const s = await startTestServer(t);
+  const c = await connect(t, s.port);
+  const { fh } = await c.mount('/export');
+  const file = created(await c.nfs(8, sattr(dirop(fh!, 'f').u32(0), 0o644)));
+  const badTime = (w: XdrWriter) => w.u32(2).u32(1_700_000_000).u32(1_000_000_000);
+  // SETATTR: mode and size along with the bad mtime; neither is set.
+  const set = new XdrWriter().opaque(file).bool(true).u32(0o600).bool(false).bool(false).bool(true).u64(4096n).u32(0);
+  const st = await c.nfs(2, badTime(set).bool(false));
+  assert.equal(st.u32(), 22, 'NFS3ERR_INVAL');
+  const g = await c.nfs(1, new XdrWriter().opaque(file));
+  assert.equal(g.u32(), 0);
+  g.u32(); // type
+  assert.equal(g.u32(), 0o644, 'mode unchanged');
+  // MKDIR with such an atime: no directory.
+  const mk = await c.nfs(9, badTime(dirop(fh!, 'd').bool(false).bool(false).bool(false).bool(false)).u32(0));
+  assert.equal(mk.u32(), 22);
+  assert.equal((await c.nfs(3, dirop(fh!, 'd'))).u32(), 2, 'NFS3ERR_NOENT');
+  // 999,999,999 is a time like any other.
+  const ok = new XdrWriter().opaque(file).bool(false).bool(false).bool(false).bool(false).u32(0).u32(2).u32(1_700_000_000).u32(999_999_999);
+  assert.equal((await c.nfs(2, ok.bool(false))).u32(), 0);
+});

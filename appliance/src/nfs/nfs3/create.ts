@@ -33,7 +33,7 @@ export const create: ProcEntry<Args, DirOpRes> = {
   },
   handles: (a) => [a.where.dir],
   handler(ctx, a) {
-    return makeEntry(ctx, this.name, a.where.dir, a.where.name, () => ctx.backend.create(ctx.cred, a.where.dir.backend, a.where.name, a.how));
+    return makeEntry(ctx, this.name, a.where.dir, a.where.name, a.how.mode === 'exclusive' ? undefined : a.how.attrs, () => ctx.backend.create(ctx.cred, a.where.dir.backend, a.where.name, a.how));
   },
   fail: failDirOp,
   encode: encodeDirOpRes,

@@ -4,10 +4,10 @@
  *   struct CREATE3resok { post_op_fh3 obj; post_op_attr obj_attributes; wcc_data dir_wcc; };
  *   struct CREATE3resfail { wcc_data dir_wcc; };
  */
-import type { Attrs, EntryResult, Name, Wcc } from '../backend/backend.js';
+import type { Attrs, EntryResult, Name, SetAttrs, Wcc } from '../backend/backend.js';
 import type { CallContext, FileHandleArg } from '../rpc/program.js';
 import type { XdrWriter } from '../xdr/writer.js';
-import { attrsOrNone, badName, encodePostOpAttr, encodePostOpFh, encodeWcc, nfsstat3, statusOf, wireHandle } from './types.js';
+import { attrsOrNone, badName, badSattr, encodePostOpAttr, encodePostOpFh, encodeWcc, nfsstat3, statusOf, wireHandle } from './types.js';
 
 export interface DirOpRes {
   status: nfsstat3;
@@ -16,16 +16,17 @@ export interface DirOpRes {
   dirWcc?: Wcc;
 }
 
-/** Runs a creating call on `dir`/`name`, turning errors into a full-shape failure. */
+/** Runs a creating call on `dir`/`name` (asking for `attrs`), turning errors into a full-shape failure. */
 export async function makeEntry(
   ctx: CallContext,
   proc: string,
   dir: FileHandleArg,
   name: Name,
+  attrs: SetAttrs | undefined,
   make: () => Promise<EntryResult>,
 ): Promise<DirOpRes> {
   try {
-    const bad = badName(name, true, ctx.backend);
+    const bad = badName(name, true, ctx.backend) ?? badSattr(attrs);
     if (bad !== undefined) return { status: bad, dirWcc: { after: await attrsOrNone(ctx, dir.backend) } };
     const res = await make();
     return { status: nfsstat3.NFS3_OK, handle: wireHandle(ctx, res.handle), attrs: res.attrs, dirWcc: res.dir };

@@ -20,7 +20,7 @@ export const mkdir: ProcEntry<Args, DirOpRes> = {
   decode: (r) => ({ where: decodeDirOp(r), attrs: decodeSattr(r) }),
   handles: (a) => [a.where.dir],
   handler(ctx, a) {
-    return makeEntry(ctx, this.name, a.where.dir, a.where.name, () => ctx.backend.mkdir(ctx.cred, a.where.dir.backend, a.where.name, a.attrs));
+    return makeEntry(ctx, this.name, a.where.dir, a.where.name, a.attrs, () => ctx.backend.mkdir(ctx.cred, a.where.dir.backend, a.where.name, a.attrs));
   },
   fail: failDirOp,
   encode: encodeDirOpRes,

@@ -42,7 +42,7 @@ export const mknod: ProcEntry<Args, DirOpRes> = {
   async handler(ctx, a) {
     if (!a.type) return { status: nfsstat3.NFS3ERR_BADTYPE };
     const type = a.type;
-    return makeEntry(ctx, this.name, a.where.dir, a.where.name, () =>
+    return makeEntry(ctx, this.name, a.where.dir, a.where.name, a.attrs, () =>
       ctx.backend.mknod(ctx.cred, a.where.dir.backend, a.where.name, type, a.attrs, a.rdev),
     );
   },

@@ -14,7 +14,7 @@
  */
 import type { SetAttrs, Time, Wcc } from '../backend/backend.js';
 import { CAN_BE_DUP, MAKES_WRITE, type FileHandleArg, type ProcEntry } from '../rpc/program.js';
-import { attrsOrNone, decodeFh, decodeSattr, decodeTime, encodeWcc, nfsstat3, statusOf } from './types.js';
+import { attrsOrNone, badSattr, decodeFh, decodeSattr, decodeTime, encodeWcc, nfsstat3, statusOf } from './types.js';
 
 interface Args {
   object: FileHandleArg;
@@ -33,6 +33,8 @@ export const setattr: ProcEntry<Args, Res> = {
   handles: (a) => [a.object],
   async handler(ctx, a) {
     try {
+      const bad = badSattr(a.set);
+      if (bad !== undefined) return { status: bad, wcc: { after: await attrsOrNone(ctx, a.object.backend) } };
       return { status: nfsstat3.NFS3_OK, wcc: await ctx.backend.setattr(ctx.cred, a.object.backend, a.set, a.guard) };
     } catch (e) {
       return { status: statusOf(ctx, e, this.name), wcc: { after: await attrsOrNone(ctx, a.object.backend) } };

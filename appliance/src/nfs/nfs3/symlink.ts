@@ -28,7 +28,7 @@ export const symlink: ProcEntry<Args, DirOpRes> = {
   decode: (r) => ({ where: decodeDirOp(r), attrs: decodeSattr(r), target: decodePath(r) }),
   handles: (a) => [a.where.dir],
   handler(ctx, a) {
-    return makeEntry(ctx, this.name, a.where.dir, a.where.name, () => {
+    return makeEntry(ctx, this.name, a.where.dir, a.where.name, a.attrs, () => {
       if (typeof a.target !== 'string' && !ctx.backend.rawNames) throw new BackendError('EINVAL', 'symlink target is not UTF-8');
       return ctx.backend.symlink(ctx.cred, a.where.dir.backend, a.where.name, a.target, a.attrs);
     });

@@ -71,6 +71,17 @@ export function badName(name: Name, creating: boolean, backend: Backend): nfssta
 }
 
 /**
+ * A sattr3 no backend may be handed: a client time with nseconds past
+ * 999,999,999 is NFS3ERR_INVAL (as utimensat(2) says EINVAL) before
+ * anything is set; a backend that sets size and mode first would leave
+ * the call half done (gfapi answered such a SETATTR ENOMEM, size set).
+ */
+export function badSattr(set: SetAttrs | undefined): nfsstat3 | undefined {
+  for (const t of [set?.atime, set?.mtime]) if (typeof t === 'object' && t.nsec >= 1_000_000_000) return nfsstat3.NFS3ERR_INVAL;
+  return undefined;
+}
+
+/**
  * sattr3 (§2.5): set_mode3, set_uid3, set_gid3, set_size3, set_atime, set_mtime.
  * time_how: DONT_CHANGE 0, SET_TO_SERVER_TIME 1, SET_TO_CLIENT_TIME 2.
  */
