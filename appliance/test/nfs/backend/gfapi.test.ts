@@ -210,6 +210,24 @@ test('gfapi backend: NFS semantics the bricks alone get wrong', async (t) => {
 
   await t.test('WRITE past the largest file size: FBIG', async () => {
     await assert.rejects(b.write(root, f, (1n << 63n) - 2n, Buffer.from('xyz'), 'file_sync'), { code: 'EFBIG' });
+    // Past 2^53 an offset would round on its way to libgfapi: FSINFO says where the end is.
+    const max = (await b.fsinfo(f)).maxFileSize;
+    await assert.rejects(b.write(root, f, max - 1n, Buffer.from('xy'), 'file_sync'), { code: 'EFBIG' });
+  });
+
+  await t.test('SETATTR of a size past the largest file: FBIG, the file as it was', async () => {
+    const g = await mk('huge', 0o644);
+    const max = (await b.fsinfo(g)).maxFileSize;
+    // 2^63 and 2^64 - 1 once reached the shard translator as negative sizes,
+    // and 2^63 - 1 left a file no truncate could shrink again (ENOMEM).
+    for (const size of [max + 1n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n]) {
+      await assert.rejects(b.setattr(root, g, { size }), { code: 'EFBIG' }, String(size));
+    }
+    assert.equal((await b.getattr(g)).size, 0n);
+    await b.setattr(root, g, { size: 1n << 40n });
+    assert.equal((await b.getattr(g)).size, 1n << 40n);
+    await b.setattr(root, g, { size: 5n });
+    assert.equal((await b.getattr(g)).size, 5n);
   });
 
   await t.test('chown clears set-user-ID, in the reply too', async () => {

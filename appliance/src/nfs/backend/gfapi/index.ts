@@ -67,6 +67,7 @@ import {
 } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { startSweeper } from '../sweeper.js';
+import { FileGate } from './file-gate.js';
 
 export interface GfapiBackendOptions {
   /** Gluster volume name. */
@@ -136,7 +137,11 @@ const SYNC: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 
 const FS_INFO: FsInfo = {
   maxRead: 1 << 20,
   maxWrite: 1 << 20,
-  maxFileSize: (1n << 63n) - 1n,
+  // Sizes and offsets reach libgfapi as doubles: exact up to 2^53 - 1
+  // (8 PiB), far past what shard's per-shard bookkeeping allows anyway.
+  // Above it a size would round (2^63 - 1 became 2^63, a negative off_t
+  // that the shard translator took as a size).
+  maxFileSize: BigInt(Number.MAX_SAFE_INTEGER),
   linkMax: 0xffffffff,
   nameMax: 255,
   timeDelta: { sec: 0, nsec: 1 },
@@ -236,6 +241,8 @@ export class GfapiBackend implements Backend {
   /** Directory cookies stay valid for the volume's life: one verifier per volume. */
   private readonly cookieVerifier: Buffer;
   private readonly rootHandle: Buffer;
+  /** Size changes alone, writes together, per file (by GFID). */
+  private readonly sizes = new FileGate();
 
   constructor(
     private readonly vol: GfapiVolume,
@@ -316,16 +323,29 @@ export class GfapiBackend implements Backend {
       // server's time needs only write access, which the bricks check.
       if ((await this.vol.stat(g)).uid !== c.uid) throw new BackendError('EPERM', 'only the owner may set explicit times');
     }
-    const r = await this.vol.setattr(cred(c), g, {
-      mode: set.mode,
-      uid: set.uid,
-      gid: set.gid,
-      size: set.size === undefined ? undefined : Number(set.size),
-      ...times(set),
-      guardCtimeSec: guardCtime?.sec,
-      guardCtimeNsec: guardCtime?.nsec,
-    });
+    const r = await this.sized(g, set.size, (size) =>
+      this.vol.setattr(cred(c), g, {
+        mode: set.mode,
+        uid: set.uid,
+        gid: set.gid,
+        size,
+        ...times(set),
+        guardCtimeSec: guardCtime?.sec,
+        guardCtimeNsec: guardCtime?.nsec,
+      }),
+    );
     return { before: r.before ? this.pre(r.before) : undefined, after: this.attrs(r.after) };
+  }
+
+  /**
+   * Runs a SETATTR of `g` that may change its size: a size past the
+   * largest file is FBIG, and a size change has the file to itself
+   * (file-gate.ts: shard's truncates race).
+   */
+  private async sized<T>(g: Buffer, size: bigint | undefined, apply: (size: number | undefined) => Promise<T>): Promise<T> {
+    if (size === undefined) return apply(undefined);
+    if (size > FS_INFO.maxFileSize) throw new BackendError('EFBIG', 'size beyond the largest file size');
+    return this.sizes.run(g.toString('hex'), true, () => apply(Number(size)));
   }
 
   async lookup(c: Cred, dir: Buffer, name: Name): Promise<EntryResult> {
@@ -379,7 +399,8 @@ export class GfapiBackend implements Backend {
     // Past the largest file (FSINFO maxfilesize): FBIG, not what the
     // offset's conversion to a double would make of it.
     if (offset + BigInt(data.length) > FS_INFO.maxFileSize) throw new BackendError('EFBIG', 'write beyond the largest file size');
-    const r = await this.vol.write(cred(c), this.gfid(handle), Number(offset), data, SYNC[stable]);
+    const g = this.gfid(handle);
+    const r = await this.sizes.run(g.toString('hex'), false, () => this.vol.write(cred(c), g, Number(offset), data, SYNC[stable]));
     const before = r.before ? this.pre(r.before) : undefined;
     return { count: data.length, committed: stable, file: { before, after: this.attrs(r.after) } };
   }
@@ -428,14 +449,7 @@ export class GfapiBackend implements Backend {
     const rest: SetAttrs = { ...how.attrs, mode: undefined, size: made && how.attrs.size === 0n ? undefined : how.attrs.size };
     let st = e.stat;
     if (Object.values(rest).some((v) => v !== undefined)) {
-      st = (
-        await this.vol.setattr(cred(c), e.gfid, {
-          uid: rest.uid,
-          gid: rest.gid,
-          size: rest.size === undefined ? undefined : Number(rest.size),
-          ...times(rest),
-        })
-      ).after;
+      st = (await this.sized(e.gfid, rest.size, (size) => this.vol.setattr(cred(c), e.gfid, { uid: rest.uid, gid: rest.gid, size, ...times(rest) }))).after;
     }
     return { handle: this.handleOf(e.gfid), attrs: this.attrs(st), dir: { after: e.dir ? this.attrs(e.dir) : await this.dirAfter(d) } };
   }
