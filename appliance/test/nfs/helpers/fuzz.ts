@@ -25,7 +25,7 @@ import { encodeCall, parseReply } from './rpc-client.js';
 import { quietLog } from './server.js';
 
 /** xorshift32: small, seeded, good enough to pick mutations. */
-class Rng {
+export class Rng {
   constructor(private s: number) {
     if (this.s === 0) this.s = 1;
   }
