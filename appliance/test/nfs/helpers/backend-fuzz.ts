@@ -267,15 +267,22 @@ async function learn(gen: Generator, backend: Backend, codec: HandleCodec, expor
   while (gen.known.size > 96) gen.known.delete([...gen.known.keys()][1 + gen.rng.int(gen.known.size - 1)]!);
 }
 
-/** Sets up the tree the first calls meet: a directory, files, a symlink, a FIFO. */
+/**
+ * Sets up the tree the first calls meet: a directory, files, a symlink, a
+ * FIFO. On a volume an earlier run left behind, what is there stays.
+ */
 async function seed(backend: Backend): Promise<void> {
   const root = await backend.root();
-  const sub = await backend.mkdir(ROOT, root, nameOf(Buffer.from('sub')), { mode: 0o777 });
-  const a = await backend.create(ROOT, root, nameOf(Buffer.from('a')), { mode: 'unchecked', attrs: { mode: 0o666 } });
-  await backend.write(ROOT, a.handle, 0n, randomBytes(10_000), 'file_sync');
-  await backend.create(ROOT, sub.handle, nameOf(Buffer.from('b')), { mode: 'unchecked', attrs: { mode: 0o600 } });
-  await backend.symlink(ROOT, root, nameOf(Buffer.from('c')), nameOf(Buffer.from('../outside')), {});
-  await backend.mknod(ROOT, sub.handle, nameOf(Buffer.from('d')), 'fifo', { mode: 0o666 });
+  const n = (s: string) => nameOf(Buffer.from(s));
+  const there = (e: unknown) => {
+    if (!['EEXIST', 'ENOTDIR'].includes((e as { code?: string }).code ?? '')) throw e;
+  };
+  const sub = await backend.mkdir(ROOT, root, n('sub'), { mode: 0o777 }).catch(async (e) => (there(e), backend.lookup(ROOT, root, n('sub'))));
+  const a = await backend.create(ROOT, root, n('a'), { mode: 'unchecked', attrs: { mode: 0o666 } }).catch(there);
+  if (a) await backend.write(ROOT, a.handle, 0n, randomBytes(10_000), 'file_sync');
+  await backend.create(ROOT, sub.handle, n('b'), { mode: 'unchecked', attrs: { mode: 0o600 } }).catch(there);
+  await backend.symlink(ROOT, root, n('c'), n('../outside'), {}).catch(there);
+  await backend.mknod(ROOT, sub.handle, n('d'), 'fifo', { mode: 0o666 }).catch(there);
 }
 
 export async function fuzzBackend(
