@@ -889,8 +889,10 @@ impl Volume {
     }
   }
 
-  /// Which of R_OK, W_OK, X_OK `cred` is granted on the object.
-  pub fn access(&self, cred: &Cred, gfid: &[u8]) -> OsResult<(u32, Stat)> {
+  /// Which of R_OK, W_OK, X_OK `cred` is granted on the object, of those
+  /// in `ask` (the bricks are asked one bit per round trip; root and the
+  /// owner are decided locally, all bits).
+  pub fn access(&self, cred: &Cred, gfid: &[u8], ask: u32) -> OsResult<(u32, Stat)> {
     let st = self.stat(gfid)?;
     if let Some(granted) = local_access(cred.uid, &st) {
       return Ok((granted, st));
@@ -898,7 +900,7 @@ impl Volume {
     let k = self.obj(gfid)?;
     set_cred(cred);
     let mut granted = 0u32;
-    for bit in [libc::R_OK, libc::W_OK, libc::X_OK] {
+    for bit in [libc::R_OK, libc::W_OK, libc::X_OK].into_iter().filter(|&b| ask & b as u32 != 0) {
       // SAFETY: the object is live.
       if timed(Call::Access, || unsafe { glfs_h_access(self.fs, k.obj.0, bit) }) == 0 {
         granted |= bit as u32;

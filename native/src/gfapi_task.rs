@@ -305,9 +305,10 @@ impl GfapiVolume {
   }
 
   #[napi(ts_return_type = "Promise<GfAccess>")]
-  pub fn access(&self, cred: GfCred, gfid: Buffer) -> AsyncTask<Op<(u32, Stat), GfAccess>> {
+  /// `ask`: the R_OK | W_OK | X_OK bits wanted (default all three).
+  pub fn access(&self, cred: GfCred, gfid: Buffer, ask: Option<u32>) -> AsyncTask<Op<(u32, Stat), GfAccess>> {
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
-    op("access", move || v.access(&c, &g), |(granted, st)| GfAccess { granted, stat: st.into() })
+    op("access", move || v.access(&c, &g, ask.unwrap_or(7)), |(granted, st)| GfAccess { granted, stat: st.into() })
   }
 
   #[napi(ts_return_type = "Promise<Buffer>")]
