@@ -21,6 +21,7 @@ import { CAIRND } from '../helpers/cairnd.js';
 import { guestMissing, guestModules, initPrelude, runGuest } from './helpers/guest.js';
 import { RPC_STATD, RPCBIND, rpcUserland, writeInitramfs } from './helpers/initramfs.js';
 import { buildClient } from './helpers/nfs-serve.js';
+import { PRIVATE_RPCBIND } from './helpers/rpcbind-shell.js';
 
 const run = promisify(execFile);
 const LOCKER_SRC = new URL('../../../test/nfs/fixtures/locker.c', import.meta.url).pathname;
@@ -47,11 +48,7 @@ reboot -f
 // The server side, one process tree in its own pid namespace: when the
 // shell goes (killed by the test), the namespace and everything in it go.
 const SERVER_SIDE = `set -e
-mount -t tmpfs tmpfs /run
-ip link set lo up
-rpcbind -f >/dev/null 2>&1 &
-i=0; until rpcinfo -p 127.0.0.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || exit 3; sleep 0.1; done
-"$1" "$2" nfs-serve --backend posix --dir "$3" --port 2049 --rpcbind --fh-secret "$4" >"$6" 2>&1 &
+${PRIVATE_RPCBIND}"$1" "$2" nfs-serve --backend posix --dir "$3" --port 2049 --rpcbind --fh-secret "$4" >"$6" 2>&1 &
 i=0; until rpcinfo -p 127.0.0.1 2>/dev/null | grep -q 100021; do i=$((i+1)); [ $i -lt 150 ] || exit 4; sleep 0.1; done
 "$5" nlm-hold 'nfs://127.0.0.1/export?version=3&nfsport=2049&mountport=2049' /held &
 wait

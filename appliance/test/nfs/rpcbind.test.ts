@@ -13,16 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAIRND } from '../helpers/cairnd.js';
 import { tool } from './helpers/nfs-serve.js';
+import { PRIVATE_RPCBIND } from './helpers/rpcbind-shell.js';
 
 const missing = !existsSync('/usr/sbin/rpcbind') || !existsSync('/usr/sbin/rpcinfo') ? 'no rpcbind/rpcinfo' : process.getuid?.() !== 0 ? 'needs root for namespaces' : undefined;
 
 // A fixed script; everything variable arrives as arguments ("$@").
 const SCRIPT = `set -e
-mount -t tmpfs tmpfs /run
-ip link set lo up
-rpcbind -f &
-for i in $(seq 1 50); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
-"$@" > /run/serve.log 2>&1 &
+${PRIVATE_RPCBIND}"$@" > /run/serve.log 2>&1 &
 SRV=$!
 for i in $(seq 1 150); do rpcinfo -p 127.0.0.1 2>/dev/null | grep -q 100005 && break; sleep 0.1; done
 echo "== registered"
