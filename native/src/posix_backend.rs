@@ -1024,10 +1024,14 @@ impl Export {
     let fd = o.fd.as_raw_fd();
     let start = i64::try_from(offset).map_err(|_| OsError::new(libc::EINVAL, "offset"))?;
     let mut sent = 0usize;
+    // MSG_MORE holds the head back for the data behind it; with nothing
+    // behind it (a READ at the end of the file: count 0, no padding) the
+    // kernel would hold it for its 200 ms cork timeout.
+    let more = if count + tail.len() > 0 { libc::MSG_MORE } else { 0 };
     'send: {
       while sent < head.len() {
         // SAFETY: the range lies inside head.
-        let r = unsafe { libc::send(sock, head[sent..].as_ptr().cast(), head.len() - sent, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | libc::MSG_MORE) };
+        let r = unsafe { libc::send(sock, head[sent..].as_ptr().cast(), head.len() - sent, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | more) };
         match sent_or_blocked(r, "send")? {
           Some(k) => sent += k,
           None => break 'send,
@@ -1417,13 +1421,26 @@ impl Export {
     sip((self.key.1, self.key.0), &[b"cookieverf", dh]).to_le_bytes()
   }
 
+  /// Whether a listing may go on from a cookie with `verf`: the
+  /// directory's verifier, or zero. Linux clients that kept the verifier
+  /// per inode (before the 2022 readdir rework) zeroed it whenever they
+  /// dropped a directory's caches and went on from the cookie they had;
+  /// EBADCOOKIE reached the application as "Unknown error 523". A
+  /// directory's verifier never changes here, so zero is taken for it
+  /// (knfsd and Ganesha ignore verifiers altogether; RFC 1813 §3.3.16 lets
+  /// a server check it, nothing obliges it to refuse zero). The cookie
+  /// itself is still checked, by the filesystem.
+  fn resumes(&self, dh: &[u8], verf: &[u8]) -> bool {
+    verf == [0u8; 8] || verf == self.cookie_verifier(dh)
+  }
+
   /// Out: verifier (8), eof u8, dir attrs (optional), count u32, then per
   /// entry: fileid u64, cookie u64, name (string), plus flag u8 and, when 1,
   /// handle + attrs.
   pub fn readdir(&self, cred: &Cred, dh: &[u8], cookie: u64, verf: &[u8], max: usize, plus: bool) -> OsResult<Vec<u8>> {
     let d = self.dir(dh)?;
     let myverf = self.cookie_verifier(dh);
-    if cookie != 0 && verf != myverf {
+    if cookie != 0 && !self.resumes(dh, verf) {
       return Err(OsError::new(EBADCOOKIE, "cookie verifier does not match"));
     }
     let at_root = self.is_root(&d);

@@ -441,3 +441,22 @@ fn a_closed_export_holds_no_fd_and_answers_stale() {
   assert_eq!(dir_fds(), 0, "fds under the export after close");
   assert_eq!(ex.getattr(&h).unwrap_err().code(), "ESTALE");
 }
+
+#[test]
+fn send_read_of_nothing_is_not_held_back() {
+  // A READ at the end of the file over TCP: the head alone. Sent with
+  // MSG_MORE it sat in the kernel until the 200 ms cork timeout.
+  let Some((_d, ex)) = setup() else { return };
+  let r = ex.root_handle().to_vec();
+  let h = create(&ex, &root(), &r, "f");
+  let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+  let a = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+  let (b, _) = l.accept().unwrap();
+  let head = b"HEAD-OF-AN-EMPTY-READ".to_vec();
+  let mut spill = vec![0u8; head.len()];
+  assert_eq!(ex.send_read(&h, a.as_raw_fd(), &head, 0, 0, &[], &mut spill).unwrap(), 0);
+  let mut p = libc::pollfd { fd: b.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+  // SAFETY: one pollfd, ours.
+  let n = unsafe { libc::poll(&mut p, 1, 100) };
+  assert_eq!(n, 1, "the head is on its way at once, not after the cork timeout");
+}

@@ -317,15 +317,15 @@ class PosixBackend implements Backend {
   }
 
   async readdir(cred: Cred, dir: Buffer, cookie: bigint, verifier: Buffer, maxEntries: number, plus: boolean): Promise<ReadDirResult> {
-    const verf = await this.cookieVerifier(dir, cookie, verifier);
+    // A zero verifier with a cookie is taken for the directory's (native resumes()).
     const max = Math.max(1, maxEntries);
     let rec: ResultRecord;
     try {
-      rec = new ResultRecord(await this.ex.readdir(cred.uid, cred.gid, cred.gids, dir, cookie, verf, max, plus));
+      rec = new ResultRecord(await this.ex.readdir(cred.uid, cred.gid, cred.gids, dir, cookie, verifier, max, plus));
     } catch (e) {
       if (!(await this.listsAsReader(cred, dir, e))) throw e;
       plus = false;
-      rec = new ResultRecord(await this.ex.readdir(ROOT.uid, ROOT.gid, ROOT.gids, dir, cookie, verf, max, false));
+      rec = new ResultRecord(await this.ex.readdir(ROOT.uid, ROOT.gid, ROOT.gids, dir, cookie, verifier, max, false));
     }
     const newVerf = Buffer.from(rec.bytes(8));
     const eof = rec.u8() === 1;
@@ -360,7 +360,6 @@ class PosixBackend implements Backend {
    * READ_AHEAD_MS old (clients cache attributes for seconds).
    */
   async readdirXdr(cred: Cred, dir: Buffer, a: ReadDirXdrArgs, fh: WireHandleKey): Promise<Buffer | undefined> {
-    const verf = await this.cookieVerifier(dir, a.cookie, a.verifier);
     const key = aheadKey(cred, dir, a, fh);
     const ahead = this.ahead.get(key);
     let page: Buffer | undefined;
@@ -368,12 +367,12 @@ class PosixBackend implements Backend {
       this.ahead.delete(key);
       if (performance.now() - ahead.at <= READ_AHEAD_MS) {
         const p = await ahead.page;
-        if (p && this.stillFresh(p, dir, verf, a.cookie)) page = p;
+        if (p && this.stillFresh(p, dir, a.verifier, a.cookie)) page = p;
       }
     }
     if (!page) {
       try {
-        page = await this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, verf, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
+        page = await this.ex.readdirXdr(cred.uid, cred.gid, cred.gids, dir, a.cookie, a.verifier, a.dircount >>> 0, a.maxcount >>> 0, a.plus, fh.exportId >>> 0, fh.secret);
       } catch (e) {
         // Served through `readdir`, which lists it by name only.
         if (await this.listsAsReader(cred, dir, e)) return undefined;
@@ -383,26 +382,6 @@ class PosixBackend implements Backend {
     this.readAhead(cred, dir, a, fh, page);
     // The native result ends with the next page's cookie, not part of the XDR.
     return page.subarray(0, page.length - 8);
-  }
-
-  /**
-   * The cookie verifier to check a READDIR(PLUS) call against. Clients
-   * resume listings with a cookie and a zero verifier: Linux clients that
-   * kept the verifier per inode (before the 2022 readdir rework) zeroed it
-   * whenever they dropped a directory's caches (nfs_zap_caches_locked) and
-   * went on from the cookie they had. The native
-   * side answers that with EBADCOOKIE, which such a client passes to the
-   * application ("Unknown error 523"). A directory's verifier here never
-   * changes (a keyed hash of its handle), so zero is taken for it, as the
-   * memory backend does (knfsd and Ganesha ignore verifiers altogether);
-   * the cookie itself is still checked. RFC 1813 §3.3.16 lets a server
-   * check the verifier; nothing obliges it to refuse zero.
-   */
-  private async cookieVerifier(dir: Buffer, cookie: bigint, verifier: Buffer): Promise<Buffer> {
-    if (cookie === 0n || verifier.length !== 8) return NO_VERIFIER;
-    if (!verifier.equals(NO_VERIFIER)) return verifier;
-    // The verifier of the first page (its entries unread): as root, since it reveals nothing.
-    return Buffer.from(new ResultRecord(await this.ex.readdir(ROOT.uid, ROOT.gid, ROOT.gids, dir, 0n, NO_VERIFIER, 1, false)).bytes(8));
   }
 
   /**
@@ -444,7 +423,7 @@ class PosixBackend implements Backend {
    */
   private stillFresh(page: Buffer, dir: Buffer, verf: Buffer, cookie: bigint): boolean {
     if (page.readUInt32BE(0) !== 0 || page.readUInt32BE(4) !== 1) return false;
-    if (cookie !== 0n && !verf.equals(page.subarray(8 + 84, 8 + 84 + 8))) return false;
+    if (cookie !== 0n && !verf.equals(NO_VERIFIER) && !verf.equals(page.subarray(8 + 84, 8 + 84 + 8))) return false;
     if (this.ex.tryGetattr(dir, this.out) < 0) return false;
     const now = this.out;
     // Record (decode.ts, LE): mtime at 64, ctime at 72; fattr3 (XDR, BE) at 8: mtime at 68, ctime at 76.
