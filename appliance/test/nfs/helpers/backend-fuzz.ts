@@ -33,9 +33,10 @@ import { LockTable } from '../../../src/nfs/nlm4/locks.js';
 import { NlmMonitor } from '../../../src/nfs/nlm4/monitor.js';
 import { nlm4Program } from '../../../src/nfs/nlm4/procedures.js';
 import { Dispatcher } from '../../../src/nfs/rpc/dispatch.js';
+import { NfsServer } from '../../../src/nfs/server.js';
 import { XdrWriter } from '../../../src/nfs/xdr/writer.js';
 import { Rng } from './fuzz.js';
-import { type CallOptions, encodeCall, parseReply } from './rpc-client.js';
+import { type CallOptions, encodeCall, frame, parseReply, readPostOpAttr, RpcClient } from './rpc-client.js';
 
 /** A backend to fuzz, with the checks its kind allows. */
 export interface FuzzWorld {
@@ -53,6 +54,8 @@ export interface BackendFuzzResult {
   unmappedOs: string[];
   /** The first calls answered NFS3ERR_IO: procedure and arguments (hex), to replay. */
   io: string[];
+  /** The call that took longest to be answered. */
+  slowest: { ms: number; call: string };
   handles: number;
   ms: number;
 }
@@ -287,7 +290,17 @@ async function seed(backend: Backend): Promise<void> {
 
 export async function fuzzBackend(
   open: () => Promise<FuzzWorld>,
-  opts: { inputs: number; seed: number; rounds?: number; concurrency?: number; deadlineMs?: number; onProgress?: (done: number) => void },
+  opts: {
+    inputs: number;
+    seed: number;
+    rounds?: number;
+    concurrency?: number;
+    /** A call not answered in this long hangs (default 60 s: a busy disk makes a COMMIT slow, not wrong). */
+    deadlineMs?: number;
+    /** Through a real NfsServer over this many TCP connections (its transport, READ's sendfile path), not to the dispatcher. */
+    tcp?: number;
+    onProgress?: (done: number) => void;
+  },
 ): Promise<BackendFuzzResult> {
   const rng = new Rng(opts.seed);
   const gen = new Generator(rng);
@@ -299,13 +312,18 @@ export async function fuzzBackend(
   const rounds = opts.rounds ?? 1;
   const per = Math.ceil(opts.inputs / rounds);
   const client = { address: '127.0.0.1', port: 700 };
+  const deadlineMs = opts.deadlineMs ?? 60_000;
+  let slowest = { ms: 0, call: '' };
+  const stops: Array<() => Promise<void>> = [];
   let done = 0;
   for (let round = 0; round < rounds && done < opts.inputs; round++) {
     const world = await open();
     try {
       await seed(world.backend);
-      const exports = new ExportTable([{ path: '/export', backend: world.backend, clients: [{ match: '*', squash: 'no_root_squash' }] }]);
-      const codec = new HandleCodec(randomBytes(32));
+      const spec = { path: '/export', backend: world.backend, clients: [{ match: '*', squash: 'no_root_squash' as const }] };
+      const exports = new ExportTable([spec]);
+      const secret = randomBytes(32);
+      const codec = new HandleCodec(secret);
       const exportId = exports.byPath.get('/export')!.id;
       const log = {
         ...quiet,
@@ -318,6 +336,22 @@ export async function fuzzBackend(
       };
       const blocked = new BlockedLocks({ log, portmapperPort: 1 });
       const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program], { exports, codec, log, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log }), blocked });
+      let send = (body: Buffer, xid: number) => answer(dispatcher, body, client, deadlineMs);
+      if (opts.tcp) {
+        const server = new NfsServer({ handleSecret: secret, log, exports: [spec] });
+        const { port } = await server.start({ host: '127.0.0.1', port: 0 });
+        const conns = await Promise.all(Array.from({ length: opts.tcp }, () => RpcClient.connect(port)));
+        stops.push(async () => {
+          for (const c of conns) c.close();
+          await server.stop();
+        });
+        let next = 0;
+        send = async (body, xid) => {
+          const c = conns[next++ % conns.length]!;
+          c.write(frame(body));
+          return (await c.reply(xid, deadlineMs)).raw;
+        };
+      }
       gen.known.clear();
       await learn(gen, world.backend, codec, exportId);
       const end = Math.min(opts.inputs, done + per);
@@ -327,19 +361,33 @@ export async function fuzzBackend(
           const [prog, vers, proc, args] = gen.call();
           const cred = gen.pick(CREDS);
           const { xid, body } = encodeCall(prog, vers, proc, args, { cred });
-          batch.push(answer(dispatcher, body, client, opts.deadlineMs ?? 5000).then((raw) => judge(raw, xid, prog, proc, args, gen, statuses, bugs, io)));
+          const t0 = Date.now();
+          const label = () => `${prog === 100003 ? NFS_PROCS[proc] : `NLM ${proc}`} ${args.subarray(0, 160).toString('hex')}`;
+          batch.push(
+            send(body, xid).then(
+              (raw) => {
+                if (Date.now() - t0 > slowest.ms) slowest = { ms: Date.now() - t0, call: label() };
+                judge(raw, xid, prog, proc, args, gen, statuses, bugs, io);
+              },
+              (e: Error) => {
+                throw new Error(`${label()}: ${e.message}`);
+              },
+            ),
+          );
         }
         await Promise.all(batch);
         if (bugs.length) throw new Error(`seed ${opts.seed}:\n${bugs.slice(0, 5).join('\n')}`);
         if (done % 512 < (opts.concurrency ?? 16)) await learn(gen, world.backend, codec, exportId);
         if (done % 4096 < (opts.concurrency ?? 16)) opts.onProgress?.(done);
       }
+      for (const stop of stops.splice(0)) await stop();
       await world.verify?.();
     } finally {
+      for (const stop of stops.splice(0)) await stop().catch(() => undefined);
       await world.close();
     }
   }
-  return { inputs: done, statuses, unmappedOs: [...unmappedOs].sort(), io, handles: gen.known.size, ms: Date.now() - start };
+  return { inputs: done, statuses, unmappedOs: [...unmappedOs].sort(), io, slowest, handles: gen.known.size, ms: Date.now() - start };
 }
 
 async function answer(dispatcher: Dispatcher, rec: Buffer, client: { address: string; port: number }, deadlineMs: number): Promise<Buffer> {
@@ -379,9 +427,19 @@ function judge(raw: Buffer, xid: number, prog: number, proc: number, args: Buffe
   if (stat === 5 && io.length < 8) io.push(`${name} ${args.toString('hex').slice(0, 400)}`);
   if (stat === 10006) bugs.push(`${name}: SERVERFAULT for ${args.subarray(0, 120).toString('hex')}`);
   if ((proc === 6 || proc === 7) && stat === 0) {
-    const fh = args.subarray(4, 4 + args.readUInt32BE(0));
+    const fhLen = args.readUInt32BE(0);
+    const fh = args.subarray(4, 4 + fhLen);
     const k = gen.known.get(fh.toString('hex'));
     if (k && k.type !== 'reg') bugs.push(`${name} of a ${k.type} succeeded`);
+    if (proc === 6) {
+      // READ3resok whole: attributes, count, eof, exactly count bytes of data, no more than asked, nothing after.
+      const asked = args.readUInt32BE(4 + ((fhLen + 3) & ~3) + 8);
+      readPostOpAttr(rep.body);
+      const count = rep.body.u32();
+      rep.body.bool();
+      const data = rep.body.opaque(0xffffffff);
+      if (data.length !== count || count > asked || rep.body.remaining !== 0) bugs.push(`READ reply: count ${count}, ${data.length} bytes, asked ${asked}, ${rep.body.remaining} bytes after`);
+    }
   }
 }
 
