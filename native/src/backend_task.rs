@@ -309,6 +309,23 @@ impl PosixExport {
     )
   }
 
+  /// The data of a READ planned by tryReadPlan (access checked then; a
+  /// file removed since is still read, see Export::planned).
+  #[napi(ts_return_type = "Promise<Buffer>")]
+  pub fn read_planned(&self, handle: Buffer, offset: BigInt, mut into: Buffer) -> AsyncTask<OpTask> {
+    let (ex, h, off) = (self.ex.clone(), handle.to_vec(), u64_of(&offset));
+    let mem = Mem(into.as_mut_ptr(), into.len().min(MAX_IO));
+    OpTask::new(
+      Box::new(move || {
+        let mem = mem;
+        // SAFETY: see Mem.
+        let buf = unsafe { std::slice::from_raw_parts_mut(mem.0, mem.1) };
+        ex.read_planned(&h, off, buf)
+      }),
+      Some(into),
+    )
+  }
+
   /// `stable`: 0 unstable, 1 data_sync, 2 file_sync.
   #[napi(ts_return_type = "Promise<Buffer>")]
   pub fn write(&self, uid: u32, gid: u32, gids: Vec<u32>, handle: Buffer, offset: BigInt, data: Buffer, stable: u32) -> AsyncTask<OpTask> {

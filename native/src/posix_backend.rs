@@ -356,6 +356,12 @@ pub struct Export {
   nowait_writes: std::sync::atomic::AtomicBool,
   /// Directory streams left open where a READDIR(PLUS) page ended (xdr_dir.rs).
   streams: xdr_dir::DirStreams,
+  /// Files this server just removed (or found removed), kept open a little
+  /// longer for READs already answered from them (see `planned`).
+  buried: std::sync::Mutex<std::collections::VecDeque<(Box<[u8]>, Arc<Obj>, std::time::Instant)>>,
+  /// The handles of the last READs planned (`try_read_plan`), and when:
+  /// only these are kept open when removed; others close at once.
+  planned_recently: std::sync::Mutex<std::collections::VecDeque<(Box<[u8]>, std::time::Instant)>>,
   /// WRITEs to one file take turns here (striped by inode). The kernel
   /// lets one buffered write into a file at a time anyway (i_rwsem), but
   /// its waiters spin while the holder copies a MiB: 5% of the server's
@@ -365,6 +371,9 @@ pub struct Export {
 }
 
 const WRITE_STRIPES: usize = 64;
+/// How long a removed file stays open for READs planned on it, and how many at most.
+const BURIED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+const BURIED_MAX: usize = 64;
 
 /// Flush-behind: once a sequential stream of UNSTABLE writes to a file has
 /// left this many bytes dirty, their writeback is started
@@ -457,6 +466,8 @@ impl Export {
       cache: FdCache::new(cache_size),
       nowait_writes: std::sync::atomic::AtomicBool::new(true),
       streams: xdr_dir::DirStreams::default(),
+      buried: Default::default(),
+      planned_recently: Default::default(),
       write_turns: std::array::from_fn(|_| std::sync::Mutex::new(Stream::default())),
     };
     ex.root_handle = ex.wrap(&kh)?;
@@ -474,12 +485,52 @@ impl Export {
   pub fn close(&self) {
     self.cache.clear();
     self.streams.clear();
+    self.buried.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    self.planned_recently.lock().unwrap_or_else(|e| e.into_inner()).clear();
     *self.root.write().unwrap_or_else(|e| e.into_inner()) = None;
   }
 
-  /// Closes cached fds of objects deleted outside this server (FdCache::sweep_unlinked).
+  /// Closes cached fds of objects deleted outside this server (FdCache::sweep_unlinked),
+  /// and those of files removed more than BURIED_FOR ago.
   pub fn sweep(&self) -> usize {
+    let mut b = self.buried.lock().unwrap_or_else(|e| e.into_inner());
+    while b.front().is_some_and(|(_, _, at)| at.elapsed() > BURIED_FOR) {
+      b.pop_front();
+    }
+    drop(b);
     self.cache.sweep_unlinked()
+  }
+
+  /// Drops `h` from the fd cache; a file a READ was planned on in the
+  /// last BURIED_FOR stays open that long (for that READ's data), others
+  /// close at once (a removed file's blocks come back).
+  fn forget(&self, h: &[u8]) {
+    let Some(o) = self.cache.remove(h) else { return };
+    let planned = self.planned_recently.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(k, at)| &**k == h && at.elapsed() <= BURIED_FOR);
+    if planned {
+      let mut b = self.buried.lock().unwrap_or_else(|e| e.into_inner());
+      if b.len() >= BURIED_MAX {
+        b.pop_front();
+      }
+      b.push_back((h.into(), o, std::time::Instant::now()));
+    }
+  }
+
+  /// The regular file of a READ whose reply (count, attributes) was
+  /// made from the cached fd (`try_read_plan`) and whose data is sent
+  /// now: if the file was removed in between, the fd it was planned on,
+  /// so the data is the file's, as from an fd open across an unlink.
+  /// Without this the send failed (ESTALE) with the reply half promised,
+  /// and the transport had to close the connection, failing every other
+  /// call on it.
+  fn planned(&self, h: &[u8]) -> OsResult<Arc<Obj>> {
+    match self.reg(h) {
+      Err(e) if e.errno == libc::ESTALE => {
+        let b = self.buried.lock().unwrap_or_else(|e| e.into_inner());
+        b.iter().rev().find(|(k, o, _)| &**k == h && o.kind == Kind::Reg && !o.path_only).map(|(_, o, _)| o.clone()).ok_or(e)
+      }
+      r => r,
+    }
   }
 
   fn mac(&self, kh: &[u8]) -> [u8; 8] {
@@ -633,7 +684,7 @@ impl Export {
   fn stat_obj(&self, h: &[u8], o: &Obj) -> OsResult<St> {
     let st = fstat(o.fd.as_raw_fd())?;
     if st.nlink == 0 {
-      self.cache.remove(h);
+      self.forget(h);
       return Err(OsError::new(libc::ESTALE, "object was removed"));
     }
     Ok(st)
@@ -980,6 +1031,16 @@ impl Export {
       let st = self.stat_obj(h, &o)?;
       self.may_io(cred, &o, &st, false)?;
     }
+    self.read_obj(&o, offset, buf)
+  }
+
+  /// `read` for a READ planned by `try_read_plan`, whose access was
+  /// checked then (see `planned`).
+  pub fn read_planned(&self, h: &[u8], offset: u64, buf: &mut [u8]) -> OsResult<Vec<u8>> {
+    self.read_obj(&*self.planned(h)?, offset, buf)
+  }
+
+  fn read_obj(&self, o: &Obj, offset: u64, buf: &mut [u8]) -> OsResult<Vec<u8>> {
     let off = i64::try_from(offset).map_err(|_| OsError::new(libc::EINVAL, "offset"))?;
     let n = pread_full(o.fd.as_raw_fd(), buf, off)?;
     let st = fstat(o.fd.as_raw_fd())?;
@@ -1002,6 +1063,17 @@ impl Export {
     self.may_io(cred, &o, &st, false)?;
     let n = st.size.saturating_sub(offset).min(count as u64);
     let eof = offset.saturating_add(n) >= st.size;
+    {
+      let mut p = self.planned_recently.lock().unwrap_or_else(|e| e.into_inner());
+      if !p.back().is_some_and(|(k, _)| &**k == h) {
+        if p.len() >= BURIED_MAX {
+          p.pop_front();
+        }
+        p.push_back((h.into(), std::time::Instant::now()));
+      } else if let Some(last) = p.back_mut() {
+        last.1 = std::time::Instant::now();
+      }
+    }
     let mut out = Out::new();
     out.u32(n as u32).u8(eof as u8).attrs(&st, self.fsid);
     Ok(Some(out.0))
@@ -1020,7 +1092,7 @@ impl Export {
     if spill.len() < total {
       return Err(OsError::new(libc::EINVAL, "spill buffer too small"));
     }
-    let o = self.reg(h)?;
+    let o = self.planned(h)?;
     let fd = o.fd.as_raw_fd();
     let start = i64::try_from(offset).map_err(|_| OsError::new(libc::EINVAL, "offset"))?;
     let mut sent = 0usize;
@@ -1341,7 +1413,7 @@ impl Export {
       let gone = self.last_link_key(dfd, &cname);
       check(unsafe { libc::unlinkat(dfd, cname.as_ptr(), flags) }, || format!("remove {}", show(name)))?;
       if let Some((h, _)) = gone {
-        self.cache.remove(&h);
+        self.forget(&h);
       }
     }
     let post = fstat(dfd).ok();
@@ -1376,7 +1448,7 @@ impl Export {
       let gone = self.last_link_key(tfd, &cto).filter(|(_, st)| st.ino != src.ino || st.dev != src.dev);
       check(unsafe { libc::renameat(ffd, cfrom.as_ptr(), tfd, cto.as_ptr()) }, || format!("rename {} to {}", show(from), show(to)))?;
       if let Some((h, _)) = gone {
-        self.cache.remove(&h);
+        self.forget(&h);
       }
     }
     let fpost = fstat(ffd).ok();

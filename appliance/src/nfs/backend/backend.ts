@@ -347,7 +347,13 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** A planned READ whose data the transport moves from the file itself (Backend.readDirect). */
+/**
+ * A planned READ whose data the transport moves from the file itself
+ * (Backend.readDirect). Its reply (count, attributes) is made when it is
+ * planned, so its data must follow whatever happens meanwhile: the file
+ * removed (the data is still the file's, as through an fd open across an
+ * unlink), or cut short (zeros).
+ */
 export interface DirectRead {
   count: number;
   eof: boolean;

@@ -327,7 +327,13 @@ export async function fuzzBackend(
       const exportId = exports.byPath.get('/export')!.id;
       const log = {
         ...quiet,
+        // The server closing a connection is never an answer to a call (its other calls would hang).
+        error(o: unknown, msg?: string) {
+          const { err } = (o ?? {}) as { err?: { stack?: string } };
+          bugs.push(`server error: ${msg}: ${err?.stack ?? JSON.stringify(o)}`);
+        },
         warn(o: unknown, msg?: string) {
+          if (msg === 'RPC connection closed by the server') bugs.push(`${msg}: ${JSON.stringify(o)}`);
           if (msg !== 'unmapped backend error') return;
           const { err, proc } = o as { err: { code?: unknown; stack?: string; message?: string }; proc: string };
           if (typeof err?.code === 'string' && err.code.startsWith('E')) unmappedOs.add(`${proc}: ${err.code}`);
@@ -370,7 +376,7 @@ export async function fuzzBackend(
                 judge(raw, xid, prog, proc, args, gen, statuses, bugs, io);
               },
               (e: Error) => {
-                throw new Error(`${label()}: ${e.message}`);
+                throw new Error(`${label()}: ${e.message}${bugs.length ? `; meanwhile: ${bugs.slice(0, 3).join('; ')}` : ''}`);
               },
             ),
           );

@@ -228,7 +228,7 @@ class PosixBackend implements Backend {
       handle,
       offset,
       fill: async (into) => {
-        const got = new ResultRecord(await this.ex.read(cred.uid, cred.gid, cred.gids, handle, offset, into.subarray(0, n))).u32();
+        const got = new ResultRecord(await this.ex.readPlanned(handle, offset, into.subarray(0, n))).u32();
         into.fill(0, got, n);
       },
       sender: this.sender,
