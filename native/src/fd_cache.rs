@@ -96,10 +96,10 @@ impl FdCache {
     }
   }
 
-  /// Drops the entry (it closes when the last user returns); returns it.
-  pub fn remove(&self, key: &[u8]) -> Option<Arc<Obj>> {
+  /// Drops the entry (it closes when the last user returns).
+  pub fn remove(&self, key: &[u8]) {
     let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-    inner.map.remove(key).map(|s| s.obj)
+    inner.map.remove(key);
   }
 
   /// Drops every entry for the inode (a removed file may have been cached

@@ -356,12 +356,10 @@ pub struct Export {
   nowait_writes: std::sync::atomic::AtomicBool,
   /// Directory streams left open where a READDIR(PLUS) page ended (xdr_dir.rs).
   streams: xdr_dir::DirStreams,
-  /// Files this server just removed (or found removed), kept open a little
-  /// longer for READs already answered from them (see `planned`).
-  buried: std::sync::Mutex<std::collections::VecDeque<(Box<[u8]>, Arc<Obj>, std::time::Instant)>>,
-  /// The handles of the last READs planned (`try_read_plan`), and when:
-  /// only these are kept open when removed; others close at once.
-  planned_recently: std::sync::Mutex<std::collections::VecDeque<(Box<[u8]>, std::time::Instant)>>,
+  /// The files of the last READs planned (`try_read_plan`), held for
+  /// PIN_FOR after (at most PINS), so that their data can still be sent
+  /// when the file is removed meanwhile (see `planned`).
+  pins: std::sync::Mutex<std::collections::VecDeque<(Box<[u8]>, Arc<Obj>, std::time::Instant)>>,
   /// WRITEs to one file take turns here (striped by inode). The kernel
   /// lets one buffered write into a file at a time anyway (i_rwsem), but
   /// its waiters spin while the holder copies a MiB: 5% of the server's
@@ -371,9 +369,9 @@ pub struct Export {
 }
 
 const WRITE_STRIPES: usize = 64;
-/// How long a removed file stays open for READs planned on it, and how many at most.
-const BURIED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
-const BURIED_MAX: usize = 64;
+/// How long a planned READ holds its file open, and how many files at most.
+const PIN_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+const PINS: usize = 64;
 
 /// Flush-behind: once a sequential stream of UNSTABLE writes to a file has
 /// left this many bytes dirty, their writeback is started
@@ -466,8 +464,7 @@ impl Export {
       cache: FdCache::new(cache_size),
       nowait_writes: std::sync::atomic::AtomicBool::new(true),
       streams: xdr_dir::DirStreams::default(),
-      buried: Default::default(),
-      planned_recently: Default::default(),
+      pins: Default::default(),
       write_turns: std::array::from_fn(|_| std::sync::Mutex::new(Stream::default())),
     };
     ex.root_handle = ex.wrap(&kh)?;
@@ -485,35 +482,34 @@ impl Export {
   pub fn close(&self) {
     self.cache.clear();
     self.streams.clear();
-    self.buried.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    self.planned_recently.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    self.pins.lock().unwrap_or_else(|e| e.into_inner()).clear();
     *self.root.write().unwrap_or_else(|e| e.into_inner()) = None;
   }
 
   /// Closes cached fds of objects deleted outside this server (FdCache::sweep_unlinked),
-  /// and those of files removed more than BURIED_FOR ago.
+  /// and lets go of pins older than PIN_FOR (a removed file's blocks come back).
   pub fn sweep(&self) -> usize {
-    let mut b = self.buried.lock().unwrap_or_else(|e| e.into_inner());
-    while b.front().is_some_and(|(_, _, at)| at.elapsed() > BURIED_FOR) {
-      b.pop_front();
+    let mut p = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+    while p.front().is_some_and(|(_, _, at)| at.elapsed() > PIN_FOR) {
+      p.pop_front();
     }
-    drop(b);
+    drop(p);
     self.cache.sweep_unlinked()
   }
 
-  /// Drops `h` from the fd cache; a file a READ was planned on in the
-  /// last BURIED_FOR stays open that long (for that READ's data), others
-  /// close at once (a removed file's blocks come back).
-  fn forget(&self, h: &[u8]) {
-    let Some(o) = self.cache.remove(h) else { return };
-    let planned = self.planned_recently.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(k, at)| &**k == h && at.elapsed() <= BURIED_FOR);
-    if planned {
-      let mut b = self.buried.lock().unwrap_or_else(|e| e.into_inner());
-      if b.len() >= BURIED_MAX {
-        b.pop_front();
-      }
-      b.push_back((h.into(), o, std::time::Instant::now()));
+  /// Holds `o`, the file a READ was just planned on, for PIN_FOR.
+  fn pin(&self, h: &[u8], o: &Arc<Obj>) {
+    let now = std::time::Instant::now();
+    let mut p = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+    // A file read sequentially renews its one pin.
+    if let Some(last) = p.back_mut().filter(|(k, _, _)| &**k == h) {
+      (last.1, last.2) = (o.clone(), now);
+      return;
     }
+    while p.len() >= PINS || p.front().is_some_and(|(_, _, at)| now - *at > PIN_FOR) {
+      p.pop_front();
+    }
+    p.push_back((h.into(), o.clone(), now));
   }
 
   /// The regular file of a READ whose reply (count, attributes) was
@@ -526,8 +522,8 @@ impl Export {
   fn planned(&self, h: &[u8]) -> OsResult<Arc<Obj>> {
     match self.reg(h) {
       Err(e) if e.errno == libc::ESTALE => {
-        let b = self.buried.lock().unwrap_or_else(|e| e.into_inner());
-        b.iter().rev().find(|(k, o, _)| &**k == h && o.kind == Kind::Reg && !o.path_only).map(|(_, o, _)| o.clone()).ok_or(e)
+        let p = self.pins.lock().unwrap_or_else(|e| e.into_inner());
+        p.iter().rev().find(|(k, _, _)| &**k == h).map(|(_, o, _)| o.clone()).ok_or(e)
       }
       r => r,
     }
@@ -684,7 +680,7 @@ impl Export {
   fn stat_obj(&self, h: &[u8], o: &Obj) -> OsResult<St> {
     let st = fstat(o.fd.as_raw_fd())?;
     if st.nlink == 0 {
-      self.forget(h);
+      self.cache.remove(h);
       return Err(OsError::new(libc::ESTALE, "object was removed"));
     }
     Ok(st)
@@ -1063,17 +1059,7 @@ impl Export {
     self.may_io(cred, &o, &st, false)?;
     let n = st.size.saturating_sub(offset).min(count as u64);
     let eof = offset.saturating_add(n) >= st.size;
-    {
-      let mut p = self.planned_recently.lock().unwrap_or_else(|e| e.into_inner());
-      if !p.back().is_some_and(|(k, _)| &**k == h) {
-        if p.len() >= BURIED_MAX {
-          p.pop_front();
-        }
-        p.push_back((h.into(), std::time::Instant::now()));
-      } else if let Some(last) = p.back_mut() {
-        last.1 = std::time::Instant::now();
-      }
-    }
+    self.pin(h, &o);
     let mut out = Out::new();
     out.u32(n as u32).u8(eof as u8).attrs(&st, self.fsid);
     Ok(Some(out.0))
@@ -1413,7 +1399,7 @@ impl Export {
       let gone = self.last_link_key(dfd, &cname);
       check(unsafe { libc::unlinkat(dfd, cname.as_ptr(), flags) }, || format!("remove {}", show(name)))?;
       if let Some((h, _)) = gone {
-        self.forget(&h);
+        self.cache.remove(&h);
       }
     }
     let post = fstat(dfd).ok();
@@ -1448,7 +1434,7 @@ impl Export {
       let gone = self.last_link_key(tfd, &cto).filter(|(_, st)| st.ino != src.ino || st.dev != src.dev);
       check(unsafe { libc::renameat(ffd, cfrom.as_ptr(), tfd, cto.as_ptr()) }, || format!("rename {} to {}", show(from), show(to)))?;
       if let Some((h, _)) = gone {
-        self.forget(&h);
+        self.cache.remove(&h);
       }
     }
     let fpost = fstat(ffd).ok();
@@ -1502,8 +1488,8 @@ impl Export {
   /// (knfsd and Ganesha ignore verifiers altogether; RFC 1813 §3.3.16 lets
   /// a server check it, nothing obliges it to refuse zero). The cookie
   /// itself is still checked, by the filesystem.
-  fn resumes(&self, dh: &[u8], verf: &[u8]) -> bool {
-    verf == [0u8; 8] || verf == self.cookie_verifier(dh)
+  fn resumes(verf: &[u8], mine: &[u8; 8]) -> bool {
+    verf == [0u8; 8] || verf == mine
   }
 
   /// Out: verifier (8), eof u8, dir attrs (optional), count u32, then per
@@ -1512,7 +1498,7 @@ impl Export {
   pub fn readdir(&self, cred: &Cred, dh: &[u8], cookie: u64, verf: &[u8], max: usize, plus: bool) -> OsResult<Vec<u8>> {
     let d = self.dir(dh)?;
     let myverf = self.cookie_verifier(dh);
-    if cookie != 0 && !self.resumes(dh, verf) {
+    if cookie != 0 && !Self::resumes(verf, &myverf) {
       return Err(OsError::new(EBADCOOKIE, "cookie verifier does not match"));
     }
     let at_root = self.is_root(&d);

@@ -216,7 +216,7 @@ impl Export {
   pub fn readdir_page(&self, cred: &Cred, dh: &[u8], a: &DirArgs, fh: &WireHandles) -> OsResult<(Vec<u8>, u64)> {
     let d = self.dir(dh)?;
     let myverf = self.cookie_verifier(dh);
-    if a.cookie != 0 && !self.resumes(dh, &a.verf) {
+    if a.cookie != 0 && !Self::resumes(a.verf, &myverf) {
       return Err(OsError::new(EBADCOOKIE, "cookie verifier does not match"));
     }
     let maxcount = (a.maxcount as usize).min(MAX_REPLY);
