@@ -26,16 +26,9 @@ import { nameOf } from '../../../src/nfs/backend/backend.js';
 import { openPosixBackend } from '../../../src/nfs/backend/posix/index.js';
 import { HandleCodec } from '../../../src/nfs/backend/filehandle.js';
 import { ExportTable } from '../../../src/nfs/exports.js';
-import { mount3Program } from '../../../src/nfs/mount3/procedures.js';
-import { nfs3Program } from '../../../src/nfs/nfs3/procedures.js';
-import { BlockedLocks } from '../../../src/nfs/nlm4/blocked.js';
-import { LockTable } from '../../../src/nfs/nlm4/locks.js';
-import { NlmMonitor } from '../../../src/nfs/nlm4/monitor.js';
-import { nlm4Program } from '../../../src/nfs/nlm4/procedures.js';
-import { Dispatcher } from '../../../src/nfs/rpc/dispatch.js';
 import { NfsServer } from '../../../src/nfs/server.js';
 import { XdrWriter } from '../../../src/nfs/xdr/writer.js';
-import { Rng } from './fuzz.js';
+import { dispatchOnce, fuzzDispatcher, Rng } from './fuzz.js';
 import { type CallOptions, encodeCall, frame, parseReply, readPostOpAttr, RpcClient } from './rpc-client.js';
 
 /** A backend to fuzz, with the checks its kind allows. */
@@ -340,9 +333,12 @@ export async function fuzzBackend(
           else bugs.push(`${proc}: ${err?.stack ?? String(err)}`);
         },
       };
-      const blocked = new BlockedLocks({ log, portmapperPort: 1 });
-      const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program], { exports, codec, log, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log }), blocked });
-      let send = (body: Buffer, xid: number) => answer(dispatcher, body, client, deadlineMs);
+      const dispatcher = fuzzDispatcher(exports, codec, log);
+      let send = async (body: Buffer, _xid: number) => {
+        const reply = await dispatchOnce(dispatcher, body, client, deadlineMs);
+        if (!reply) throw new Error(`a call went unanswered: ${body.subarray(0, 200).toString('hex')}`);
+        return reply;
+      };
       if (opts.tcp) {
         const server = new NfsServer({ handleSecret: secret, log, exports: [spec] });
         const { port } = await server.start({ host: '127.0.0.1', port: 0 });
@@ -394,19 +390,6 @@ export async function fuzzBackend(
     }
   }
   return { inputs: done, statuses, unmappedOs: [...unmappedOs].sort(), io, slowest, handles: gen.known.size, ms: Date.now() - start };
-}
-
-async function answer(dispatcher: Dispatcher, rec: Buffer, client: { address: string; port: number }, deadlineMs: number): Promise<Buffer> {
-  let timer: NodeJS.Timeout | undefined;
-  const reply = await Promise.race([
-    dispatcher.handle(rec, client),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${deadlineMs} ms to ${rec.subarray(0, 200).toString('hex')}`)), deadlineMs))),
-  ]).finally(() => clearTimeout(timer));
-  if (!reply) throw new Error(`a call went unanswered: ${rec.subarray(0, 200).toString('hex')}`);
-  const bytes = Buffer.concat(reply as Buffer[]);
-  const len = bytes.readUInt32BE(0);
-  if ((len & 0x7fffffff) !== bytes.length - 4 || !(len & 0x80000000)) throw new Error('bad record marking on a reply');
-  return bytes.subarray(4);
 }
 
 function judge(raw: Buffer, xid: number, prog: number, proc: number, args: Buffer, gen: Generator, statuses: BackendFuzzResult['statuses'], bugs: string[], io: string[]): void {

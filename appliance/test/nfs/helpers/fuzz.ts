@@ -19,6 +19,7 @@ import { NlmMonitor } from '../../../src/nfs/nlm4/monitor.js';
 import { nsmProgram } from '../../../src/nfs/nlm4/nsm.js';
 import { nlm4Program } from '../../../src/nfs/nlm4/procedures.js';
 import { Dispatcher } from '../../../src/nfs/rpc/dispatch.js';
+import type { Logger } from '../../../src/nfs/rpc/program.js';
 import { RecordDecoder, RecordTooLargeError } from '../../../src/nfs/rpc/record.js';
 import { XdrWriter } from '../../../src/nfs/xdr/writer.js';
 import { encodeCall, parseReply } from './rpc-client.js';
@@ -63,13 +64,35 @@ interface World {
 
 const sattr = (w: XdrWriter) => w.bool(true).u32(0o644).bool(false).bool(false).bool(true).u64(10n).u32(1).u32(2).u32(1).u32(2);
 
+/** A dispatcher of every program the NFS port serves, as fuzzers use it: GRANTED callbacks go nowhere (port 1 refuses at once), never to a real portmapper. */
+export function fuzzDispatcher(exports: ExportTable, codec: HandleCodec, log: Logger = quietLog): Dispatcher {
+  const blocked = new BlockedLocks({ log, portmapperPort: 1 });
+  return new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], { exports, codec, log, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log }), blocked });
+}
+
+/**
+ * One record through the dispatcher: the reply's RPC message (record
+ * marking checked and taken off), or undefined when none came. Throws if
+ * no answer came within `deadlineMs`.
+ */
+export async function dispatchOnce(dispatcher: Dispatcher, rec: Buffer, client: { address: string; port: number }, deadlineMs: number): Promise<Buffer | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const reply = await Promise.race([
+    dispatcher.handle(rec, client),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${deadlineMs} ms to ${rec.subarray(0, 200).toString('hex')}`)), deadlineMs))),
+  ]).finally(() => clearTimeout(timer));
+  if (!reply) return undefined;
+  const bytes = Buffer.concat(reply as Buffer[]); // no lease given: never a FileChunk
+  const len = bytes.readUInt32BE(0);
+  if ((len & 0x7fffffff) !== bytes.length - 4 || !(len & 0x80000000)) throw new Error('bad record marking on a reply');
+  return bytes.subarray(4);
+}
+
 async function makeWorld(): Promise<World> {
   const backend = new MemoryBackend();
   const exports = new ExportTable([{ path: '/export', backend, clients: [{ match: '*', squash: 'no_root_squash' }] }]);
   const codec = new HandleCodec(randomBytes(32));
-  // Callbacks to granted lock waiters go nowhere (port 1 refuses at once), never to a real portmapper.
-  const blocked = new BlockedLocks({ log: quietLog, portmapperPort: 1 });
-  const dispatcher = new Dispatcher([nfs3Program, mount3Program, nlm4Program, nsmProgram], { exports, codec, log: quietLog, mounts: new Map(), locks: new LockTable(), monitor: new NlmMonitor({ log: quietLog }), blocked });
+  const dispatcher = fuzzDispatcher(exports, codec);
   const cred = { uid: 0, gid: 0, gids: [] };
   const rootB = await backend.root();
   const id = exports.byPath.get('/export')!.id;
@@ -234,20 +257,13 @@ export async function fuzz(inputs: number, seed: number, onProgress?: (done: num
 }
 
 async function check(dispatcher: Dispatcher, rec: Buffer, client: { address: string; port: number }): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const reply = await Promise.race([
-    dispatcher.handle(rec, client),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in 2 s for ${rec.toString('hex')}`)), 2000))),
-  ]).finally(() => clearTimeout(timer));
+  const reply = await dispatchOnce(dispatcher, rec, client, 2000);
   if (!reply) {
     // Only non-calls may go unanswered.
     if (rec.length >= 8 && rec.readUInt32BE(4) === 0) throw new Error(`a CALL went unanswered: ${rec.toString('hex')}`);
     return false;
   }
-  const bytes = Buffer.concat(reply as Buffer[]); // no lease given: never a FileChunk
-  const len = bytes.readUInt32BE(0);
-  if ((len & 0x7fffffff) !== bytes.length - 4 || !(len & 0x80000000)) throw new Error('bad record marking on a reply');
-  const rep = parseReply(bytes.subarray(4));
+  const rep = parseReply(reply);
   if (rep.xid !== rec.readUInt32BE(0)) throw new Error('reply to the wrong xid');
   return true;
 }
