@@ -30,6 +30,7 @@ import { NfsServer } from '../../../src/nfs/server.js';
 import { XdrWriter } from '../../../src/nfs/xdr/writer.js';
 import { dispatchOnce, fuzzDispatcher, Rng } from './fuzz.js';
 import { type CallOptions, encodeCall, frame, parseReply, readPostOpAttr, RpcClient } from './rpc-client.js';
+import { quietLog } from './server.js';
 
 /** A backend to fuzz, with the checks its kind allows. */
 export interface FuzzWorld {
@@ -86,7 +87,6 @@ const CREDS: Array<CallOptions['cred']> = [
   { flavor: 'none' },
 ];
 const ROOT: Cred = { uid: 0, gid: 0, gids: [] };
-const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 interface Known {
   wire: Buffer;
@@ -249,7 +249,8 @@ class Generator {
 async function learn(gen: Generator, backend: Backend, codec: HandleCodec, exportId: number): Promise<void> {
   const root = await backend.root();
   const dirs: Buffer[] = [root];
-  gen.known.set(codec.encode(exportId, root).toString('hex'), { wire: codec.encode(exportId, root), type: 'dir' });
+  const rootWire = codec.encode(exportId, root);
+  gen.known.set(rootWire.toString('hex'), { wire: rootWire, type: 'dir' });
   for (let i = 0; i < dirs.length && i < 12; i++) {
     for (const n of COMMON) {
       const e = await backend.lookup(ROOT, dirs[i]!, nameOf(n)).catch(() => undefined);
@@ -319,7 +320,7 @@ export async function fuzzBackend(
       const codec = new HandleCodec(secret);
       const exportId = exports.byPath.get('/export')!.id;
       const log = {
-        ...quiet,
+        ...quietLog,
         // The server closing a connection is never an answer to a call (its other calls would hang).
         error(o: unknown, msg?: string) {
           const { err } = (o ?? {}) as { err?: { stack?: string } };
