@@ -10,6 +10,8 @@
  *   nfs-bench-client URL create   DIR NFILES QD              CREATE + 4 KiB WRITE + close per file
  *   nfs-bench-client URL stat     DIR NFILES QD              stat DIR/fN: LOOKUP + GETATTR
  *   nfs-bench-client URL readdir  DIR                        READDIRPLUS of the whole directory
+ *   nfs-bench-client tcp read  FILE MIB                      the limit of one TCP connection here:
+ *   nfs-bench-client tcp write FILE MIB                      see run_tcp()
  *
  * URL names the export: nfs://127.0.0.1/export?version=3&nfsport=P&mountport=M.
  * Every call is bounded (nfs_set_timeout); a failure prints "FAIL …" and exits 1.
@@ -21,7 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <nfsc/libnfs.h>
 
@@ -210,7 +219,88 @@ static void run_readdir(const char *d) {
   report("readdir", t);
 }
 
+/* ------------------------------------------------------------ one TCP connection, no NFS */
+
+/*
+ * What one loopback TCP connection carries on this machine when the server
+ * does the least work there is, as the ceiling for the single-client
+ * sequential rows (fio measures the disk and page cache, not the network):
+ *   read:  a forked peer sends FILE's first MIB MiB with sendfile (page cache
+ *          to socket, as Cairn's READ does); this process reads them in
+ *          1 MiB read(2) calls, as a client's receive buffer.
+ *   write: a forked peer writes MIB MiB in 1 MiB calls; this process reads
+ *          each 1 MiB whole and pwrites it into FILE, then fdatasync (as a
+ *          server's WRITEs and COMMIT).
+ * Streamed, with no request/reply turn: an upper bound, not a protocol.
+ */
+static int tcp_pair(int *peer_fd) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t al = sizeof a;
+  if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) || getsockname(l, (struct sockaddr *)&a, &al)) fail("listen", -errno, NULL);
+  pid_t pid = fork();
+  if (pid < 0) fail("fork", -errno, NULL);
+  if (pid == 0) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a)) _exit(1);
+    *peer_fd = s;
+    return 0;
+  }
+  int s = accept(l, NULL, NULL);
+  if (s < 0) fail("accept", -errno, NULL);
+  int one = 1;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  close(l);
+  *peer_fd = s;
+  return pid;
+}
+
+static void read_whole(int s, char *buf, size_t n) {
+  for (size_t got = 0; got < n;) {
+    ssize_t r = read(s, buf + got, n - got);
+    if (r <= 0) fail("tcp read", r < 0 ? -errno : -EPIPE, NULL);
+    got += (size_t)r;
+  }
+}
+
+static void run_tcp(const char *mode, const char *file, uint64_t mib) {
+  char *buf = malloc(MIB);
+  memset(buf, 'x', MIB);
+  int s;
+  int reading = strcmp(mode, "read") == 0;
+  int fd = reading ? open(file, O_RDONLY) : open(file, O_WRONLY | O_CREAT, 0644);
+  if (fd < 0) fail("open", -errno, NULL);
+  pid_t peer = tcp_pair(&s);
+  if (peer == 0) { /* the peer: sends (read mode: the server) or writes (write mode: the client) */
+    for (uint64_t i = 0; i < mib; i++) {
+      off_t off = (off_t)(i * MIB);
+      for (size_t sent = 0; sent < MIB;) {
+        ssize_t r = reading ? sendfile(s, fd, &off, MIB - sent) : write(s, buf + sent, MIB - sent);
+        if (r <= 0) _exit(1);
+        sent += (size_t)r;
+      }
+    }
+    _exit(0);
+  }
+  double t0 = now();
+  for (uint64_t i = 0; i < mib; i++) {
+    read_whole(s, buf, MIB);
+    if (!reading && pwrite(fd, buf, MIB, (off_t)(i * MIB)) != MIB) fail("pwrite", -errno, NULL);
+    bytes += MIB;
+    ops++;
+  }
+  if (!reading && fdatasync(fd)) fail("fdatasync", -errno, NULL);
+  report(reading ? "tcpread" : "tcpwrite", now() - t0);
+  int status = 0;
+  waitpid(peer, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("tcp peer", -EIO, NULL);
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && !strcmp(argv[1], "tcp")) {
+    run_tcp(argv[2], argv[3], strtoull(argv[4], 0, 10));
+    return 0;
+  }
   if (argc < 4) {
     fprintf(stderr, "usage: %s URL OP ARGS… (see the source)\n", argv[0]);
     return 2;

@@ -134,7 +134,7 @@ class Bench {
     const aside = join(this.work, `done-${++this.runs}`);
     await rename(this.data, aside);
     await mkdir(this.data);
-    for (const big of ['big', 'warm', 'fio.dat']) await rm(join(aside, big), { force: true });
+    for (const big of ['big', 'warm', 'fio.dat', 'tcp.dat']) await rm(join(aside, big), { force: true });
   }
 
   /** Starts a process in the namespace; resolves once `ready` says so. */
@@ -303,22 +303,31 @@ class Bench {
     const n = s.clients;
     r.seqread8 = (await fio(['--rw=read', '--bs=1M', `--numjobs=${n}`, '--group_reporting', `--io_size=${s.clientMiB}M`, `--offset_increment=${Math.floor(s.seqMiB / n)}M`, `--size=${Math.floor(s.seqMiB / n)}M`])).bw;
     r.randread8 = (await fio(['--rw=randread', '--bs=4k', `--numjobs=${n}`, '--group_reporting', `--number_ios=${s.clientRandOps}`])).iops;
+    // One loopback TCP connection with the least server work there is
+    // (nfs-bench-client.c, run_tcp): the ceiling of the single-client
+    // sequential rows, which fio's page-cache figures are not.
+    const mbps = (x: ClientResult) => x.bytes / x.seconds / 1e6;
+    const tcpFile = join(this.data, 'tcp.dat');
+    await this.client1('tcp', ['write', tcpFile, String(s.seqMiB)]);
+    r['seqwrite:tcp'] = mbps(await this.client1('tcp', ['write', tcpFile, String(s.seqMiB)]));
+    r['seqread:tcp'] = mbps(await this.client1('tcp', ['read', file, String(s.seqMiB)]));
     return r;
   }
 }
 
 function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
-  const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit', 'Cairn per server CPU-s', 'Ganesha per server CPU-s', 'ratio'];
+  const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit', 'TCP limit', 'Cairn/TCP', 'Cairn per server CPU-s', 'Ganesha per server CPU-s', 'ratio'];
   const lines = ROWS.map((r) => {
     const c = median(cairn[r.key] ?? []);
     const g = median(ganesha[r.key] ?? []);
     const l = median(limit[r.key] ?? []);
     const cc = median(cairn[`${r.key}:cpu`] ?? []);
     const gc = median(ganesha[`${r.key}:cpu`] ?? []);
-    return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l), fmt(cc), fmt(gc), ratio(cc, gc)];
+    const t = median(limit[`${r.key}:tcp`] ?? []);
+    return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l), fmt(t), ratio(c, t), fmt(cc), fmt(gc), ratio(cc, gc)];
   });
   return markdownTable(
-    `medians of ${rounds} rounds (alternating order); higher is better everywhere; "per server CPU-s" = the unit per second of CPU the server process used`,
+    `medians of ${rounds} rounds (alternating order); higher is better everywhere; "TCP limit" = one loopback TCP connection streaming the same bytes with no NFS (sendfile to read(2); read(2) to pwrite); "per server CPU-s" = the unit per second of CPU the server process used`,
     head,
     lines,
   );
