@@ -798,6 +798,18 @@ impl Volume {
     self.keep(o, &st)
   }
 
+  /// What `stat` answers without leaving the calling thread: attributes
+  /// seen less than ATTR_TTL ago (None: `stat` must run on a worker).
+  pub fn stat_cached(&self, gfid: &[u8]) -> Option<Stat> {
+    let g = key(gfid).ok()?;
+    if self.gone.lock().unwrap().contains(&g) {
+      return None;
+    }
+    let st = self.fresh(&g)?;
+    stats::cache(Cache::AttrHit);
+    Some(st)
+  }
+
   /// Attributes: a file's come with making its object; a kept directory
   /// object's from md-cache when it holds them, else from a brick.
   pub fn stat(&self, gfid: &[u8]) -> OsResult<Stat> {
@@ -863,6 +875,34 @@ impl Volume {
       m.insert(dkey, (g, Instant::now()));
     }
     Ok((g, st))
+  }
+
+  /// What `lookup` answers without leaving the calling thread: a name
+  /// kept as a directory (DENTRY_TTL) whose attributes were seen less than
+  /// ATTR_TTL ago, in a directory object we hold that `cred` may search
+  /// as decided locally. None: `lookup` must run on a worker (it may find
+  /// the same answer there after a stat, or ask the bricks).
+  pub fn lookup_cached(&self, cred: &Cred, dir: &[u8], name: &[u8]) -> Option<(Gfid, Stat)> {
+    if name == b"." || name == b".." {
+      return None;
+    }
+    let pg = key(dir).ok()?;
+    let known = self.objs.lock().unwrap().get(&pg).map(|k| k.kind)?;
+    if known != libc::S_IFDIR || self.gone.lock().unwrap().contains(&pg) {
+      return None;
+    }
+    if cred.uid != 0 && local_access(cred.uid, &self.fresh(&pg)?)? & 1 == 0 {
+      return None;
+    }
+    let dkey = (pg, name.to_vec(), cred.uid);
+    let g = self.dentries.lock().unwrap().get(&dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g)?;
+    let st = self.fresh(&g).filter(|st| st.is_dir())?;
+    if self.gone.lock().unwrap().contains(&g) {
+      return None;
+    }
+    stats::cache(Cache::DentryHit);
+    stats::cache(Cache::AttrHit);
+    Some((g, st))
   }
 
   /// EACCES unless `cred` may search `dir` (x): the bricks let anyone

@@ -291,10 +291,28 @@ impl GfapiVolume {
     op("sweep", move || Ok(v.sweep(std::time::Duration::from_millis(idle_ms as u64))), |n| n as u32)
   }
 
+  /// `stat`'s answer when it needs no worker thread (attributes seen less
+  /// than a second ago), else null: GETATTR after LOOKUP without the two
+  /// thread hand-offs of a task.
+  #[napi]
+  pub fn stat_cached(&self, gfid: Buffer) -> Option<GfStat> {
+    self.v.stat_cached(&gfid).map(GfStat::from)
+  }
+
   #[napi(ts_return_type = "Promise<GfStat>")]
   pub fn stat(&self, gfid: Buffer) -> AsyncTask<Op<Stat, GfStat>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());
     op("stat", move || v.stat(&g), GfStat::from)
+  }
+
+  /// `lookup`'s answer when it needs no worker thread (a directory name
+  /// resolved less than a second ago, see Volume::lookup_cached), else
+  /// null: each LOOKUP of a path's directories without a task's two
+  /// thread hand-offs.
+  #[napi]
+  pub fn lookup_cached(&self, cred: GfCred, dir: Buffer, name: JsName) -> Option<GfEntry> {
+    let name = name_of(name);
+    self.v.lookup_cached(&Cred::from(cred), &dir, &name).map(entry)
   }
 
   #[napi(ts_return_type = "Promise<GfEntry>")]

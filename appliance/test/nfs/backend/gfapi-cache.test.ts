@@ -125,6 +125,47 @@ test('gfapi backend caches: coherent with its own SETATTR and with another clien
   await sleep(1100);
   await assert.rejects(b.getattr(f.handle), { code: 'ESTALE' });
 
+  // statCached, GETATTR's answer without a worker thread: a LOOKUP's
+  // attributes for a second, then nothing (the volume is asked again);
+  // nothing for a GFID never seen, nor for one removed through us.
+  const c = await b.create(root, r, 'cached', { mode: 'guarded', attrs: { mode: 0o600 } });
+  const cg = c.handle.subarray(17);
+  await sleep(1100);
+  assert.equal(other.statCached(cg), null, 'nothing seen by that client');
+  const looked = await other.lookup(root, rootGfid, 'cached');
+  assert.equal(other.statCached(cg)?.mode, looked.stat.mode);
+  assert.equal(other.statCached(randomBytes(16)), null);
+  await sleep(1100);
+  assert.equal(other.statCached(cg), null, 'older than a second');
+  const g2 = await other.stat(cg);
+  assert.equal(other.statCached(cg)?.ino, g2.ino);
+  await other.remove(root, rootGfid, 'cached', false);
+  assert.equal(other.statCached(cg), null, 'removed through this client');
+  await assert.rejects(other.stat(cg), { code: 'ESTALE' });
+
+  // lookupCached, LOOKUP without a worker: only a directory name resolved
+  // less than a second ago, only for a caller who may search its parent.
+  const user = { uid: 1000, gid: 1000, gids: [] };
+  const top = await other.mkdir(root, rootGfid, 'lc', 0o700);
+  await other.mkdir(root, top.gfid, 'sub', 0o755);
+  await other.create(root, top.gfid, 'file', 0o644, true, true);
+  assert.equal(other.lookupCached(root, top.gfid, 'sub'), null, 'not yet looked up');
+  const sub = await other.lookup(root, top.gfid, 'sub');
+  await other.lookup(root, top.gfid, 'file');
+  const hit = other.lookupCached(root, top.gfid, 'sub');
+  assert.ok(hit?.gfid.equals(sub.gfid));
+  assert.equal(hit?.stat.ino, sub.stat.ino);
+  assert.equal(other.lookupCached(root, top.gfid, 'file'), null, 'files are not kept');
+  assert.equal(other.lookupCached(root, top.gfid, '..'), null);
+  await assert.rejects(other.lookup(user, top.gfid, 'sub'), { code: 'EACCES' });
+  assert.equal(other.lookupCached(user, top.gfid, 'sub'), null, 'no search permission');
+  await other.rename(root, top.gfid, 'sub', top.gfid, 'moved');
+  assert.equal(other.lookupCached(root, top.gfid, 'sub'), null, 'renamed through this client');
+  await other.lookup(root, top.gfid, 'moved');
+  assert.ok(other.lookupCached(root, top.gfid, 'moved'));
+  await sleep(1100);
+  assert.equal(other.lookupCached(root, top.gfid, 'moved'), null, 'older than a second');
+
   // READDIRPLUS in small pages of two directories at once (parked streams
   // keyed by directory and cookie): every name exactly once in each.
   const dirs = [await b.mkdir(root, r, 'la', { mode: 0o755 }), await b.mkdir(root, r, 'lb', { mode: 0o755 })];
