@@ -932,6 +932,14 @@ impl Volume {
   /// Which of R_OK, W_OK, X_OK `cred` is granted on the object, of those
   /// in `ask` (the bricks are asked one bit per round trip; root and the
   /// owner are decided locally, all bits).
+  /// What `access` answers without leaving the calling thread: for root
+  /// or the owner, from attributes seen less than ATTR_TTL ago (None:
+  /// `access` must run on a worker, and may ask the bricks).
+  pub fn access_cached(&self, cred: &Cred, gfid: &[u8]) -> Option<(u32, Stat)> {
+    let st = self.stat_cached(gfid)?;
+    Some((local_access(cred.uid, &st)?, st))
+  }
+
   pub fn access(&self, cred: &Cred, gfid: &[u8], ask: u32) -> OsResult<(u32, Stat)> {
     let st = self.stat(gfid)?;
     if let Some(granted) = local_access(cred.uid, &st) {

@@ -322,6 +322,13 @@ impl GfapiVolume {
     op("lookup", move || v.lookup(&c, &d, &name), entry)
   }
 
+  /// `access`'s answer when it needs no worker thread (root or the owner,
+  /// with attributes seen less than a second ago), else null.
+  #[napi]
+  pub fn access_cached(&self, cred: GfCred, gfid: Buffer) -> Option<GfAccess> {
+    self.v.access_cached(&Cred::from(cred), &gfid).map(|(granted, st)| GfAccess { granted, stat: st.into() })
+  }
+
   #[napi(ts_return_type = "Promise<GfAccess>")]
   /// `ask`: the R_OK | W_OK | X_OK bits wanted (default all three).
   pub fn access(&self, cred: GfCred, gfid: Buffer, ask: Option<u32>) -> AsyncTask<Op<(u32, Stat), GfAccess>> {

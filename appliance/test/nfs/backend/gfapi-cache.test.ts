@@ -139,8 +139,12 @@ test('gfapi backend caches: coherent with its own SETATTR and with another clien
   assert.equal(other.statCached(cg), null, 'older than a second');
   const g2 = await other.stat(cg);
   assert.equal(other.statCached(cg)?.ino, g2.ino);
+  // accessCached: root and the owner decided from those attributes; anyone else asks the bricks.
+  assert.equal(other.accessCached(root, cg)?.granted, 6, 'root: rw, no x on a 0600 file');
+  assert.equal(other.accessCached({ uid: 4242, gid: 4242, gids: [] }, cg), null, 'not the owner');
   await other.remove(root, rootGfid, 'cached', false);
   assert.equal(other.statCached(cg), null, 'removed through this client');
+  assert.equal(other.accessCached(root, cg), null);
   await assert.rejects(other.stat(cg), { code: 'ESTALE' });
 
   // lookupCached, LOOKUP without a worker: only a directory name resolved

@@ -30,10 +30,11 @@
  * page stopped; for 1 s (md-cache's own timeout, so nothing later than a
  * stat through the client stack would be) the attributes the volume last
  * reported and the names found to be directories. Every change made
- * through this process drops what it touched at once. A GETATTR or a
- * LOOKUP of a directory name that this alone answers is answered on the
- * JS thread (statCached, lookupCached), without a task's two thread
- * hand-offs: measured, those were most of a cached GETATTR's cost.
+ * through this process drops what it touched at once. A GETATTR, a
+ * LOOKUP of a directory name or an ACCESS that this alone answers is
+ * answered on the JS thread (statCached, lookupCached, accessCached),
+ * without a task's two thread hand-offs: measured, those were most of a
+ * cached GETATTR's cost.
  * `CAIRN_GFAPI_STATS=FILE` appends the counters (gfapiStats) to FILE
  * every 200 ms: `npm run bench:gluster -- --profile` reads them.
  *
@@ -375,7 +376,8 @@ export class GfapiBackend implements Backend {
   async access(c: Cred, handle: Buffer, mask: number): Promise<{ granted: number; attrs: Attrs }> {
     // Only the bits the mask needs are asked of the bricks (a round trip each).
     const ask = (mask & ACCESS.READ ? 4 : 0) | (mask & (ACCESS.MODIFY | ACCESS.EXTEND | ACCESS.DELETE) ? 2 : 0) | (mask & (ACCESS.LOOKUP | ACCESS.EXECUTE) ? 1 : 0);
-    const r = await this.vol.access(cred(c), this.gfid(handle), ask);
+    const g = this.gfid(handle);
+    const r = this.vol.accessCached(cred(c), g) ?? (await this.vol.access(cred(c), g, ask));
     const attrs = this.attrs(r.stat);
     const R = r.granted & 4;
     const W = r.granted & 2;
