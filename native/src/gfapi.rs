@@ -846,8 +846,7 @@ impl Volume {
     let pg = key(dir)?;
     let dkey = (pg, name.to_vec(), cred.uid);
     if !dots {
-      let hit = self.dentries.lock().unwrap().get(&dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g);
-      if let Some(g) = hit {
+      if let Some(g) = self.kept_dir(&dkey) {
         stats::cache(Cache::DentryHit);
         if let Ok(st) = self.stat(&g) {
           if st.is_dir() {
@@ -894,15 +893,15 @@ impl Volume {
     if cred.uid != 0 && local_access(cred.uid, &self.fresh(&pg)?)? & 1 == 0 {
       return None;
     }
-    let dkey = (pg, name.to_vec(), cred.uid);
-    let g = self.dentries.lock().unwrap().get(&dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g)?;
-    let st = self.fresh(&g).filter(|st| st.is_dir())?;
-    if self.gone.lock().unwrap().contains(&g) {
-      return None;
-    }
+    let g = self.kept_dir(&(pg, name.to_vec(), cred.uid))?;
+    let st = self.stat_cached(&g).filter(|st| st.is_dir())?;
     stats::cache(Cache::DentryHit);
-    stats::cache(Cache::AttrHit);
     Some((g, st))
+  }
+
+  /// The directory a name was found to be less than DENTRY_TTL ago.
+  fn kept_dir(&self, dkey: &DentryKey) -> Option<Gfid> {
+    self.dentries.lock().unwrap().get(dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g)
   }
 
   /// EACCES unless `cred` may search `dir` (x): the bricks let anyone
@@ -929,9 +928,6 @@ impl Volume {
     }
   }
 
-  /// Which of R_OK, W_OK, X_OK `cred` is granted on the object, of those
-  /// in `ask` (the bricks are asked one bit per round trip; root and the
-  /// owner are decided locally, all bits).
   /// What `access` answers without leaving the calling thread: for root
   /// or the owner, from attributes seen less than ATTR_TTL ago (None:
   /// `access` must run on a worker, and may ask the bricks).
@@ -940,6 +936,9 @@ impl Volume {
     Some((local_access(cred.uid, &st)?, st))
   }
 
+  /// Which of R_OK, W_OK, X_OK `cred` is granted on the object, of those
+  /// in `ask` (the bricks are asked one bit per round trip; root and the
+  /// owner are decided locally, all bits).
   pub fn access(&self, cred: &Cred, gfid: &[u8], ask: u32) -> OsResult<(u32, Stat)> {
     let st = self.stat(gfid)?;
     if let Some(granted) = local_access(cred.uid, &st) {
