@@ -67,7 +67,6 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
   // tmpfs when there is one: these tests are about the API, not fsync, and
   // the machine's disk is shared with everyone's tests.
   const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'cairn-api-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
   const log = createLogger('silent');
   const store = await StateStore.open(join(dir, 'state'), { initial: () => initialState(dir) });
   const tokens = await TokenStore.open(join(dir, 'auth'));
@@ -118,10 +117,13 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
     ...(opts.clusterSmbRuntime ? { clusterSmbRuntime: opts.clusterSmbRuntime } : {}),
   };
   const app = await buildApp({ ...ctx, consoleDir: opts.consoleDir ?? join(dir, 'no-console') });
+  // One hook, in this order: a reconciler retry still running would create
+  // directories under `dir` while rm walks it (ENOTEMPTY).
   t.after(async () => {
     await app.close();
     await reconciler?.stop();
     await tasks.close();
+    await rm(dir, { recursive: true, force: true });
   });
   const as = (token: string | undefined, o: InjectOptions) =>
     app.inject({ ...o, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(o.headers ?? {}) } });
