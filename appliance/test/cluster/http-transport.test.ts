@@ -20,7 +20,7 @@ import { ClusterService, type ClusterError } from '../../src/cluster/index.js';
 import { baseUrlOf, HttpJoinTransport } from '../../src/cluster/http-transport.js';
 import type { GlusterPeers, Peer } from '../../src/pool/gluster/peers.js';
 import type { GlusterVolumes } from '../../src/pool/gluster/volumes.js';
-import { CAIRNCTL, runToExit, startCairnd } from '../helpers/cairnd.js';
+import { CAIRNCTL, runToExit, startCairnd, type RunningCairnd } from '../helpers/cairnd.js';
 
 const NO_PEERS = '<?xml version="1.0"?><cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/></cliOutput>';
 const ALONE =
@@ -47,7 +47,12 @@ test('baseUrlOf: host, host:port, [v6]:port, URL; nothing else', () => {
 
 test('A adds B over HTTP with the token B showed; reused, wrong and unreachable are refused', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-join-http-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  let b: RunningCairnd | undefined;
+  // One hook, in this order: cairnd B writes below its data dir (in `dir`) until it has stopped.
+  t.after(async () => {
+    await b?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
   const bin = join(dir, 'bin');
   await mkdir(bin);
   await writeFile(join(bin, 'gluster'), `#!/bin/sh\ncase "$*" in\n  *"pool list"*) echo '${ALONE}' ;;\n  *) echo '${NO_PEERS}' ;;\nesac\n`);
@@ -55,8 +60,7 @@ test('A adds B over HTTP with the token B showed; reused, wrong and unreachable 
 
   const bDir = join(dir, 'b');
   await mkdir(bDir);
-  const b = await startCairnd(['--data-dir', bDir, '--host', '127.0.0.1', '--port', '0'], { PATH: `${bin}:${process.env.PATH}`, CAIRN_CLUSTER_HOSTNAME: 'nas-b' });
-  t.after(() => b.stop());
+  b = await startCairnd(['--data-dir', bDir, '--host', '127.0.0.1', '--port', '0'], { PATH: `${bin}:${process.env.PATH}`, CAIRN_CLUSTER_HOSTNAME: 'nas-b' });
   const auth = await adminSession(b.url, bDir);
 
   const issued = await fetch(`${b.url}/api/v1/cluster/join-token`, { method: 'POST', headers: auth });

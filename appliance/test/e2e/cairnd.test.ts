@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CAIRNCTL, CAIRND, runToExit, startCairnd } from '../helpers/cairnd.js';
+import { CAIRNCTL, CAIRND, runToExit, startCairnd, type RunningCairnd } from '../helpers/cairnd.js';
 import { NotifySocket } from '../helpers/notify-socket.js';
 
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
@@ -14,14 +14,20 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 test('cairnd serves health, tells systemd READY, feeds the watchdog, and stops cleanly on SIGTERM', async (t) => {
-  const dir = await tempDir(t);
-  const notify = await NotifySocket.listen(join(dir, 'notify'));
-  t.after(() => notify.close());
-  const d = await startCairnd(['--data-dir', dir, '--host', '127.0.0.1', '--port', '0'], {
+  const dir = await mkdtemp(join(tmpdir(), 'cairnd-e2e-'));
+  let notify: NotifySocket | undefined;
+  let d: RunningCairnd | undefined;
+  // One hook, in this order: cairnd writes below its data dir until it has stopped.
+  t.after(async () => {
+    await d?.stop();
+    notify?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  notify = await NotifySocket.listen(join(dir, 'notify'));
+  d = await startCairnd(['--data-dir', dir, '--host', '127.0.0.1', '--port', '0'], {
     NOTIFY_SOCKET: notify.address,
     WATCHDOG_USEC: '200000',
   });
-  t.after(() => d.stop());
 
   const res = await fetch(`${d.url}/api/v1/health`);
   assert.equal(res.status, 200);

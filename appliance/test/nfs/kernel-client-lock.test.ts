@@ -57,11 +57,16 @@ wait
 test('the Linux kernel client locks through NLM (its own rpcbind and statd): conflicts between its processes and with another host', { skip: missing, timeout: 180_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-kernel-nlm-'));
   const ns = `cairn-nlm-${process.pid}-${Date.now() % 100000}`;
-  await run('ip', ['netns', 'add', ns]);
+  // One hook: the guest (newest first), then the server side it writes
+  // through into `dir` (and which logs there), then the namespace and `dir`
+  // (rm would race their writes).
+  const stops: Array<() => Promise<void>> = [];
   t.after(async () => {
+    for (const stop of stops.reverse()) await stop();
     await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
+  await run('ip', ['netns', 'add', ns]);
   const locker = join(dir, 'locker');
   await run('gcc', ['-O1', '-Wall', '-static', '-o', locker, LOCKER_SRC], { timeout: 60_000 });
   const client = await buildClient((fn) => t.after(fn));
@@ -79,7 +84,7 @@ test('the Linux kernel client locks through NLM (its own rpcbind and statd): con
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const sideExit = once(side, 'exit');
-  t.after(async () => {
+  stops.push(async () => {
     if (side.exitCode === null && side.signalCode === null) {
       side.kill('SIGKILL');
       await sideExit;
@@ -94,7 +99,7 @@ test('the Linux kernel client locks through NLM (its own rpcbind and statd): con
     await new Promise((r) => setTimeout(r, 100));
   }
 
-  const g = await runGuest(ns, initrd, '', (fn) => t.after(fn), 120_000);
+  const g = await runGuest(ns, initrd, '', (fn) => stops.push(fn), 120_000);
   const log = await readFile(serverLog, 'utf8');
   assert.deepEqual(g.fails, [], `guest failures after ${g.seconds} s:\n${g.console.slice(-4000)}\n${log.slice(-2000)}`);
   assert.match(g.console, /CAIRN-DONE/, `guest did not finish (${g.seconds} s):\n${g.console.slice(-4000)}`);

@@ -50,11 +50,15 @@ reboot -f
 test('the Linux kernel NFSv3 client mounts, writes, reads, lists, renames, links, removes and unmounts', { skip: guestMissing, timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-kernel-nfs-'));
   const ns = `cairn-nfs-${process.pid}-${Date.now() % 100000}`;
-  await run('ip', ['netns', 'add', ns]);
+  // One hook: the guest (newest first), then the server it writes through
+  // into `dir`, then the namespace and `dir` (rm would race their writes).
+  const stops: Array<() => Promise<void>> = [];
   t.after(async () => {
+    for (const stop of stops.reverse()) await stop();
     await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
+  await run('ip', ['netns', 'add', ns]);
   await run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
   const modules = guestModules();
   const initrd = join(dir, 'initramfs.cpio');
@@ -66,7 +70,7 @@ test('the Linux kernel NFSv3 client mounts, writes, reads, lists, renames, links
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const serverExit = once(server, 'exit');
-  t.after(async () => {
+  stops.push(async () => {
     if (server.exitCode === null && server.signalCode === null) {
       server.kill('SIGTERM');
       await serverExit;
@@ -83,7 +87,7 @@ test('the Linux kernel NFSv3 client mounts, writes, reads, lists, renames, links
     });
   });
 
-  const { console, seconds, oks, fails } = await runGuest(ns, initrd, `cairn.port=${port}`, (fn) => t.after(fn));
+  const { console, seconds, oks, fails } = await runGuest(ns, initrd, `cairn.port=${port}`, (fn) => stops.push(fn));
   assert.deepEqual(fails, [], `guest failures after ${seconds} s:\n${console.slice(-4000)}`);
   assert.match(console, /CAIRN-DONE/, `guest did not finish (${seconds} s):\n${console.slice(-4000)}`);
   assert.deepEqual(oks, ['mount', 'rsize-wsize', 'write', 'mkdir', 'dd-write', 'read', 'dd-read', 'sparse', 'ls', 'rename', 'symlink', 'hardlink', 'keep', 'rm', 'gone', 'umount']);

@@ -16,11 +16,17 @@ const log = createLogger('silent');
 
 async function setup(t: { after: (fn: () => unknown) => void }, drivers: Driver[]) {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-rec-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  let stop: (() => Promise<void>) | undefined;
+  // One hook, in this order: a reconciler retry still running would create
+  // directories under `dir` while rm walks it (ENOTEMPTY).
+  t.after(async () => {
+    await stop?.();
+    await rm(dir, { recursive: true, force: true });
+  });
   const store = await StateStore.open(join(dir, 'state'), { initial: () => initialState(dir) });
   const rec = new Reconciler({ drivers, current: () => ({ state: store.state, revision: store.revision }), log, backoff: { initialMs: 20, maxMs: 80 } });
+  stop = () => rec.stop();
   store.on('commit', () => void rec.trigger());
-  t.after(() => rec.stop());
   return { dir, store, rec };
 }
 
