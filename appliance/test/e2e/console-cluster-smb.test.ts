@@ -20,8 +20,7 @@
  * /etc/ctdb and /var/lib/ctdb per node). Root only; skipped otherwise.
  */
 import assert from 'node:assert/strict';
-import { chmod, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -82,16 +81,11 @@ async function login(page: Page, url: string): Promise<void> {
 
 test('console: clustered SMB shown, turned on with public addresses and off again, against real CTDB', { skip: !isRoot && 'needs root', timeout: 420_000 }, async (t) => {
   const t0 = Date.now();
-  const tmp = await mkdtemp(join(tmpdir(), 'cairn-console-smb-'));
-  await chmod(tmp, 0o755);
-  // After-hooks run last-registered first: browser, cairnds, lab, temp dir.
-  t.after(() => rm(tmp, { recursive: true, force: true }));
-  const lab = await Lab.up(2);
-  t.after(() => lab.down());
+  // One hook, in this order (node:test runs after-hooks first-registered
+  // first): the failure screenshot while the appliances still answer, the
+  // browser, the cairnds, then the lab they run in.
+  let lab: Lab | undefined;
   const cairnds: LabCairnd[] = [];
-  t.after(async () => {
-    for (const c of cairnds) await c.stop().catch(() => undefined);
-  });
   let b: ConsoleBrowser | undefined;
   let finished = false;
   const pageErrors: string[] = [];
@@ -99,7 +93,10 @@ test('console: clustered SMB shown, turned on with public addresses and off agai
     if (b && !finished) await b.shot('cluster-smb-failure').catch(() => undefined);
     if (!finished && pageErrors.length) console.error('page errors:', pageErrors);
     await b?.close();
+    for (const c of cairnds) await c.stop().catch(() => undefined);
+    await lab?.down();
   });
+  lab = await Lab.up(2);
 
   const dataDir = join(lab.state.dir, 'cairn-data');
   await mkdir(dataDir, { recursive: true });

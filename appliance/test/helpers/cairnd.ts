@@ -50,7 +50,11 @@ export async function startCairndVia(prefix: string[], args: string[], env: Node
   const lines = createInterface({ input: proc.stdout! });
   const drained = once(lines, 'close');
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cairnd did not listen within ${timeoutMs} ms: ${err}`)), timeoutMs);
+    // A cairnd that never listens is killed, not left running past the test.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`cairnd did not listen within ${timeoutMs} ms: ${err}`));
+    }, timeoutMs);
     lines.on('line', (line) => {
       let rec: Record<string, unknown>;
       try {
