@@ -34,6 +34,9 @@ export const ERRORS = {
   rate_limited: { status: 429, message: 'too many failed attempts: wait and retry' },
   internal: { status: 500, message: 'internal error: see the cairnd log' },
   unavailable: { status: 503, message: 'a component is not available' },
+  // cairnd's own files (state, tokens) could not be written: the change was not made.
+  storage_full: { status: 507, message: "the appliance's data directory is full: nothing was changed; free space on it and retry" },
+  storage_read_only: { status: 503, message: "the appliance's data directory is read-only (a failing disk?): nothing was changed" },
   // The cluster (several appliances; cluster/ and pool/gluster/).
   join_token_invalid: { status: 403, message: 'the join token does not match the one shown on the appliance being added' },
   join_token_expired: { status: 403, message: 'the join token has expired: show a new one on the appliance being added' },
@@ -119,6 +122,14 @@ export function catalogCodeOf(err: unknown): ErrorCode | undefined {
   return undefined;
 }
 
+/** A write of cairnd's own files that the disk refused: full or read-only. */
+function storageCodeOf(err: unknown): ErrorCode | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'storage_full';
+  if (code === 'EROFS') return 'storage_read_only';
+  return undefined;
+}
+
 function body(code: ErrorCode, message: string, fields: FieldError[] = []) {
   return { error: { code, message, fields } };
 }
@@ -149,6 +160,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     if (err instanceof MigrationError) {
       return reply.code(400).send(body('validation_failed', err.message));
+    }
+    const os = storageCodeOf(err);
+    if (os) {
+      req.log.error({ err }, 'data directory not writable');
+      return reply.code(ERRORS[os].status).send(body(os, `${ERRORS[os].message} (${(err as NodeJS.ErrnoException).code})`));
     }
     const fe = err as FastifyError;
     if (fe.validation) {

@@ -62,14 +62,25 @@ export class TokenStore {
       secretSha256: sha256(secret).toString('hex'),
     };
     this.tokens.set(id, stored);
-    await this.save();
+    // A token that could not be saved does not exist (its secret is never shown).
+    await this.save().catch((e: unknown) => {
+      this.tokens.delete(id);
+      throw e;
+    });
     const { secretSha256: _s, ...info } = stored;
     return { token: `cairn_${id}_${secret}`, info };
   }
 
   async revoke(id: string): Promise<boolean> {
-    if (!this.tokens.delete(id)) return false;
-    await this.save();
+    const t = this.tokens.get(id);
+    if (!t) return false;
+    this.tokens.delete(id);
+    // A revocation that could not be saved is undone: the token would come
+    // back at the next start, so it must not look revoked until then.
+    await this.save().catch((e: unknown) => {
+      if (!this.tokens.has(id)) this.tokens.set(id, t);
+      throw e;
+    });
     return true;
   }
 

@@ -61,12 +61,14 @@ export interface TestApiOptions {
   listDisks?: ApiContext['listDisks'];
   /** CTDB as the SMB driver sees it (GET /cluster/smb's runtime). */
   clusterSmbRuntime?: ApiContext['clusterSmbRuntime'];
+  /** The data directory to use (the caller's to remove); default: a fresh one, removed after the test. */
+  dir?: string;
 }
 
 export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<TestApi> {
   // tmpfs when there is one: these tests are about the API, not fsync, and
   // the machine's disk is shared with everyone's tests.
-  const dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'cairn-api-'));
+  const dir = opts.dir ?? (await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'cairn-api-')));
   const log = createLogger('silent');
   const store = await StateStore.open(join(dir, 'state'), { initial: () => initialState(dir) });
   const tokens = await TokenStore.open(join(dir, 'auth'));
@@ -123,7 +125,7 @@ export async function buildTestApi(t: T, opts: TestApiOptions = {}): Promise<Tes
     await app.close();
     await reconciler?.stop();
     await tasks.close();
-    await rm(dir, { recursive: true, force: true });
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
   });
   const as = (token: string | undefined, o: InjectOptions) =>
     app.inject({ ...o, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(o.headers ?? {}) } });
