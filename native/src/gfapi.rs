@@ -714,8 +714,16 @@ impl Volume {
     Ok((g, stat))
   }
 
-  /// Records an object's attributes as the volume reported them now.
+  /// Records an object's attributes as the volume reported them now;
+  /// never those of a GFID removed through us (a call that raced the
+  /// removal would otherwise bring them back for ATTR_TTL, and GETATTR
+  /// would answer them instead of ESTALE). `gone` is held across the
+  /// insert, and `removed` marks a GFID gone before it forgets it.
   fn note(&self, g: &Gfid, st: &Stat) {
+    let gone = self.gone.lock().unwrap();
+    if gone.contains(g) {
+      return;
+    }
     let mut m = self.seen.lock().unwrap();
     if m.len() >= MAX_OBJECTS {
       m.clear();
@@ -1039,13 +1047,15 @@ impl Volume {
 
   /// The object's last name is gone: its handle is stale from now on.
   fn removed(&self, gfid: &Gfid) {
+    {
+      let mut g = self.gone.lock().unwrap();
+      if g.len() >= MAX_GONE {
+        g.clear();
+      }
+      g.insert(*gfid);
+    }
     self.forget(gfid);
     self.synced(gfid);
-    let mut g = self.gone.lock().unwrap();
-    if g.len() >= MAX_GONE {
-      g.clear();
-    }
-    g.insert(*gfid);
   }
 
   /// The cached fd of an object, if any (no open).
