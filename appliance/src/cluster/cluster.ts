@@ -56,7 +56,7 @@
  * the join token carries its pin (tls.ts, http-transport.ts).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GlusterError } from '../pool/gluster/errors.js';
 import type { GlusterPeers, Peer } from '../pool/gluster/peers.js';
@@ -68,6 +68,7 @@ import type { SharedStateStatus } from './state-sync.js';
 import { ensureStateVolume } from './state-volume.js';
 import { joinTokenWithPin, splitJoinToken } from './tls.js';
 import { JoinTokens, type IssuedToken } from './tokens.js';
+import { writeFileAtomic } from '../state/atomic.js';
 
 /** Sent by A to B's cairnd (B's API route passes it to acceptJoin). */
 export interface JoinRequest {
@@ -418,7 +419,5 @@ export function stateVolumeLayout(hosts: string[], brickDir: (host: string) => s
 
 async function atomicWrite(path: string, data: Buffer, mode: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode, flush: true });
-  await rename(tmp, path);
+  await writeFileAtomic(path, data, mode);
 }

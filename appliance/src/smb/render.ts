@@ -4,8 +4,8 @@
  * and only when the content differs, so an unchanged state touches nothing
  * and a crash leaves the old file or the new one, never half of either.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../state/atomic.js';
 import type { SmbConfModel, SmbConfSection } from './generate.js';
 
 const HEADER = '# Written by cairnd from its desired state; edits here are overwritten.\n';
@@ -36,30 +36,3 @@ export async function writeFileIfChanged(path: string, content: string, mode = 0
   return true;
 }
 
-export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(content);
-    await fh.chmod(mode);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}

@@ -26,6 +26,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
+    await fh.chmod(mode); // exactly `mode`, whatever the umask
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => {});

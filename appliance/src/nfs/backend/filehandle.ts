@@ -14,8 +14,9 @@
  * backend then says STALE for objects that are gone.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../../state/atomic.js';
 import { MAX_BACKEND_HANDLE, type WireHandleKey } from './backend.js';
 import { BackendError } from './errors.js';
 
@@ -114,8 +115,8 @@ export async function loadHandleSecret(path: string): Promise<Buffer> {
   }
   await mkdir(dirname(path), { recursive: true });
   const secret = randomBytes(SECRET_BYTES);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, secret, { mode: 0o600, flush: true });
-  await rename(tmp, path);
+  // Durably (the directory too): a secret lost in a crash would make every
+  // handle the clients hold stale.
+  await writeFileAtomic(path, secret, 0o600);
   return secret;
 }

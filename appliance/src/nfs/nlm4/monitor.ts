@@ -17,8 +17,9 @@
  * Without a state directory (tests, `nfs-serve` without --state-dir)
  * nothing is remembered and nothing is notified.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../state/atomic.js';
 import { plainAddress } from '../exports.js';
 import { rpcCall } from '../rpc/call.js';
 import { pmapGetPort } from '../rpc/portmap.js';
@@ -129,16 +130,8 @@ export class NlmMonitor {
     return this.writing;
   }
 
-  /** Replaces a file whole and durably (a lock is granted only once its holder is on disk). */
-  private async atomicWrite(name: string, body: string): Promise<void> {
-    const path = join(this.opts.dir!, name);
-    const f = await open(`${path}.tmp`, 'w');
-    try {
-      await f.writeFile(body);
-      await f.sync();
-    } finally {
-      await f.close();
-    }
-    await rename(`${path}.tmp`, path);
+  /** Replaces a file whole and durably, its name too (a lock is granted only once its holder is on disk). */
+  private atomicWrite(name: string, body: string): Promise<void> {
+    return writeFileAtomic(join(this.opts.dir!, name), body, 0o644);
   }
 }

@@ -36,8 +36,9 @@
  * mounted or started as the brick (brickIdentity).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../state/atomic.js';
 import { GlusterError } from './errors.js';
 
 export interface BrickRecord {
@@ -81,9 +82,7 @@ export async function filesystemUuid(device: string): Promise<string> {
 export async function writeBrickRecord(rec: BrickRecord): Promise<void> {
   const path = recordPathOf(rec.brickDir);
   if (!path) throw new GlusterError('INVALID_ARGUMENT', `${rec.brickDir} is not <mount point>/brick`);
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, `${JSON.stringify(rec, null, 2)}\n`, 0o600);
 }
 
 export async function removeBrickRecord(brickDir: string): Promise<void> {
