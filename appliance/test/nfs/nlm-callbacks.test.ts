@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ import { quietLog } from './helpers/server.js';
 
 const GRANTED = 0;
 const DENIED = 1;
+const NOLOCKS = 2;
 const BLOCKED = 3;
 const GRACE = 4;
 
@@ -89,10 +90,10 @@ async function fakeClientSide(t: import('node:test').TestContext) {
   return side;
 }
 
-/** A server over a memory backend whose lock clients' portmapper is `side`'s; a connected client and a file's handle. */
-async function serverWithFile(t: import('node:test').TestContext, side: { port: number }) {
+/** A server over a memory backend whose lock clients' portmapper is `side`'s (its NLM state in `stateDir`, if given); a connected client and a file's handle. */
+async function serverWithFile(t: import('node:test').TestContext, side: { port: number }, stateDir?: string) {
   const backend = new MemoryBackend();
-  const s = new NfsServer({ handleSecret: randomBytes(32), log: quietLog, exports: [{ path: '/export', backend, clients: [{ match: '*', squash: 'no_root_squash' }] }], portmapperPort: side.port });
+  const s = new NfsServer({ handleSecret: randomBytes(32), log: quietLog, exports: [{ path: '/export', backend, clients: [{ match: '*', squash: 'no_root_squash' }] }], portmapperPort: side.port, stateDir });
   const { port } = await s.start({ host: '127.0.0.1', port: 0 });
   const c = await RpcClient.connect(port);
   t.after(async () => {
@@ -206,4 +207,29 @@ test('NLM: a blocked lock is granted when its range frees, and the waiter told b
     if (free !== GRANTED) await new Promise((r) => setTimeout(r, 20));
   }
   assert.equal(free, GRANTED, 'refused: gamma does not keep it');
+});
+
+test('NLM: a lock whose holder cannot be recorded on disk is refused (NOLOCKS); a blocked waiter is recorded before it can be granted', async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'cairn-nlm-state-'));
+  const side = await fakeClientSide(t);
+  const { c, fh } = await serverWithFile(t, side, stateDir);
+  t.after(() => rm(stateDir, { recursive: true, force: true })); // after the server's stop, registered first
+  const onDisk = async () => (JSON.parse(await readFile(join(stateDir, 'nlm-clients.json'), 'utf8')) as Array<{ name: string }>).map((h) => h.name);
+
+  // The state directory becomes a file: every write under it fails (ENOTDIR), for root too.
+  const aside = `${stateDir}.aside`;
+  await rename(stateDir, aside);
+  await writeFile(stateDir, 'not a directory');
+  assert.equal(await lock(c, 'alpha', fh), NOLOCKS, 'a holder a restart could not tell is not granted');
+  assert.equal(await lock(c, 'alpha', fh, false, true), NOLOCKS, 'nor queued');
+  await rm(stateDir);
+  await rename(aside, stateDir);
+  assert.deepEqual(await onDisk(), [], 'nothing was recorded');
+
+  assert.equal(await lock(c, 'alpha', fh), GRANTED, 'with the disk back, it is');
+  assert.deepEqual(await onDisk(), ['alpha']);
+  assert.equal(await lock(c, 'beta', fh, false, true), BLOCKED);
+  assert.deepEqual(await onDisk(), ['alpha', 'beta'], 'the waiter is on disk before the callback can grant it');
+  assert.equal(await lock(c, 'gamma', fh), DENIED);
+  assert.deepEqual(await onDisk(), ['alpha', 'beta'], 'a plain refusal records nobody');
 });

@@ -90,11 +90,19 @@ export class NlmMonitor {
     return now < this.graceUntil;
   }
 
-  /** A host took a lock: remember it (on disk before the caller grants). */
-  async note(name: string, address: string, server: string): Promise<void> {
-    if (!this.opts.dir || this.clients.has(name)) return;
-    this.clients.set(name, { name, address: plainAddress(address), server: plainAddress(server) });
-    await this.persist();
+  /**
+   * A host may take a lock: remember it, on disk before the caller grants.
+   * False when it could not be written (full or failing disk): the caller
+   * must refuse the lock, which a restart could not tell the host about
+   * (as lockd answers NOLOCKS when statd cannot monitor a host).
+   */
+  async note(name: string, address: string, server: string): Promise<boolean> {
+    if (!this.opts.dir || this.clients.has(name)) return true;
+    const c = { name, address: plainAddress(address), server: plainAddress(server) };
+    this.clients.set(name, c);
+    const saved = await this.persist();
+    if (!saved && this.clients.get(name) === c) this.clients.delete(name);
+    return saved;
   }
 
   /** A host rebooted or freed everything: nothing to tell it after our restart. */
@@ -123,11 +131,18 @@ export class NlmMonitor {
     this.opts.log.warn({ host: c.name, address: c.address }, 'NLM: a lock client could not be told we restarted; its locks are not reclaimed');
   }
 
-  /** Writes the client list (one write at a time, each replacing the file whole). */
-  private persist(): Promise<void> {
+  /** Writes the client list (one write at a time, each replacing the file whole); false when it failed. */
+  private persist(): Promise<boolean> {
     const body = JSON.stringify(this.hosts, null, 1);
-    this.writing = this.writing.then(() => this.atomicWrite('nlm-clients.json', body)).catch((err: unknown) => this.opts.log.error({ err }, 'NLM: cannot save the lock clients'));
-    return this.writing;
+    const run = this.writing.then(() => this.atomicWrite('nlm-clients.json', body));
+    this.writing = run.catch(() => undefined);
+    return run.then(
+      () => true,
+      (err: unknown) => {
+        this.opts.log.error({ err }, 'NLM: cannot save the lock clients');
+        return false;
+      },
+    );
   }
 
   /** Replaces a file whole and durably, its name too (a lock is granted only once its holder is on disk). */

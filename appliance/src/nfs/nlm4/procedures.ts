@@ -149,9 +149,13 @@ const nlmLock: ProcEntry<LockCall & { reclaim: boolean; state: number }, Res> = 
     if (!range) return { cookie: a.cookie, stat: nlm4_stats.NLM4_FBIG };
     const file = fileKey(ctx, a.fh);
     const owner = ownerOf(a.lock);
-    if (!ctx.server.locks.test(file, owner, a.exclusive, range.start, range.end)) {
-      // Remembered (on disk) before it holds anything, so a restart can tell it.
-      await ctx.server.monitor.note(a.lock.callerName, ctx.client.address, ctx.client.local ?? '');
+    // A host that gets the lock now, or may get it later (blocked), is
+    // remembered on disk before it holds anything, so a restart can tell it.
+    if (a.block || !ctx.server.locks.test(file, owner, a.exclusive, range.start, range.end)) {
+      if (!(await ctx.server.monitor.note(a.lock.callerName, ctx.client.address, ctx.client.local ?? ''))) {
+        ctx.server.log.warn({ client: ctx.client.address, host: a.lock.callerName }, 'NLM lock refused: its holder cannot be recorded on disk, so a restart could not tell it');
+        return { cookie: a.cookie, stat: nlm4_stats.NLM4_DENIED_NOLOCKS };
+      }
     }
     const got = ctx.server.locks.lock(file, owner, a.exclusive, range.start, range.end);
     if (got === 'granted') {
