@@ -5,7 +5,11 @@
  * fio's `gfapi` engine on the same volume as the raw ceiling. A benchmark,
  * not a test: it prints numbers and asserts nothing.
  *
- *   npm run bench:gluster [-- --rounds N] [--quick] [--profile]
+ *   npm run bench:gluster [-- --rounds N] [--quick] [--profile] [--cc NAME|host]
+ *
+ * The lab namespace (bricks, glusterd, servers, client) uses TCP congestion
+ * control `cubic`, the appliance's own, unless `--cc` says otherwise (as
+ * bench:nfs, whose header says why).
  *
  * A second table gives the CPU seconds each NFS server's process group
  * used per workload (utime + stime from /proc, for the same work on both
@@ -90,9 +94,13 @@ class Bench {
   /** The NFS server under test (its process group's CPU is measured per workload). */
   private server?: ChildProcess;
 
+  /** The lab namespace's TCP congestion control, as set up. */
+  cc = '';
+
   constructor(
     private readonly sizes: Sizes,
     private readonly profile = false,
+    private readonly ccWanted?: string,
   ) {}
 
   /**
@@ -133,7 +141,8 @@ class Bench {
     await run('gcc', ['-O2', '-Wall', '-o', this.client, join(benchSrc, 'nfs-bench-client.c'), '-lnfs']);
     // GlusterLab registers its teardown through t.after.
     const ctx = { after: (fn: () => Promise<unknown>) => this.cleanups.push(fn) } as unknown as TestContext;
-    this.lab = await GlusterLab.start(ctx);
+    this.lab = await GlusterLab.start(ctx, { tcpCongestion: this.ccWanted });
+    this.cc = (await run('ip', ['netns', 'exec', this.lab.netns, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();
     // Sparse loop files: room for XFS's speculative preallocation and
     // Gluster's storage.reserve; each run's big files are removed after it.
     await replica3(this.lab, 'gv', 8 * 2 ** 30);
@@ -305,7 +314,7 @@ class Bench {
   }
 }
 
-function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
+function table(cairn: Results, ganesha: Results, limit: Results, rounds: number, cc: string): string {
   const head = ['workload', 'unit', 'Cairn gfapi', 'Ganesha GLUSTER', 'Cairn/Ganesha', 'fio gfapi', 'Cairn/fio'];
   const lines = ROWS.map((r) => {
     const c = median(cairn[r.key] ?? []);
@@ -313,7 +322,7 @@ function table(cairn: Results, ganesha: Results, limit: Results, rounds: number)
     const l = median(limit[r.key] ?? []);
     return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l)];
   });
-  const speed = markdownTable(`replica-3 volume on one host; medians of ${rounds} rounds (alternating order); higher is better`, head, lines);
+  const speed = markdownTable(`replica-3 volume on one host; medians of ${rounds} rounds (alternating order), TCP congestion control ${cc}; higher is better`, head, lines);
   const cpuHead = ['workload', 'Cairn CPU-s', 'Ganesha CPU-s', 'Cairn/Ganesha'];
   const cpuLines = ROWS.map((r) => {
     const c = median(cairn[`${r.key}Cpu`] ?? []);
@@ -325,10 +334,11 @@ function table(cairn: Results, ganesha: Results, limit: Results, rounds: number)
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, profile: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, profile: { type: 'boolean' }, cc: { type: 'string' } } });
   if (process.getuid?.() !== 0) throw new Error('the Gluster benchmark needs root (namespaces, loop devices)');
   const rounds = Number(values.rounds ?? 3);
-  const bench = new Bench(values.quick ? QUICK : FULL, values.profile ?? false);
+  // As bench:nfs: the appliance's own congestion control unless told otherwise.
+  const bench = new Bench(values.quick ? QUICK : FULL, values.profile ?? false, values.cc === 'host' ? undefined : (values.cc ?? 'cubic'));
   const onSignal = () => void bench.cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -343,7 +353,7 @@ async function main(): Promise<void> {
   } finally {
     await bench.cleanup();
   }
-  process.stdout.write(`${table(results.cairn, results.ganesha, results.limit, rounds)}\n`);
+  process.stdout.write(`${table(results.cairn, results.ganesha, results.limit, rounds, bench.cc)}\n`);
   process.exit(0); // the shared glfs_t would keep the process alive (glfs_fini takes 10 s)
 }
 

@@ -5,11 +5,17 @@
  * and `fio` directly on the directory as the limit. A benchmark, not a test:
  * it prints numbers and asserts nothing.
  *
- *   npm run bench:nfs [-- --rounds N] [--quick] [--keep]
+ *   npm run bench:nfs [-- --rounds N] [--quick] [--keep] [--cc NAME|host]
  *
  * Both servers run inside a private network namespace made for the run
  * (Ganesha also in a private mount namespace with its own rpcbind, see
  * ganesha-ns.sh); the namespace, servers and data are removed at the end.
+ * The namespace's TCP congestion control is `cubic`, the appliance's own
+ * (Debian's default; the image sets none), unless `--cc` names another or
+ * `host` (keep what the host uses, which a new namespace inherits): with
+ * `bbr` and no `fq` qdisc the kernel paces every connection, loopback
+ * too, and on this VM that held one connection to about 3 GB/s (5 GB/s
+ * with cubic), hiding the servers' own limits behind the same cap.
  * Numbers on a shared machine swing 2–4x (FACTS.md): each round runs both
  * servers, alternating which goes first, and the table shows medians.
  * Needs root, nfs-ganesha(-vfs), rpcbind, fio, gcc and libnfs-dev.
@@ -103,7 +109,13 @@ class Bench {
   private serverPid = 0;
   private runs = 0;
 
-  constructor(private readonly sizes: Sizes) {}
+  /** The namespace's TCP congestion control, as set up. */
+  cc = '';
+
+  constructor(
+    private readonly sizes: Sizes,
+    private readonly ccWanted?: string,
+  ) {}
 
   async setup(): Promise<void> {
     this.work = await mkdtemp('/var/tmp/cairn-nfs-bench-');
@@ -113,6 +125,9 @@ class Bench {
     await run('gcc', ['-O2', '-Wall', '-o', this.client, join(benchSrc, 'nfs-bench-client.c'), '-lnfs']);
     await run('ip', ['netns', 'add', this.ns]);
     await run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
+    // The namespace's own setting (a new one starts with the host's).
+    if (this.ccWanted) await run('ip', ['netns', 'exec', this.ns, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${this.ccWanted}`]);
+    this.cc = (await run('ip', ['netns', 'exec', this.ns, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();
   }
 
   async cleanup(keep: boolean): Promise<void> {
@@ -315,7 +330,7 @@ class Bench {
   }
 }
 
-function table(cairn: Results, ganesha: Results, limit: Results, rounds: number): string {
+function table(cairn: Results, ganesha: Results, limit: Results, rounds: number, cc: string): string {
   const head = ['workload', 'unit', 'Cairn', 'Ganesha', 'Cairn/Ganesha', 'fio limit', 'Cairn/limit', 'TCP limit', 'Cairn/TCP', 'Cairn per server CPU-s', 'Ganesha per server CPU-s', 'ratio'];
   const lines = ROWS.map((r) => {
     const c = median(cairn[r.key] ?? []);
@@ -327,18 +342,18 @@ function table(cairn: Results, ganesha: Results, limit: Results, rounds: number)
     return [r.label, r.unit, fmt(c), fmt(g), ratio(c, g), fmt(l), ratio(c, l), fmt(t), ratio(c, t), fmt(cc), fmt(gc), ratio(cc, gc)];
   });
   return markdownTable(
-    `medians of ${rounds} rounds (alternating order); higher is better everywhere; "TCP limit" = one loopback TCP connection streaming the same bytes with no NFS (sendfile to read(2); read(2) to pwrite); "per server CPU-s" = the unit per second of CPU the server process used`,
+    `medians of ${rounds} rounds (alternating order), TCP congestion control ${cc}; higher is better everywhere; "TCP limit" = one loopback TCP connection streaming the same bytes with no NFS (sendfile to read(2); read(2) to pwrite); "per server CPU-s" = the unit per second of CPU the server process used`,
     head,
     lines,
   );
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, keep: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, keep: { type: 'boolean' }, cc: { type: 'string' } } });
   if (process.getuid?.() !== 0) throw new Error('the NFS benchmark needs root (network namespaces, open_by_handle_at)');
   const rounds = Number(values.rounds ?? 3);
   const sizes = values.quick ? QUICK : FULL;
-  const bench = new Bench(sizes);
+  const bench = new Bench(sizes, values.cc === 'host' ? undefined : (values.cc ?? 'cubic'));
   const onSignal = () => void bench.cleanup(false).finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -353,7 +368,7 @@ async function main(): Promise<void> {
   } finally {
     await bench.cleanup(values.keep ?? false);
   }
-  process.stdout.write(`${table(results.cairn, results.ganesha, results.limit, rounds)}\n`);
+  process.stdout.write(`${table(results.cairn, results.ganesha, results.limit, rounds, bench.cc)}\n`);
 }
 
 await main();

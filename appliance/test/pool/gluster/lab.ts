@@ -62,7 +62,8 @@ export class GlusterLab {
     this.volumes = new GlusterVolumes(this.cli);
   }
 
-  static async start(t: TestContext): Promise<GlusterLab> {
+  /** `tcpCongestion`: the namespace's TCP congestion control (default: the host's, which a new namespace inherits). */
+  static async start(t: TestContext, opts: { tcpCongestion?: string } = {}): Promise<GlusterLab> {
     await reapOrphanLabs();
     const tag = randomBytes(3).toString('hex');
     const netns = `cairn-gl-${tag}`;
@@ -86,6 +87,7 @@ export class GlusterLab {
     await run('ip', ['netns', 'add', netns]);
     cleanups.push(() => run('ip', ['netns', 'del', netns]));
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    if (opts.tcpCongestion) await run('ip', ['netns', 'exec', netns, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${opts.tcpCongestion}`]);
     const subnet = await freeSubnet();
     const hostIf = `cg${tag}h`;
     const nsIf = `cg${tag}n`;
