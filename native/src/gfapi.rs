@@ -490,7 +490,11 @@ const MAX_DIR_STREAMS: usize = 64;
 /// round trip each. md-cache's own timeout bounds how late a rename or
 /// rmdir through another client is seen; ours (renames, removes) drop the
 /// entry at once. Per uid, because LOOKUP checks the caller's search
-/// permission on the parent. Files are not kept (see MAX_OBJECTS).
+/// permission on the parent. A file's name is kept only when it was made
+/// here (CREATE), and answered only while its attributes are fresh (the
+/// LOOKUP clients send right after a CREATE, which libnfs always does, and
+/// Ganesha answers from its mdcache): a file object is never held for it
+/// (see MAX_OBJECTS).
 const DENTRY_TTL: Duration = Duration::from_secs(1);
 const MAX_DENTRIES: usize = 16384;
 
@@ -854,12 +858,13 @@ impl Volume {
     let pg = key(dir)?;
     let dkey = (pg, name.to_vec(), cred.uid);
     if !dots {
-      if let Some(g) = self.kept_dir(&dkey) {
+      if let Some(g) = self.kept(&dkey) {
         stats::cache(Cache::DentryHit);
-        if let Ok(st) = self.stat(&g) {
-          if st.is_dir() {
-            return Ok((g, st));
-          }
+        // A directory's attributes may come from the volume again; a
+        // file's only from what it reported less than ATTR_TTL ago.
+        let st = self.stat_cached(&g).or_else(|| self.stat(&g).ok().filter(|st| st.is_dir()));
+        if let Some(st) = st {
+          return Ok((g, st));
         }
         self.dentries.lock().unwrap().remove(&dkey);
       }
@@ -875,17 +880,22 @@ impl Volume {
     }
     let (g, st) = self.keep(o, &st)?;
     if !dots && st.is_dir() {
-      let mut m = self.dentries.lock().unwrap();
-      if m.len() >= MAX_DENTRIES {
-        m.clear();
-      }
-      m.insert(dkey, (g, Instant::now()));
+      self.keep_name(dkey, g);
     }
     Ok((g, st))
   }
 
+  /// Keeps `dkey`'s answer for DENTRY_TTL.
+  fn keep_name(&self, dkey: DentryKey, g: Gfid) {
+    let mut m = self.dentries.lock().unwrap();
+    if m.len() >= MAX_DENTRIES {
+      m.clear();
+    }
+    m.insert(dkey, (g, Instant::now()));
+  }
+
   /// What `lookup` answers without leaving the calling thread: a name
-  /// kept as a directory (DENTRY_TTL) whose attributes were seen less than
+  /// kept (DENTRY_TTL: a directory found, a file made) whose attributes were seen less than
   /// ATTR_TTL ago, in a directory object we hold that `cred` may search
   /// as decided locally. None: `lookup` must run on a worker (it may find
   /// the same answer there after a stat, or ask the bricks).
@@ -901,14 +911,15 @@ impl Volume {
     if cred.uid != 0 && local_access(cred.uid, &self.fresh(&pg)?)? & 1 == 0 {
       return None;
     }
-    let g = self.kept_dir(&(pg, name.to_vec(), cred.uid))?;
-    let st = self.stat_cached(&g).filter(|st| st.is_dir())?;
+    let g = self.kept(&(pg, name.to_vec(), cred.uid))?;
+    let st = self.stat_cached(&g)?;
     stats::cache(Cache::DentryHit);
     Some((g, st))
   }
 
-  /// The directory a name was found to be less than DENTRY_TTL ago.
-  fn kept_dir(&self, dkey: &DentryKey) -> Option<Gfid> {
+  /// What a name was found (a directory) or made (a file) to be less
+  /// than DENTRY_TTL ago.
+  fn kept(&self, dkey: &DentryKey) -> Option<Gfid> {
     self.dentries.lock().unwrap().get(dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g)
   }
 
@@ -1548,6 +1559,10 @@ impl Volume {
     let g = self.extract(&o)?;
     let stat = Stat::from(&st);
     self.note(&g, &stat);
+    // The LOOKUP of the new name that clients send next is answered here.
+    if let Ok(pg) = key(dir) {
+      self.keep_name((pg, name.to_vec(), cred.uid), g);
+    }
     if keep_open {
       // The fd the create made is the caller's, one opened here root's:
       // either serves every later READ and WRITE (access is checked per call).

@@ -147,19 +147,33 @@ test('gfapi backend caches: coherent with its own SETATTR and with another clien
   assert.equal(other.accessCached(root, cg), null);
   await assert.rejects(other.stat(cg), { code: 'ESTALE' });
 
-  // lookupCached, LOOKUP without a worker: only a directory name resolved
-  // less than a second ago, only for a caller who may search its parent.
+  // lookupCached, LOOKUP without a worker: a directory name resolved, or
+  // a file made, less than a second ago, only for a caller who may search
+  // its parent.
   const user = { uid: 1000, gid: 1000, gids: [] };
   const top = await other.mkdir(root, rootGfid, 'lc', 0o700);
   await other.mkdir(root, top.gfid, 'sub', 0o755);
+  const made = await other.create(root, top.gfid, 'file', 0o644, true, true);
+  const madeHit = other.lookupCached(root, top.gfid, 'file');
+  assert.ok(madeHit?.gfid.equals(made.gfid), 'the LOOKUP that follows a CREATE');
+  assert.equal(madeHit?.stat.ino, made.stat.ino);
+  assert.equal(other.lookupCached({ uid: 0, gid: 5, gids: [] }, top.gfid, 'file')?.gfid.equals(made.gfid), true, 'per uid');
+  assert.equal(other.lookupCached(user, top.gfid, 'file'), null, 'not for another uid');
+  assert.ok((await other.lookup(root, top.gfid, 'file')).gfid.equals(made.gfid), 'LOOKUP on a worker: the same answer');
+  await other.remove(root, top.gfid, 'file', false);
+  assert.equal(other.lookupCached(root, top.gfid, 'file'), null, 'removed through this client');
+  await assert.rejects(other.lookup(root, top.gfid, 'file'), { code: 'ENOENT' });
   await other.create(root, top.gfid, 'file', 0o644, true, true);
+  await sleep(1100);
+  assert.equal(other.lookupCached(root, top.gfid, 'file'), null, 'a file made more than a second ago');
+  await b.create(root, (await b.lookup(root, r, 'lc')).handle, 'theirs', { mode: 'guarded', attrs: {} });
+  await other.lookup(root, top.gfid, 'theirs');
+  assert.equal(other.lookupCached(root, top.gfid, 'theirs'), null, 'a file found, not made here, is not kept');
   assert.equal(other.lookupCached(root, top.gfid, 'sub'), null, 'not yet looked up');
   const sub = await other.lookup(root, top.gfid, 'sub');
-  await other.lookup(root, top.gfid, 'file');
   const hit = other.lookupCached(root, top.gfid, 'sub');
   assert.ok(hit?.gfid.equals(sub.gfid));
   assert.equal(hit?.stat.ino, sub.stat.ino);
-  assert.equal(other.lookupCached(root, top.gfid, 'file'), null, 'files are not kept');
   assert.equal(other.lookupCached(root, top.gfid, '..'), null);
   await assert.rejects(other.lookup(user, top.gfid, 'sub'), { code: 'EACCES' });
   assert.equal(other.lookupCached(user, top.gfid, 'sub'), null, 'no search permission');
