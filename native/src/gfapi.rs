@@ -516,7 +516,8 @@ pub struct Volume {
   objs: Mutex<HashMap<Gfid, Known>>,
   fds: Mutex<HashMap<Gfid, Arc<OpenFile>>>,
   dirs: Mutex<VecDeque<Parked>>,
-  dentries: Mutex<HashMap<DentryKey, (Gfid, Instant)>>,
+  /// What each kept name is, whether it is a directory, and since when.
+  dentries: Mutex<HashMap<DentryKey, (Gfid, bool, Instant)>>,
   /// Attributes as the volume last reported them (lookup, READDIRPLUS,
   /// create, stat, I/O replies that carry them), served by GETATTR and by
   /// LOOKUP of a kept directory name for ATTR_TTL: the LOOKUP or
@@ -858,11 +859,12 @@ impl Volume {
     let pg = key(dir)?;
     let dkey = (pg, name.to_vec(), cred.uid);
     if !dots {
-      if let Some(g) = self.kept(&dkey) {
+      if let Some((g, dir)) = self.kept(&dkey) {
         stats::cache(Cache::DentryHit);
-        // A directory's attributes may come from the volume again; a
-        // file's only from what it reported less than ATTR_TTL ago.
-        let st = self.stat_cached(&g).or_else(|| self.stat(&g).ok().filter(|st| st.is_dir()));
+        // A directory's attributes may come from the volume again (its
+        // object is held); a file's only from what it reported less than
+        // ATTR_TTL ago, never by making a file object for it.
+        let st = if dir { self.stat(&g).ok().filter(|st| st.is_dir()) } else { self.stat_cached(&g) };
         if let Some(st) = st {
           return Ok((g, st));
         }
@@ -880,18 +882,18 @@ impl Volume {
     }
     let (g, st) = self.keep(o, &st)?;
     if !dots && st.is_dir() {
-      self.keep_name(dkey, g);
+      self.keep_name(dkey, g, true);
     }
     Ok((g, st))
   }
 
-  /// Keeps `dkey`'s answer for DENTRY_TTL.
-  fn keep_name(&self, dkey: DentryKey, g: Gfid) {
+  /// Keeps `dkey`'s answer (a directory's or a file's) for DENTRY_TTL.
+  fn keep_name(&self, dkey: DentryKey, g: Gfid, dir: bool) {
     let mut m = self.dentries.lock().unwrap();
     if m.len() >= MAX_DENTRIES {
       m.clear();
     }
-    m.insert(dkey, (g, Instant::now()));
+    m.insert(dkey, (g, dir, Instant::now()));
   }
 
   /// What `lookup` answers without leaving the calling thread: a name
@@ -911,7 +913,7 @@ impl Volume {
     if cred.uid != 0 && local_access(cred.uid, &self.fresh(&pg)?)? & 1 == 0 {
       return None;
     }
-    let g = self.kept(&(pg, name.to_vec(), cred.uid))?;
+    let (g, _) = self.kept(&(pg, name.to_vec(), cred.uid))?;
     let st = self.stat_cached(&g)?;
     stats::cache(Cache::DentryHit);
     Some((g, st))
@@ -919,8 +921,8 @@ impl Volume {
 
   /// What a name was found (a directory) or made (a file) to be less
   /// than DENTRY_TTL ago.
-  fn kept(&self, dkey: &DentryKey) -> Option<Gfid> {
-    self.dentries.lock().unwrap().get(dkey).filter(|(_, t)| t.elapsed() < DENTRY_TTL).map(|(g, _)| *g)
+  fn kept(&self, dkey: &DentryKey) -> Option<(Gfid, bool)> {
+    self.dentries.lock().unwrap().get(dkey).filter(|(_, _, t)| t.elapsed() < DENTRY_TTL).map(|(g, dir, _)| (*g, *dir))
   }
 
   /// EACCES unless `cred` may search `dir` (x): the bricks let anyone
@@ -1561,7 +1563,7 @@ impl Volume {
     self.note(&g, &stat);
     // The LOOKUP of the new name that clients send next is answered here.
     if let Ok(pg) = key(dir) {
-      self.keep_name((pg, name.to_vec(), cred.uid), g);
+      self.keep_name((pg, name.to_vec(), cred.uid), g, false);
     }
     if keep_open {
       // The fd the create made is the caller's, one opened here root's:
