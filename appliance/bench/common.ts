@@ -1,5 +1,6 @@
-/** What the NFS benchmarks (nfs-bench.ts, gluster-bench.ts) share: process groups, medians, tables. */
-import type { ChildProcess } from 'node:child_process';
+/** What the NFS benchmarks (nfs-bench.ts, gluster-bench.ts) share: process groups, the namespace's TCP congestion control, medians, tables. */
+import { type ChildProcess, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 /**
  * Signals a child that leads its own process group (spawned detached): the
@@ -11,6 +12,21 @@ export function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
   } catch {
     /* already gone */
   }
+}
+
+/**
+ * The TCP congestion control a benchmark namespace is given for `--cc`:
+ * `cubic` (the appliance's own, Debian's default) unless another is named;
+ * `host` gives undefined: keep the host's, which a new namespace inherits.
+ * See nfs-bench.ts for why it matters here.
+ */
+export function wantedCongestion(cc: string | undefined): string | undefined {
+  return cc === 'host' ? undefined : (cc ?? 'cubic');
+}
+
+/** The TCP congestion control network namespace `ns` uses (for the table's caption). */
+export async function congestionOf(ns: string): Promise<string> {
+  return (await promisify(execFile)('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();
 }
 
 export function median(xs: number[]): number {

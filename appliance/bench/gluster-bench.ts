@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { GlusterLab, replica3 } from '../test/pool/gluster/lab.js';
 import { openGfapiBackend } from '../src/nfs/backend/gfapi/index.js';
-import { fmt, ganeshaConfig, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
+import { congestionOf, fmt, ganeshaConfig, killGroup, markdownTable, median, ratio, runRounds, wantedCongestion, type Results } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -142,7 +142,7 @@ class Bench {
     // GlusterLab registers its teardown through t.after.
     const ctx = { after: (fn: () => Promise<unknown>) => this.cleanups.push(fn) } as unknown as TestContext;
     this.lab = await GlusterLab.start(ctx, { tcpCongestion: this.ccWanted });
-    this.cc = (await run('ip', ['netns', 'exec', this.lab.netns, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();
+    this.cc = await congestionOf(this.lab.netns);
     // Sparse loop files: room for XFS's speculative preallocation and
     // Gluster's storage.reserve; each run's big files are removed after it.
     await replica3(this.lab, 'gv', 8 * 2 ** 30);
@@ -337,8 +337,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, profile: { type: 'boolean' }, cc: { type: 'string' } } });
   if (process.getuid?.() !== 0) throw new Error('the Gluster benchmark needs root (namespaces, loop devices)');
   const rounds = Number(values.rounds ?? 3);
-  // As bench:nfs: the appliance's own congestion control unless told otherwise.
-  const bench = new Bench(values.quick ? QUICK : FULL, values.profile ?? false, values.cc === 'host' ? undefined : (values.cc ?? 'cubic'));
+  const bench = new Bench(values.quick ? QUICK : FULL, values.profile ?? false, wantedCongestion(values.cc));
   const onSignal = () => void bench.cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -26,7 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { fmt, ganeshaConfig, killGroup, markdownTable, median, ratio, runRounds, type Results } from './common.js';
+import { congestionOf, fmt, ganeshaConfig, killGroup, markdownTable, median, ratio, runRounds, wantedCongestion, type Results } from './common.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -127,7 +127,7 @@ class Bench {
     await run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
     // The namespace's own setting (a new one starts with the host's).
     if (this.ccWanted) await run('ip', ['netns', 'exec', this.ns, 'sysctl', '-qw', `net.ipv4.tcp_congestion_control=${this.ccWanted}`]);
-    this.cc = (await run('ip', ['netns', 'exec', this.ns, 'sysctl', '-n', 'net.ipv4.tcp_congestion_control'])).stdout.trim();
+    this.cc = await congestionOf(this.ns);
   }
 
   async cleanup(keep: boolean): Promise<void> {
@@ -353,7 +353,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the NFS benchmark needs root (network namespaces, open_by_handle_at)');
   const rounds = Number(values.rounds ?? 3);
   const sizes = values.quick ? QUICK : FULL;
-  const bench = new Bench(sizes, values.cc === 'host' ? undefined : (values.cc ?? 'cubic'));
+  const bench = new Bench(sizes, wantedCongestion(values.cc));
   const onSignal = () => void bench.cleanup(false).finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
