@@ -474,9 +474,11 @@ struct Known {
 /// coherent by the bricks' cache-invalidation). Bounded, cleared
 /// wholesale when full.
 const MAX_OBJECTS: usize = 16384;
-/// Open fds kept per GFID so that reads and writes do not pay an open
-/// round trip each; bounded, cleared wholesale when full.
-const MAX_OPEN_FDS: usize = 512;
+/// Files whose open fds are kept, so that reads and writes do not pay an
+/// open round trip each (and closes, a FLUSH to every brick, happen when
+/// a file has been idle for a while: see sweep); bounded, the least
+/// recently used let go first (fds_with_room).
+const MAX_OPEN_FDS: usize = 4096;
 /// Directory streams parked between READDIR(PLUS) calls, keyed by where
 /// they stopped: the next call goes on with the entries libgfapi already
 /// fetched (it reads 128 KiB of entries, with attributes, per round trip)
@@ -535,6 +537,11 @@ pub struct Volume {
   /// Files written UNSTABLE through this process since their last fsync:
   /// what COMMIT must fsync (see commit).
   unsynced: Mutex<HashSet<Gfid>>,
+  /// Files let go to make room in `fds` (fds_with_room), closed by the
+  /// next sweep: a close is a round trip, never made under the fds lock.
+  retired: Mutex<Vec<Arc<OpenFile>>>,
+  /// MAX_OPEN_FDS, lower in tests (set_max_open_files).
+  max_fds: std::sync::atomic::AtomicUsize,
 }
 
 const MAX_GONE: usize = 65536;
@@ -548,6 +555,7 @@ unsafe impl Sync for Volume {}
 impl Drop for Volume {
   fn drop(&mut self) {
     self.fds.lock().map(|mut m| m.clear()).ok();
+    self.retired.lock().map(|mut r| r.clear()).ok();
     self.dirs.lock().map(|mut m| m.clear()).ok();
     self.objs.lock().map(|mut m| m.clear()).ok();
     let fs = self.fs as usize;
@@ -683,6 +691,8 @@ impl Volume {
         seen: Mutex::new(HashMap::new()),
         gone: Mutex::new(HashSet::new()),
         unsynced: Mutex::new(HashSet::new()),
+        retired: Mutex::new(Vec::new()),
+        max_fds: MAX_OPEN_FDS.into(),
       })
     }
   }
@@ -1034,18 +1044,39 @@ impl Volume {
     Ok(FdLease { of, fd: Some(Fd(p)) })
   }
 
-  /// The fd table, emptied first when full, except for files with
-  /// UNSTABLE writes not yet committed (see sweep).
+  /// The fd table, with room for one more: when full, the files used
+  /// least recently (an eighth of the table) are let go, except those with
+  /// UNSTABLE writes not yet committed (see sweep). Closing is a FLUSH to
+  /// every brick (and the release of AFR's eager lock): an eighth at a
+  /// time, oldest first, instead of the whole table at once, which stalled
+  /// the bricks for every client with hundreds of closes together.
   fn fds_with_room(&self) -> std::sync::MutexGuard<'_, HashMap<Gfid, Arc<OpenFile>>> {
+    let max = self.max_fds.load(std::sync::atomic::Ordering::Relaxed);
     let m = self.fds.lock().unwrap();
-    if m.len() < MAX_OPEN_FDS {
+    if m.len() < max {
       return m;
     }
     drop(m);
     let keep = self.unsynced.lock().unwrap().clone();
     let mut m = self.fds.lock().unwrap();
-    m.retain(|g, _| keep.contains(g));
+    let mut by_age: Vec<(u64, Gfid)> =
+      m.iter().filter(|(g, _)| !keep.contains(*g)).map(|(g, of)| (of.used.load(std::sync::atomic::Ordering::Relaxed), *g)).collect();
+    let n = (max / 8).max(m.len() + 1 - max).min(by_age.len());
+    if n > 0 && n < by_age.len() {
+      by_age.select_nth_unstable(n - 1);
+    }
+    let mut retired = self.retired.lock().unwrap();
+    for (_, g) in &by_age[..n] {
+      // Closed by the next sweep (or by the last call still holding it).
+      retired.extend(m.remove(g));
+    }
+    drop(retired);
     m
+  }
+
+  /// How many files keep open fds (MAX_OPEN_FDS unless a test wants fewer).
+  pub fn set_max_open_files(&self, n: usize) {
+    self.max_fds.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
   }
 
   /// Drops the cached fd of an object (after remove/rename-over).
@@ -1096,7 +1127,9 @@ impl Volume {
         .filter(|(g, of)| Arc::strong_count(of) == 1 && of.used.load(std::sync::atomic::Ordering::Relaxed) <= cut && !unsynced.contains(*g))
         .map(|(g, _)| *g)
         .collect();
-      keys.iter().filter_map(|g| m.remove(g)).collect()
+      let mut gone: Vec<Arc<OpenFile>> = keys.iter().filter_map(|g| m.remove(g)).collect();
+      gone.append(&mut self.retired.lock().unwrap());
+      gone
     };
     // Closed here, outside the lock (glfs_close is a call to the bricks).
     gone.len()
@@ -1340,24 +1373,32 @@ impl Volume {
     self.unsynced.lock().unwrap().remove(g);
   }
 
+  /// A SETATTR of the size alone that changes nothing, answered without a
+  /// round trip (and, from JS, without a worker thread): O_TRUNC of a file
+  /// just made sends size 0 right after CREATE. The attributes when the
+  /// size the file was last seen with, our own writes included, is
+  /// already `size` and the caller may truncate it without asking the
+  /// bricks (root, or the owner: knfsd's owner override); else None and
+  /// the SETATTR goes the long way.
+  pub fn size_unchanged(&self, cred: &Cred, gfid: &[u8], size: u64) -> Option<Stat> {
+    let g = key(gfid).ok()?;
+    let st = self.cached_fd(gfid).and_then(|of| of.seen()).or_else(|| self.fresh(&g))?;
+    let may = cred.uid == 0 || cred.uid == st.uid;
+    (st.size == size && st.mode & libc::S_IFMT == libc::S_IFREG && may).then_some(st)
+  }
+
   /// Changes what `set` names; `guard` (a ctime) makes it fail with
   /// ENOT_SYNC unless the ctime still equals it (SETATTR's guard,
   /// RFC 1813 §3.3.2). Returns the attributes before and after.
   pub fn setattr(&self, cred: &Cred, gfid: &[u8], set: &SetAttr, guard: Option<(i64, u32)>) -> OsResult<(Stat, Stat)> {
     let g = key(gfid)?;
-    let cached = self.cached_fd(gfid);
     let only_size = set.mode.is_none() && set.uid.is_none() && set.gid.is_none() && set.atime.is_none() && set.mtime.is_none();
     if let (true, Some(z), None) = (only_size, set.size, guard) {
-      // O_TRUNC of a file just made (SETATTR size 0 after CREATE): the
-      // size it was last seen with, our own writes included, is already it.
-      if let Some(st) = cached.as_ref().and_then(|of| of.seen()).or_else(|| self.fresh(&g)) {
-        // Root or the owner may truncate (owner override, below); anyone
-        // else goes the long way, where the bricks are asked.
-        if st.size == z && st.mode & libc::S_IFMT == libc::S_IFREG && (cred.uid == 0 || cred.uid == st.uid) {
-          return Ok((st, st));
-        }
+      if let Some(st) = self.size_unchanged(cred, gfid, z) {
+        return Ok((st, st));
       }
     }
+    let cached = self.cached_fd(gfid);
     if let Some(of) = &cached {
       // Writes still held by write-behind would land after this setattr
       // and overwrite the times (and size) it sets: flush them first. (An

@@ -291,6 +291,12 @@ impl GfapiVolume {
     op("sweep", move || Ok(v.sweep(std::time::Duration::from_millis(idle_ms as u64))), |n| n as u32)
   }
 
+  /// Lowers how many files keep open fds (4096), for tests of eviction.
+  #[napi]
+  pub fn set_max_open_files(&self, n: u32) {
+    self.v.set_max_open_files(n as usize);
+  }
+
   /// `stat`'s answer when it needs no worker thread (attributes seen less
   /// than a second ago), else null: GETATTR after LOOKUP without the two
   /// thread hand-offs of a task.
@@ -423,6 +429,17 @@ impl GfapiVolume {
   pub fn commit(&self, gfid: Buffer) -> AsyncTask<Op<(Stat, Stat), GfPrePost>> {
     let (v, g) = (self.v.clone(), gfid.to_vec());
     op("commit", move || v.commit(&g), prepost)
+  }
+
+  /// `setattr`'s answer for a size that stays (Volume::size_unchanged)
+  /// when it needs no worker thread, else null: the SETATTR of size 0
+  /// that O_TRUNC sends after CREATE.
+  #[napi]
+  pub fn size_unchanged(&self, cred: GfCred, gfid: Buffer, size: f64) -> Option<GfStat> {
+    if !(size >= 0.0 && size.fract() == 0.0) {
+      return None;
+    }
+    self.v.size_unchanged(&Cred::from(cred), &gfid, size as u64).map(GfStat::from)
   }
 
   /// Resolves to the attributes before and after.

@@ -9,13 +9,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { openGfapiVolume } from '@cairn/native';
+import { gfapiStats, openGfapiVolume } from '@cairn/native';
 import { GlusterLab, replica3 } from '../../pool/gluster/lab.js';
 import { openGfapiBackend } from '../../../src/nfs/backend/gfapi/index.js';
 import type { Cred } from '../../../src/nfs/backend/backend.js';
 
 const root: Cred = { uid: 0, gid: 0, gids: [] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Stats = { ops: Record<string, [number, number]> };
 
 test('gfapi backend caches: coherent with its own SETATTR and with another client', async (t) => {
   const lab = await GlusterLab.start(t);
@@ -51,6 +52,27 @@ test('gfapi backend caches: coherent with its own SETATTR and with another clien
   assert.equal(again.attrs.size, 0n);
   assert.equal((await vm.read(root, vf.handle, 0n, 100)).data.length, 0);
   assert.equal((await vm.getattr(vf.handle)).size, 0n);
+
+  // The SETATTR of size 0 that O_TRUNC sends after CREATE is answered on
+  // the JS thread (no worker task, no libgfapi call) — for root and the
+  // owner only; a size that differs, or another user, goes the long way.
+  const owner: Cred = { uid: 4242, gid: 4242, gids: [] };
+  const open = await vm.mkdir(root, vr, 'open', { mode: 0o777 });
+  const tf = await vm.create(owner, open.handle, 'trunc', { mode: 'guarded', attrs: { mode: 0o666 } });
+  gfapiStats(true);
+  for (const c of [root, owner]) {
+    const s0 = await vm.setattr(c, tf.handle, { size: 0n });
+    assert.equal(s0.after?.size, 0n);
+    assert.equal(s0.before?.size, 0n);
+  }
+  assert.equal((JSON.parse(gfapiStats(true)) as Stats).ops.setattr, undefined, 'no-op truncates need no task');
+  await vm.setattr({ uid: 4343, gid: 4343, gids: [] }, tf.handle, { size: 0n });
+  assert.equal((JSON.parse(gfapiStats(true)) as Stats).ops.setattr?.[0], 1, 'another user is checked by the bricks');
+  await vm.write(root, tf.handle, 0n, Buffer.from('twelve bytes'), 'unstable');
+  assert.equal((await vm.setattr(owner, tf.handle, { size: 0n })).after?.size, 0n);
+  assert.equal((await vm.read(root, tf.handle, 0n, 100)).data.length, 0);
+  assert.equal((await vm.setattr(root, tf.handle, { size: 5n })).after?.size, 5n);
+  assert.equal((await vm.getattr(tf.handle)).size, 5n);
 
   // `cp -p` on the sharded volume: CREATE, WRITE, SETATTR of the times,
   // then the COMMIT of close. The times stay, as this client and a fresh

@@ -57,3 +57,36 @@ test('gfapi backend: a file deleted by another client gives its space back once 
   await b.read(root, idle.handle, 0n, 4096);
   assert.equal(opens(), 1, 'the idle, committed one was closed and is opened again');
 });
+
+test('gfapi backend: a full table of open files lets go of the least recently used, closed by the next sweep', async (t) => {
+  const lab = await GlusterLab.start(t);
+  await replica3(lab, 'gt', 1 << 30, 'general');
+  const v = await openGfapiVolume('gt', lab.host, 24007, '/dev/null', 4, []);
+  v.setMaxOpenFiles(8);
+  const dir = (await v.root()).gfid;
+  const files: Buffer[] = [];
+  for (let i = 0; i < 10; i++) files.push((await v.create(root, dir, `f${i}`, 0o644, true, false)).gfid);
+  const opens = () => (JSON.parse(gfapiStats(true)) as { calls: Record<string, [number, number]> }).calls.open?.[0] ?? 0;
+  // Each write is 2 ms apart at least: the table orders files by the millisecond of their last use.
+  const use = async (i: number) => {
+    await sleep(3);
+    await v.write(root, files[i]!, 0, Buffer.from(`data ${i}`), 2);
+  };
+  opens();
+  for (let i = 0; i < 8; i++) await use(i);
+  assert.equal(opens(), 8, 'eight files opened: the table is full');
+  await use(0);
+  assert.equal(opens(), 0, 'f0 is still open, and now the most recently used');
+  await use(8);
+  assert.equal(opens(), 1, 'f8 opened; f1, the least recently used, let go to make room');
+  await use(0);
+  await use(2);
+  await use(7);
+  assert.equal(opens(), 0, 'every other file kept its fd');
+  await use(1);
+  assert.equal(opens(), 1, 'f1 had been let go');
+  // The files let go are closed by the next sweep, even with nothing idle.
+  assert.ok((await v.sweep(60_000)) >= 2, 'the sweep closed what was let go');
+  assert.equal((await v.sweep(60_000)), 0);
+  for (let i = 0; i < 9; i++) assert.equal((await v.read(root, files[i]!, 0, 100)).data.toString(), `data ${i}`);
+});

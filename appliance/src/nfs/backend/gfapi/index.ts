@@ -331,6 +331,12 @@ export class GfapiBackend implements Backend {
 
   async setattr(c: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
     const g = this.gfid(handle);
+    const sizeOnly = set.mode === undefined && set.uid === undefined && set.gid === undefined && set.atime === undefined && set.mtime === undefined;
+    if (sizeOnly && set.size !== undefined && guardCtime === undefined && set.size <= FS_INFO.maxFileSize) {
+      // O_TRUNC of a file just made: nothing to change, answered here.
+      const st = this.vol.sizeUnchanged(cred(c), g, Number(set.size));
+      if (st) return { before: this.pre(st), after: this.attrs(st) };
+    }
     if (c.uid !== 0 && (typeof set.atime === 'object' || typeof set.mtime === 'object')) {
       // Times of the caller's choosing are for the owner (utimensat(2):
       // EPERM); the bricks let anyone with write access set them. The
