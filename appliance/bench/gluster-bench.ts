@@ -24,8 +24,9 @@
  * client all run in one private network namespace (the test lab of
  * test/pool/gluster/lab.ts), so every server reaches the bricks the same
  * way. Each round runs both servers, alternating which goes first, each in
- * a fresh directory of the volume; the table shows medians (FACTS.md:
- * figures swing 2–4x on a shared machine). Needs root, glusterfs-server,
+ * a fresh directory of the volume, after the bricks have settled from the
+ * previous run (see settle); the table shows medians (FACTS.md: figures
+ * swing 2–4x on a shared machine). Needs root, glusterfs-server,
  * nfs-ganesha-gluster, rpcbind, fio, gcc and libnfs-dev.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -61,20 +62,26 @@ const ROWS = [
   { key: 'readdir', label: 'READDIRPLUS of the large directory', unit: 'entries/s' },
 ] as const;
 
-/** CPU seconds used so far by the live processes of process group `pgid` (utime + stime). */
-async function groupCpuSeconds(pgid: number): Promise<number> {
+/** CPU seconds used so far by the live processes that `pick` chooses, given their stat fields after "(comm)" and their comm (utime + stime). */
+async function cpuSeconds(pick: (fields: string[], comm: string) => boolean): Promise<number> {
   const ticks = 100; // USER_HZ on Linux
   let total = 0;
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid)) continue;
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const close = stat.lastIndexOf(')');
     // Fields after "(comm)": state ppid pgrp … utime(12th) stime(13th).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[2]) !== pgid) continue;
+    const f = stat.slice(close + 2).split(' ');
+    if (!pick(f, stat.slice(stat.indexOf('(') + 1, close))) continue;
     total += (Number(f[11]) + Number(f[12])) / ticks;
   }
   return total;
 }
+
+/** CPU seconds used so far by the live processes of process group `pgid`. */
+const groupCpuSeconds = (pgid: number) => cpuSeconds((f) => Number(f[2]) === pgid);
+/** CPU seconds used so far by the brick processes (only the lab's run during the benchmark). */
+const bricksCpuSeconds = () => cpuSeconds((_, comm) => comm === 'glusterfsd');
 
 interface ClientResult {
   seconds: number;
@@ -164,7 +171,30 @@ class Bench {
     }
     const name = `run${++this.runs}`;
     await b.mkdir(ROOT, root, name, { mode: 0o777 });
+    await this.settle();
     return `/${name}`;
+  }
+
+  /**
+   * Waits until the bricks are idle (`sync`, then under 5% of a CPU over
+   * half a second; 20 s at most), so that what the previous contender
+   * left behind — the deletion of its big files (XFS frees the extents,
+   * the loop devices discard them), the bricks releasing the fds and
+   * locks of a server that just exited — does not land on the next one's
+   * first workload. Either server, and fio, can come next.
+   */
+  private async settle(): Promise<void> {
+    const t0 = Date.now();
+    await run('sync', []);
+    for (;;) {
+      const before = await bricksCpuSeconds();
+      await new Promise((r) => setTimeout(r, 500));
+      const busy = ((await bricksCpuSeconds()) - before) / 0.5;
+      if (busy < 0.05 || Date.now() - t0 > 20_000) {
+        process.stderr.write(`  (bricks settled in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${Math.round(busy * 100)}% of a CPU)\n`);
+        return;
+      }
+    }
   }
 
   private async start(args: string[], port: number, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
