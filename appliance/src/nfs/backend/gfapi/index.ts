@@ -135,6 +135,8 @@ const TYPE_BITS: Record<'blk' | 'chr' | 'sock' | 'fifo', number> = {
 };
 
 const ZERO_VERIFIER = Buffer.alloc(8);
+/** Sizes a JS number holds exactly (sizeUnchanged takes a number). */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 const SYNC: Record<StableHow, number> = { unstable: 0, data_sync: 1, file_sync: 2 };
 
@@ -332,7 +334,7 @@ export class GfapiBackend implements Backend {
   async setattr(c: Cred, handle: Buffer, set: SetAttrs, guardCtime?: Time): Promise<Wcc> {
     const g = this.gfid(handle);
     const sizeOnly = set.mode === undefined && set.uid === undefined && set.gid === undefined && set.atime === undefined && set.mtime === undefined;
-    if (sizeOnly && set.size !== undefined && guardCtime === undefined && set.size <= FS_INFO.maxFileSize) {
+    if (sizeOnly && set.size !== undefined && guardCtime === undefined && set.size <= MAX_SAFE) {
       // O_TRUNC of a file just made: nothing to change, answered here.
       const st = this.vol.sizeUnchanged(cred(c), g, Number(set.size));
       if (st) return { before: this.pre(st), after: this.attrs(st) };
