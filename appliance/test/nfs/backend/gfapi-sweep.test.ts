@@ -16,6 +16,8 @@ import type { Cred } from '../../../src/nfs/backend/backend.js';
 
 const root: Cred = { uid: 0, gid: 0, gids: [] };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** libgfapi opens since the last call (the process-wide counters, reset on reading). */
+const opens = () => (JSON.parse(gfapiStats(true)) as { calls: Record<string, [number, number]> }).calls.open?.[0] ?? 0;
 
 test('gfapi backend: a file deleted by another client gives its space back once idle', { timeout: 180_000 }, async (t) => {
   const lab = await GlusterLab.start(t);
@@ -50,7 +52,6 @@ test('gfapi backend: a file deleted by another client gives its space back once 
   const idle = await b.create(root, r, 'idle', { mode: 'unchecked', attrs: { mode: 0o644 } });
   await b.write(root, idle.handle, 0n, randomBytes(4096), 'file_sync');
   await sleep(8000);
-  const opens = () => (JSON.parse(gfapiStats(true)) as { calls: Record<string, [number, number]> }).calls.open?.[0] ?? 0;
   opens();
   await b.commit(root, u.handle, 0n, 0);
   assert.equal(opens(), 0, 'the uncommitted file kept its fd');
@@ -66,8 +67,7 @@ test('gfapi backend: a full table of open files lets go of the least recently us
   const dir = (await v.root()).gfid;
   const files: Buffer[] = [];
   for (let i = 0; i < 10; i++) files.push((await v.create(root, dir, `f${i}`, 0o644, true, false)).gfid);
-  const opens = () => (JSON.parse(gfapiStats(true)) as { calls: Record<string, [number, number]> }).calls.open?.[0] ?? 0;
-  // Each write is 2 ms apart at least: the table orders files by the millisecond of their last use.
+  // Uses at least 3 ms apart: the table orders files by the millisecond of their last use.
   const use = async (i: number) => {
     await sleep(3);
     await v.write(root, files[i]!, 0, Buffer.from(`data ${i}`), 2);
