@@ -7,9 +7,10 @@ use crate::backend_task::{name_of, JsName};
 use crate::errno::{to_js, OsResult};
 use crate::gfapi::{self, Cred, DirEntry, SetAttr, Stat, Volume};
 use crate::gfapi_stats as counters;
+use crate::write_queue::WriteQueues;
 use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, ToNapiValue, TypeName, Unknown};
 use napi::JsValue;
-use napi::{Env, Result, Task};
+use napi::{Env, JsDeferred, Result, Task};
 use napi_derive::napi;
 use std::sync::Arc;
 
@@ -262,12 +263,87 @@ pub fn open_gfapi_volume(
   let log = log_file.unwrap_or_else(|| "/dev/null".into());
   let level = log_level.unwrap_or(4);
   let opts: Vec<(String, String, String)> = options.unwrap_or_default().into_iter().map(|o| (o.xlator, o.key, o.value)).collect();
-  op("open", move || Volume::open(&volume, &volfile_server, port, &log, level, &opts), |v| GfapiVolume { v: Arc::new(v) })
+  op("open", move || Volume::open(&volume, &volfile_server, port, &log, level, &opts), |v| GfapiVolume { v: Arc::new(v), writes: Arc::new(WriteQueues::new(WRITE_WINDOW, WRITERS_PER_FILE)) })
 }
 
 #[napi]
 pub struct GfapiVolume {
   v: Arc<Volume>,
+  writes: Arc<WriteQueues<WriteJob>>,
+}
+
+/// Bytes of UNSTABLE writes of one file in flight at once, and workers per
+/// file (write_queue.rs).
+const WRITE_WINDOW: usize = 1 << 20;
+const WRITERS_PER_FILE: usize = 16;
+/// Writes up to this size skip the queue: libgfapi copies them into
+/// malloc'd buffers (`iobuf_get2`: 128 KiB and less), not the pooled arenas
+/// the queue spares, and a VM's 4-64 KiB writes stay as parallel as before.
+const QUEUED_WRITE_MIN: usize = (128 << 10) + 1;
+
+/// An UNSTABLE write waiting for, or run by, its file's worker.
+struct WriteJob {
+  c: Cred,
+  offset: u64,
+  mem: Mem,
+  data: Buffer,
+  done: JsDeferred<GfPrePost, Settle<GfPrePost>>,
+}
+
+impl WriteJob {
+  fn run(self, v: &Volume, g: &[u8]) {
+    let WriteJob { c, offset, mem, data, done } = self;
+    let r = {
+      let _op = counters::op_start("write");
+      // SAFETY: see Mem; `data` is held until the promise settles.
+      let buf = unsafe { std::slice::from_raw_parts(mem.0 as *const u8, mem.1) };
+      // A panic must not end the worker with writes queued behind this one.
+      std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| v.write(&c, g, offset, buf, 0)))
+        .unwrap_or_else(|_| Err(crate::errno::OsError::new(libc::EIO, "write failed (internal error)")))
+    };
+    done.resolve(Box::new(move |env: Env| {
+      drop(data);
+      to_js(&env, r).map(prepost_opt)
+    }));
+  }
+}
+
+/// A worker that runs one file's UNSTABLE writes back to back, starting
+/// with `first`, for as long as WriteQueues hands it more.
+struct FileWriter {
+  v: Arc<Volume>,
+  writes: Arc<WriteQueues<WriteJob>>,
+  g: Vec<u8>,
+  first: Option<(usize, WriteJob)>,
+}
+
+impl Task for FileWriter {
+  type Output = ();
+  type JsValue = ();
+  fn compute(&mut self) -> Result<()> {
+    let mut job = self.first.take();
+    while let Some((len, j)) = job {
+      j.run(&self.v, &self.g);
+      job = self.writes.next(&self.g, len);
+    }
+    Ok(())
+  }
+  fn resolve(&mut self, _: Env, _: ()) -> Result<()> {
+    Ok(())
+  }
+}
+
+impl Drop for FileWriter {
+  /// Never started (the work could not be queued): its write, and any
+  /// queued behind it, fail rather than wait forever.
+  fn drop(&mut self) {
+    let mut job = self.first.take();
+    while let Some((len, j)) = job {
+      j.done.reject(napi::Error::from_reason("cannot start a worker for the write"));
+      drop(j.data);
+      job = self.writes.next(&self.g, len);
+    }
+  }
 }
 
 #[napi]
@@ -391,8 +467,10 @@ impl GfapiVolume {
 
   /// `sync`: 0 unstable, 1 data sync, 2 file sync. Written straight from
   /// `data` (libgfapi copies it into its own buffers); JS must not change
-  /// `data` until the promise settles. UNSTABLE writes to a cached fd with
-  /// access decided locally go async from the JS thread (gfapi_aio.rs).
+  /// `data` until the promise settles. UNSTABLE writes over 128 KiB run
+  /// through their file's queue (write_queue.rs: one 1 MiB write at a
+  /// time); with CAIRN_GFAPI_ASYNC=1 and a cached fd with access decided
+  /// locally, UNSTABLE writes go async from the JS thread (gfapi_aio.rs).
   #[napi(ts_return_type = "Promise<GfPrePost>")]
   pub fn write<'e>(&self, env: &'e Env, cred: GfCred, gfid: Buffer, offset: f64, data: Buffer, sync: u32) -> Result<Unknown<'e>> {
     let (v, g, c) = (self.v.clone(), gfid.to_vec(), Cred::from(cred));
@@ -409,6 +487,15 @@ impl GfapiVolume {
         v.write_async(of, &g, offset as u64, mem.0, mem.1, done);
         return Ok(promise.to_unknown());
       }
+    }
+    if sync == 0 && mem.1 >= QUEUED_WRITE_MIN {
+      let (done, promise) = env.create_deferred::<GfPrePost, Settle<GfPrePost>>()?;
+      let len = mem.1;
+      let job = WriteJob { c, offset: offset as u64, mem, data, done };
+      if let Some(job) = self.writes.admit(&g, len, job) {
+        env.spawn(FileWriter { v, writes: self.writes.clone(), g, first: Some((len, job)) })?;
+      }
+      return Ok(promise.to_unknown());
     }
     let task = Op {
       name: "write",

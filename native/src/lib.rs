@@ -16,6 +16,7 @@ pub mod posix;
 pub mod posix_backend;
 pub mod sd_notify;
 pub mod stat;
+pub mod write_queue;
 
 use backend_task::OpenExportTask;
 use handle_task::OpenRootTask;
