@@ -179,6 +179,8 @@ unsafe extern "C" {
     post: *mut glfs_stat,
   ) -> isize;
   fn glfs_fsync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
+  /// GFAPI_3.4.0: no attributes back.
+  fn glfs_pwritev(fd: *mut glfs_fd, iov: *const libc::iovec, iovcnt: c_int, offset: libc::off_t, flags: c_int) -> isize;
   fn glfs_pread_async(fd: *mut glfs_fd, buf: *mut c_void, count: usize, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
   fn glfs_pwrite_async(fd: *mut glfs_fd, buf: *const c_void, count: c_int, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
   fn glfs_fdatasync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
@@ -222,7 +224,7 @@ impl From<&glfs_stat> for Stat {
 }
 
 /// The caller's identity, applied to the worker thread before each call.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cred {
   pub uid: u32,
   pub gid: u32,
@@ -1280,6 +1282,48 @@ impl Volume {
     }
     let after = self.write_attrs(&of, &key(gfid)?, offset, data.len(), &post, true)?.expect("may block");
     Ok((known_before, after))
+  }
+
+  /// An UNSTABLE write of `bufs`, one after another from `offset`, in one
+  /// libgfapi call (one copy into one buffer, one WRITE per brick).
+  /// glfs_pwritev reports no attributes: the reply's come from the last
+  /// ones seen on the file's fd (see write_attrs).
+  pub fn write_vectored(&self, cred: &Cred, gfid: &[u8], offset: u64, bufs: &[&[u8]]) -> OsResult<(Option<Stat>, Stat)> {
+    self.check_access(cred, gfid, libc::W_OK)?;
+    let of = self.lease(gfid)?;
+    let total: usize = bufs.iter().map(|b| b.len()).sum();
+    let iov: Vec<libc::iovec> = bufs.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut c_void, iov_len: b.len() }).collect();
+    // SAFETY: every iovec points into a live, readable buffer; libgfapi copies them before returning.
+    let n = timed(Call::Pwrite, || unsafe { glfs_pwritev(of.raw(), iov.as_ptr(), iov.len() as c_int, offset as libc::off_t, 0) });
+    if n < 0 {
+      return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwritev")));
+    }
+    let mut done = n as usize;
+    let mut post = zero_gstat();
+    // A short write (none seen on Gluster): the rest one buffer at a time.
+    let mut start = 0usize;
+    for b in bufs {
+      let end = start + b.len();
+      while done < end {
+        let from = done - start;
+        let mut pre = zero_gstat();
+        // SAFETY: b[from..] is readable; glfs_pwrite copies it before returning.
+        let k = timed(Call::Pwrite, || unsafe {
+          glfs_pwrite(of.raw(), b[from..].as_ptr() as *const c_void, b.len() - from, (offset + done as u64) as libc::off_t, 0, &mut pre, &mut post)
+        });
+        if k < 0 {
+          return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwrite")));
+        }
+        if k == 0 {
+          return Err(OsError::new(libc::EIO, "glfs_pwrite wrote nothing"));
+        }
+        done += k as usize;
+      }
+      start = end;
+    }
+    self.unsynced(&key(gfid)?);
+    let after = self.write_attrs(&of, &key(gfid)?, offset, total, &post, true)?.expect("may block");
+    Ok((None, after))
   }
 
   /// After a write of `len` bytes at `offset`: the file's attributes (see

@@ -276,6 +276,13 @@ pub struct GfapiVolume {
 /// file (write_queue.rs).
 const WRITE_WINDOW: usize = 1 << 20;
 const WRITERS_PER_FILE: usize = 16;
+/// A worker joins the contiguous writes waiting for it (one client's
+/// stream) into one libgfapi call of up to this many bytes: one copy into
+/// one buffer, one WRITE per brick instead of two. Measured against 1 MiB
+/// calls (bench:gluster's seqwrite workload on its lab, medians of 6
+/// interleaved rounds): bricks' CPU 0.41 vs 0.55 CPU-s, 400 vs 349 MB/s;
+/// 3 MiB calls the same as 2, 4 MiB calls slower (365 vs 415 MB/s).
+const WRITE_BATCH: usize = 2 << 20;
 /// Writes up to this size skip the queue: libgfapi copies them into
 /// malloc'd buffers (`iobuf_get2`: 128 KiB and less), not the pooled arenas
 /// the queue spares, and a VM's 4-64 KiB writes stay as parallel as before.
@@ -308,8 +315,28 @@ impl WriteJob {
   }
 }
 
+/// Contiguous writes of one caller in one libgfapi call; each gets the answer.
+fn run_batch(v: &Volume, g: &[u8], jobs: Vec<WriteJob>) {
+  let r = {
+    let _op = counters::op_start("write");
+    // SAFETY: see Mem; each job's `data` is held until its promise settles.
+    let bufs: Vec<&[u8]> = jobs.iter().map(|j| unsafe { std::slice::from_raw_parts(j.mem.0 as *const u8, j.mem.1) }).collect();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| v.write_vectored(&jobs[0].c, g, jobs[0].offset, &bufs)))
+      .unwrap_or_else(|_| Err(crate::errno::OsError::new(libc::EIO, "write failed (internal error)")))
+  };
+  for j in jobs {
+    let r = r.clone();
+    let data = j.data;
+    j.done.resolve(Box::new(move |env: Env| {
+      drop(data);
+      to_js(&env, r).map(prepost_opt)
+    }));
+  }
+}
+
 /// A worker that runs one file's UNSTABLE writes back to back, starting
-/// with `first`, for as long as WriteQueues hands it more.
+/// with `first`, for as long as WriteQueues hands it more; contiguous
+/// ones together (WRITE_BATCH).
 struct FileWriter {
   v: Arc<Volume>,
   writes: Arc<WriteQueues<WriteJob>>,
@@ -323,8 +350,17 @@ impl Task for FileWriter {
   fn compute(&mut self) -> Result<()> {
     let mut job = self.first.take();
     while let Some((len, j)) = job {
-      j.run(&self.v, &self.g);
-      job = self.writes.next(&self.g, len);
+      // The writes waiting right behind this one that continue it, from the same caller.
+      let next_offset = |bytes: usize| j.offset + bytes as u64;
+      let more = self.writes.extend(&self.g, len, WRITE_BATCH, |n: &WriteJob, bytes| n.offset == next_offset(bytes) && n.c == j.c);
+      let total = len + more.iter().map(|m| m.0).sum::<usize>();
+      if more.is_empty() {
+        j.run(&self.v, &self.g);
+      } else {
+        let jobs: Vec<WriteJob> = std::iter::once(j).chain(more.into_iter().map(|m| m.1)).collect();
+        run_batch(&self.v, &self.g, jobs);
+      }
+      job = self.writes.next(&self.g, total);
     }
     Ok(())
   }

@@ -23,10 +23,12 @@
 //! at a time, run back to back by one worker without going through the
 //! JS thread in between; 256 KiB writes four at a time. A write that does
 //! not fit waits in arrival order (none overtakes another); the last
-//! running worker always takes the next, whatever its size. Different
-//! files never wait on each other. Writes of 128 KiB or less do not come
-//! here (gfapi_task.rs), nor do stable writes, whose fsyncs gain from
-//! running together (a hypervisor's FILE_SYNC writes).
+//! running worker always takes the next, whatever its size, and joins to
+//! it the waiting writes that continue it (`extend`; gfapi_task.rs's
+//! WRITE_BATCH: one call of up to 2 MiB). Different files never wait on
+//! each other. Writes of 128 KiB or less do not come here (gfapi_task.rs),
+//! nor do stable writes, whose fsyncs gain from running together (a
+//! hypervisor's FILE_SYNC writes).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -87,6 +89,25 @@ impl<J> WriteQueues<J> {
       files.remove(key);
     }
     None
+  }
+
+  /// Adds to a running worker's batch (`bytes` so far) the waiting writes
+  /// at the head that `more(job, bytes so far)` accepts, up to `max` bytes
+  /// in all. The batch counts in the window as one write; the worker ends
+  /// it with `next(key, bytes of the whole batch)`.
+  pub fn extend(&self, key: &[u8], mut bytes: usize, max: usize, more: impl Fn(&J, usize) -> bool) -> Vec<(usize, J)> {
+    let mut files = self.files.lock().unwrap();
+    let f = files.get_mut(key).expect("a running worker's file is known");
+    let mut out = Vec::new();
+    while let Some((n, j)) = f.waiting.front() {
+      if bytes + n > max || !more(j, bytes) {
+        break;
+      }
+      bytes += n;
+      f.bytes += n;
+      out.push(f.waiting.pop_front().expect("checked"));
+    }
+    out
   }
 
   /// Files with writes running or waiting.
@@ -163,6 +184,27 @@ mod tests {
     assert_eq!(q.admit(b"f", 4096, 2), None);
     assert_eq!(q.next(b"f", 2 * MIB), Some((4096, 2)));
     assert_eq!(q.next(b"f", 4096), None);
+  }
+
+  #[test]
+  fn a_worker_joins_the_writes_that_continue_its_own() {
+    let q = WriteQueues::new(MIB, 16);
+    // Jobs are offsets; the worker runs the write at 0.
+    assert_eq!(q.admit(b"f", MIB, 0), Some(0));
+    for off in [1, 2, 5, 3] {
+      assert_eq!(q.admit(b"f", MIB, off * MIB), None);
+    }
+    let follows = |j: &usize, bytes: usize| *j == bytes;
+    let batch = q.extend(b"f", MIB, 2 * MIB, follows);
+    assert_eq!(batch, vec![(MIB, MIB)], "up to 2 MiB in all");
+    // The batch ends as one write of its whole size.
+    assert_eq!(q.next(b"f", 2 * MIB), Some((MIB, 2 * MIB)));
+    let follows_2 = |j: &usize, bytes: usize| *j == 2 * MIB + bytes;
+    assert!(q.extend(b"f", MIB, 2 * MIB, follows_2).is_empty(), "5 MiB does not continue 2 MiB");
+    assert_eq!(q.next(b"f", MIB), Some((MIB, 5 * MIB)));
+    assert_eq!(q.next(b"f", MIB), Some((MIB, 3 * MIB)), "still in arrival order");
+    assert_eq!(q.next(b"f", MIB), None);
+    assert_eq!(q.files(), 0);
   }
 
   #[test]

@@ -1,6 +1,6 @@
 // UNSTABLE writes of one file go through its queue (native/src/write_queue.rs):
-// a stream of 1 MiB writes reaches libgfapi one at a time, back to back;
-// every write still gets its own answer, in any mix of success and
+// a stream of 1 MiB writes reaches libgfapi one at a time, back to back,
+// contiguous ones joined up to 2 MiB; every write still gets its own answer, in any mix of success and
 // failure, and nothing queued behind a failure waits forever. Against a
 // real replica-3 volume with the VM profile (sharded), through the native
 // volume itself: no sweeper or other call runs beside the writes, so the
@@ -30,8 +30,10 @@ test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each a
   stats();
   const answers = await Promise.all(chunks.map((c, i) => v.write(root, big, i * MIB, c, UNSTABLE)));
   let s = stats();
-  assert.equal(s.ops.write?.[0], 8);
-  assert.equal(s.calls.pwrite?.[0], 8, 'one glfs_pwrite per write');
+  // Contiguous writes waiting together go as one call of up to 2 MiB.
+  const calls = s.calls.pwrite?.[0] ?? 0;
+  assert.ok(calls >= 4 && calls <= 8, `4 to 8 libgfapi writes for 8 MiB (saw ${calls})`);
+  assert.equal(s.ops.write?.[0], calls, 'one operation per libgfapi write');
   assert.equal(s.maxInFlight, 1, 'one at a time');
   assert.equal(answers.at(-1)!.after.size, 8 * MIB, 'the last write to run saw every earlier one');
   await v.commit(big);
@@ -46,7 +48,6 @@ test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each a
   stats();
   await Promise.all(both);
   s = stats();
-  assert.equal(s.ops.write?.[0], 8);
   assert.ok(s.maxInFlight <= 2, `at most one write per file at once (saw ${s.maxInFlight})`);
   for (const g of [a, b]) assert.ok((await v.read(root, g, 3 * MIB, MIB)).data.equals(chunks[3]!));
 

@@ -39,7 +39,10 @@
  * every 200 ms: `npm run bench:gluster -- --profile` reads them.
  *
  * READ and WRITE are blocking libgfapi calls on libuv's workers (64 on
- * the appliance). `CAIRN_GFAPI_ASYNC=1` makes READ into the server's
+ * the appliance). A file's UNSTABLE writes over 128 KiB (a client's
+ * stream) run one 1 MiB window at a time, back to back on one worker,
+ * contiguous ones joined up to 2 MiB (native/src/write_queue.rs).
+ * `CAIRN_GFAPI_ASYNC=1` makes READ into the server's
  * buffer and UNSTABLE WRITE to a cached fd async calls started on the JS
  * thread (native/src/gfapi_aio.rs), off by default: libgfapi 10.3
  * releases the wrong fd when a graph switch (a brick move) meets an
