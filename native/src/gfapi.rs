@@ -1238,37 +1238,51 @@ impl Volume {
     Ok((buf, eof, st))
   }
 
-  /// Writes all of `data`; `sync` 0 = unstable, 1 = data sync, 2 = file sync.
-  /// Returns the file's attributes before and after (see OpenFile).
-  /// The pre-op attributes are known only for stable writes (a stat first):
-  /// with write-behind, the `pre` that glfs_pwrite reports is the post-op one.
-  pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, data: &[u8], sync: u32) -> OsResult<(Option<Stat>, Stat)> {
+  /// Writes all of `bufs`, one after another from `offset`; `sync` 0 =
+  /// unstable, 1 = data sync, 2 = file sync. Returns the file's attributes
+  /// before and after (see OpenFile). The pre-op attributes are known only
+  /// for stable writes (a stat first): with write-behind, the `pre` that
+  /// glfs_pwrite reports is the post-op one. Several buffers go as one
+  /// glfs_pwritev (one copy into one buffer, one WRITE per brick), which
+  /// reports no attributes: the reply's then come from the last ones seen
+  /// on the file's fd (see write_attrs).
+  pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, bufs: &[&[u8]], sync: u32) -> OsResult<(Option<Stat>, Stat)> {
     self.check_access(cred, gfid, libc::W_OK)?;
     let of = self.lease(gfid)?;
     let known_before = if sync > 0 { Some(self.stat(gfid)?) } else { None };
+    let total: usize = bufs.iter().map(|b| b.len()).sum();
     let mut post = zero_gstat();
+    // Bytes of `bufs` written.
     let mut done = 0usize;
-    while done < data.len() {
-      let mut pre = zero_gstat();
-      // SAFETY: data[done..] is readable; glfs_pwrite copies it before returning.
-      let n = timed(Call::Pwrite, || unsafe {
-        glfs_pwrite(
-          of.raw(),
-          data[done..].as_ptr() as *const c_void,
-          data.len() - done,
-          (offset + done as u64) as libc::off_t,
-          0,
-          &mut pre,
-          &mut post,
-        )
-      });
+    if bufs.len() > 1 {
+      let iov: Vec<libc::iovec> = bufs.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut c_void, iov_len: b.len() }).collect();
+      // SAFETY: every iovec points into a live, readable buffer; libgfapi copies them before returning.
+      let n = timed(Call::Pwrite, || unsafe { glfs_pwritev(of.raw(), iov.as_ptr(), iov.len() as c_int, offset as libc::off_t, 0) });
       if n < 0 {
-        return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwrite")));
+        return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwritev")));
       }
-      if n == 0 {
-        return Err(OsError::new(libc::EIO, "glfs_pwrite wrote nothing"));
+      done = n as usize;
+    }
+    // The rest (all of a single buffer; after a short glfs_pwritev, what it left) with glfs_pwrite.
+    let mut start = 0usize;
+    for b in bufs {
+      let end = start + b.len();
+      while done < end {
+        let from = done - start;
+        let mut pre = zero_gstat();
+        // SAFETY: b[from..] is readable; glfs_pwrite copies it before returning.
+        let n = timed(Call::Pwrite, || unsafe {
+          glfs_pwrite(of.raw(), b[from..].as_ptr() as *const c_void, b.len() - from, (offset + done as u64) as libc::off_t, 0, &mut pre, &mut post)
+        });
+        if n < 0 {
+          return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwrite")));
+        }
+        if n == 0 {
+          return Err(OsError::new(libc::EIO, "glfs_pwrite wrote nothing"));
+        }
+        done += n as usize;
       }
-      done += n as usize;
+      start = end;
     }
     if sync > 0 {
       let mut p = zero_gstat();
@@ -1280,50 +1294,8 @@ impl Volume {
     } else {
       self.unsynced(&key(gfid)?);
     }
-    let after = self.write_attrs(&of, &key(gfid)?, offset, data.len(), &post, true)?.expect("may block");
-    Ok((known_before, after))
-  }
-
-  /// An UNSTABLE write of `bufs`, one after another from `offset`, in one
-  /// libgfapi call (one copy into one buffer, one WRITE per brick).
-  /// glfs_pwritev reports no attributes: the reply's come from the last
-  /// ones seen on the file's fd (see write_attrs).
-  pub fn write_vectored(&self, cred: &Cred, gfid: &[u8], offset: u64, bufs: &[&[u8]]) -> OsResult<(Option<Stat>, Stat)> {
-    self.check_access(cred, gfid, libc::W_OK)?;
-    let of = self.lease(gfid)?;
-    let total: usize = bufs.iter().map(|b| b.len()).sum();
-    let iov: Vec<libc::iovec> = bufs.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut c_void, iov_len: b.len() }).collect();
-    // SAFETY: every iovec points into a live, readable buffer; libgfapi copies them before returning.
-    let n = timed(Call::Pwrite, || unsafe { glfs_pwritev(of.raw(), iov.as_ptr(), iov.len() as c_int, offset as libc::off_t, 0) });
-    if n < 0 {
-      return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwritev")));
-    }
-    let mut done = n as usize;
-    let mut post = zero_gstat();
-    // A short write (none seen on Gluster): the rest one buffer at a time.
-    let mut start = 0usize;
-    for b in bufs {
-      let end = start + b.len();
-      while done < end {
-        let from = done - start;
-        let mut pre = zero_gstat();
-        // SAFETY: b[from..] is readable; glfs_pwrite copies it before returning.
-        let k = timed(Call::Pwrite, || unsafe {
-          glfs_pwrite(of.raw(), b[from..].as_ptr() as *const c_void, b.len() - from, (offset + done as u64) as libc::off_t, 0, &mut pre, &mut post)
-        });
-        if k < 0 {
-          return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwrite")));
-        }
-        if k == 0 {
-          return Err(OsError::new(libc::EIO, "glfs_pwrite wrote nothing"));
-        }
-        done += k as usize;
-      }
-      start = end;
-    }
-    self.unsynced(&key(gfid)?);
     let after = self.write_attrs(&of, &key(gfid)?, offset, total, &post, true)?.expect("may block");
-    Ok((None, after))
+    Ok((known_before, after))
   }
 
   /// After a write of `len` bytes at `offset`: the file's attributes (see

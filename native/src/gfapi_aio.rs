@@ -135,7 +135,7 @@ impl Aio {
             let mem = mem;
             // SAFETY: see Aio::buf.
             let rest = unsafe { std::slice::from_raw_parts(mem.0.add(n), mem.1 - n) };
-            d(v.write(&Cred::default(), &g, offset + n as u64, rest, 0))
+            d(v.write(&Cred::default(), &g, offset + n as u64, &[rest], 0))
           });
         }
         v.unsynced(&g);

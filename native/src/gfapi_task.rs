@@ -297,31 +297,15 @@ struct WriteJob {
   done: JsDeferred<GfPrePost, Settle<GfPrePost>>,
 }
 
-impl WriteJob {
-  fn run(self, v: &Volume, g: &[u8]) {
-    let WriteJob { c, offset, mem, data, done } = self;
-    let r = {
-      let _op = counters::op_start("write");
-      // SAFETY: see Mem; `data` is held until the promise settles.
-      let buf = unsafe { std::slice::from_raw_parts(mem.0 as *const u8, mem.1) };
-      // A panic must not end the worker with writes queued behind this one.
-      std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| v.write(&c, g, offset, buf, 0)))
-        .unwrap_or_else(|_| Err(crate::errno::OsError::new(libc::EIO, "write failed (internal error)")))
-    };
-    done.resolve(Box::new(move |env: Env| {
-      drop(data);
-      to_js(&env, r).map(prepost_opt)
-    }));
-  }
-}
-
-/// Contiguous writes of one caller in one libgfapi call; each gets the answer.
-fn run_batch(v: &Volume, g: &[u8], jobs: Vec<WriteJob>) {
+/// Runs one write, or contiguous writes of one caller as one libgfapi
+/// call; each gets the answer.
+fn run_writes(v: &Volume, g: &[u8], jobs: Vec<WriteJob>) {
   let r = {
     let _op = counters::op_start("write");
     // SAFETY: see Mem; each job's `data` is held until its promise settles.
     let bufs: Vec<&[u8]> = jobs.iter().map(|j| unsafe { std::slice::from_raw_parts(j.mem.0 as *const u8, j.mem.1) }).collect();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| v.write_vectored(&jobs[0].c, g, jobs[0].offset, &bufs)))
+    // A panic must not end the worker with writes queued behind these.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| v.write(&jobs[0].c, g, jobs[0].offset, &bufs, 0)))
       .unwrap_or_else(|_| Err(crate::errno::OsError::new(libc::EIO, "write failed (internal error)")))
   };
   for j in jobs {
@@ -354,12 +338,7 @@ impl Task for FileWriter {
       let next_offset = |bytes: usize| j.offset + bytes as u64;
       let more = self.writes.extend(&self.g, len, WRITE_BATCH, |n: &WriteJob, bytes| n.offset == next_offset(bytes) && n.c == j.c);
       let total = len + more.iter().map(|m| m.0).sum::<usize>();
-      if more.is_empty() {
-        j.run(&self.v, &self.g);
-      } else {
-        let jobs: Vec<WriteJob> = std::iter::once(j).chain(more.into_iter().map(|m| m.1)).collect();
-        run_batch(&self.v, &self.g, jobs);
-      }
+      run_writes(&self.v, &self.g, std::iter::once(j).chain(more.into_iter().map(|m| m.1)).collect());
       job = self.writes.next(&self.g, total);
     }
     Ok(())
@@ -376,7 +355,6 @@ impl Drop for FileWriter {
     let mut job = self.first.take();
     while let Some((len, j)) = job {
       j.done.reject(napi::Error::from_reason("cannot start a worker for the write"));
-      drop(j.data);
       job = self.writes.next(&self.g, len);
     }
   }
@@ -539,7 +517,7 @@ impl GfapiVolume {
         let mem = mem;
         // SAFETY: see Mem.
         let buf = unsafe { std::slice::from_raw_parts(mem.0 as *const u8, mem.1) };
-        v.write(&c, &g, offset as u64, buf, sync)
+        v.write(&c, &g, offset as u64, &[buf], sync)
       })),
       out: None,
       conv: prepost_opt,
