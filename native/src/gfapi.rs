@@ -18,6 +18,7 @@
 
 #![allow(non_camel_case_types)]
 
+use crate::dirty::DirtyFiles;
 use crate::errno::{OsError, OsResult};
 use crate::gfapi_stats::{self as stats, timed, Cache, Call};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -536,9 +537,9 @@ pub struct Volume {
   /// them for a moment from its inode table; NFS wants ESTALE at once.
   /// GFIDs are never reused, so a bounded set is enough.
   gone: Mutex<HashSet<Gfid>>,
-  /// Files written UNSTABLE through this process since their last fsync:
-  /// what COMMIT must fsync (see commit).
-  unsynced: Mutex<HashSet<Gfid>>,
+  /// Files written UNSTABLE through this process and not yet made stable:
+  /// what COMMIT must fsync (see commit, dirty.rs).
+  unsynced: Mutex<DirtyFiles<Gfid>>,
   /// Files let go to make room in `fds` (fds_with_room), closed by the
   /// next sweep: a close is a round trip, never made under the fds lock.
   retired: Mutex<Vec<Arc<OpenFile>>>,
@@ -692,7 +693,7 @@ impl Volume {
         dentries: Mutex::new(HashMap::new()),
         seen: Mutex::new(HashMap::new()),
         gone: Mutex::new(HashSet::new()),
-        unsynced: Mutex::new(HashSet::new()),
+        unsynced: Mutex::new(DirtyFiles::new()),
         retired: Mutex::new(Vec::new()),
         max_fds: MAX_OPEN_FDS.into(),
       })
@@ -1059,7 +1060,7 @@ impl Volume {
       return m;
     }
     drop(m);
-    let keep = self.unsynced.lock().unwrap().clone();
+    let keep = self.unsynced.lock().unwrap().keys();
     let mut m = self.fds.lock().unwrap();
     let mut by_age: Vec<(u64, Gfid)> =
       m.iter().filter(|(g, _)| !keep.contains(*g)).map(|(g, of)| (of.used.load(std::sync::atomic::Ordering::Relaxed), *g)).collect();
@@ -1101,7 +1102,7 @@ impl Volume {
       g.insert(*gfid);
     }
     self.forget(gfid);
-    self.synced(gfid);
+    self.unsynced.lock().unwrap().forget(gfid);
   }
 
   /// The cached fd of an object, if any (no open).
@@ -1122,7 +1123,7 @@ impl Volume {
   pub fn sweep(&self, idle: Duration) -> usize {
     let cut = ms_now().saturating_sub(idle.as_millis() as u64);
     let gone: Vec<Arc<OpenFile>> = {
-      let unsynced = self.unsynced.lock().unwrap().clone();
+      let unsynced = self.unsynced.lock().unwrap().keys();
       let mut m = self.fds.lock().unwrap();
       let keys: Vec<Gfid> = m
         .iter()
@@ -1285,14 +1286,15 @@ impl Volume {
       start = end;
     }
     if sync > 0 {
+      let mark = self.unsynced.lock().unwrap().mark(&key(gfid)?);
       let mut p = zero_gstat();
       // SAFETY: fd is live.
       let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.raw(), &mut p, &mut post) } else { glfs_fsync(of.raw(), &mut p, &mut post) } });
       errno_or(rc != 0, || "glfs_fsync".into())?;
-      // An fsync makes every earlier write of the file stable too.
-      self.synced(&key(gfid)?);
+      // An fsync makes the file's earlier UNSTABLE writes stable too.
+      self.unsynced.lock().unwrap().synced(&key(gfid)?, mark);
     } else {
-      self.unsynced(&key(gfid)?);
+      self.wrote(&key(gfid)?);
     }
     let after = self.write_attrs(&of, &key(gfid)?, offset, total, &post, true)?.expect("may block");
     Ok((known_before, after))
@@ -1328,7 +1330,8 @@ impl Volume {
   }
 
   /// COMMIT (RFC 1813 §3.3.21): an fsync when this process wrote the file
-  /// UNSTABLE since its last fsync, else nothing to do (a file written
+  /// UNSTABLE since the last fsync known to cover it (dirty.rs), else
+  /// nothing to do (a file written
   /// FILE_SYNC, or already committed) and no round trip beyond attributes.
   /// Skipping the needless fsync also keeps its reply out of md-cache: on
   /// 10.3 with the virt profile an fsync right after a SETATTR of times
@@ -1339,28 +1342,24 @@ impl Volume {
   /// restart the write verifier changes and clients resend.
   pub fn commit(&self, gfid: &[u8]) -> OsResult<(Stat, Stat)> {
     let g = key(gfid)?;
-    if !self.unsynced.lock().unwrap().remove(&g) {
+    // Noted before the fsync (dirty.rs): a write that completes meanwhile
+    // keeps the file dirty, and so does this fsync until it has succeeded.
+    let mark = self.unsynced.lock().unwrap().mark(&g);
+    if mark.is_none() {
       let st = match self.cached_fd(gfid).and_then(|of| of.seen()) {
         Some(st) => st,
         None => self.stat(gfid)?,
       };
       return Ok((st, st));
     }
-    let of = match self.lease(gfid) {
-      Ok(of) => of,
-      Err(e) => {
-        self.unsynced(&g);
-        return Err(e);
-      }
-    };
+    let of = self.lease(gfid)?;
     let mut pre = zero_gstat();
     let mut post = zero_gstat();
     // SAFETY: fd is live.
     if timed(Call::Fsync, || unsafe { glfs_fsync(of.raw(), &mut pre, &mut post) }) != 0 {
-      let e = OsError::last("glfs_fsync");
-      self.unsynced(&g);
-      return Err(e);
+      return Err(OsError::last("glfs_fsync"));
     }
+    self.unsynced.lock().unwrap().synced(&g, mark);
     let after = match reply_attrs(&post).or_else(|| of.seen()) {
       Some(st) => st,
       None => self.stat(gfid)?,
@@ -1373,20 +1372,15 @@ impl Volume {
     Ok((after, after))
   }
 
-  /// `g` was written UNSTABLE through this process (see commit).
-  pub(crate) fn unsynced(&self, g: &Gfid) {
+  /// An UNSTABLE write to `g` through this process completed (see commit).
+  pub(crate) fn wrote(&self, g: &Gfid) {
     let mut m = self.unsynced.lock().unwrap();
     if m.len() == MAX_UNSYNCED {
       // Forgetting one would let a COMMIT skip its fsync: keep them all
       // (a full set means many files written and never committed).
       eprintln!("cairn gfapi: {} files written UNSTABLE and never committed", m.len());
     }
-    m.insert(*g);
-  }
-
-  /// `g` was fsynced: its UNSTABLE writes so far are stable.
-  fn synced(&self, g: &Gfid) {
-    self.unsynced.lock().unwrap().remove(g);
+    m.wrote(*g);
   }
 
   /// A SETATTR of the size alone that changes nothing, answered without a
@@ -1420,7 +1414,8 @@ impl Volume {
       // and overwrite the times (and size) it sets: flush them first. (An
       // fd let go meanwhile flushed them when it closed; they stay to be
       // made stable by COMMIT.)
-      if self.unsynced.lock().unwrap().remove(&g) {
+      let mark = self.unsynced.lock().unwrap().mark(&g);
+      if mark.is_some() {
         let (mut a, mut b) = (zero_gstat(), zero_gstat());
         // SAFETY: fd is live.
         let lease = match of.try_lease() {
@@ -1428,10 +1423,9 @@ impl Volume {
           None => self.lease(gfid)?,
         };
         if timed(Call::Fsync, || unsafe { glfs_fsync(lease.raw(), &mut a, &mut b) }) != 0 {
-          let e = OsError::last("glfs_fsync before setattr");
-          self.unsynced(&g);
-          return Err(e);
+          return Err(OsError::last("glfs_fsync before setattr"));
         }
+        self.unsynced.lock().unwrap().synced(&g, mark);
       }
       of.forget_attrs();
       if !only_size {

@@ -138,7 +138,7 @@ impl Aio {
             d(v.write(&Cred::default(), &g, offset + n as u64, &[rest], 0))
           });
         }
-        v.unsynced(&g);
+        v.wrote(&g);
         match v.write_attrs(&of, &g, offset, len, &post, false) {
           Ok(Some(st)) => d(Ok((None, st))),
           Err(e) => d(Err(e)),

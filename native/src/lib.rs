@@ -6,6 +6,7 @@
 
 pub mod backend_task;
 pub mod creds;
+pub mod dirty;
 pub mod errno;
 pub mod fd_cache;
 pub mod gfapi;

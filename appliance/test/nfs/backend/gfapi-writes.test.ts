@@ -76,4 +76,22 @@ test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each a
     ['rejected', 'rejected', 'rejected'],
   );
   await assert.rejects(v.write(root, gone, 0, chunks[0]!, UNSTABLE), (e: { code?: string }) => e.code === 'ESTALE' || e.code === 'ENOENT');
+
+  // COMMIT (native/src/dirty.rs): a second COMMIT that arrives while the
+  // first one's fsync runs makes its own fsync rather than answering
+  // "stable" before the first is known to have worked; once one has
+  // succeeded with no write since, the next has nothing to do.
+  const c = await file('commit');
+  await v.write(root, c, 0, chunks[0]!, UNSTABLE);
+  stats();
+  await Promise.all([v.commit(c), v.commit(c)]);
+  assert.equal(stats().calls.fsync?.[0], 2, 'two COMMITs at once: two fsyncs');
+  await v.commit(c);
+  assert.equal(stats().calls.fsync?.[0] ?? 0, 0, 'a COMMIT after a successful one: no fsync');
+  // A FILE_SYNC write's fsync makes the earlier UNSTABLE writes stable too.
+  await v.write(root, c, MIB, chunks[1]!, UNSTABLE);
+  await v.write(root, c, 2 * MIB, chunks[2]!.subarray(0, 4096), 2);
+  stats();
+  await v.commit(c);
+  assert.equal(stats().calls.fsync?.[0] ?? 0, 0, 'nothing left for COMMIT after a FILE_SYNC write');
 });
