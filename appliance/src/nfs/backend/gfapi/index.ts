@@ -49,7 +49,7 @@
  * async call in flight, and the process crashes later.
  */
 import { appendFileSync } from 'node:fs';
-import { gfapiStats, openGfapiVolume, type GfapiVolume, type GfCred, type GfEntry, type GfStat } from '@cairn/native';
+import { gfapiStats, openGfapiVolume, tuneMallocForIo, type GfapiVolume, type GfCred, type GfEntry, type GfStat } from '@cairn/native';
 import {
   ACCESS,
   fileTypeOfMode,
@@ -100,6 +100,16 @@ export interface GfapiBackendOptions {
    * Only the first backend of a volume in a process applies them.
    */
   xlatorOptions?: { xlator: string; key: string; value: string }[];
+  /**
+   * Keep freed I/O-sized blocks in the process's malloc heap (native
+   * tuneMallocForIo; process-wide, default true), as the posix backend
+   * does. libgfapi callocs its buffer for every write of over 1 MiB (the
+   * write queue's joined 2 MiB calls): without it each one came from
+   * fresh pages, faulted in and zeroed. Measured (seqwrite of 256 MiB,
+   * medians of 6 interleaved rounds): cairnd's CPU 0.29 vs 0.34 CPU-s,
+   * for about 70 MB more resident memory.
+   */
+  tuneMalloc?: boolean;
 }
 
 /**
@@ -208,6 +218,7 @@ function volumeOf(opts: GfapiBackendOptions): Promise<GfapiVolume> {
 /** Opens the volume (glfs_init, once per process) and returns a Backend serving it. */
 export async function openGfapiBackend(opts: GfapiBackendOptions): Promise<Backend> {
   if (!opts.volume || !opts.volfileServer) throw new BackendError('EINVAL', 'gfapi backend needs a volume and a volfile server');
+  if (opts.tuneMalloc ?? true) tuneMallocForIo();
   const vol = await volumeOf(opts);
   if (process.env.CAIRN_GFAPI_STATS) startStatsDump(process.env.CAIRN_GFAPI_STATS);
   let root = (await vol.root()).gfid;
