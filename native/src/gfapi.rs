@@ -184,7 +184,6 @@ unsafe extern "C" {
   fn glfs_pwritev(fd: *mut glfs_fd, iov: *const libc::iovec, iovcnt: c_int, offset: libc::off_t, flags: c_int) -> isize;
   fn glfs_pread_async(fd: *mut glfs_fd, buf: *mut c_void, count: usize, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
   fn glfs_pwrite_async(fd: *mut glfs_fd, buf: *const c_void, count: c_int, offset: libc::off_t, flags: c_int, cbk: glfs_io_cbk, data: *mut c_void) -> c_int;
-  fn glfs_fdatasync(fd: *mut glfs_fd, pre: *mut glfs_stat, post: *mut glfs_stat) -> c_int;
   fn glfs_seekdir(fd: *mut glfs_fd, offset: c_long);
   fn glfs_xreaddirplus_r(
     fd: *mut glfs_fd,
@@ -1241,24 +1240,40 @@ impl Volume {
 
   /// Writes all of `bufs`, one after another from `offset`; `sync` 0 =
   /// unstable, 1 = data sync, 2 = file sync. Returns the file's attributes
-  /// before and after (see OpenFile). The pre-op attributes are known only
-  /// for stable writes (a stat first): with write-behind, the `pre` that
-  /// glfs_pwrite reports is the post-op one. Several buffers go as one
+  /// before and after (see OpenFile).
+  ///
+  /// A stable write is one glfs_pwrite with O_DSYNC (O_SYNC for file
+  /// sync) in its flags, the way Gluster's own NFS server sent them:
+  /// write-behind lets it through at once, each brick's posix translator
+  /// fsyncs after writing, AFR knows it stable, and the reply's pre- and
+  /// post-op attributes are the bricks' own. (Before, a stat, a write and
+  /// an fsync: three round trips.) Such a write does not make the file's
+  /// earlier UNSTABLE writes stable (write-behind may still hold those,
+  /// and the shard translator fsyncs only the shards it wrote): they stay
+  /// for COMMIT. The pre-op attributes are known only for stable writes:
+  /// with write-behind, the `pre` that glfs_pwrite reports for an UNSTABLE
+  /// one is the post-op one. Several buffers go as one
   /// glfs_pwritev (one copy into one buffer, one WRITE per brick), which
   /// reports no attributes: the reply's then come from the last ones seen
   /// on the file's fd (see write_attrs).
   pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, bufs: &[&[u8]], sync: u32) -> OsResult<(Option<Stat>, Stat)> {
     self.check_access(cred, gfid, libc::W_OK)?;
     let of = self.lease(gfid)?;
-    let known_before = if sync > 0 { Some(self.stat(gfid)?) } else { None };
+    let flags = match sync {
+      0 => 0,
+      1 => libc::O_DSYNC,
+      _ => libc::O_SYNC,
+    };
     let total: usize = bufs.iter().map(|b| b.len()).sum();
     let mut post = zero_gstat();
+    // The pre-op attributes of the first glfs_pwrite (none from glfs_pwritev).
+    let mut before: Option<glfs_stat> = None;
     // Bytes of `bufs` written.
     let mut done = 0usize;
     if bufs.len() > 1 {
       let iov: Vec<libc::iovec> = bufs.iter().map(|b| libc::iovec { iov_base: b.as_ptr() as *mut c_void, iov_len: b.len() }).collect();
       // SAFETY: every iovec points into a live, readable buffer; libgfapi copies them before returning.
-      let n = timed(Call::Pwrite, || unsafe { glfs_pwritev(of.raw(), iov.as_ptr(), iov.len() as c_int, offset as libc::off_t, 0) });
+      let n = timed(Call::Pwrite, || unsafe { glfs_pwritev(of.raw(), iov.as_ptr(), iov.len() as c_int, offset as libc::off_t, flags) });
       if n < 0 {
         return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwritev")));
       }
@@ -1273,7 +1288,7 @@ impl Volume {
         let mut pre = zero_gstat();
         // SAFETY: b[from..] is readable; glfs_pwrite copies it before returning.
         let n = timed(Call::Pwrite, || unsafe {
-          glfs_pwrite(of.raw(), b[from..].as_ptr() as *const c_void, b.len() - from, (offset + done as u64) as libc::off_t, 0, &mut pre, &mut post)
+          glfs_pwrite(of.raw(), b[from..].as_ptr() as *const c_void, b.len() - from, (offset + done as u64) as libc::off_t, flags, &mut pre, &mut post)
         });
         if n < 0 {
           return Err(self.stale(&key(gfid)?, OsError::last("glfs_pwrite")));
@@ -1281,19 +1296,13 @@ impl Volume {
         if n == 0 {
           return Err(OsError::new(libc::EIO, "glfs_pwrite wrote nothing"));
         }
+        before.get_or_insert(pre);
         done += n as usize;
       }
       start = end;
     }
-    if sync > 0 {
-      let mark = self.unsynced.lock().unwrap().mark(&key(gfid)?);
-      let mut p = zero_gstat();
-      // SAFETY: fd is live.
-      let rc = timed(Call::Fsync, || unsafe { if sync == 1 { glfs_fdatasync(of.raw(), &mut p, &mut post) } else { glfs_fsync(of.raw(), &mut p, &mut post) } });
-      errno_or(rc != 0, || "glfs_fsync".into())?;
-      // An fsync makes the file's earlier UNSTABLE writes stable too.
-      self.unsynced.lock().unwrap().synced(&key(gfid)?, mark);
-    } else {
+    let known_before = if sync > 0 { before.as_ref().and_then(reply_attrs) } else { None };
+    if sync == 0 {
       self.wrote(&key(gfid)?);
     }
     let after = self.write_attrs(&of, &key(gfid)?, offset, total, &post, true)?.expect("may block");

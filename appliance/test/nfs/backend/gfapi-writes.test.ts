@@ -8,6 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gfapiStats, openGfapiVolume } from '@cairn/native';
 import { GlusterLab, replica3 } from '../../pool/gluster/lab.js';
 
@@ -16,10 +18,11 @@ const MIB = 1 << 20;
 type Stats = { ops: Record<string, [number, number]>; calls: Record<string, [number, number]>; maxInFlight: number };
 const stats = (): Stats => JSON.parse(gfapiStats(true)) as Stats;
 const UNSTABLE = 0;
+const FILE_SYNC = 2;
 
 test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each answered', async (t) => {
   const lab = await GlusterLab.start(t);
-  await replica3(lab, 'gv');
+  const bricks = await replica3(lab, 'gv');
   const v = await openGfapiVolume('gv', lab.host, 24007, '/dev/null', 4, []);
   const dir = (await v.root()).gfid;
   const file = async (name: string) => (await v.create(root, dir, name, 0o644, false, true)).gfid;
@@ -88,10 +91,26 @@ test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each a
   assert.equal(stats().calls.fsync?.[0], 2, 'two COMMITs at once: two fsyncs');
   await v.commit(c);
   assert.equal(stats().calls.fsync?.[0] ?? 0, 0, 'a COMMIT after a successful one: no fsync');
-  // A FILE_SYNC write's fsync makes the earlier UNSTABLE writes stable too.
+
+  // A FILE_SYNC write is one libgfapi write with O_SYNC: on every brick
+  // when answered, with no fsync of its own and the bricks' pre-op
+  // attributes. It does not make the file's earlier UNSTABLE writes
+  // stable (write-behind may still hold them): COMMIT still fsyncs.
   await v.write(root, c, MIB, chunks[1]!, UNSTABLE);
-  await v.write(root, c, 2 * MIB, chunks[2]!.subarray(0, 4096), 2);
+  const sizeBefore = (await v.stat(c)).size;
+  stats();
+  const small = chunks[2]!.subarray(0, 4096);
+  const w = await v.write(root, c, 2 * MIB, small, FILE_SYNC);
+  s = stats();
+  assert.equal(s.calls.pwrite?.[0], 1, 'one libgfapi write');
+  assert.equal(s.calls.fsync?.[0] ?? 0, 0, 'no fsync of its own');
+  assert.equal(w.before?.size, sizeBefore, 'pre-op attributes: the size before the write');
+  assert.equal(w.after.size, 2 * MIB + 4096);
+  for (const b of bricks) {
+    const onBrick = await readFile(join(b.brickDir, 'commit'));
+    assert.ok(onBrick.subarray(2 * MIB, 2 * MIB + 4096).equals(small), `on ${b.name} when answered`);
+  }
   stats();
   await v.commit(c);
-  assert.equal(stats().calls.fsync?.[0] ?? 0, 0, 'nothing left for COMMIT after a FILE_SYNC write');
+  assert.equal(stats().calls.fsync?.[0], 1, 'COMMIT still fsyncs the UNSTABLE write before it');
 });
