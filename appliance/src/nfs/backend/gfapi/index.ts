@@ -41,7 +41,9 @@
  * READ and WRITE are blocking libgfapi calls on libuv's workers (64 on
  * the appliance). A file's UNSTABLE writes over 128 KiB (a client's
  * stream) run one 1 MiB window at a time, back to back on one worker,
- * contiguous ones joined up to 2 MiB (native/src/write_queue.rs).
+ * contiguous ones joined up to 2 MiB (native/src/write_queue.rs). A
+ * stable WRITE is one write with O_SYNC/O_DSYNC (the bricks fsync it);
+ * COMMIT fsyncs only what no finished fsync covered (native/src/dirty.rs).
  * `CAIRN_GFAPI_ASYNC=1` makes READ into the server's
  * buffer and UNSTABLE WRITE to a cached fd async calls started on the JS
  * thread (native/src/gfapi_aio.rs), off by default: libgfapi 10.3
