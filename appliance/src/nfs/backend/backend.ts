@@ -40,7 +40,8 @@
  *  7. Reads and writes may be called concurrently on the same handle;
  *     data written UNSTABLE must be durable after `commit` returns, and
  *     `writeVerifier` changes whenever unstable data may have been lost
- *     (i.e. per server instance).
+ *     (per server instance, and after a WRITE or COMMIT error that may
+ *     stand for lost data: write-verifier.ts).
  */
 import { isUtf8 } from 'node:buffer';
 

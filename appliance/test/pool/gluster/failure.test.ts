@@ -182,6 +182,10 @@ test('replica 3: brick failure during a write, heal, quorum loss, replace a dead
     const f = await b.create(root, r, 'q', { mode: 'guarded', attrs: {} });
     const data = randomBytes(4 * MiB);
     await b.write(root, f.handle, 0n, data, 'file_sync');
+    // A write refused for the caller's sake loses nothing: same verifier.
+    const before = b.writeVerifier;
+    await assert.rejects(b.write({ uid: 4242, gid: 4242, gids: [] }, f.handle, 0n, Buffer.from('x'), 'unstable'), { code: 'EACCES' });
+    assert.ok(b.writeVerifier.equals(before), 'EACCES leaves the write verifier');
     const pids = [await brickPid(v, 'gv', bricks[1]!), await brickPid(v, 'gv', bricks[2]!)];
     await killAndWait(pids);
     try {
@@ -208,6 +212,7 @@ test('replica 3: brick failure during a write, heal, quorum loss, replace a dead
       //    it with quorum-count 1 through libgfapi; there read-only on also
       //    fails reads with EROFS, as the gfapi backend opens files read-write).
       // So the product keeps quorum-type auto: no stale read is possible.
+      const verifier = b.writeVerifier;
       const t0 = Date.now();
       const err = await b.write(root, f.handle, 0n, randomBytes(MiB), 'file_sync').then(
         () => assert.fail('write without quorum succeeded'),
@@ -217,6 +222,10 @@ test('replica 3: brick failure during a write, heal, quorum loss, replace a dead
       assert.equal(stat, nfsstat3.NFS3ERR_JUKEBOX, `write error ${String((err as Error).message)} → nfsstat3 ${stat}`);
       assert.ok(Date.now() - t0 < 30_000, `write failed after ${Date.now() - t0} ms`);
       t.diagnostic(`write without quorum: ${(err as Error).message} → nfsstat3 ${stat} after ${Date.now() - t0} ms`);
+      // Like knfsd: a write error that may stand for lost UNSTABLE data
+      // changes the write verifier, so that clients resend what they have
+      // not seen committed rather than trust a later COMMIT.
+      assert.ok(!b.writeVerifier.equals(verifier), 'a new write verifier after the failed write');
       const t1 = Date.now();
       const rd = await b.read(root, f.handle, 0n, MiB).then(
         (x) => x.data,

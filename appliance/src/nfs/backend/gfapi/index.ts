@@ -76,6 +76,7 @@ import {
 } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { startSweeper } from '../sweeper.js';
+import { WriteVerifier } from '../write-verifier.js';
 import { FileGate } from './file-gate.js';
 
 export interface GfapiBackendOptions {
@@ -231,7 +232,7 @@ export async function openGfapiBackend(opts: GfapiBackendOptions): Promise<Backe
     if ((e.stat.mode & S_IFMT) !== 0o040000) throw new BackendError('ENOTDIR', `subdir ${opts.subdir}: ${part} is not a directory`);
     root = e.gfid;
   }
-  return new GfapiBackend(vol, root, randomVerifier());
+  return new GfapiBackend(vol, root, new WriteVerifier(randomVerifier()));
 }
 
 function randomVerifier(): Buffer {
@@ -269,7 +270,7 @@ export class GfapiBackend implements Backend {
   constructor(
     private readonly vol: GfapiVolume,
     private readonly rootGfid: Buffer,
-    readonly writeVerifier: Buffer,
+    private readonly verifier: WriteVerifier,
   ) {
     this.volumeId = vol.volumeId;
     this.fsid = this.volumeId.readBigUInt64BE(0);
@@ -442,14 +443,21 @@ export class GfapiBackend implements Backend {
     // offset's conversion to a double would make of it.
     if (offset + BigInt(data.length) > FS_INFO.maxFileSize) throw new BackendError('EFBIG', 'write beyond the largest file size');
     const g = this.gfid(handle);
-    const r = await this.sizes.run(g.toString('hex'), false, () => this.vol.write(cred(c), g, Number(offset), data, SYNC[stable]));
+    const r = await this.sizes
+      .run(g.toString('hex'), false, () => this.vol.write(cred(c), g, Number(offset), data, SYNC[stable]))
+      .catch((e: unknown) => this.verifier.failed(e));
     const before = r.before ? this.pre(r.before) : undefined;
     return { count: data.length, committed: stable, file: { before, after: this.attrs(r.after) } };
   }
 
   async commit(_c: Cred, handle: Buffer): Promise<Wcc> {
-    const r = await this.vol.commit(this.gfid(handle));
+    const r = await this.vol.commit(this.gfid(handle)).catch((e: unknown) => this.verifier.failed(e));
     return { before: r.before ? this.pre(r.before) : undefined, after: this.attrs(r.after) };
+  }
+
+  /** In WRITE and COMMIT replies; a new one after an error that may have lost data (write-verifier.ts). */
+  get writeVerifier(): Buffer {
+    return this.verifier.current;
   }
 
   async create(c: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult> {

@@ -13,7 +13,6 @@
  * to the concurrency wanted, e.g. 16 for a server.
  */
 import { isUtf8 } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
 import { openPosixExport, tuneMallocForIo, type JsSetAttrs, type PosixExport } from '@cairn/native';
 import {
   ACCESS,
@@ -38,6 +37,7 @@ import {
   type WireHandleKey,
 } from '../backend.js';
 import { startSweeper } from '../sweeper.js';
+import { WriteVerifier } from '../write-verifier.js';
 import { ResultRecord } from './decode.js';
 
 export interface PosixBackendOptions {
@@ -141,7 +141,11 @@ class PosixBackend implements Backend {
   readonly kind = 'posix';
   /** Names are bytes end to end (filename3 is opaque): Buffers for names that are not UTF-8. */
   readonly rawNames = true;
-  readonly writeVerifier = randomBytes(8);
+  private readonly verifier = new WriteVerifier();
+  /** In WRITE and COMMIT replies; a new one after an error that may have lost data (write-verifier.ts). */
+  get writeVerifier(): Buffer {
+    return this.verifier.current;
+  }
   private readonly rootHandle: Buffer;
   private readonly slab = new ReadSlab();
   /**
@@ -250,14 +254,16 @@ class PosixBackend implements Backend {
   async write(cred: Cred, handle: Buffer, offset: bigint, data: Buffer, stable: StableHow): Promise<{ count: number; committed: StableHow; file: Wcc }> {
     this.changed();
     const fast = stable === 'unstable' && data.length <= this.syncIoMax && this.ex.tryWrite(cred.uid, cred.gid, cred.gids, handle, offset, data, this.out) >= 0;
-    const rec = fast ? this.outRecord() : new ResultRecord(await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable]));
+    const rec = fast
+      ? this.outRecord()
+      : new ResultRecord(await this.ex.write(cred.uid, cred.gid, cred.gids, handle, offset, data, STABLE[stable]).catch((e: unknown) => this.verifier.failed(e)));
     const count = rec.u32();
     const committed = STABLE_OF[rec.u8()] ?? 'file_sync';
     return { count, committed, file: rec.wcc() };
   }
 
   async commit(_cred: Cred, handle: Buffer, _offset: bigint, _count: number): Promise<Wcc> {
-    return new ResultRecord(await this.ex.commit(handle)).wcc();
+    return new ResultRecord(await this.ex.commit(handle).catch((e: unknown) => this.verifier.failed(e))).wcc();
   }
 
   async create(cred: Cred, dir: Buffer, name: Name, how: CreateHow): Promise<EntryResult> {
