@@ -1242,20 +1242,19 @@ impl Volume {
   /// unstable, 1 = data sync, 2 = file sync. Returns the file's attributes
   /// before and after (see OpenFile).
   ///
-  /// A stable write is one glfs_pwrite with O_DSYNC (O_SYNC for file
-  /// sync) in its flags, the way Gluster's own NFS server sent them:
-  /// write-behind lets it through at once, each brick's posix translator
-  /// fsyncs after writing, AFR knows it stable, and the reply's pre- and
-  /// post-op attributes are the bricks' own. (Before, a stat, a write and
-  /// an fsync: three round trips.) Such a write does not make the file's
-  /// earlier UNSTABLE writes stable (write-behind may still hold those,
-  /// and the shard translator fsyncs only the shards it wrote): they stay
-  /// for COMMIT. The pre-op attributes are known only for stable writes:
-  /// with write-behind, the `pre` that glfs_pwrite reports for an UNSTABLE
-  /// one is the post-op one. Several buffers go as one
-  /// glfs_pwritev (one copy into one buffer, one WRITE per brick), which
-  /// reports no attributes: the reply's then come from the last ones seen
-  /// on the file's fd (see write_attrs).
+  /// A stable write carries O_DSYNC (O_SYNC for file sync) in its flags,
+  /// the way Gluster's own NFS server sent them: write-behind lets it
+  /// through at once, each brick's posix translator fsyncs after writing,
+  /// AFR knows it stable, and the reply's pre- and post-op attributes are
+  /// the bricks' own: one round trip. It does not make the file's earlier
+  /// UNSTABLE writes stable (write-behind may still hold those, and the
+  /// shard translator fsyncs only the shards it wrote): they stay for
+  /// COMMIT. For an UNSTABLE write the `pre` that glfs_pwrite reports is
+  /// write-behind's post-op one, so no pre-op attributes are returned.
+  ///
+  /// Several buffers go as one glfs_pwritev (one copy into one buffer, one
+  /// WRITE per brick), which reports no attributes: the reply's then come
+  /// from the last ones seen on the file's fd (see write_attrs).
   pub fn write(&self, cred: &Cred, gfid: &[u8], offset: u64, bufs: &[&[u8]], sync: u32) -> OsResult<(Option<Stat>, Stat)> {
     self.check_access(cred, gfid, libc::W_OK)?;
     let of = self.lease(gfid)?;

@@ -1,10 +1,12 @@
 // UNSTABLE writes of one file go through its queue (native/src/write_queue.rs):
 // a stream of 1 MiB writes reaches libgfapi one at a time, back to back,
-// contiguous ones joined up to 2 MiB; every write still gets its own answer, in any mix of success and
-// failure, and nothing queued behind a failure waits forever. Against a
-// real replica-3 volume with the VM profile (sharded), through the native
-// volume itself: no sweeper or other call runs beside the writes, so the
-// counters' "most operations in flight" is the writes' own.
+// contiguous ones joined up to 2 MiB; every write still gets its own
+// answer, in any mix of success and failure, and nothing queued behind a
+// failure waits forever. COMMIT fsyncs only what no finished fsync covered
+// (native/src/dirty.rs), and a FILE_SYNC write is one write with O_SYNC.
+// Against a real replica-3 volume with the VM profile (sharded), through
+// the native volume itself: no sweeper or other call runs beside the
+// writes, so the counters are the calls' own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +24,7 @@ const FILE_SYNC = 2;
 
 test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each answered', async (t) => {
   const lab = await GlusterLab.start(t);
-  const bricks = await replica3(lab, 'gv');
+  await replica3(lab, 'gv');
   const v = await openGfapiVolume('gv', lab.host, 24007, '/dev/null', 4, []);
   const dir = (await v.root()).gfid;
   const file = async (name: string) => (await v.create(root, dir, name, 0o644, false, true)).gfid;
@@ -79,12 +81,20 @@ test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each a
     ['rejected', 'rejected', 'rejected'],
   );
   await assert.rejects(v.write(root, gone, 0, chunks[0]!, UNSTABLE), (e: { code?: string }) => e.code === 'ESTALE' || e.code === 'ENOENT');
+});
+
+test('gfapi COMMIT and FILE_SYNC writes: no "stable" before an fsync has worked; a stable write is one call', async (t) => {
+  const lab = await GlusterLab.start(t);
+  const bricks = await replica3(lab, 'gv');
+  const v = await openGfapiVolume('gv', lab.host, 24007, '/dev/null', 4, []);
+  const dir = (await v.root()).gfid;
+  const chunks = Array.from({ length: 3 }, () => randomBytes(MIB));
 
   // COMMIT (native/src/dirty.rs): a second COMMIT that arrives while the
   // first one's fsync runs makes its own fsync rather than answering
   // "stable" before the first is known to have worked; once one has
   // succeeded with no write since, the next has nothing to do.
-  const c = await file('commit');
+  const c = (await v.create(root, dir, 'commit', 0o644, false, true)).gfid;
   await v.write(root, c, 0, chunks[0]!, UNSTABLE);
   stats();
   await Promise.all([v.commit(c), v.commit(c)]);
@@ -101,7 +111,7 @@ test('gfapi writes: one file’s 1 MiB UNSTABLE writes run one at a time; each a
   stats();
   const small = chunks[2]!.subarray(0, 4096);
   const w = await v.write(root, c, 2 * MIB, small, FILE_SYNC);
-  s = stats();
+  const s = stats();
   assert.equal(s.calls.pwrite?.[0], 1, 'one libgfapi write');
   assert.equal(s.calls.fsync?.[0] ?? 0, 0, 'no fsync of its own');
   assert.equal(w.before?.size, sizeBefore, 'pre-op attributes: the size before the write');
